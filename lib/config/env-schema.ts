@@ -1,0 +1,65 @@
+/**
+ * Environment variables llmrtc reads, as the JSON schema @fastify/env validates and coerces them with.
+ * docs/configuration.md documents each one; test/lib/config.test.ts keeps the two in sync.
+ */
+export const envSchema = {
+  type: 'object',
+  properties: {
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, description: 'Port the standalone server listens on (default 8787).' },
+    HOST: { type: 'string', description: 'Address the standalone server binds (default 127.0.0.1).' },
+    LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level of the standalone server (default info).' },
+    SYSTEM_PROMPT: { type: 'string', description: 'System prompt pinned at the start of every conversation.' },
+    HISTORY_LIMIT: { type: 'integer', minimum: 0, description: 'Non-system messages kept per conversation (default 20).' },
+    STREAMING_TTS: { type: 'boolean', description: 'Speak sentence by sentence while the LLM streams (default true).' },
+    STREAMING_STT: { type: 'boolean', description: 'Use the STT provider\'s streaming mode when it has one (default true).' },
+    ICE_SERVERS: { type: 'string', description: 'ICE servers sent to clients: a JSON array of RTCIceServer, or comma-separated URLs.' },
+    SIGNALING_PATH: { type: 'string', description: 'Path of the signaling WebSocket (default /).' },
+    SESSION_TTL_MS: { type: 'integer', minimum: 1, description: 'A session idle for this long expires (default 1800000, 30 min).' },
+    RECONNECT_GRACE_MS: { type: 'integer', minimum: 0, description: 'A disconnected session is kept this long for reconnect (default 120000).' },
+    MAX_SESSIONS: { type: 'integer', minimum: 1, description: 'Most sessions held at once (default 1000).' },
+    HEARTBEAT_TIMEOUT_MS: { type: 'integer', minimum: 1, description: 'A connection silent for this long is closed (default 45000).' },
+    MAX_MESSAGE_BYTES: { type: 'integer', minimum: 1024, description: 'Largest accepted WebSocket message (default 4194304, 4 MiB).' },
+    LLM_PROVIDER: { type: 'string', description: 'LLM provider by name (default: chosen from the keys present, else the built-in assistant).' },
+    STT_PROVIDER: { type: 'string', description: 'STT provider by name (default: chosen from the keys present, else the built-in one).' },
+    TTS_PROVIDER: { type: 'string', description: 'TTS provider by name (default: chosen from the keys present, else the built-in one).' },
+    OPENAI_API_KEY: { type: 'string', description: 'OpenAI key (secret: never logged).' },
+    DEEPGRAM_API_KEY: { type: 'string', description: 'Deepgram key (secret: never logged).' },
+    CARTESIA_API_KEY: { type: 'string', description: 'Cartesia key (secret: never logged).' }
+  }
+} as const
+
+export type EnvName = keyof typeof envSchema.properties
+
+/** The environment after @fastify/env has validated and coerced it. */
+export interface LLMRTCEnv {
+  PORT?: number
+  HOST?: string
+  LOG_LEVEL?: string
+  SYSTEM_PROMPT?: string
+  HISTORY_LIMIT?: number
+  STREAMING_TTS?: boolean
+  STREAMING_STT?: boolean
+  ICE_SERVERS?: string
+  SIGNALING_PATH?: string
+  SESSION_TTL_MS?: number
+  RECONNECT_GRACE_MS?: number
+  MAX_SESSIONS?: number
+  HEARTBEAT_TIMEOUT_MS?: number
+  MAX_MESSAGE_BYTES?: number
+  LLM_PROVIDER?: string
+  STT_PROVIDER?: string
+  TTS_PROVIDER?: string
+  OPENAI_API_KEY?: string
+  DEEPGRAM_API_KEY?: string
+  CARTESIA_API_KEY?: string
+}
+
+/** Keeps only the variables llmrtc knows, so unrelated (and invalid-looking) variables are ignored. */
+export function pickKnownEnv (env: Record<string, string | undefined>): Record<string, string> {
+  const known: Record<string, string> = {}
+  for (const name of Object.keys(envSchema.properties)) {
+    const value = env[name]
+    if (value !== undefined && value !== '') known[name] = value
+  }
+  return known
+}

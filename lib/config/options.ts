@@ -1,0 +1,176 @@
+import type { Clock } from '../clock.js'
+import { LLMRTC_ERR_OPTIONS_INVALID } from '../errors.js'
+import type { LLMRTCHookObject } from '../hooks/hook-types.js'
+import type { IceServer } from '../protocol/server-messages.js'
+import type { LLMProvider, STTProvider, TTSProvider } from '../providers/types.js'
+import type { SessionStore } from '../sessions/session-store.js'
+import type { LLMRTCEnv } from './env-schema.js'
+
+/** Options of the `llmrtc` plugin (and of `LLMRTCServer`). Every one also has an environment variable. */
+export interface LLMRTCOptions {
+  /** Providers per role; a missing role uses the built-in provider. */
+  providers?: { llm?: LLMProvider, stt?: STTProvider, tts?: TTSProvider }
+  /** Pinned first message of every conversation. Env SYSTEM_PROMPT. */
+  systemPrompt?: string
+  /** Non-system messages kept per conversation (default 20). Env HISTORY_LIMIT. */
+  historyLimit?: number
+  /** Speak sentence by sentence while the LLM streams (default true). Env STREAMING_TTS. */
+  streamingTTS?: boolean
+  /** Use the STT provider's streaming mode when it has one (default true). Env STREAMING_STT. */
+  streamingSTT?: boolean
+  /** ICE servers sent to clients in `ready` (default none). Env ICE_SERVERS. */
+  iceServers?: IceServer[]
+  /** Path of the signaling WebSocket (default '/'). Env SIGNALING_PATH. */
+  path?: string
+  /** Path of the health route (default '/health'). */
+  healthPath?: string
+  /** A session idle this long expires, in ms (default 30 min). Env SESSION_TTL_MS. */
+  sessionTtlMs?: number
+  /** A disconnected session is kept this long for `reconnect`, in ms (default 120 s). Env RECONNECT_GRACE_MS. */
+  reconnectGraceMs?: number
+  /** Most sessions held at once (default 1000). Env MAX_SESSIONS. */
+  maxSessions?: number
+  /** Where session records are kept (default in memory). */
+  sessionStore?: SessionStore
+  /** A connection that sends nothing (not even `ping`) this long is closed, in ms (default 45 s). Env HEARTBEAT_TIMEOUT_MS. */
+  heartbeatTimeoutMs?: number
+  /** Largest accepted WebSocket message in bytes (default 4 MiB). Env MAX_MESSAGE_BYTES. */
+  maxMessageBytes?: number
+  /** Hooks to register, as one object. */
+  hooks?: LLMRTCHookObject
+  /** Environment to read variables from (default process.env; false reads none). */
+  env?: Record<string, string | undefined> | false
+  /** Time source (tests inject a fake clock). */
+  clock?: Clock
+}
+
+/** Options after defaults and the environment were applied. */
+export interface ResolvedLLMRTCOptions {
+  providers: { llm?: LLMProvider, stt?: STTProvider, tts?: TTSProvider }
+  systemPrompt: string
+  historyLimit: number
+  streamingTTS: boolean
+  streamingSTT: boolean
+  iceServers: IceServer[]
+  path: string
+  healthPath: string
+  sessionTtlMs: number
+  reconnectGraceMs: number
+  maxSessions: number
+  sessionStore: SessionStore | undefined
+  heartbeatTimeoutMs: number
+  maxMessageBytes: number
+  hooks: LLMRTCHookObject
+  clock: Clock | undefined
+  /** The validated environment (secrets included: never log this object). */
+  env: LLMRTCEnv
+}
+
+export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful voice assistant. Answer in short, natural spoken sentences.'
+
+/** Applies the environment and defaults, and validates. Throws LLMRTC_ERR_OPTIONS_INVALID. */
+export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): ResolvedLLMRTCOptions {
+  if (options === null || typeof options !== 'object') invalid('options', 'an object', options)
+  const resolved: ResolvedLLMRTCOptions = {
+    providers: options.providers ?? {},
+    systemPrompt: options.systemPrompt ?? env.SYSTEM_PROMPT ?? DEFAULT_SYSTEM_PROMPT,
+    historyLimit: options.historyLimit ?? env.HISTORY_LIMIT ?? 20,
+    streamingTTS: options.streamingTTS ?? env.STREAMING_TTS ?? true,
+    streamingSTT: options.streamingSTT ?? env.STREAMING_STT ?? true,
+    iceServers: options.iceServers ?? parseIceServers(env.ICE_SERVERS),
+    path: options.path ?? env.SIGNALING_PATH ?? '/',
+    healthPath: options.healthPath ?? '/health',
+    sessionTtlMs: options.sessionTtlMs ?? env.SESSION_TTL_MS ?? 30 * 60_000,
+    reconnectGraceMs: options.reconnectGraceMs ?? env.RECONNECT_GRACE_MS ?? 120_000,
+    maxSessions: options.maxSessions ?? env.MAX_SESSIONS ?? 1000,
+    sessionStore: options.sessionStore,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? env.HEARTBEAT_TIMEOUT_MS ?? 45_000,
+    maxMessageBytes: options.maxMessageBytes ?? env.MAX_MESSAGE_BYTES ?? 4 * 1024 * 1024,
+    hooks: options.hooks ?? {},
+    clock: options.clock,
+    env
+  }
+  validate(resolved)
+  return resolved
+}
+
+function validate (o: ResolvedLLMRTCOptions): void {
+  if (typeof o.systemPrompt !== 'string') invalid('systemPrompt', 'a string', o.systemPrompt)
+  integer('historyLimit', o.historyLimit, 0)
+  boolean('streamingTTS', o.streamingTTS)
+  boolean('streamingSTT', o.streamingSTT)
+  if (!Array.isArray(o.iceServers) || !o.iceServers.every(isIceServer)) invalid('iceServers', 'an array of { urls, username?, credential? }', o.iceServers)
+  for (const name of ['path', 'healthPath'] as const) {
+    if (typeof o[name] !== 'string' || !o[name].startsWith('/')) invalid(name, 'a path starting with "/"', o[name])
+  }
+  integer('sessionTtlMs', o.sessionTtlMs, 1)
+  integer('reconnectGraceMs', o.reconnectGraceMs, 0)
+  integer('maxSessions', o.maxSessions, 1)
+  integer('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 1)
+  integer('maxMessageBytes', o.maxMessageBytes, 1024)
+  if (typeof o.hooks !== 'object' || o.hooks === null) invalid('hooks', 'an object of hook functions', o.hooks)
+  for (const role of ['llm', 'stt', 'tts'] as const) {
+    const provider = o.providers[role]
+    if (provider === undefined) continue
+    const method = role === 'llm' ? 'complete' : role === 'stt' ? 'transcribe' : 'speak'
+    if (typeof provider !== 'object' || provider === null || typeof provider.name !== 'string' || typeof (provider as unknown as Record<string, unknown>)[method] !== 'function') {
+      invalid(`providers.${role}`, `an object with a string "name" and a "${method}" method`, provider)
+    }
+  }
+  if (o.sessionStore !== undefined) {
+    const store = o.sessionStore as unknown as Record<string, unknown>
+    if (!['get', 'set', 'delete', 'close'].every(m => typeof store[m] === 'function')) {
+      invalid('sessionStore', 'a SessionStore with get, set, delete and close', o.sessionStore)
+    }
+  }
+}
+
+/** ICE_SERVERS: a JSON array of RTCIceServer, or comma-separated URLs. */
+export function parseIceServers (value: string | undefined): IceServer[] {
+  if (value === undefined || value.trim() === '') return []
+  const text = value.trim()
+  if (text.startsWith('[')) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      invalid('ICE_SERVERS', 'a JSON array of RTCIceServer or comma-separated URLs', 'malformed JSON')
+    }
+    if (!Array.isArray(parsed) || !parsed.every(isIceServer)) invalid('ICE_SERVERS', 'a JSON array of { urls, username?, credential? }', 'another JSON value')
+    return parsed
+  }
+  const urls = text.split(',').map(u => u.trim()).filter(u => u !== '')
+  for (const url of urls) {
+    if (!/^(stun|stuns|turn|turns):/.test(url)) invalid('ICE_SERVERS', 'URLs starting with stun:, stuns:, turn: or turns:', url)
+  }
+  return urls.map(urls => ({ urls }))
+}
+
+function isIceServer (value: unknown): value is IceServer {
+  if (value === null || typeof value !== 'object') return false
+  const server = value as Record<string, unknown>
+  const urlsOk = typeof server.urls === 'string' || (Array.isArray(server.urls) && server.urls.length > 0 && server.urls.every(u => typeof u === 'string'))
+  return urlsOk &&
+    (server.username === undefined || typeof server.username === 'string') &&
+    (server.credential === undefined || typeof server.credential === 'string')
+}
+
+function integer (name: string, value: unknown, minimum: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) invalid(name, `an integer >= ${minimum}`, value)
+}
+
+function boolean (name: string, value: unknown): void {
+  if (typeof value !== 'boolean') invalid(name, 'a boolean', value)
+}
+
+function invalid (name: string, expected: string, actual: unknown): never {
+  throw new LLMRTC_ERR_OPTIONS_INVALID(name, expected, describe(actual))
+}
+
+function describe (value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return value.length > 40 ? 'a long string' : JSON.stringify(value)
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return typeof value
+}

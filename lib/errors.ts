@@ -1,0 +1,136 @@
+import createError from '@fastify/error'
+import type { ProtocolErrorCode } from './protocol/error-codes.js'
+
+/**
+ * The one registry of llmrtc errors. Codes are stable (`LLMRTC_ERR_<AREA>_<WHAT>`), documented in
+ * docs/errors.md, and kept in sync with it by test/lib/errors.test.ts.
+ *
+ * Each error that can reach a client also names the protocol code it is reported with
+ * (see `protocolCodeOf`).
+ */
+
+// Options: bad configuration is a programming error, so these are TypeErrors.
+export const LLMRTC_ERR_OPTIONS_INVALID = createError('LLMRTC_ERR_OPTIONS_INVALID', 'Invalid llmrtc option "%s": expected %s, instead got %s', 500, TypeError)
+export const LLMRTC_ERR_OPTIONS_MISSING_SECRET = createError('LLMRTC_ERR_OPTIONS_MISSING_SECRET', 'Missing %s: set the option "%s" or the environment variable %s', 500, TypeError)
+export const LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER = createError('LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER', 'Unknown %s provider "%s": expected one of %s', 500, TypeError)
+
+// Hooks
+export const LLMRTC_ERR_HOOK_UNKNOWN = createError('LLMRTC_ERR_HOOK_UNKNOWN', 'Unknown llmrtc hook "%s": expected one of %s', 500, TypeError)
+export const LLMRTC_ERR_HOOK_NOT_A_FUNCTION = createError('LLMRTC_ERR_HOOK_NOT_A_FUNCTION', 'The llmrtc hook "%s" handler must be a function, instead got %s', 500, TypeError)
+export const LLMRTC_ERR_HOOK_BLOCKED = createError('LLMRTC_ERR_HOOK_BLOCKED', 'The %s hook blocked the turn: %s', 500)
+
+// Protocol
+export const LLMRTC_ERR_PROTOCOL_INVALID_JSON = createError('LLMRTC_ERR_PROTOCOL_INVALID_JSON', 'Message is not valid JSON', 400)
+export const LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE = createError('LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE', 'Invalid "%s" message: %s', 400)
+export const LLMRTC_ERR_PROTOCOL_MISSING_TYPE = createError('LLMRTC_ERR_PROTOCOL_MISSING_TYPE', 'Message must be a JSON object with a string "type"', 400)
+export const LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE = createError('LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE', 'Message of %s bytes exceeds the limit of %s bytes', 413)
+export const LLMRTC_ERR_PROTOCOL_BINARY_FRAME = createError('LLMRTC_ERR_PROTOCOL_BINARY_FRAME', 'Binary frames are not part of the protocol: send JSON text frames', 400)
+
+// Sessions
+export const LLMRTC_ERR_SESSION_LIMIT = createError('LLMRTC_ERR_SESSION_LIMIT', 'The server holds its maximum of %s sessions', 503)
+export const LLMRTC_ERR_SESSION_NOT_FOUND = createError('LLMRTC_ERR_SESSION_NOT_FOUND', 'No session with that id', 404)
+export const LLMRTC_ERR_SESSION_EXPIRED = createError('LLMRTC_ERR_SESSION_EXPIRED', 'The session expired', 410)
+export const LLMRTC_ERR_SESSION_CLOSED = createError('LLMRTC_ERR_SESSION_CLOSED', 'The session manager is closed', 503)
+
+// Transport
+export const LLMRTC_ERR_WEBRTC_UNAVAILABLE = createError('LLMRTC_ERR_WEBRTC_UNAVAILABLE', 'WebRTC is not available on this server: %s', 501)
+export const LLMRTC_ERR_CONNECTION_FAILED = createError('LLMRTC_ERR_CONNECTION_FAILED', 'WebRTC connection failed: %s', 502)
+
+// Audio
+export const LLMRTC_ERR_AUDIO_INVALID_FORMAT = createError('LLMRTC_ERR_AUDIO_INVALID_FORMAT', 'Unsupported audio: %s', 400)
+export const LLMRTC_ERR_AUDIO_PROCESSING = createError('LLMRTC_ERR_AUDIO_PROCESSING', 'Audio processing failed: %s', 500)
+export const LLMRTC_ERR_VAD = createError('LLMRTC_ERR_VAD', 'Voice activity detection failed: %s', 500)
+
+// Providers
+export const LLMRTC_ERR_STT = createError('LLMRTC_ERR_STT', 'Speech-to-text provider "%s" failed: %s', 502)
+export const LLMRTC_ERR_STT_TIMEOUT = createError('LLMRTC_ERR_STT_TIMEOUT', 'Speech-to-text provider "%s" did not answer within %s ms', 504)
+export const LLMRTC_ERR_LLM = createError('LLMRTC_ERR_LLM', 'LLM provider "%s" failed: %s', 502)
+export const LLMRTC_ERR_LLM_TIMEOUT = createError('LLMRTC_ERR_LLM_TIMEOUT', 'LLM provider "%s" did not answer within %s ms', 504)
+export const LLMRTC_ERR_TTS = createError('LLMRTC_ERR_TTS', 'Text-to-speech provider "%s" failed: %s', 502)
+export const LLMRTC_ERR_TTS_TIMEOUT = createError('LLMRTC_ERR_TTS_TIMEOUT', 'Text-to-speech provider "%s" did not answer within %s ms', 504)
+export const LLMRTC_ERR_PROVIDER_INIT = createError('LLMRTC_ERR_PROVIDER_INIT', 'Provider "%s" failed to initialise: %s', 500)
+export const LLMRTC_ERR_PROVIDER_NOT_READY = createError('LLMRTC_ERR_PROVIDER_NOT_READY', 'The %s provider is chosen when the app is ready: await fastify.ready() first', 500)
+
+// Server
+export const LLMRTC_ERR_SERVER_NOT_STARTED = createError('LLMRTC_ERR_SERVER_NOT_STARTED', 'The server is not started', 500)
+export const LLMRTC_ERR_INTERNAL = createError('LLMRTC_ERR_INTERNAL', 'Internal error: %s', 500)
+
+/** Every error constructor of the registry, by code. */
+export const errorRegistry = {
+  LLMRTC_ERR_OPTIONS_INVALID,
+  LLMRTC_ERR_OPTIONS_MISSING_SECRET,
+  LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER,
+  LLMRTC_ERR_HOOK_UNKNOWN,
+  LLMRTC_ERR_HOOK_NOT_A_FUNCTION,
+  LLMRTC_ERR_HOOK_BLOCKED,
+  LLMRTC_ERR_PROTOCOL_INVALID_JSON,
+  LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE,
+  LLMRTC_ERR_PROTOCOL_MISSING_TYPE,
+  LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE,
+  LLMRTC_ERR_PROTOCOL_BINARY_FRAME,
+  LLMRTC_ERR_SESSION_LIMIT,
+  LLMRTC_ERR_SESSION_NOT_FOUND,
+  LLMRTC_ERR_SESSION_EXPIRED,
+  LLMRTC_ERR_SESSION_CLOSED,
+  LLMRTC_ERR_WEBRTC_UNAVAILABLE,
+  LLMRTC_ERR_CONNECTION_FAILED,
+  LLMRTC_ERR_AUDIO_INVALID_FORMAT,
+  LLMRTC_ERR_AUDIO_PROCESSING,
+  LLMRTC_ERR_VAD,
+  LLMRTC_ERR_STT,
+  LLMRTC_ERR_STT_TIMEOUT,
+  LLMRTC_ERR_LLM,
+  LLMRTC_ERR_LLM_TIMEOUT,
+  LLMRTC_ERR_TTS,
+  LLMRTC_ERR_TTS_TIMEOUT,
+  LLMRTC_ERR_PROVIDER_INIT,
+  LLMRTC_ERR_PROVIDER_NOT_READY,
+  LLMRTC_ERR_SERVER_NOT_STARTED,
+  LLMRTC_ERR_INTERNAL
+} as const
+
+export type LLMRTCErrorCode = keyof typeof errorRegistry
+
+/** The protocol code each library error is reported with on the socket. */
+const protocolCodes: Record<LLMRTCErrorCode, ProtocolErrorCode> = {
+  LLMRTC_ERR_OPTIONS_INVALID: 'INTERNAL_ERROR',
+  LLMRTC_ERR_OPTIONS_MISSING_SECRET: 'INTERNAL_ERROR',
+  LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER: 'INTERNAL_ERROR',
+  LLMRTC_ERR_HOOK_UNKNOWN: 'INTERNAL_ERROR',
+  LLMRTC_ERR_HOOK_NOT_A_FUNCTION: 'INTERNAL_ERROR',
+  LLMRTC_ERR_HOOK_BLOCKED: 'INTERNAL_ERROR',
+  LLMRTC_ERR_PROTOCOL_INVALID_JSON: 'INVALID_MESSAGE',
+  LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE: 'INVALID_MESSAGE',
+  LLMRTC_ERR_PROTOCOL_MISSING_TYPE: 'INVALID_MESSAGE',
+  LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  LLMRTC_ERR_PROTOCOL_BINARY_FRAME: 'INVALID_MESSAGE',
+  LLMRTC_ERR_SESSION_LIMIT: 'SESSION_LIMIT',
+  LLMRTC_ERR_SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
+  LLMRTC_ERR_SESSION_EXPIRED: 'SESSION_EXPIRED',
+  LLMRTC_ERR_SESSION_CLOSED: 'INTERNAL_ERROR',
+  LLMRTC_ERR_WEBRTC_UNAVAILABLE: 'WEBRTC_UNAVAILABLE',
+  LLMRTC_ERR_CONNECTION_FAILED: 'CONNECTION_FAILED',
+  LLMRTC_ERR_AUDIO_INVALID_FORMAT: 'INVALID_AUDIO_FORMAT',
+  LLMRTC_ERR_AUDIO_PROCESSING: 'AUDIO_PROCESSING_ERROR',
+  LLMRTC_ERR_VAD: 'VAD_ERROR',
+  LLMRTC_ERR_STT: 'STT_ERROR',
+  LLMRTC_ERR_STT_TIMEOUT: 'STT_TIMEOUT',
+  LLMRTC_ERR_LLM: 'LLM_ERROR',
+  LLMRTC_ERR_LLM_TIMEOUT: 'LLM_TIMEOUT',
+  LLMRTC_ERR_TTS: 'TTS_ERROR',
+  LLMRTC_ERR_TTS_TIMEOUT: 'TTS_TIMEOUT',
+  LLMRTC_ERR_PROVIDER_INIT: 'INTERNAL_ERROR',
+  LLMRTC_ERR_PROVIDER_NOT_READY: 'INTERNAL_ERROR',
+  LLMRTC_ERR_SERVER_NOT_STARTED: 'INTERNAL_ERROR',
+  LLMRTC_ERR_INTERNAL: 'INTERNAL_ERROR'
+}
+
+export function isLLMRTCErrorCode (code: unknown): code is LLMRTCErrorCode {
+  return typeof code === 'string' && Object.hasOwn(errorRegistry, code)
+}
+
+/** The protocol code to report `error` with; unknown errors are `INTERNAL_ERROR`. */
+export function protocolCodeOf (error: unknown): ProtocolErrorCode {
+  const code = (error as { code?: unknown } | null)?.code
+  return isLLMRTCErrorCode(code) ? protocolCodes[code] : 'INTERNAL_ERROR'
+}

@@ -1,0 +1,101 @@
+import type { ProtocolErrorCode } from '../protocol/error-codes.js'
+import type { LLMChunk, LLMRequest, LLMResult, STTResult } from '../providers/types.js'
+
+/** Identifies one conversation turn; passed to every turn hook. */
+export interface TurnContext {
+  turnId: string
+  sessionId: string
+  /** Epoch milliseconds when the turn started. */
+  startTime: number
+}
+
+/** Start, end and duration of an operation, all in milliseconds (epoch for the first two). */
+export interface TimingInfo {
+  startTime: number
+  endTime: number
+  durationMs: number
+}
+
+/** What an `onError` hook learns about where an error happened. */
+export interface ErrorContext {
+  code: ProtocolErrorCode
+  component: 'stt' | 'llm' | 'tts' | 'vad' | 'webrtc' | 'server' | 'signaling' | 'session' | 'tool' | 'playbook' | 'hook'
+  sessionId?: string
+  turnId?: string
+  /** Epoch milliseconds. */
+  timestamp: number
+  details?: Record<string, unknown>
+}
+
+/** One synthesized audio chunk as turn hooks see it. */
+export interface TTSChunkInfo {
+  /** PCM s16le mono. */
+  audio: Buffer
+  sampleRate: number
+  /** The sentence this audio speaks, when known. */
+  sentence?: string
+}
+
+/** A tool call the LLM asked for. */
+export interface ToolCallInfo {
+  callId: string
+  name: string
+  arguments: unknown
+}
+
+export interface ToolResultInfo {
+  callId: string
+  name: string
+  result?: unknown
+  error?: string
+}
+
+type MaybePromise = void | Promise<void>
+
+/**
+ * Every llmrtc hook and its signature. The list is closed: `addHook` rejects any other name.
+ * Hooks run in registration order and are awaited; an error thrown by a hook is logged and reported to
+ * `onError`, except in the guardrail hooks (`onSTTEnd`, `onLLMEnd`), where throwing blocks the turn.
+ */
+export interface LLMRTCHooks {
+  onConnection: (sessionId: string, connectionId: string) => MaybePromise
+  onDisconnect: (sessionId: string, timing: TimingInfo) => MaybePromise
+  onSpeechStart: (sessionId: string, timestamp: number) => MaybePromise
+  onSpeechEnd: (sessionId: string, timestamp: number, audioDurationMs: number) => MaybePromise
+  onError: (error: Error, context: ErrorContext) => MaybePromise
+
+  onTurnStart: (ctx: TurnContext, audio: Buffer) => MaybePromise
+  onTurnEnd: (ctx: TurnContext, timing: TimingInfo) => MaybePromise
+  onSTTStart: (ctx: TurnContext, audio: Buffer) => MaybePromise
+  onSTTEnd: (ctx: TurnContext, result: STTResult, timing: TimingInfo) => MaybePromise
+  onSTTError: (ctx: TurnContext, error: Error) => MaybePromise
+  onLLMStart: (ctx: TurnContext, request: LLMRequest) => MaybePromise
+  onLLMChunk: (ctx: TurnContext, chunk: LLMChunk, chunkIndex: number) => MaybePromise
+  onLLMEnd: (ctx: TurnContext, result: LLMResult, timing: TimingInfo) => MaybePromise
+  onLLMError: (ctx: TurnContext, error: Error) => MaybePromise
+  onTTSStart: (ctx: TurnContext, text: string) => MaybePromise
+  onTTSChunk: (ctx: TurnContext, chunk: TTSChunkInfo, chunkIndex: number) => MaybePromise
+  onTTSEnd: (ctx: TurnContext, timing: TimingInfo) => MaybePromise
+  onTTSError: (ctx: TurnContext, error: Error) => MaybePromise
+  onToolStart: (ctx: TurnContext, call: ToolCallInfo) => MaybePromise
+  onToolEnd: (ctx: TurnContext, result: ToolResultInfo, timing: TimingInfo) => MaybePromise
+  onToolError: (ctx: TurnContext, call: ToolCallInfo, error: Error) => MaybePromise
+}
+
+export type LLMRTCHookName = keyof LLMRTCHooks
+
+/** The closed list of hook names, in documentation order. */
+export const HOOK_NAMES: readonly LLMRTCHookName[] = [
+  'onConnection', 'onDisconnect', 'onSpeechStart', 'onSpeechEnd', 'onError',
+  'onTurnStart', 'onTurnEnd',
+  'onSTTStart', 'onSTTEnd', 'onSTTError',
+  'onLLMStart', 'onLLMChunk', 'onLLMEnd', 'onLLMError',
+  'onTTSStart', 'onTTSChunk', 'onTTSEnd', 'onTTSError',
+  'onToolStart', 'onToolEnd', 'onToolError'
+]
+
+/** Hooks whose errors propagate to the caller: throwing blocks the turn (content guardrails). */
+export const GUARDRAIL_HOOKS: ReadonlySet<LLMRTCHookName> = new Set(['onSTTEnd', 'onLLMEnd'])
+
+/** Hooks given as one object (library mode's `hooks` option). */
+export type LLMRTCHookObject = { [K in LLMRTCHookName]?: LLMRTCHooks[K] }

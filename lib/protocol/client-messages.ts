@@ -1,0 +1,83 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/**
+ * Messages a client sends, as TypeBox schemas (the runtime validator) and the types derived from them.
+ * Unknown extra fields are allowed: newer clients may add them.
+ */
+
+const SessionDescription = Type.Object({
+  type: Type.Literal('offer'),
+  sdp: Type.String({ minLength: 1 })
+})
+
+export const VisionAttachmentSchema = Type.Object({
+  data: Type.String({ minLength: 1 }),
+  mimeType: Type.Optional(Type.String()),
+  alt: Type.Optional(Type.String())
+})
+
+const IceCandidateInit = Type.Object({
+  candidate: Type.Optional(Type.String()),
+  sdpMid: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+  usernameFragment: Type.Optional(Type.Union([Type.String(), Type.Null()]))
+})
+
+export const PingMessageSchema = Type.Object({
+  type: Type.Literal('ping'),
+  timestamp: Type.Number()
+})
+
+export const OfferMessageSchema = Type.Object({
+  type: Type.Union([Type.Literal('offer'), Type.Literal('signal')]),
+  signal: SessionDescription
+})
+
+export const ReconnectMessageSchema = Type.Object({
+  type: Type.Literal('reconnect'),
+  sessionId: Type.String({ minLength: 1, maxLength: 200 })
+})
+
+export const AudioMessageSchema = Type.Object({
+  type: Type.Literal('audio'),
+  data: Type.String({ minLength: 1 }),
+  attachments: Type.Optional(Type.Array(VisionAttachmentSchema))
+})
+
+export const AttachmentsMessageSchema = Type.Object({
+  type: Type.Literal('attachments'),
+  attachments: Type.Array(VisionAttachmentSchema)
+})
+
+export const IceMessageSchema = Type.Object({
+  type: Type.Literal('ice'),
+  candidate: Type.Union([IceCandidateInit, Type.Null()])
+})
+
+export type PingMessage = Static<typeof PingMessageSchema>
+export type OfferMessage = Static<typeof OfferMessageSchema>
+export type ReconnectMessage = Static<typeof ReconnectMessageSchema>
+export type AudioMessage = Static<typeof AudioMessageSchema>
+export type AttachmentsMessage = Static<typeof AttachmentsMessageSchema>
+export type IceMessage = Static<typeof IceMessageSchema>
+export type VisionAttachment = Static<typeof VisionAttachmentSchema>
+
+export type ClientMessage =
+  | PingMessage
+  | OfferMessage
+  | ReconnectMessage
+  | AudioMessage
+  | AttachmentsMessage
+  | IceMessage
+
+export type ClientMessageType = ClientMessage['type']
+
+export const clientMessageSchemas = {
+  ping: PingMessageSchema,
+  offer: OfferMessageSchema,
+  signal: OfferMessageSchema,
+  reconnect: ReconnectMessageSchema,
+  audio: AudioMessageSchema,
+  attachments: AttachmentsMessageSchema,
+  ice: IceMessageSchema
+} as const

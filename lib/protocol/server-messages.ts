@@ -1,0 +1,63 @@
+import type { ProtocolErrorCode } from './error-codes.js'
+
+/** Protocol version announced in `ready`. */
+export const PROTOCOL_VERSION = 1
+
+/** An ICE server as the browser's RTCPeerConnection takes it. */
+export interface IceServer {
+  urls: string | string[]
+  username?: string
+  credential?: string
+}
+
+export interface ReadyMessage { type: 'ready', id: string, protocolVersion: typeof PROTOCOL_VERSION, iceServers?: IceServer[] }
+export interface PongMessage { type: 'pong', timestamp: number }
+export interface SignalMessage { type: 'signal', signal: { type: 'answer', sdp: string } }
+export interface IceCandidateMessage { type: 'ice', candidate: { candidate?: string, sdpMid?: string | null, sdpMLineIndex?: number | null } | null }
+export interface ReconnectAckMessage { type: 'reconnect-ack', success: boolean, sessionId: string, historyRecovered: boolean }
+export interface SpeechStartMessage { type: 'speech-start' }
+export interface SpeechEndMessage { type: 'speech-end' }
+export interface SpeechCancelledMessage { type: 'speech-cancelled' }
+export interface TranscriptMessage { type: 'transcript', text: string, isFinal: boolean }
+export interface LLMChunkMessage { type: 'llm-chunk', content: string, done: boolean }
+export interface LLMMessage { type: 'llm', text: string }
+export interface TTSStartMessage { type: 'tts-start' }
+export interface TTSChunkMessage { type: 'tts-chunk', format: 'pcm', sampleRate: number, data: string }
+export interface TTSMessage { type: 'tts', format: string, data: string }
+export interface TTSCompleteMessage { type: 'tts-complete' }
+export interface TTSCancelledMessage { type: 'tts-cancelled' }
+export interface ToolCallStartMessage { type: 'tool-call-start', name: string, callId: string, arguments: unknown }
+export interface ToolCallEndMessage { type: 'tool-call-end', callId: string, result?: unknown, error?: string, durationMs: number }
+export interface StageChangeMessage { type: 'stage-change', from: string, to: string, reason: string }
+export interface ErrorMessage { type: 'error', code: ProtocolErrorCode, message: string }
+export interface MetricsMessage { type: 'metrics', turnId: string, timings: Record<string, number> }
+
+/** Signaling messages go on the WebSocket only. */
+export type SignalingServerMessage = ReadyMessage | PongMessage | SignalMessage | IceCandidateMessage | ReconnectAckMessage
+
+/** Payload events go on the WebSocket and, once open, on the `data` channel. */
+export type PayloadServerMessage =
+  | SpeechStartMessage
+  | SpeechEndMessage
+  | SpeechCancelledMessage
+  | TranscriptMessage
+  | LLMChunkMessage
+  | LLMMessage
+  | TTSStartMessage
+  | TTSChunkMessage
+  | TTSMessage
+  | TTSCompleteMessage
+  | TTSCancelledMessage
+  | ToolCallStartMessage
+  | ToolCallEndMessage
+  | StageChangeMessage
+  | ErrorMessage
+  | MetricsMessage
+
+export type ServerMessage = SignalingServerMessage | PayloadServerMessage
+
+const signalingTypes = new Set<ServerMessage['type']>(['ready', 'pong', 'signal', 'ice', 'reconnect-ack'])
+
+export function isSignalingMessage (message: ServerMessage): message is SignalingServerMessage {
+  return signalingTypes.has(message.type)
+}

@@ -1,0 +1,73 @@
+import { LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER } from '../errors.js'
+import type { LLMRTCEnv } from '../config/env-schema.js'
+import type { LLMProvider, Providers, STTProvider, TTSProvider } from './types.js'
+
+export type ProviderRole = 'llm' | 'stt' | 'tts'
+
+type ProviderOf<R extends ProviderRole> = R extends 'llm' ? LLMProvider : R extends 'stt' ? STTProvider : TTSProvider
+
+/** Builds a provider from the environment; registered under a name per role. */
+export interface ProviderFactory<R extends ProviderRole> {
+  name: string
+  /** The environment variable whose presence selects this provider when no *_PROVIDER is set. */
+  keyEnv?: keyof LLMRTCEnv
+  create: (env: LLMRTCEnv) => ProviderOf<R>
+}
+
+/** Which provider serves a role, and why (for the start-up log; never contains a secret). */
+export interface ProviderChoice<R extends ProviderRole> {
+  provider: ProviderOf<R>
+  reason: string
+}
+
+const roleEnv = { llm: 'LLM_PROVIDER', stt: 'STT_PROVIDER', tts: 'TTS_PROVIDER' } as const
+
+/**
+ * Named provider factories per role. Selection: an explicit provider object wins, then the role's
+ * *_PROVIDER variable, then the first registered factory whose key variable is set, then the built-in.
+ */
+export class ProviderRegistry {
+  readonly #factories: { [R in ProviderRole]: Array<ProviderFactory<R>> } = { llm: [], stt: [], tts: [] }
+  readonly #builtin: { [R in ProviderRole]: ProviderFactory<R> }
+
+  constructor (builtin: { [R in ProviderRole]: ProviderFactory<R> }) {
+    this.#builtin = builtin
+  }
+
+  register<R extends ProviderRole> (role: R, factory: ProviderFactory<R>): void {
+    const list = this.#factories[role] as Array<ProviderFactory<R>>
+    const index = list.findIndex(f => f.name === factory.name)
+    if (index >= 0) list[index] = factory
+    else list.push(factory)
+  }
+
+  names (role: ProviderRole): string[] {
+    return [this.#builtin[role].name, ...this.#factories[role].map(f => f.name)]
+  }
+
+  select<R extends ProviderRole> (role: R, env: LLMRTCEnv, explicit: ProviderOf<R> | undefined): ProviderChoice<R> {
+    if (explicit !== undefined) return { provider: explicit, reason: 'given in options' }
+    const builtin = this.#builtin[role] as ProviderFactory<R>
+    const factories = this.#factories[role] as Array<ProviderFactory<R>>
+    const wanted = env[roleEnv[role]]
+    if (wanted !== undefined) {
+      const factory = wanted === builtin.name ? builtin : factories.find(f => f.name === wanted)
+      if (factory === undefined) throw new LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER(role, wanted, this.names(role).join(', '))
+      return { provider: factory.create(env), reason: `${roleEnv[role]}=${wanted}` }
+    }
+    for (const factory of factories) {
+      if (factory.keyEnv !== undefined && env[factory.keyEnv] !== undefined) {
+        return { provider: factory.create(env), reason: `${factory.keyEnv} is set` }
+      }
+    }
+    return { provider: builtin.create(env), reason: 'default (no provider configured)' }
+  }
+
+  selectAll (env: LLMRTCEnv, explicit: Partial<Providers>): { [R in ProviderRole]: ProviderChoice<R> } {
+    return {
+      llm: this.select('llm', env, explicit.llm),
+      stt: this.select('stt', env, explicit.stt),
+      tts: this.select('tts', env, explicit.tts)
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import type { ChatMessage } from '../providers/types.js'
+
+/** What survives of a session between connections (and, with a shared store, between servers). */
+export interface SessionRecord {
+  id: string
+  /** The authenticated principal that owns the session, or null when authentication is off. */
+  principal: string | null
+  /** Conversation messages, without the system prompt. */
+  history: ChatMessage[]
+  /** Free-form state that must survive a reconnect (playbook stage and context, ...). */
+  data: Record<string, unknown>
+  /** Epoch milliseconds. */
+  createdAt: number
+  /** Epoch milliseconds of the last client activity. */
+  lastActivityAt: number
+}
+
+/**
+ * Where session records live. The in-memory store is the default; a shared store (Redis) lets a client
+ * resume on another server. Implementations expire records after `ttlMs` on their own.
+ */
+export interface SessionStore {
+  get: (id: string) => Promise<SessionRecord | undefined>
+  set: (record: SessionRecord, ttlMs: number) => Promise<void>
+  delete: (id: string) => Promise<void>
+  close: () => Promise<void>
+}

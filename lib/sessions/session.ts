@@ -1,0 +1,75 @@
+import type { ServerMessage } from '../protocol/server-messages.js'
+import type { VisionAttachment } from '../providers/types.js'
+import { ConversationHistory } from './conversation-history.js'
+import type { SessionRecord } from './session-store.js'
+
+/** The client connection a session is bound to (the signaling WebSocket, plus a data channel once open). */
+export interface SessionConnection {
+  readonly id: string
+  send: (message: ServerMessage) => void
+  close: (code: number, reason: string) => void
+}
+
+export interface SessionInit {
+  id: string
+  principal: string | null
+  systemPrompt: string
+  historyLimit: number
+  now: number
+  record?: SessionRecord
+}
+
+/** One conversation: its history and state, and the connection currently bound to it (if any). */
+export class Session {
+  readonly id: string
+  readonly principal: string | null
+  readonly createdAt: number
+  readonly history: ConversationHistory
+  data: Record<string, unknown>
+  lastActivityAt: number
+  connection: SessionConnection | undefined
+  /** Epoch ms when the current connection was bound. */
+  connectedAt: number
+  /** Epoch ms when the last connection went away; undefined while connected. */
+  disconnectedAt: number | undefined
+  /** Images queued by `attachments` for the next turn. */
+  pendingAttachments: VisionAttachment[] = []
+  /** Aborted when the session ends: everything the session started listens to it. */
+  readonly #lifetime = new AbortController()
+
+  constructor (init: SessionInit) {
+    this.id = init.id
+    this.principal = init.principal
+    this.createdAt = init.record?.createdAt ?? init.now
+    this.lastActivityAt = init.now
+    this.connectedAt = init.now
+    this.disconnectedAt = init.now
+    this.history = new ConversationHistory(init.systemPrompt, init.historyLimit, init.record?.history ?? [])
+    this.data = init.record?.data ?? {}
+  }
+
+  get signal (): AbortSignal { return this.#lifetime.signal }
+  get closed (): boolean { return this.#lifetime.signal.aborted }
+  get connected (): boolean { return this.connection !== undefined }
+
+  /** Sends to the bound connection; a message for a disconnected session is dropped. */
+  send (message: ServerMessage): void {
+    this.connection?.send(message)
+  }
+
+  /** Ends the session's work (turns, timers); idempotent. */
+  end (reason: string): void {
+    if (!this.#lifetime.signal.aborted) this.#lifetime.abort(reason)
+  }
+
+  toRecord (): SessionRecord {
+    return {
+      id: this.id,
+      principal: this.principal,
+      history: this.history.messages,
+      data: this.data,
+      createdAt: this.createdAt,
+      lastActivityAt: this.lastActivityAt
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { HookRegistry } from '../../lib/hooks/hook-registry.js'
+import type { LLMRTCHookName, LLMRTCHooks } from '../../lib/hooks/hook-types.js'
+
+/** `fastify.llmrtc`: llmrtc's own hooks (Fastify rejects unknown hook names on `fastify.addHook`). */
+export interface LLMRTCDecorator {
+  /** Adds a handler for one of llmrtc's hooks (see docs/hooks.md). Returns the decorator for chaining. */
+  addHook: <K extends LLMRTCHookName>(name: K, handler: LLMRTCHooks[K]) => LLMRTCDecorator
+  /** The registry the pipeline runs hooks through. */
+  readonly hooks: HookRegistry
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    llmrtc: LLMRTCDecorator
+  }
+}
+
+async function llmrtcHooks (fastify: FastifyInstance, _opts: object): Promise<void> {
+  const hooks = new HookRegistry(fastify.log.child({ plugin: 'llmrtc-hooks' }))
+  hooks.addHooks(fastify.llmrtcConfig.hooks)
+  const decorator: LLMRTCDecorator = {
+    hooks,
+    addHook (name, handler) {
+      hooks.addHook(name, handler)
+      return decorator
+    }
+  }
+  fastify.decorate('llmrtc', decorator)
+}
+
+export default fp(llmrtcHooks, {
+  name: 'llmrtc-hooks',
+  fastify: '5.x',
+  dependencies: ['llmrtc-config'],
+  decorators: { fastify: ['llmrtcConfig'] }
+})

@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify'
+import { protocolCodeOf, LLMRTC_ERR_WEBRTC_UNAVAILABLE } from '../../lib/errors.js'
+import type { Session } from '../../lib/sessions/session.js'
+import type { ConnectionContext, MessageRouter } from '../../lib/signaling/message-router.js'
+
+/** The handlers signaling owns itself: heartbeat, reconnect, attachments, and WebRTC's absence. */
+export function registerBuiltinHandlers (
+  fastify: FastifyInstance,
+  router: MessageRouter,
+  onRebound: (ctx: ConnectionContext, previous: Session) => void
+): void {
+  const sessions = fastify.llmrtcSessions
+
+  router.on('ping', (message, ctx) => {
+    ctx.connection.send({ type: 'pong', timestamp: message.timestamp })
+  })
+
+  router.on('attachments', (message, ctx) => {
+    ctx.session.pendingAttachments.push(...message.attachments)
+  })
+
+  router.on('reconnect', async (message, ctx) => {
+    const current = ctx.session
+    if (message.sessionId === current.id) {
+      ctx.connection.send({ type: 'reconnect-ack', success: true, sessionId: current.id, historyRecovered: current.history.length > 0 })
+      return
+    }
+    let result
+    try {
+      result = await sessions.resume(message.sessionId, ctx.connection, ctx.principal)
+    } catch (err) {
+      // The session limit was reached while rehydrating from a shared store.
+      ctx.connection.send({ type: 'reconnect-ack', success: false, sessionId: current.id, historyRecovered: false })
+      ctx.connection.send({ type: 'error', code: protocolCodeOf(err), message: (err as Error).message })
+      return
+    }
+    if (typeof result === 'string') {
+      ctx.log.info({ outcome: result }, 'reconnect refused')
+      ctx.connection.send({ type: 'reconnect-ack', success: false, sessionId: current.id, historyRecovered: false })
+      const expired = result === 'expired'
+      ctx.connection.send({
+        type: 'error',
+        code: expired ? 'SESSION_EXPIRED' : 'SESSION_NOT_FOUND',
+        message: expired ? 'The session to resume has expired; continuing with a new session' : 'No session with that id to resume; continuing with a new session'
+      })
+      return
+    }
+    // The fresh session created for this connection is dropped in favour of the resumed one.
+    current.connection = undefined
+    sessions.end(current, 'replaced')
+    ctx.session = result.session
+    ctx.log = ctx.log.child({ sessionId: result.session.id })
+    onRebound(ctx, current)
+    ctx.log.info({ previousSessionId: current.id }, 'session resumed')
+    ctx.connection.send({ type: 'reconnect-ack', success: true, sessionId: result.session.id, historyRecovered: result.historyRecovered })
+  })
+
+  // Until a transport plugin claims them, offers and candidates say WebRTC is missing.
+  const unavailable = (): never => { throw new LLMRTC_ERR_WEBRTC_UNAVAILABLE('no WebRTC transport is registered') }
+  router.on('offer', unavailable)
+  router.on('ice', unavailable)
+}

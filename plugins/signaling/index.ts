@@ -1,0 +1,192 @@
+import websocket from '@fastify/websocket'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { EventEmitter } from 'node:events'
+import type { WebSocket, RawData } from 'ws'
+import { systemClock } from '../../lib/clock.js'
+import { LLMRTC_ERR_PROTOCOL_BINARY_FRAME, LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE, protocolCodeOf } from '../../lib/errors.js'
+import type { Logger } from '../../lib/logger.js'
+import { parseClientMessage } from '../../lib/protocol/parse-client-message.js'
+import { PROTOCOL_VERSION } from '../../lib/protocol/server-messages.js'
+import type { Session } from '../../lib/sessions/session.js'
+import { ClientConnection } from '../../lib/signaling/client-connection.js'
+import { MessageRouter, type ConnectionContext, type MessageHandler, type RoutedType } from '../../lib/signaling/message-router.js'
+import { registerBuiltinHandlers } from './builtin-handlers.js'
+import { CLOSE_CODES } from './close-codes.js'
+
+export interface SignalingEvents {
+  /** A client connected and got `ready`. */
+  open: [ctx: ConnectionContext]
+  /** A client's socket closed (its session waits for reconnect). */
+  close: [ctx: ConnectionContext]
+  /** `reconnect` re-bound an earlier session to this connection; `previous` was dropped. */
+  rebound: [ctx: ConnectionContext, previous: Session]
+}
+
+/** `fastify.llmrtcSignaling`: the WebSocket side of protocol v1. */
+export interface LLMRTCSignalingDecorator extends EventEmitter<SignalingEvents> {
+  /** Claims a client message type (transport: `offer`, `ice`; pipeline: `audio`). Replaces the previous handler. */
+  handle: <T extends RoutedType>(type: T, handler: MessageHandler<T>) => void
+  /** Open connections (a snapshot). */
+  connections: () => ConnectionContext[]
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    llmrtcSignaling: LLMRTCSignalingDecorator
+  }
+  interface FastifyRequest {
+    /** The authenticated principal of an upgrade request; null when authentication is off. */
+    llmrtcPrincipal?: string | null
+  }
+}
+
+async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promise<void> {
+  const config = fastify.llmrtcConfig
+  const clock = config.clock ?? systemClock
+  const hooks = fastify.llmrtc.hooks
+  const sessions = fastify.llmrtcSessions
+  const log = fastify.log.child({ plugin: 'llmrtc-signaling' })
+  const router = new MessageRouter()
+  const open = new Set<ConnectionContext>()
+
+  const decorator = Object.assign(new EventEmitter<SignalingEvents>(), {
+    handle: <T extends RoutedType>(type: T, handler: MessageHandler<T>) => { router.on(type, handler) },
+    connections: () => [...open]
+  })
+  registerBuiltinHandlers(fastify, router, (ctx, previous) => { decorator.emit('rebound', ctx, previous) })
+  fastify.decorate('llmrtcSignaling', decorator)
+
+  if (!fastify.hasDecorator('websocketServer')) {
+    // A hard cap for ws itself; messages between our limit and this cap get a MESSAGE_TOO_LARGE error.
+    await fastify.register(websocket, { options: { maxPayload: config.maxMessageBytes * 2 } })
+  }
+
+  // A session that ends while connected (idle expiry) tells its client why, then closes.
+  sessions.on('ended', (session, reason) => {
+    const connection = session.connection
+    if (connection === undefined || reason === 'replaced') return
+    if (reason === 'idle-timeout') {
+      connection.send({ type: 'error', code: 'SESSION_EXPIRED', message: 'The session expired after being idle' })
+      connection.close(CLOSE_CODES.sessionExpired, 'session expired')
+    } else if (reason === 'shutdown') {
+      connection.close(CLOSE_CODES.goingAway, 'server shutting down')
+    }
+  })
+
+  fastify.get(config.path, { websocket: true }, function signalingSocket (socket: WebSocket, request: FastifyRequest) {
+    // Listeners are attached synchronously, before any await, so no early message is lost.
+    const controller = new AbortController()
+    const connection = new ClientConnection(socket, (err) => { log.debug({ err }, 'send failed') })
+    let session: Session
+    try {
+      session = sessions.create(request.llmrtcPrincipal ?? null)
+    } catch (err) {
+      connection.send({ type: 'error', code: protocolCodeOf(err), message: (err as Error).message })
+      socket.close(CLOSE_CODES.tryAgainLater, 'session limit')
+      return
+    }
+    sessions.bind(session, connection)
+    const ctx: ConnectionContext = {
+      connection,
+      session,
+      log: log.child({ sessionId: session.id }) as Logger,
+      principal: request.llmrtcPrincipal ?? null,
+      signal: controller.signal
+    }
+    open.add(ctx)
+    let queue: Promise<void> = Promise.resolve()
+
+    let heartbeat = clock.setTimeout(onHeartbeatTimeout, config.heartbeatTimeoutMs)
+    function onHeartbeatTimeout (): void {
+      ctx.log.info({ timeoutMs: config.heartbeatTimeoutMs }, 'heartbeat timeout: closing connection')
+      connection.close(CLOSE_CODES.heartbeatTimeout, 'heartbeat timeout')
+    }
+
+    socket.on('message', function onMessage (data: RawData, isBinary: boolean) {
+      clock.clearTimeout(heartbeat)
+      heartbeat = clock.setTimeout(onHeartbeatTimeout, config.heartbeatTimeoutMs)
+      sessions.touch(ctx.session)
+      const size = byteLength(data)
+      if (size > config.maxMessageBytes) {
+        enqueue(() => { sendError(new LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE(size, config.maxMessageBytes)) })
+        return
+      }
+      if (isBinary) {
+        enqueue(() => { sendError(new LLMRTC_ERR_PROTOCOL_BINARY_FRAME()) })
+        return
+      }
+      const parsed = parseClientMessage(toText(data))
+      if (parsed.kind === 'invalid') {
+        ctx.log.debug({ code: (parsed.error as { code?: string }).code }, 'invalid message')
+        enqueue(() => { sendError(parsed.error) })
+        return
+      }
+      if (parsed.kind === 'unknown') {
+        ctx.log.debug({ messageType: parsed.type.slice(0, 64) }, 'unknown message type ignored')
+        return
+      }
+      enqueue(async () => {
+        try {
+          await router.dispatch(parsed.message, ctx)
+        } catch (err) {
+          ctx.log.warn({ err, messageType: parsed.message.type }, 'message handler failed')
+          sendError(err)
+        }
+      })
+    })
+
+    // One message at a time per connection, answered in order: an offer after `reconnect` sees the
+    // resumed session.
+    function enqueue (task: () => void | Promise<void>): void {
+      queue = queue.then(async () => {
+        if (!controller.signal.aborted) await task()
+      })
+    }
+
+    socket.on('error', (err) => { ctx.log.debug({ err }, 'socket error') })
+
+    socket.on('close', function onClose () {
+      controller.abort()
+      clock.clearTimeout(heartbeat)
+      open.delete(ctx)
+      const current = ctx.session
+      sessions.detach(current, connection)
+      const endTime = clock.now()
+      void hooks.run('onDisconnect', current.id, { startTime: current.connectedAt, endTime, durationMs: endTime - current.connectedAt })
+      decorator.emit('close', ctx)
+      ctx.log.info('client disconnected')
+    })
+
+    function sendError (err: unknown): void {
+      connection.send({ type: 'error', code: protocolCodeOf(err), message: (err as Error).message })
+    }
+
+    connection.send({ type: 'ready', id: session.id, protocolVersion: PROTOCOL_VERSION, iceServers: config.iceServers })
+    ctx.log.info('client connected')
+    decorator.emit('open', ctx)
+    void hooks.run('onConnection', session.id, connection.id)
+  })
+
+  // Sockets close before the server stops, with 1001 (going away), so clients know to reconnect elsewhere.
+  fastify.addHook('preClose', async function closeSockets () {
+    for (const ctx of open) ctx.connection.close(CLOSE_CODES.goingAway, 'server shutting down')
+  })
+}
+
+function byteLength (data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.length, 0)
+  return data instanceof ArrayBuffer ? data.byteLength : data.length
+}
+
+function toText (data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  return data instanceof ArrayBuffer ? Buffer.from(data).toString('utf8') : data.toString('utf8')
+}
+
+export default fp(llmrtcSignaling, {
+  name: 'llmrtc-signaling',
+  fastify: '5.x',
+  dependencies: ['llmrtc-config', 'llmrtc-hooks', 'llmrtc-sessions'],
+  decorators: { fastify: ['llmrtcConfig', 'llmrtc', 'llmrtcSessions'] }
+})

@@ -1,0 +1,82 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { EventEmitter } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import type { LLMRTCOptions } from '../lib/config/options.js'
+import llmrtc from '../plugins/llmrtc/index.js'
+
+export interface LLMRTCServerOptions extends LLMRTCOptions {
+  /** Port to listen on (default: env PORT, else 8787; 0 picks a free port). */
+  port?: number
+  /** Address to bind (default: env HOST, else 127.0.0.1). */
+  host?: string
+  /** Fastify's logger option (default: info level, or env LOG_LEVEL). */
+  logger?: FastifyServerOptions['logger']
+  /** How long `stop()` waits for turns in progress before closing, in ms (default 10 s). */
+  shutdownTimeoutMs?: number
+}
+
+export interface LLMRTCServerEvents {
+  listening: [{ host: string, port: number }]
+  connection: [{ id: string }]
+  disconnect: [{ id: string }]
+  error: [Error]
+}
+
+/**
+ * Library mode: a standalone llmrtc server. `getApp()` returns the Fastify instance so routes can be
+ * added before `start()`.
+ */
+export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
+  readonly #app: FastifyInstance
+  readonly #options: LLMRTCServerOptions
+  #started = false
+  #stopping: Promise<void> | undefined
+
+  constructor (options: LLMRTCServerOptions = {}) {
+    super()
+    this.#options = options
+    const env = options.env === false ? {} : (options.env ?? process.env)
+    this.#app = Fastify({
+      logger: options.logger ?? { level: env.LOG_LEVEL ?? 'info' },
+      forceCloseConnections: true
+    })
+    this.#app.register(llmrtc, options)
+    this.#app.after(() => {
+      this.#app.llmrtc.addHook('onConnection', (id) => { this.emit('connection', { id }) })
+      this.#app.llmrtc.addHook('onDisconnect', (id) => { this.emit('disconnect', { id }) })
+      this.#app.llmrtc.addHook('onError', (error) => {
+        // EventEmitter throws on 'error' without a listener; a server must not die of a turn's error.
+        if (this.listenerCount('error') > 0) this.emit('error', error)
+      })
+    })
+  }
+
+  /** The Fastify instance: add routes and plugins before `start()`. */
+  getApp (): FastifyInstance {
+    return this.#app
+  }
+
+  /** Listens; resolves with the bound address (useful with port 0). */
+  async start (): Promise<{ host: string, port: number }> {
+    const env = this.#options.env === false ? {} : (this.#options.env ?? process.env)
+    const port = this.#options.port ?? (env.PORT !== undefined ? Number(env.PORT) : 8787)
+    const host = this.#options.host ?? env.HOST ?? '127.0.0.1'
+    await this.#app.listen({ port, host })
+    this.#started = true
+    const address = this.#app.server.address() as AddressInfo
+    const bound = { host: address.address, port: address.port }
+    this.emit('listening', bound)
+    return bound
+  }
+
+  /**
+   * Graceful stop: new connections are refused, sockets close with 1001, sessions end and providers
+   * are released. Idempotent.
+   */
+  async stop (): Promise<void> {
+    this.#stopping ??= this.#app.close().then(() => { this.#started = false })
+    await this.#stopping
+  }
+
+  get started (): boolean { return this.#started }
+}
