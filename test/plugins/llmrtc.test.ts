@@ -1,0 +1,135 @@
+import Fastify from 'fastify'
+import fp from 'fastify-plugin'
+import t from 'tap'
+import llmrtc from '../../plugins/llmrtc/index.js'
+import llmrtcHooks from '../../plugins/hooks/index.js'
+import llmrtcConfig from '../../plugins/config/index.js'
+import { RuleBasedLLM } from '../../lib/providers/builtin/index.js'
+import { buildApp } from '../helpers/app.js'
+
+t.test('llmrtc registers into an app that already has routes, beside them', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  app.get('/api/hello', async () => ({ hello: 'world' }))
+  await app.register(llmrtc, { env: false })
+  await app.ready()
+  t.same((await app.inject('/api/hello')).json(), { hello: 'world' })
+  t.same((await app.inject('/health')).json(), { ok: true })
+  for (const name of ['llmrtcConfig', 'llmrtcEnv', 'llmrtc', 'llmrtcProviders', 'llmrtcSessions', 'llmrtcSignaling']) {
+    t.ok(app.hasDecorator(name), `decorates ${name}`)
+  }
+})
+
+t.test('health says ok and nothing else, not even with secrets configured', async t => {
+  const app = await buildApp(t, { env: { OPENAI_API_KEY: 'sk-secret-value', SYSTEM_PROMPT: 'private prompt' } })
+  const response = await app.inject('/health')
+  t.equal(response.statusCode, 200)
+  t.equal(response.body, '{"ok":true}')
+})
+
+t.test('the health path is configurable', async t => {
+  const app = await buildApp(t, { healthPath: '/healthz' })
+  t.equal((await app.inject('/healthz')).statusCode, 200)
+  t.equal((await app.inject('/health')).statusCode, 404)
+})
+
+t.test('a bad option fails ready() with a clear error', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  app.register(llmrtc, { env: false, historyLimit: -5 })
+  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: 'Invalid llmrtc option "historyLimit": expected an integer >= 0, instead got -5' })
+})
+
+t.test('a bad environment variable fails ready() naming the variable', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  app.register(llmrtc, { env: { HISTORY_LIMIT: 'lots' } })
+  await t.rejects(app.ready(), { message: /HISTORY_LIMIT must be integer/ })
+})
+
+t.test('an unknown provider name in the environment fails ready()', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  app.register(llmrtc, { env: { LLM_PROVIDER: 'skynet' } })
+  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER', message: 'Unknown llm provider "skynet": expected one of builtin' })
+})
+
+t.test('the environment is read through @fastify/env with types coerced', async t => {
+  const app = await buildApp(t, { env: { HISTORY_LIMIT: '3', STREAMING_TTS: 'false', ICE_SERVERS: 'stun:s.example.invalid', UNRELATED: 'x' } })
+  t.match(app.llmrtcEnv, { HISTORY_LIMIT: 3, STREAMING_TTS: false })
+  t.equal(app.llmrtcConfig.historyLimit, 3)
+  t.equal(app.llmrtcConfig.streamingTTS, false)
+  t.same(app.llmrtcConfig.iceServers, [{ urls: 'stun:s.example.invalid' }])
+})
+
+t.test('providers are chosen at ready, initialised, logged without secrets, and closed on close', async t => {
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => { lines.push(line) } } } })
+  const events: string[] = []
+  const llm = Object.assign(new RuleBasedLLM(), {
+    init: () => { events.push('init') },
+    close: () => { events.push('close') }
+  })
+  await app.register(llmrtc, { env: { OPENAI_API_KEY: 'sk-should-not-appear' }, providers: { llm } })
+  t.throws(() => app.llmrtcProviders.llm, { code: 'LLMRTC_ERR_PROVIDER_NOT_READY' })
+  await app.ready()
+  t.equal(app.llmrtcProviders.llm, llm)
+  t.equal(app.llmrtcProviders.stt.name, 'builtin-placeholder-stt')
+  t.equal(app.llmrtcProviders.tts.name, 'builtin-tone-tts')
+  t.same(app.llmrtcProviders.reasons, { llm: 'given in options', stt: 'default (no provider configured)', tts: 'default (no provider configured)' })
+  await app.close()
+  t.same(events, ['init', 'close'])
+  const selected = lines.map(l => JSON.parse(l) as Record<string, unknown>).filter(l => l.msg === 'provider selected')
+  t.same(selected.map(l => l.role), ['stt', 'llm', 'tts'])
+  t.notMatch(lines.join(''), /sk-should-not-appear/)
+})
+
+t.test('a provider that fails to initialise fails ready() and keeps the cause', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  const cause = new Error('model file missing')
+  await app.register(llmrtc, { env: false, providers: { tts: { name: 'broken', speak: async () => { throw cause }, init: () => { throw cause } } } })
+  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_PROVIDER_INIT', message: 'Provider "broken" failed to initialise: model file missing', cause })
+})
+
+t.test('provider plugins registered after llmrtc can add factories chosen by key', async t => {
+  const app = await buildApp(t, { env: { EXAMPLE_KEY: 'x', OPENAI_API_KEY: 'k' } }, (app) => {
+    app.llmrtcProviders.registry.register('llm', { name: 'example', keyEnv: 'OPENAI_API_KEY', create: () => ({ name: 'example-llm', complete: async () => ({ fullText: 'hi' }) }) })
+  })
+  t.equal(app.llmrtcProviders.llm.name, 'example-llm')
+  t.equal(app.llmrtcProviders.reasons.llm, 'OPENAI_API_KEY is set')
+})
+
+t.test('hooks can be added through fastify.llmrtc.addHook and the hooks option', async t => {
+  const seen: string[] = []
+  const app = await buildApp(t, { hooks: { onConnection: (id) => { seen.push(`option ${id}`) } } }, (app) => {
+    app.llmrtc.addHook('onConnection', (id) => { seen.push(`addHook ${id}`) }).addHook('onDisconnect', () => {})
+  })
+  await app.llmrtc.hooks.run('onConnection', 's1', 'c1')
+  t.same(seen, ['option s1', 'addHook s1'])
+  t.throws(() => app.llmrtc.addHook('onRequest' as 'onError', () => {}), { code: 'LLMRTC_ERR_HOOK_UNKNOWN' })
+})
+
+t.test('each plugin declares its dependencies, so registering one alone fails clearly', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  app.register(llmrtcHooks)
+  await t.rejects(app.ready(), { code: 'FST_ERR_PLUGIN_NOT_PRESENT_IN_INSTANCE', message: /'llmrtcConfig' required by 'llmrtc-hooks'/ })
+})
+
+t.test('the sessions plugin ends sessions when the app closes', async t => {
+  const app = Fastify({ logger: false })
+  await app.register(llmrtc, { env: false })
+  await app.ready()
+  const session = app.llmrtcSessions.create()
+  await app.close()
+  t.ok(session.closed)
+})
+
+t.test('the config plugin alone decorates the resolved options', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(fp(async (instance) => { await instance.register(llmrtcConfig, { env: false, maxSessions: 3 }) }))
+  await app.ready()
+  t.equal(app.llmrtcConfig.maxSessions, 3)
+})
