@@ -13,6 +13,9 @@ export const envSchema = {
     STREAMING_TTS: { type: 'boolean', description: 'Speak sentence by sentence while the LLM streams (default true).' },
     STREAMING_STT: { type: 'boolean', description: 'Use the STT provider\'s streaming mode when it has one (default true).' },
     ICE_SERVERS: { type: 'string', description: 'ICE servers sent to clients: a JSON array of RTCIceServer, or comma-separated URLs.' },
+    TURN_SECRET: { type: 'string', description: 'coturn REST API shared secret (static-auth-secret): each ready carries fresh TURN credentials (secret: never logged).' },
+    TURN_URLS: { type: 'string', description: 'TURN URLs for the generated credentials, comma-separated (turn: or turns:).' },
+    TURN_TTL_SECONDS: { type: 'integer', minimum: 60, description: 'Lifetime of generated TURN credentials in seconds (default 86400).' },
     SIGNALING_PATH: { type: 'string', description: 'Path of the signaling WebSocket (default /).' },
     SESSION_TTL_MS: { type: 'integer', minimum: 1, description: 'A session idle for this long expires (default 1800000, 30 min).' },
     RECONNECT_GRACE_MS: { type: 'integer', minimum: 0, description: 'A disconnected session is kept this long for reconnect (default 120000).' },
@@ -40,6 +43,9 @@ export interface LLMRTCEnv {
   STREAMING_TTS?: boolean
   STREAMING_STT?: boolean
   ICE_SERVERS?: string
+  TURN_SECRET?: string
+  TURN_URLS?: string
+  TURN_TTL_SECONDS?: number
   SIGNALING_PATH?: string
   SESSION_TTL_MS?: number
   RECONNECT_GRACE_MS?: number

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js'
-import { LLMRTC_ERR_OPTIONS_INVALID } from '../errors.js'
+import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../errors.js'
 import type { LLMRTCHookObject } from '../hooks/hook-types.js'
 import type { IceServer } from '../protocol/server-messages.js'
 import type { LLMProvider, STTProvider, TTSProvider } from '../providers/types.js'
@@ -20,6 +20,12 @@ export interface LLMRTCOptions {
   streamingSTT?: boolean
   /** ICE servers sent to clients in `ready` (default none). Env ICE_SERVERS. */
   iceServers?: IceServer[]
+  /** coturn REST API shared secret: each `ready` then carries fresh TURN credentials for `turnUrls`. Env TURN_SECRET. */
+  turnSecret?: string
+  /** TURN URLs (turn: or turns:) the generated credentials are for. Env TURN_URLS (comma-separated). */
+  turnUrls?: string[]
+  /** Lifetime of generated TURN credentials in seconds (default 86400: TURN refreshes re-check it, so it must outlast a call). Env TURN_TTL_SECONDS. */
+  turnTtlSeconds?: number
   /** Path of the signaling WebSocket (default '/'). Env SIGNALING_PATH. */
   path?: string
   /** Path of the health route (default '/health'). */
@@ -52,6 +58,10 @@ export interface ResolvedLLMRTCOptions {
   streamingTTS: boolean
   streamingSTT: boolean
   iceServers: IceServer[]
+  /** Secret: never log it. */
+  turnSecret: string | undefined
+  turnUrls: string[]
+  turnTtlSeconds: number
   path: string
   healthPath: string
   sessionTtlMs: number
@@ -78,6 +88,9 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
     streamingTTS: options.streamingTTS ?? env.STREAMING_TTS ?? true,
     streamingSTT: options.streamingSTT ?? env.STREAMING_STT ?? true,
     iceServers: options.iceServers ?? parseIceServers(env.ICE_SERVERS),
+    turnSecret: options.turnSecret ?? env.TURN_SECRET,
+    turnUrls: options.turnUrls ?? parseTurnUrls(env.TURN_URLS),
+    turnTtlSeconds: options.turnTtlSeconds ?? env.TURN_TTL_SECONDS ?? 86_400,
     path: options.path ?? env.SIGNALING_PATH ?? '/',
     healthPath: options.healthPath ?? '/health',
     sessionTtlMs: options.sessionTtlMs ?? env.SESSION_TTL_MS ?? 30 * 60_000,
@@ -100,6 +113,7 @@ function validate (o: ResolvedLLMRTCOptions): void {
   boolean('streamingTTS', o.streamingTTS)
   boolean('streamingSTT', o.streamingSTT)
   if (!Array.isArray(o.iceServers) || !o.iceServers.every(isIceServer)) invalid('iceServers', 'an array of { urls, username?, credential? }', o.iceServers)
+  validateTurn(o)
   for (const name of ['path', 'healthPath'] as const) {
     if (typeof o[name] !== 'string' || !o[name].startsWith('/')) invalid(name, 'a path starting with "/"', o[name])
   }
@@ -144,6 +158,20 @@ export function parseIceServers (value: string | undefined): IceServer[] {
     if (!/^(stun|stuns|turn|turns):/.test(url)) invalid('ICE_SERVERS', 'URLs starting with stun:, stuns:, turn: or turns:', url)
   }
   return urls.map(urls => ({ urls }))
+}
+
+function validateTurn (o: ResolvedLLMRTCOptions): void {
+  if (o.turnSecret !== undefined && (typeof o.turnSecret !== 'string' || o.turnSecret === '')) invalid('turnSecret', 'a non-empty string', o.turnSecret === '' ? '' : typeof o.turnSecret)
+  if (!Array.isArray(o.turnUrls) || !o.turnUrls.every(u => typeof u === 'string' && /^turns?:/.test(u))) invalid('turnUrls', 'an array of URLs starting with turn: or turns:', o.turnUrls)
+  integer('turnTtlSeconds', o.turnTtlSeconds, 60)
+  if (o.turnSecret !== undefined && o.turnUrls.length === 0) invalid('turnUrls', 'at least one TURN URL when turnSecret is set (env TURN_URLS)', o.turnUrls)
+  if (o.turnSecret === undefined && o.turnUrls.length > 0) throw new LLMRTC_ERR_OPTIONS_MISSING_SECRET('TURN secret', 'turnSecret', 'TURN_SECRET')
+}
+
+/** TURN_URLS: comma-separated turn: or turns: URLs. */
+function parseTurnUrls (value: string | undefined): string[] {
+  if (value === undefined) return []
+  return value.split(',').map(u => u.trim()).filter(u => u !== '')
 }
 
 function isIceServer (value: unknown): value is IceServer {

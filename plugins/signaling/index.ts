@@ -8,6 +8,7 @@ import { LLMRTC_ERR_PROTOCOL_BINARY_FRAME, LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE
 import type { Logger } from '../../lib/logger.js'
 import { parseClientMessage } from '../../lib/protocol/parse-client-message.js'
 import { PROTOCOL_VERSION } from '../../lib/protocol/server-messages.js'
+import { iceServersFor } from '../../lib/transport/ice-servers.js'
 import type { Session } from '../../lib/sessions/session.js'
 import { ClientConnection } from '../../lib/signaling/client-connection.js'
 import { MessageRouter, type ConnectionContext, type MessageHandler, type RoutedType } from '../../lib/signaling/message-router.js'
@@ -162,7 +163,7 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
       connection.send({ type: 'error', code: protocolCodeOf(err), message: (err as Error).message })
     }
 
-    connection.send({ type: 'ready', id: session.id, protocolVersion: PROTOCOL_VERSION, iceServers: config.iceServers })
+    connection.send({ type: 'ready', id: session.id, protocolVersion: PROTOCOL_VERSION, iceServers: iceServersFor(config, connection.id, clock.now()) })
     ctx.log.info('client connected')
     decorator.emit('open', ctx)
     void hooks.run('onConnection', session.id, connection.id)

@@ -1,0 +1,228 @@
+import { performance } from 'node:perf_hooks'
+import { systemClock, type Clock, type TimerHandle } from '../clock.js'
+import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
+import type { AudioOutput } from './media-transport.js'
+import { createLinearConverter } from './temporary-upsampler.js'
+
+/** The track's rate: the output always emits 48 kHz mono. */
+export const OUTPUT_SAMPLE_RATE_HZ = 48_000
+/** Length of one emitted frame, in ms. */
+export const FRAME_MS = 10
+/** Samples in one emitted frame (10 ms at 48 kHz). */
+export const FRAME_SAMPLES = OUTPUT_SAMPLE_RATE_HZ * FRAME_MS / 1000
+const SAMPLES_PER_MS = OUTPUT_SAMPLE_RATE_HZ / 1000
+
+/**
+ * A streaming sample-rate converter for mono s16 PCM (one per input rate, state carried across writes).
+ * `process` may return a view of an internal buffer: the output copies it.
+ */
+export interface RateConverter {
+  process: (pcm: Int16Array) => Int16Array
+  /** Forgets the stream (after `clear()`, the next audio is unrelated). */
+  reset: () => void
+}
+
+export interface PacedAudioOutputOptions {
+  /**
+   * Receives each 10 ms frame at its slot in real time: always the same 480-sample buffer, overwritten
+   * for the next frame (copy it to keep it). Silence when nothing is queued.
+   */
+  onFrame: (samples: Int16Array) => void
+  /** Time source; `now()` should be monotonic (default: `performance.now()` with unref'd timers). */
+  clock?: Clock
+  /** Makes the converter from `fromHz` to 48 kHz (default: the temporary linear upsampler). */
+  createConverter?: (fromHz: number, toHz: number) => RateConverter
+  /**
+   * Frames emitted at once to catch up after the event loop was blocked (default 5, i.e. 50 ms).
+   * When further behind, the schedule restarts from now: late audio is delayed, never burst out.
+   */
+  maxCatchUpFrames?: number
+}
+
+interface Chunk {
+  samples: Int16Array
+  offset: number
+  mark: string | undefined
+}
+
+/** Monotonic time for pacing: wall-clock jumps (NTP) must not stall or burst the track. */
+const pacingClock: Clock = { ...systemClock, now: () => performance.now() }
+
+/**
+ * A real-time playout queue for one WebRTC audio track. Frame n is emitted at `start + n * 10 ms`
+ * (absolute schedule, so timer lateness never accumulates into drift). While nothing is queued it keeps
+ * emitting silence: measured with @roamhq/wrtc, pausing the sender makes the receiver's jitter buffer
+ * grow by tens of ms at every resume, while continuous silence keeps the delay constant.
+ *
+ * "Played" means the frame's 10 ms slot has passed: marks and `drain()` settle one frame after the last
+ * sample was handed to the track.
+ */
+export class PacedAudioOutput implements AudioOutput {
+  readonly #onFrame: (samples: Int16Array) => void
+  readonly #clock: Clock
+  readonly #createConverter: (fromHz: number, toHz: number) => RateConverter
+  readonly #converters = new Map<number, RateConverter>()
+  readonly #maxCatchUpFrames: number
+  readonly #frame = new Int16Array(FRAME_SAMPLES)
+  readonly #queue: Chunk[] = []
+  #queuedSamples = 0
+  /** Marks completed by the last emitted frame: reported when its slot is over. */
+  readonly #finishing: string[] = []
+  #samplesInLastFrame = 0
+  #playedSamples = 0
+  readonly #drains: Array<() => void> = []
+  readonly #listeners = new Set<(mark: string) => void>()
+  #startAt = 0
+  #frameIndex = 0
+  #timer: TimerHandle | undefined
+  #closed = false
+  #framesSent = 0
+  #restarts = 0
+
+  constructor (options: PacedAudioOutputOptions) {
+    this.#onFrame = options.onFrame
+    this.#clock = options.clock ?? pacingClock
+    this.#createConverter = options.createConverter ?? createLinearConverter
+    this.#maxCatchUpFrames = options.maxCatchUpFrames ?? 5
+  }
+
+  get playing (): boolean {
+    return this.#queue.length > 0 || this.#samplesInLastFrame > 0 || this.#finishing.length > 0
+  }
+
+  get playedMs (): number { return this.#playedSamples / SAMPLES_PER_MS }
+
+  /** Frames emitted so far, and how often the schedule restarted after the event loop fell behind. */
+  get stats (): { framesSent: number, restarts: number } {
+    return { framesSent: this.#framesSent, restarts: this.#restarts }
+  }
+
+  /** Starts emitting frames (idempotent). Audio written before start waits in the queue. */
+  start (): void {
+    if (this.#closed || this.#timer !== undefined) return
+    this.#startAt = this.#clock.now()
+    this.#frameIndex = 0
+    this.#tick()
+  }
+
+  write (pcm: Int16Array, sampleRateHz: number, mark?: string): void {
+    if (!Number.isInteger(sampleRateHz) || sampleRateHz < 1000 || sampleRateHz > 384_000) {
+      throw new LLMRTC_ERR_AUDIO_INVALID_FORMAT(`sample rate ${String(sampleRateHz)} Hz`)
+    }
+    if (this.#closed) return
+    const samples = sampleRateHz === OUTPUT_SAMPLE_RATE_HZ ? pcm.slice() : this.#converterFor(sampleRateHz).process(pcm).slice()
+    this.#queue.push({ samples, offset: 0, mark })
+    this.#queuedSamples += samples.length
+  }
+
+  drain (): Promise<void> {
+    if (!this.playing || this.#closed) return Promise.resolve()
+    return new Promise(resolve => { this.#drains.push(resolve) })
+  }
+
+  clear (): number {
+    const dropped = this.#queuedSamples
+    this.#queue.length = 0
+    this.#queuedSamples = 0
+    for (const converter of this.#converters.values()) converter.reset()
+    if (!this.playing) this.#settleDrains()
+    return dropped / SAMPLES_PER_MS
+  }
+
+  onPlayed (listener: (mark: string) => void): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  /** Stops the clock and drops queued audio; pending `drain()`s resolve. Idempotent. */
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#queue.length = 0
+    this.#queuedSamples = 0
+    this.#finishing.length = 0
+    this.#samplesInLastFrame = 0
+    this.#settleDrains()
+    this.#listeners.clear()
+  }
+
+  #converterFor (fromHz: number): RateConverter {
+    let converter = this.#converters.get(fromHz)
+    if (converter === undefined) {
+      converter = this.#createConverter(fromHz, OUTPUT_SAMPLE_RATE_HZ)
+      this.#converters.set(fromHz, converter)
+    }
+    return converter
+  }
+
+  readonly #onTimer = (): void => { this.#tick() }
+
+  #tick (): void {
+    this.#timer = undefined
+    const now = this.#clock.now()
+    let due = Math.floor((now - this.#startAt) / FRAME_MS) + 1
+    if (due - this.#frameIndex > this.#maxCatchUpFrames) {
+      // Too far behind (blocked event loop): restart the schedule with the next frame due now.
+      this.#startAt = now - this.#frameIndex * FRAME_MS
+      due = this.#frameIndex + 1
+      this.#restarts++
+    }
+    try {
+      while (this.#frameIndex < due && !this.#closed) {
+        this.#frameIndex++
+        this.#finishLastFrame()
+        this.#emitFrame()
+      }
+    } finally {
+      // A throwing listener or sink propagates, but the track keeps its clock.
+      if (!this.#closed) {
+        const next = this.#startAt + this.#frameIndex * FRAME_MS
+        this.#timer = this.#clock.setTimeout(this.#onTimer, Math.max(1, Math.ceil(next - this.#clock.now())))
+      }
+    }
+  }
+
+  /** The previous frame's slot is over: its audio has played. */
+  #finishLastFrame (): void {
+    this.#playedSamples += this.#samplesInLastFrame
+    this.#samplesInLastFrame = 0
+    if (this.#finishing.length > 0) {
+      for (let i = 0; i < this.#finishing.length; i++) {
+        const mark = this.#finishing[i] as string
+        for (const listener of this.#listeners) listener(mark)
+      }
+      this.#finishing.length = 0
+    }
+    if (this.#queue.length === 0) this.#settleDrains()
+  }
+
+  #emitFrame (): void {
+    const frame = this.#frame
+    let filled = 0
+    while (this.#queue.length > 0) {
+      const chunk = this.#queue[0] as Chunk
+      const source = chunk.samples
+      const count = Math.min(FRAME_SAMPLES - filled, source.length - chunk.offset)
+      // An index loop, not set(subarray()): no view object per frame.
+      for (let i = 0; i < count; i++) frame[filled + i] = source[chunk.offset + i] as number
+      filled += count
+      chunk.offset += count
+      if (chunk.offset < source.length) break
+      this.#queue.shift()
+      if (chunk.mark !== undefined) this.#finishing.push(chunk.mark)
+    }
+    if (filled < FRAME_SAMPLES) frame.fill(0, filled)
+    this.#queuedSamples -= filled
+    this.#samplesInLastFrame = filled
+    this.#framesSent++
+    this.#onFrame(frame)
+  }
+
+  #settleDrains (): void {
+    if (this.#drains.length === 0) return
+    const drains = this.#drains.splice(0)
+    for (const resolve of drains) resolve()
+  }
+}
