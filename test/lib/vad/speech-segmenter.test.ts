@@ -1,0 +1,140 @@
+import t from 'tap'
+import { DEFAULT_SEGMENTER_OPTIONS, resolveSegmenterOptions } from '../../../lib/vad/segmenter-options.js'
+import type { SpeechEvent } from '../../../lib/vad/speech-events.js'
+import { SpeechSegmenter } from '../../../lib/vad/speech-segmenter.js'
+import type { SpeechSegmenterOptions } from '../../../lib/vad/segmenter-options.js'
+
+const WINDOW = 512 // samples at 16 kHz: 32 ms
+
+/** Window i is filled with the value i, so audio can be traced back to the window it came from. */
+function windowOf (index: number): Int16Array {
+  return new Int16Array(WINDOW).fill(index)
+}
+
+/** Runs a script of per-window probabilities; returns the events with the window index each came after. */
+function run (probabilities: number[], options?: SpeechSegmenterOptions): Array<SpeechEvent & { window: number }> {
+  const events: Array<SpeechEvent & { window: number }> = []
+  let window = 0
+  const segmenter = new SpeechSegmenter(options, event => events.push({ ...event, window }))
+  for (; window < probabilities.length; window++) segmenter.push(windowOf(window), probabilities[window] as number)
+  return events
+}
+
+const repeat = (p: number, n: number): number[] => Array.from({ length: n }, () => p)
+const types = (events: SpeechEvent[]): string[] => events.filter(e => e.type !== 'speech-audio').map(e => e.type)
+const valuesOf = (samples: Int16Array): number[] => [...new Set(samples)]
+
+t.test('silence and sub-threshold probabilities produce no events', async t => {
+  t.same(run([...repeat(0, 50), ...repeat(0.45, 50)]), [])
+})
+
+t.test('speech starts on the first window at the activation threshold, with the pre-roll before it', async t => {
+  const events = run([...repeat(0, 20), ...repeat(0.9, 20), ...repeat(0, 20)])
+  const start = events[0]
+  if (start?.type !== 'speech-start') return t.fail('first event is speech-start')
+  t.equal(start.window, 20, 'emitted right after the first speech window')
+  t.equal(start.atMs, 20 * 32)
+  // 300 ms = 4800 samples of pre-roll: the last 9.375 windows before window 20, then window 20 itself.
+  t.equal(start.preRoll.length, 4800 + WINDOW)
+  t.same(valuesOf(start.preRoll), [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
+  t.equal(start.preRoll.filter(v => v === 10).length, 4800 - 9 * WINDOW, 'the pad starts mid-window, sample-exact')
+})
+
+t.test('speech-audio flows only once minSpeechMs of speech is confirmed, starting with everything since the pre-roll', async t => {
+  const events = run([...repeat(0, 20), ...repeat(0.9, 20), ...repeat(0, 20)])
+  const audio = events.filter(e => e.type === 'speech-audio')
+  const first = audio[0]
+  if (first?.type !== 'speech-audio') return t.fail('speech-audio is emitted')
+  // 250 ms needs 8 windows (256 ms): windows 20..27; the first speech-audio carries 21..27.
+  t.equal(first.window, 27, 'confirmed on the 8th speech window')
+  t.same(valuesOf(first.samples), [21, 22, 23, 24, 25, 26, 27])
+  const later = audio[1]
+  t.ok(later?.type === 'speech-audio' && later.window === 28 && later.samples.length === WINDOW, 'then one window per speech-audio')
+})
+
+t.test('speech ends after endOfSpeechSilenceMs of silence with the whole utterance', async t => {
+  const events = run([...repeat(0, 20), ...repeat(0.9, 20), ...repeat(0, 30)])
+  t.same(types(events), ['speech-start', 'speech-end'])
+  const start = events[0]
+  const end = events.at(-1)
+  if (start?.type !== 'speech-start' || end?.type !== 'speech-end') return t.fail('start and end')
+  // 550 ms of silence needs 18 windows (576 ms): windows 40..57.
+  t.equal(end.window, 57)
+  t.equal(end.atMs, 40 * 32, 'atMs is the end of the last speech window')
+  t.equal(end.durationMs, end.utterance.length / 16)
+  const joined = [start.preRoll, ...events.filter(e => e.type === 'speech-audio').map(e => e.samples)]
+  t.same(Array.from(end.utterance), joined.flatMap(a => Array.from(a)), 'utterance = pre-roll + every speech-audio')
+  t.same(valuesOf(end.utterance).at(-1), 57, 'trailing silence up to the decision is included')
+})
+
+t.test('a blip shorter than minSpeechMs is cancelled and never emits speech-audio', async t => {
+  const events = run([...repeat(0, 10), ...repeat(0.9, 5), ...repeat(0, 30)])
+  t.same(events.map(e => e.type), ['speech-start', 'speech-cancelled'])
+  const cancelled = events[1]
+  t.ok(cancelled?.type === 'speech-cancelled' && cancelled.atMs === 15 * 32 && cancelled.window === 32)
+})
+
+t.test('hysteresis: once speaking, probabilities between the thresholds still count as speech', async t => {
+  const events = run([...repeat(0, 5), 0.6, ...repeat(0.4, 40), ...repeat(0, 20)])
+  t.same(types(events), ['speech-start', 'speech-end'])
+  const end = events.find(e => e.type === 'speech-end')
+  t.ok(end?.type === 'speech-end' && end.atMs === 46 * 32, 'speech lasted through the 0.4 windows')
+})
+
+t.test('a pause shorter than endOfSpeechSilenceMs does not split an utterance', async t => {
+  const events = run([...repeat(0.9, 20), ...repeat(0, 15), ...repeat(0.9, 20), ...repeat(0, 20)])
+  t.same(types(events), ['speech-start', 'speech-end'])
+})
+
+t.test('per-session options change the timing', async t => {
+  const script = [...repeat(0.9, 10), ...repeat(0, 10), ...repeat(0.9, 10), ...repeat(0, 30)]
+  t.same(types(run(script)), ['speech-start', 'speech-end'], 'the default keeps a 320 ms pause inside')
+  t.same(types(run(script, { endOfSpeechSilenceMs: 200 })), ['speech-start', 'speech-end', 'speech-start', 'speech-end'])
+  t.same(types(run(script, { minSpeechMs: 600, endOfSpeechSilenceMs: 200 })), ['speech-start', 'speech-cancelled', 'speech-start', 'speech-cancelled'])
+  const noPad = run([...repeat(0, 10), 0.9], { preSpeechPadMs: 0 })[0]
+  t.ok(noPad?.type === 'speech-start' && noPad.preRoll.length === WINDOW, 'no pad: the pre-roll is the first window')
+})
+
+t.test('an utterance longer than maxSpeechMs is ended and a new one starts', async t => {
+  const events = run(repeat(0.9, 60), { maxSpeechMs: 1000 })
+  // 1024 ms without pre-roll (stream start), then 300 ms of pre-roll + 704 ms, and the rest still open.
+  t.same(types(events), ['speech-start', 'speech-end', 'speech-start', 'speech-end', 'speech-start'])
+  const ends = events.filter(e => e.type === 'speech-end')
+  t.ok(ends.every(e => e.type === 'speech-end' && e.durationMs >= 1000 && e.durationMs < 1032), 'each utterance stops at the cap')
+})
+
+t.test('flush ends an open utterance: speech-end if confirmed, speech-cancelled if not', async t => {
+  const events: SpeechEvent[] = []
+  const segmenter = new SpeechSegmenter({}, e => events.push(e))
+  for (let i = 0; i < 10; i++) segmenter.push(windowOf(i), 0.9)
+  t.ok(segmenter.inSpeech)
+  segmenter.flush()
+  t.notOk(segmenter.inSpeech)
+  segmenter.push(windowOf(10), 0.9)
+  segmenter.flush()
+  t.same(types(events), ['speech-start', 'speech-end', 'speech-start', 'speech-cancelled'])
+  t.equal(segmenter.positionMs, 11 * 32)
+})
+
+t.test('emitted audio is never overwritten by later windows', async t => {
+  const events = run([...repeat(0.9, 20), ...repeat(0, 20), ...repeat(0.9, 20), ...repeat(0, 20)])
+  const ends = events.filter(e => e.type === 'speech-end')
+  t.equal(ends.length, 2)
+  const first = ends[0]
+  t.ok(first?.type === 'speech-end' && valuesOf(first.utterance).every(v => v < 40), 'the first utterance still holds its own windows')
+})
+
+t.test('options are validated with the name, what was expected and what was given', async t => {
+  t.same(resolveSegmenterOptions(undefined), DEFAULT_SEGMENTER_OPTIONS)
+  t.throws(() => new SpeechSegmenter({ activationThreshold: 1.5 }, () => {}), {
+    code: 'LLMRTC_ERR_OPTIONS_INVALID',
+    message: 'Invalid llmrtc option "activationThreshold": expected a number between 0 and 1 (exclusive), instead got 1.5'
+  })
+  t.throws(() => resolveSegmenterOptions({ activationThreshold: 0.3 }), { message: /"deactivationThreshold": expected a number <= activationThreshold \(0.3\), instead got 0.35/ })
+  t.throws(() => resolveSegmenterOptions({ endOfSpeechSilenceMs: '500' as unknown as number }, undefined, 'vad.'), {
+    message: 'Invalid llmrtc option "vad.endOfSpeechSilenceMs": expected an integer number of milliseconds from 32 to 10000, instead got "500"'
+  })
+  t.throws(() => resolveSegmenterOptions(42 as unknown as SpeechSegmenterOptions), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
+  const base = resolveSegmenterOptions({ minSpeechMs: 100 })
+  t.equal(resolveSegmenterOptions({ preSpeechPadMs: 0 }, base).minSpeechMs, 100, 'session options apply over server options')
+})
