@@ -15,6 +15,8 @@ import { MessageRouter, type ConnectionContext, type MessageHandler, type Routed
 import { registerBuiltinHandlers } from './builtin-handlers.js'
 import { CLOSE_CODES } from './close-codes.js'
 
+const CLOSE_HANDSHAKE_GRACE_MS = 1000
+
 export interface SignalingEvents {
   /** A client connected and got `ready`. */
   open: [ctx: ConnectionContext]
@@ -50,6 +52,7 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
   const log = fastify.log.child({ plugin: 'llmrtc-signaling' })
   const router = new MessageRouter()
   const open = new Set<ConnectionContext>()
+  const sockets = new Set<WebSocket>()
 
   const decorator = Object.assign(new EventEmitter<SignalingEvents>(), {
     handle: <T extends RoutedType>(type: T, handler: MessageHandler<T>) => { router.on(type, handler) },
@@ -57,6 +60,24 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
   })
   registerBuiltinHandlers(fastify, router, (ctx, previous) => { decorator.emit('rebound', ctx, previous) })
   fastify.decorate('llmrtcSignaling', decorator)
+
+  // Sockets close before the server stops, with 1001 (going away), so clients know to reconnect elsewhere.
+  // Added before @fastify/websocket registers its own preClose (which closes without a code), so it runs first.
+  fastify.addHook('preClose', async function closeSockets () {
+    for (const ctx of open) ctx.connection.close(CLOSE_CODES.goingAway, 'server shutting down')
+  })
+  // A client that does not answer the close handshake would hold its socket (and the process) for
+  // ws's 30 s close timeout: give the handshake a moment, then cut what is left.
+  let allClosed: (() => void) | undefined
+  fastify.addHook('onClose', async function terminateSockets () {
+    if (sockets.size > 0) {
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, CLOSE_HANDSHAKE_GRACE_MS)
+        allClosed = () => { clearTimeout(timer); resolve() }
+      })
+    }
+    for (const socket of sockets) socket.terminate()
+  })
 
   if (!fastify.hasDecorator('websocketServer')) {
     // A hard cap for ws itself; messages between our limit and this cap get a MESSAGE_TOO_LARGE error.
@@ -77,6 +98,11 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
 
   fastify.get(config.path, { websocket: true }, function signalingSocket (socket: WebSocket, request: FastifyRequest) {
     // Listeners are attached synchronously, before any await, so no early message is lost.
+    sockets.add(socket)
+    socket.once('close', () => {
+      sockets.delete(socket)
+      if (sockets.size === 0) allClosed?.()
+    })
     const controller = new AbortController()
     const connection = new ClientConnection(socket, (err) => { log.debug({ err }, 'send failed') })
     let session: Session
@@ -169,10 +195,6 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
     void hooks.run('onConnection', session.id, connection.id)
   })
 
-  // Sockets close before the server stops, with 1001 (going away), so clients know to reconnect elsewhere.
-  fastify.addHook('preClose', async function closeSockets () {
-    for (const ctx of open) ctx.connection.close(CLOSE_CODES.goingAway, 'server shutting down')
-  })
 }
 
 function byteLength (data: RawData): number {

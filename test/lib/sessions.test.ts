@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { ConversationHistory } from '../../lib/sessions/conversation-history.js'
 import { MemorySessionStore } from '../../lib/sessions/memory-session-store.js'
 import { SessionManager, type SessionManagerOptions } from '../../lib/sessions/session-manager.js'
@@ -18,7 +18,7 @@ function fakeConnection (id = 'c'): SessionConnection & { sent: ServerMessage[],
   return connection
 }
 
-function manager (t: Tap.Test, options: SessionManagerOptions = {}): { sessions: SessionManager, clock: FakeClock } {
+function manager (t: Test, options: SessionManagerOptions = {}): { sessions: SessionManager, clock: FakeClock } {
   const clock = new FakeClock()
   const sessions = new SessionManager({ clock, ...options })
   t.teardown(() => sessions.close())

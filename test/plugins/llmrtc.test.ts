@@ -37,21 +37,21 @@ t.test('a bad option fails ready() with a clear error', async t => {
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   app.register(llmrtc, { env: false, historyLimit: -5 })
-  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: 'Invalid llmrtc option "historyLimit": expected an integer >= 0, instead got -5' })
+  await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: 'Invalid llmrtc option "historyLimit": expected an integer >= 0, instead got -5' })
 })
 
 t.test('a bad environment variable fails ready() naming the variable', async t => {
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   app.register(llmrtc, { env: { HISTORY_LIMIT: 'lots' } })
-  await t.rejects(app.ready(), { message: /HISTORY_LIMIT must be integer/ })
+  await t.rejects(async () => { await app.ready() }, { message: /HISTORY_LIMIT must be integer/ })
 })
 
 t.test('an unknown provider name in the environment fails ready()', async t => {
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   app.register(llmrtc, { env: { LLM_PROVIDER: 'skynet' } })
-  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER', message: 'Unknown llm provider "skynet": expected one of builtin' })
+  await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER', message: 'Unknown llm provider "skynet": expected one of builtin' })
 })
 
 t.test('the environment is read through @fastify/env with types coerced', async t => {
@@ -89,7 +89,7 @@ t.test('a provider that fails to initialise fails ready() and keeps the cause', 
   t.teardown(() => app.close())
   const cause = new Error('model file missing')
   await app.register(llmrtc, { env: false, providers: { tts: { name: 'broken', speak: async () => { throw cause }, init: () => { throw cause } } } })
-  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_PROVIDER_INIT', message: 'Provider "broken" failed to initialise: model file missing', cause })
+  await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_PROVIDER_INIT', message: 'Provider "broken" failed to initialise: model file missing', cause })
 })
 
 t.test('provider plugins registered after llmrtc can add factories chosen by key', async t => {
@@ -114,7 +114,7 @@ t.test('each plugin declares its dependencies, so registering one alone fails cl
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   app.register(llmrtcHooks)
-  await t.rejects(app.ready(), { code: 'FST_ERR_PLUGIN_NOT_PRESENT_IN_INSTANCE', message: /'llmrtcConfig' required by 'llmrtc-hooks'/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_ERR_PLUGIN_NOT_PRESENT_IN_INSTANCE', message: /'llmrtcConfig' required by 'llmrtc-hooks'/ })
 })
 
 t.test('the sessions plugin ends sessions when the app closes', async t => {

@@ -1,0 +1,227 @@
+import t from 'tap'
+import { buildApp } from '../helpers/app.js'
+import { FakeClock } from '../helpers/fake-clock.js'
+import { connect, connectOverNetwork, until } from '../helpers/ws-client.js'
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+t.test('a client gets ready with a fresh session id, then pong for ping', async t => {
+  const app = await buildApp(t, { iceServers: [{ urls: 'stun:stun.example.invalid:3478' }] })
+  const client = await connect(app)
+  const ready = await client.next('ready')
+  t.match(ready, { type: 'ready', protocolVersion: 1, iceServers: [{ urls: 'stun:stun.example.invalid:3478' }] })
+  t.match(ready.id, UUID_V4)
+  t.ok(app.llmrtcSessions.get(ready.id as string)?.connected)
+  client.send({ type: 'ping', timestamp: 12345 })
+  t.same(await client.next('pong'), { type: 'pong', timestamp: 12345 })
+  client.ws.terminate()
+})
+
+t.test('bad input is answered with INVALID_MESSAGE and the session stays usable', async t => {
+  const app = await buildApp(t)
+  const client = await connect(app)
+  await client.next('ready')
+  const bad = ['{oops', '[]', '{"type":1}', '{"type":"ping"}', '{"type":"ping","timestamp":"x"}', '{"type":"reconnect","sessionId":5}', '{"type":"offer","signal":{"type":"offer"}}', '{"type":"attachments","attachments":"nope"}']
+  for (const text of bad) client.send(text)
+  client.send({ type: 'ping', timestamp: 1 })
+  await client.next('pong')
+  const errors = client.messages.filter(m => m.type === 'error')
+  t.equal(errors.length, bad.length)
+  t.ok(errors.every(e => e.code === 'INVALID_MESSAGE' && typeof e.message === 'string' && e.message !== ''))
+  t.same(client.messages.map(m => m.type), ['ready', ...bad.map(() => 'error'), 'pong'], 'answers come in order')
+  client.ws.terminate()
+})
+
+t.test('an oversized message gets MESSAGE_TOO_LARGE and a binary frame INVALID_MESSAGE', async t => {
+  const app = await buildApp(t, { maxMessageBytes: 1024 })
+  const client = await connect(app)
+  await client.next('ready')
+  client.send({ type: 'audio', data: 'A'.repeat(1500) })
+  t.match(await client.next('error'), { code: 'MESSAGE_TOO_LARGE', message: /exceeds the limit of 1024 bytes/ })
+  const mark = client.messages.length
+  client.ws.send(Buffer.from([1, 2, 3]), { binary: true })
+  t.match(await client.next('error', mark), { code: 'INVALID_MESSAGE', message: /Binary frames/ })
+  client.send({ type: 'ping', timestamp: 2 })
+  t.same(await client.next('pong'), { type: 'pong', timestamp: 2 })
+  client.ws.terminate()
+})
+
+t.test('an unknown message type is ignored', async t => {
+  const app = await buildApp(t)
+  const client = await connect(app)
+  await client.next('ready')
+  client.send({ type: 'from-the-future', x: 1 })
+  client.send({ type: 'ping', timestamp: 3 })
+  await client.next('pong')
+  t.same(client.messages.map(m => m.type), ['ready', 'pong'])
+  client.ws.terminate()
+})
+
+t.test('an offer with no WebRTC transport gets WEBRTC_UNAVAILABLE, for offer, signal and ice', async t => {
+  const app = await buildApp(t)
+  const client = await connect(app)
+  await client.next('ready')
+  client.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
+  client.send({ type: 'signal', signal: { type: 'offer', sdp: 'v=0' } })
+  client.send({ type: 'ice', candidate: null })
+  client.send({ type: 'ping', timestamp: 4 })
+  await client.next('pong')
+  const codes = client.messages.filter(m => m.type === 'error').map(m => m.code)
+  t.same(codes, ['WEBRTC_UNAVAILABLE', 'WEBRTC_UNAVAILABLE', 'WEBRTC_UNAVAILABLE'])
+  client.ws.terminate()
+})
+
+t.test('a transport claims offers; `signal` is a synonym; a failing handler answers with its code', async t => {
+  const app = await buildApp(t)
+  const offers: string[] = []
+  app.llmrtcSignaling.handle('offer', (message, ctx) => {
+    offers.push(`${message.type}:${ctx.session.id}`)
+    if (message.signal.sdp === 'boom') throw new Error('transport bug')
+    ctx.connection.send({ type: 'signal', signal: { type: 'answer', sdp: 'answer-sdp' } })
+  })
+  const client = await connect(app)
+  const { id } = await client.next('ready')
+  client.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
+  t.same(await client.next('signal'), { type: 'signal', signal: { type: 'answer', sdp: 'answer-sdp' } })
+  client.send({ type: 'signal', signal: { type: 'offer', sdp: 'boom' } })
+  t.same(await client.next('error'), { type: 'error', code: 'INTERNAL_ERROR', message: 'transport bug' })
+  t.same(offers, [`offer:${id}`, `signal:${id}`])
+  const other = await connect(app)
+  await other.next('ready')
+  other.send({ type: 'ping', timestamp: 9 })
+  t.same(await other.next('pong'), { type: 'pong', timestamp: 9 }, 'another session is unaffected')
+  client.ws.terminate()
+  other.ws.terminate()
+})
+
+t.test('attachments are kept on the session for the next turn', async t => {
+  const app = await buildApp(t)
+  const client = await connect(app)
+  const { id } = await client.next('ready')
+  client.send({ type: 'attachments', attachments: [{ data: 'data:image/png;base64,AA==', mimeType: 'image/png' }] })
+  client.send({ type: 'ping', timestamp: 1 })
+  await client.next('pong')
+  t.same(app.llmrtcSessions.get(id as string)?.pendingAttachments, [{ data: 'data:image/png;base64,AA==', mimeType: 'image/png' }])
+  client.ws.terminate()
+})
+
+t.test('reconnect with an unknown id keeps the current session', async t => {
+  const app = await buildApp(t)
+  const client = await connect(app)
+  const { id } = await client.next('ready')
+  client.send({ type: 'reconnect', sessionId: '11111111-1111-4111-8111-111111111111' })
+  t.same(await client.next('reconnect-ack'), { type: 'reconnect-ack', success: false, sessionId: id, historyRecovered: false })
+  t.match(await client.next('error'), { code: 'SESSION_NOT_FOUND' })
+  t.equal(app.llmrtcSessions.get('11111111-1111-4111-8111-111111111111'), undefined, 'never creates a session under a client-chosen id')
+  t.ok(app.llmrtcSessions.get(id as string)?.connected)
+  client.ws.terminate()
+})
+
+t.test('reconnect resumes a disconnected session with its history and drops the fresh one', async t => {
+  const app = await buildApp(t)
+  const first = await connectOverNetwork(app)
+  const { id: oldId } = await first.next('ready')
+  app.llmrtcSessions.get(oldId as string)?.history.add({ role: 'user', content: 'hello' })
+  first.ws.close()
+  await until(() => app.llmrtcSessions.get(oldId as string)?.connected === false, 'detach')
+  t.ok(app.llmrtcSessions.get(oldId as string), 'the session waits for its client')
+
+  const second = await connect(app)
+  const { id: freshId } = await second.next('ready')
+  second.send({ type: 'reconnect', sessionId: oldId })
+  t.same(await second.next('reconnect-ack'), { type: 'reconnect-ack', success: true, sessionId: oldId, historyRecovered: true })
+  t.equal(app.llmrtcSessions.get(freshId as string), undefined, 'the fresh session is dropped')
+  const resumed = app.llmrtcSessions.get(oldId as string)
+  t.ok(resumed?.connected)
+  t.equal(resumed?.history.length, 1)
+  t.equal(app.llmrtcSessions.size, 1)
+  second.send({ type: 'reconnect', sessionId: oldId })
+  t.match(await second.next('reconnect-ack', 2), { success: true, sessionId: oldId }, 'reconnecting to the current session is a no-op success')
+  second.ws.terminate()
+})
+
+t.test('an expired session cannot be resumed', async t => {
+  const clock = new FakeClock()
+  const app = await buildApp(t, { clock, sessionTtlMs: 60_000, reconnectGraceMs: 10_000, heartbeatTimeoutMs: 1_000_000 })
+  const first = await connectOverNetwork(app)
+  const { id: oldId } = await first.next('ready')
+  first.ws.close()
+  await until(() => app.llmrtcSessions.get(oldId as string)?.connected === false, 'detach')
+  clock.advance(10_000)
+  const second = await connect(app)
+  const { id } = await second.next('ready')
+  second.send({ type: 'reconnect', sessionId: oldId })
+  t.same(await second.next('reconnect-ack'), { type: 'reconnect-ack', success: false, sessionId: id, historyRecovered: false })
+  t.match(await second.next('error'), { code: 'SESSION_EXPIRED' })
+  second.ws.terminate()
+})
+
+t.test('a silent connection is closed at the heartbeat timeout; pings keep it open', async t => {
+  const clock = new FakeClock()
+  const app = await buildApp(t, { clock, heartbeatTimeoutMs: 45_000 })
+  const client = await connectOverNetwork(app)
+  const { id } = await client.next('ready')
+  clock.advance(40_000)
+  client.send({ type: 'ping', timestamp: 1 })
+  await client.next('pong')
+  clock.advance(40_000)
+  t.equal(client.ws.readyState, client.ws.OPEN, 'a ping 40 s ago keeps it open')
+  clock.advance(5_001)
+  t.same(await client.closed, { code: 4408, reason: 'heartbeat timeout' })
+  await until(() => app.llmrtcSessions.get(id as string)?.connected === false, 'detach')
+  t.pass('the session is detached and waits for reconnect')
+})
+
+t.test('an idle session expires and its client is told', async t => {
+  const clock = new FakeClock()
+  const app = await buildApp(t, { clock, sessionTtlMs: 60_000, heartbeatTimeoutMs: 1_000_000 })
+  const client = await connect(app)
+  await client.next('ready')
+  clock.advance(65_000)
+  t.match(await client.next('error'), { code: 'SESSION_EXPIRED' })
+  t.same(await client.closed, { code: 4410, reason: 'session expired' })
+  t.equal(app.llmrtcSessions.size, 0)
+})
+
+t.test('a connection beyond the session limit gets SESSION_LIMIT and is closed', async t => {
+  const app = await buildApp(t, { maxSessions: 1 })
+  const first = await connect(app)
+  await first.next('ready')
+  const second = await connect(app)
+  t.match(await second.next('error'), { code: 'SESSION_LIMIT', message: 'The server holds its maximum of 1 sessions' })
+  t.same(await second.closed, { code: 1013, reason: 'session limit' })
+  t.equal(second.messages.find(m => m.type === 'ready'), undefined)
+  first.ws.terminate()
+})
+
+t.test('connection hooks run in order with the session id and timing', async t => {
+  const calls: Array<[string, ...unknown[]]> = []
+  const app = await buildApp(t, {
+    hooks: {
+      onConnection: (sessionId, connectionId) => { calls.push(['onConnection', sessionId, typeof connectionId]) },
+      onDisconnect: (sessionId, timing) => { calls.push(['onDisconnect', sessionId, timing.durationMs >= 0 && timing.endTime >= timing.startTime]) }
+    }
+  })
+  const client = await connectOverNetwork(app)
+  const { id } = await client.next('ready')
+  client.ws.close()
+  await until(() => calls.length === 2, 'onDisconnect')
+  t.same(calls, [['onConnection', id, 'string'], ['onDisconnect', id, true]])
+})
+
+t.test('closing the server closes sockets with 1001', async t => {
+  const app = await buildApp(t)
+  const client = await connectOverNetwork(app)
+  const { id } = await client.next('ready')
+  const closing = app.close()
+  t.same(await client.closed, { code: 1001, reason: 'server shutting down' })
+  await closing
+  t.equal(app.llmrtcSessions.get(id as string), undefined)
+})
+
+t.test('the signaling path is configurable', async t => {
+  const app = await buildApp(t, { path: '/voice' })
+  const client = await connect(app, '/voice')
+  t.match(await client.next('ready'), { protocolVersion: 1 })
+  client.ws.terminate()
+})
