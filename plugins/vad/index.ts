@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_VAD } from '../../lib/errors.js'
+import { DEFAULT_SEGMENTER_OPTIONS, resolveSegmenterOptions, type ResolvedSegmenterOptions, type SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
+import { SileroVad } from '../../lib/vad/silero-vad.js'
+import { SpeechDetector, type SpeechDetectorOptions } from '../../lib/vad/speech-detector.js'
+
+/** Options of the `llmrtc-vad` plugin: server-wide segmentation defaults and the model file. */
+export interface LLMRTCVadOptions extends SpeechSegmenterOptions {
+  /** Path of a Silero VAD v5/v6 ONNX file (default: the bundled models/silero_vad_v5.onnx). */
+  modelPath?: string
+}
+
+/** `fastify.llmrtcVad`: speech detection for audio streams, on one shared Silero model. */
+export interface LLMRTCVadDecorator {
+  /** Server-wide segmentation options, defaults applied. */
+  readonly options: Readonly<ResolvedSegmenterOptions>
+  /**
+   * A detector for one stream. Segmentation options given here apply over the server's. Throws
+   * LLMRTC_ERR_OPTIONS_INVALID for a bad option, LLMRTC_ERR_VAD before `ready()`. Closed when the
+   * server closes, or when `options.signal` aborts.
+   */
+  createDetector: (options: SpeechDetectorOptions) => SpeechDetector
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    llmrtcVad: LLMRTCVadDecorator
+  }
+}
+
+async function llmrtcVad (fastify: FastifyInstance, opts: LLMRTCVadOptions): Promise<void> {
+  const log = fastify.log.child({ plugin: 'llmrtc-vad' })
+  const { modelPath, ...segmenterOptions } = opts ?? {}
+  for (const key of Object.keys(segmenterOptions)) {
+    if (!Object.hasOwn(DEFAULT_SEGMENTER_OPTIONS, key)) {
+      throw new LLMRTC_ERR_OPTIONS_INVALID(`vad.${key}`, `one of modelPath, ${Object.keys(DEFAULT_SEGMENTER_OPTIONS).join(', ')}`, 'an unknown option')
+    }
+  }
+  if (modelPath !== undefined && (typeof modelPath !== 'string' || modelPath === '')) {
+    throw new LLMRTC_ERR_OPTIONS_INVALID('vad.modelPath', 'a path to an ONNX file', typeof modelPath === 'string' ? '""' : typeof modelPath)
+  }
+  const options = resolveSegmenterOptions(segmenterOptions, undefined, 'vad.')
+  const closing = new AbortController()
+  let vad: SileroVad | undefined
+
+  fastify.decorate('llmrtcVad', {
+    options,
+    createDetector (detectorOptions: SpeechDetectorOptions): SpeechDetector {
+      if (vad === undefined) throw new LLMRTC_ERR_VAD('the model loads when the app is ready: await fastify.ready() first')
+      const resolved = resolveSegmenterOptions(detectorOptions, options, 'vad.')
+      const signal = detectorOptions.signal === undefined ? closing.signal : AbortSignal.any([closing.signal, detectorOptions.signal])
+      return new SpeechDetector(vad, { ...detectorOptions, ...resolved, signal })
+    }
+  })
+
+  // Loaded and run once before the first session, so the first window does not pay for it.
+  fastify.addHook('onReady', async function loadVadModel () {
+    const started = performance.now()
+    const model = await SileroVad.acquire(modelPath)
+    try {
+      await model.detect(model.createState(), new Int16Array(512))
+    } catch (error) {
+      await model.close()
+      throw error
+    }
+    vad = model
+    log.info({ modelPath: model.modelPath, loadMs: Math.round(performance.now() - started) }, 'VAD model ready')
+  })
+
+  fastify.addHook('onClose', async function releaseVadModel () {
+    closing.abort()
+    const model = vad
+    vad = undefined
+    await model?.close()
+  })
+}
+
+export default fp(llmrtcVad, {
+  name: 'llmrtc-vad',
+  fastify: '5.x',
+  dependencies: ['llmrtc-config'],
+  decorators: { fastify: ['llmrtcConfig'] }
+})

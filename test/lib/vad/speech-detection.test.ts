@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { SileroVad, SILERO_WINDOW_SAMPLES, defaultSileroModelPath } from '../../../lib/vad/silero-vad.js'
+import { SpeechDetector, type SpeechDetectorOptions } from '../../../lib/vad/speech-detector.js'
+import type { SpeechEvent } from '../../../lib/vad/speech-events.js'
+import { concat, frames10ms, mix, noise, silence, synthesizeSpeech } from '../../helpers/speech.js'
+
+const PHRASE = 'Hello there, could you tell me what the weather is like today?'
+const MODEL_SHA256 = '2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f'
+
+const vad = await SileroVad.acquire()
+t.teardown(() => vad.close())
+
+/** Speech probabilities of consecutive windows of a 16 kHz stream, with a fresh state. */
+async function probabilities (samples: Int16Array): Promise<number[]> {
+  const state = vad.createState()
+  const out: number[] = []
+  for (let i = 0; i + SILERO_WINDOW_SAMPLES <= samples.length; i += SILERO_WINDOW_SAMPLES) {
+    out.push(await vad.detect(state, samples.subarray(i, i + SILERO_WINDOW_SAMPLES)))
+  }
+  return out
+}
+
+/** Pushes `samples` as 10 ms frames, then flushes; returns every event and error. */
+async function detect (samples: Int16Array, rateHz: number, channels = 1, options: Partial<SpeechDetectorOptions> = {}): Promise<{ events: SpeechEvent[], errors: Error[], detector: SpeechDetector }> {
+  const events: SpeechEvent[] = []
+  const errors: Error[] = []
+  const detector = new SpeechDetector(vad, { onEvent: e => events.push(e), onError: e => errors.push(e), ...options })
+  for (const frame of frames10ms(samples, rateHz, channels)) detector.push(frame)
+  await detector.flush()
+  return { events, errors, detector }
+}
+
+const types = (events: SpeechEvent[]): string[] => events.filter(e => e.type !== 'speech-audio').map(e => e.type)
+
+t.test('the bundled model is Silero VAD v5 with the documented checksum, found from the package root', async t => {
+  const path = defaultSileroModelPath()
+  t.equal(path, fileURLToPath(new URL('../../../models/silero_vad_v5.onnx', import.meta.url)))
+  t.equal(createHash('sha256').update(await readFile(path)).digest('hex'), MODEL_SHA256)
+  t.equal(vad.modelPath, path)
+})
+
+t.test('Silero scores real speech high and silence and low noise low', async t => {
+  const speech = await synthesizeSpeech(PHRASE, 16000)
+  const p = await probabilities(speech)
+  const mean = p.reduce((a, b) => a + b, 0) / p.length
+  t.ok(mean > 0.7, `mean probability on speech is high (${mean.toFixed(2)})`)
+  const quiet = await probabilities(concat(silence(1000), noise(2000, 16000, 300)))
+  t.ok(Math.max(...quiet) < 0.2, `max probability on silence and noise is low (${Math.max(...quiet).toFixed(2)})`)
+})
+
+t.test('windows of several streams batched together score as they do alone', async t => {
+  const speech = await synthesizeSpeech(PHRASE, 16000)
+  const streams = [speech, noise(3000, 16000, 300, 5), speech.subarray(8000)]
+  const alone = await Promise.all(streams.map(async s => await probabilities(s)))
+  // Submitted in the same turn, the streams' windows run as one batch per step.
+  const states = streams.map(() => vad.createState())
+  const batched: number[][] = streams.map(() => [])
+  const before = vad.stats
+  for (let w = 0; w < 60; w++) {
+    const step = streams.map(async (s, i) => await vad.detect(states[i]!, s.subarray(w * 512, w * 512 + 512)))
+    for (const [i, p] of (await Promise.all(step)).entries()) batched[i]!.push(p)
+  }
+  const after = vad.stats
+  t.equal(after.windows - before.windows, 180)
+  t.equal(after.runs - before.runs, 60, 'one inference run per step for the three streams')
+  for (const [i, series] of batched.entries()) {
+    const diff = Math.max(...series.map((p, w) => Math.abs(p - (alone[i]![w] as number))))
+    t.ok(diff < 1e-4, `stream ${i} matches (max difference ${diff.toExponential(1)})`)
+  }
+})
+
+t.test('a stream must wait for each window, send 512 samples, and not use a closed handle', async t => {
+  const state = vad.createState()
+  const first = vad.detect(state, new Int16Array(512))
+  await t.rejects(vad.detect(state, new Int16Array(512)), { code: 'LLMRTC_ERR_VAD' })
+  await first
+  await t.rejects(vad.detect(state, new Int16Array(480)), { code: 'LLMRTC_ERR_VAD', message: /512 samples/ })
+  const other = await SileroVad.acquire()
+  await other.close()
+  await other.close()
+  await t.rejects(other.detect(vad.createState(), new Int16Array(512)), { code: 'LLMRTC_ERR_VAD' })
+  t.ok(await vad.detect(vad.createState(), new Int16Array(512)) < 0.5, 'closing another handle keeps the shared model open')
+  await t.rejects(SileroVad.acquire('/nonexistent/model.onnx'), { code: 'LLMRTC_ERR_VAD' })
+})
+
+t.test('1 s of silence, a phrase and 1.5 s of silence at 48 kHz stereo give one utterance bracketing the phrase', async t => {
+  const phrase = await synthesizeSpeech(PHRASE, 48000)
+  const phraseMs = phrase.length / 48
+  const { events, errors, detector } = await detect(concat(silence(1000, 48000), phrase, silence(1500, 48000)), 48000, 2)
+  t.same(errors, [])
+  t.same(types(events), ['speech-start', 'speech-end'])
+  const start = events[0]
+  const end = events.at(-1)
+  if (start?.type !== 'speech-start' || end?.type !== 'speech-end') return
+  t.ok(start.atMs >= 900 && start.atMs <= 1150, `speech starts near 1000 ms (${start.atMs})`)
+  t.ok(Math.abs(end.atMs - (1000 + phraseMs)) <= 200, `speech ends near ${Math.round(1000 + phraseMs)} ms (${end.atMs})`)
+  t.ok(end.durationMs >= phraseMs, 'the utterance holds the whole phrase')
+  const joined = [start.preRoll, ...events.flatMap(e => e.type === 'speech-audio' ? [e.samples] : [])]
+  t.equal(joined.reduce((n, a) => n + a.length, 0), end.utterance.length, 'utterance = pre-roll + speech-audio')
+  t.equal(detector.windows, Math.floor((2500 + phraseMs) * 16 / 512), 'every complete window was scored')
+})
+
+t.test('16 kHz mono input, two phrases apart give two utterances, and noise alone gives none', async t => {
+  const a = await synthesizeSpeech('Turn on the lights.', 16000)
+  const b = await synthesizeSpeech('And play some music please.', 16000)
+  const room = noise(6000, 16000, 150, 9)
+  const stream = mix(room, concat(silence(500), a, silence(1200), b, silence(1000)))
+  const { events } = await detect(stream, 16000)
+  t.same(types(events), ['speech-start', 'speech-end', 'speech-start', 'speech-end'])
+  t.same((await detect(noise(3000, 48000, 300, 11), 48000)).events, [], 'no speech in noise')
+})
+
+t.test('audio pushed faster than the VAD runs is queued, reported once, and not dropped', async t => {
+  const backlogs: number[] = []
+  const speech = await synthesizeSpeech(PHRASE, 48000)
+  const { detector } = await detect(concat(speech, silence(1000, 48000)), 48000, 1, { onBacklog: ms => backlogs.push(ms) })
+  t.equal(backlogs.length, 1)
+  t.ok((backlogs[0] ?? 0) > 256)
+  t.ok(detector.maxBacklogMs >= (backlogs[0] ?? 0))
+  t.equal(detector.backlogMs < 32, true, 'all complete windows were processed')
+})
+
+t.test('a listener that throws is reported and the detector goes on; close stops events', async t => {
+  const speech = await synthesizeSpeech(PHRASE, 16000)
+  const { events, errors } = await detect(concat(speech, silence(1000)), 16000, 1, {
+    onEvent: (e) => { if (e.type === 'speech-start') throw new TypeError('listener bug') }
+  })
+  t.same(events, [])
+  t.equal(errors.length, 1)
+  const seen: SpeechEvent[] = []
+  const detector = new SpeechDetector(vad, { onEvent: e => seen.push(e), onError: () => {} })
+  for (const frame of frames10ms(speech, 16000)) detector.push(frame)
+  detector.close()
+  detector.close()
+  detector.push({ samples: new Int16Array(160), sampleRateHz: 16000, channels: 1, samplesPerChannel: 160 })
+  await detector.flush()
+  t.same(seen, [], 'nothing after close')
+  t.throws(() => new SpeechDetector(vad, { onEvent: () => {}, onError: () => {} }).push({ samples: new Int16Array(100), sampleRateHz: 48000, channels: 2, samplesPerChannel: 480 }), { code: 'LLMRTC_ERR_AUDIO_INVALID_FORMAT' })
+})
