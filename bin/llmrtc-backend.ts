@@ -38,7 +38,13 @@ async function main (): Promise<void> {
     }
   }
 
-  const server = new LLMRTCServer({ port, host: args.host })
+  let server: LLMRTCServer
+  try {
+    server = new LLMRTCServer({ port, host: args.host })
+  } catch (err) {
+    process.stderr.write(`llmrtc-backend: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
   const app = server.getApp()
   let stopping = false
   const stop = (signal: string): void => {

@@ -28,8 +28,8 @@ export const LLMRTC_ERR_PROTOCOL_BINARY_FRAME = createError('LLMRTC_ERR_PROTOCOL
 
 // Sessions
 export const LLMRTC_ERR_SESSION_LIMIT = createError('LLMRTC_ERR_SESSION_LIMIT', 'The server holds its maximum of %s sessions', 503)
-export const LLMRTC_ERR_SESSION_NOT_FOUND = createError('LLMRTC_ERR_SESSION_NOT_FOUND', 'No session with that id', 404)
-export const LLMRTC_ERR_SESSION_EXPIRED = createError('LLMRTC_ERR_SESSION_EXPIRED', 'The session expired', 410)
+export const LLMRTC_ERR_SESSION_NOT_FOUND = createError('LLMRTC_ERR_SESSION_NOT_FOUND', 'No session with that id to resume; continuing with a new session', 404)
+export const LLMRTC_ERR_SESSION_EXPIRED = createError('LLMRTC_ERR_SESSION_EXPIRED', 'The session expired; continuing with a new session', 410)
 export const LLMRTC_ERR_SESSION_CLOSED = createError('LLMRTC_ERR_SESSION_CLOSED', 'The session manager is closed', 503)
 
 // Transport
@@ -133,4 +133,14 @@ export function isLLMRTCErrorCode (code: unknown): code is LLMRTCErrorCode {
 export function protocolCodeOf (error: unknown): ProtocolErrorCode {
   const code = (error as { code?: unknown } | null)?.code
   return isLLMRTCErrorCode(code) ? protocolCodes[code] : 'INTERNAL_ERROR'
+}
+
+/**
+ * The `error` message a client is sent for `error`. Messages of llmrtc's own errors are written for
+ * clients; anything else (a bug, a library's error) is reported generically so internals never leak.
+ */
+export function clientErrorOf (error: unknown): { type: 'error', code: ProtocolErrorCode, message: string } {
+  const code = (error as { code?: unknown } | null)?.code
+  if (isLLMRTCErrorCode(code)) return { type: 'error', code: protocolCodes[code], message: (error as Error).message }
+  return { type: 'error', code: 'INTERNAL_ERROR', message: 'Internal server error' }
 }

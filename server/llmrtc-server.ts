@@ -1,7 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import type { AddressInfo } from 'node:net'
+import { envSchema } from '../lib/config/env-schema.js'
 import type { LLMRTCOptions } from '../lib/config/options.js'
+import { LLMRTC_ERR_OPTIONS_INVALID } from '../lib/errors.js'
 import llmrtc from '../plugins/llmrtc/index.js'
 
 export interface LLMRTCServerOptions extends LLMRTCOptions {
@@ -11,9 +14,9 @@ export interface LLMRTCServerOptions extends LLMRTCOptions {
   host?: string
   /** Fastify's logger option (default: info level, or env LOG_LEVEL). */
   logger?: FastifyServerOptions['logger']
-  /** How long `stop()` waits for turns in progress before closing, in ms (default 10 s). */
-  shutdownTimeoutMs?: number
 }
+
+const logLevels: readonly string[] = envSchema.properties.LOG_LEVEL.enum
 
 export interface LLMRTCServerEvents {
   listening: [{ host: string, port: number }]
@@ -36,19 +39,24 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
     super()
     this.#options = options
     const env = options.env === false ? {} : (options.env ?? process.env)
+    const level = env.LOG_LEVEL ?? 'info'
+    if (options.logger === undefined && !logLevels.includes(level)) {
+      throw new LLMRTC_ERR_OPTIONS_INVALID('LOG_LEVEL', `one of ${logLevels.join(', ')}`, JSON.stringify(level))
+    }
     this.#app = Fastify({
-      logger: options.logger ?? { level: env.LOG_LEVEL ?? 'info' },
+      logger: options.logger ?? { level },
       forceCloseConnections: true
     })
     this.#app.register(llmrtc, options)
-    this.#app.after(() => {
-      this.#app.llmrtc.addHook('onConnection', (id) => { this.emit('connection', { id }) })
-      this.#app.llmrtc.addHook('onDisconnect', (id) => { this.emit('disconnect', { id }) })
-      this.#app.llmrtc.addHook('onError', (error) => {
+    // A plugin that depends on llmrtc: if llmrtc fails to register, start() rejects with its error.
+    this.#app.register(fp(async (app) => {
+      app.llmrtc.addHook('onConnection', (id) => { this.emit('connection', { id }) })
+      app.llmrtc.addHook('onDisconnect', (id) => { this.emit('disconnect', { id }) })
+      app.llmrtc.addHook('onError', (error) => {
         // EventEmitter throws on 'error' without a listener; a server must not die of a turn's error.
         if (this.listenerCount('error') > 0) this.emit('error', error)
       })
-    })
+    }, { name: 'llmrtc-server-events', dependencies: ['llmrtc'] }))
   }
 
   /** The Fastify instance: add routes and plugins before `start()`. */

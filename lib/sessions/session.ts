@@ -41,7 +41,7 @@ export class Session {
     this.id = init.id
     this.principal = init.principal
     this.createdAt = init.record?.createdAt ?? init.now
-    this.lastActivityAt = init.now
+    this.lastActivityAt = init.record?.lastActivityAt ?? init.now
     this.connectedAt = init.now
     this.disconnectedAt = init.now
     this.history = new ConversationHistory(init.systemPrompt, init.historyLimit, init.record?.history ?? [])

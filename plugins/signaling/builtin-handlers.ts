@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { protocolCodeOf, LLMRTC_ERR_WEBRTC_UNAVAILABLE } from '../../lib/errors.js'
+import { clientErrorOf, LLMRTC_ERR_SESSION_EXPIRED, LLMRTC_ERR_SESSION_NOT_FOUND, LLMRTC_ERR_WEBRTC_UNAVAILABLE } from '../../lib/errors.js'
 import type { Session } from '../../lib/sessions/session.js'
 import type { ConnectionContext, MessageRouter } from '../../lib/signaling/message-router.js'
 
@@ -22,7 +22,7 @@ export function registerBuiltinHandlers (
   router.on('reconnect', async (message, ctx) => {
     const current = ctx.session
     if (message.sessionId === current.id) {
-      ctx.connection.send({ type: 'reconnect-ack', success: true, sessionId: current.id, historyRecovered: current.history.length > 0 })
+      ctx.connection.send({ type: 'reconnect-ack', success: true, sessionId: current.id, historyRecovered: true })
       return
     }
     let result
@@ -31,18 +31,14 @@ export function registerBuiltinHandlers (
     } catch (err) {
       // The session limit was reached while rehydrating from a shared store.
       ctx.connection.send({ type: 'reconnect-ack', success: false, sessionId: current.id, historyRecovered: false })
-      ctx.connection.send({ type: 'error', code: protocolCodeOf(err), message: (err as Error).message })
+      ctx.connection.send(clientErrorOf(err))
       return
     }
     if (typeof result === 'string') {
       ctx.log.info({ outcome: result }, 'reconnect refused')
       ctx.connection.send({ type: 'reconnect-ack', success: false, sessionId: current.id, historyRecovered: false })
-      const expired = result === 'expired'
-      ctx.connection.send({
-        type: 'error',
-        code: expired ? 'SESSION_EXPIRED' : 'SESSION_NOT_FOUND',
-        message: expired ? 'The session to resume has expired; continuing with a new session' : 'No session with that id to resume; continuing with a new session'
-      })
+      // A session owned by another principal is reported as not found: its existence is not revealed.
+      ctx.connection.send(clientErrorOf(result === 'expired' ? new LLMRTC_ERR_SESSION_EXPIRED() : new LLMRTC_ERR_SESSION_NOT_FOUND()))
       return
     }
     // The fresh session created for this connection is dropped in favour of the resumed one.

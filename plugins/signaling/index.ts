@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import type { WebSocket, RawData } from 'ws'
 import { systemClock } from '../../lib/clock.js'
-import { LLMRTC_ERR_PROTOCOL_BINARY_FRAME, LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE, protocolCodeOf } from '../../lib/errors.js'
+import { LLMRTC_ERR_INTERNAL, LLMRTC_ERR_PROTOCOL_BINARY_FRAME, LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE, clientErrorOf } from '../../lib/errors.js'
 import type { Logger } from '../../lib/logger.js'
 import { parseClientMessage } from '../../lib/protocol/parse-client-message.js'
 import { PROTOCOL_VERSION } from '../../lib/protocol/server-messages.js'
@@ -14,6 +14,7 @@ import { ClientConnection } from '../../lib/signaling/client-connection.js'
 import { MessageRouter, type ConnectionContext, type MessageHandler, type RoutedType } from '../../lib/signaling/message-router.js'
 import { registerBuiltinHandlers } from './builtin-handlers.js'
 import { CLOSE_CODES } from './close-codes.js'
+import { ConnectionHooks } from './connection-hooks.js'
 
 const CLOSE_HANDSHAKE_GRACE_MS = 1000
 
@@ -58,7 +59,11 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
     handle: <T extends RoutedType>(type: T, handler: MessageHandler<T>) => { router.on(type, handler) },
     connections: () => [...open]
   })
-  registerBuiltinHandlers(fastify, router, (ctx, previous) => { decorator.emit('rebound', ctx, previous) })
+  const connectionHooks = new ConnectionHooks(hooks, clock)
+  registerBuiltinHandlers(fastify, router, (ctx, previous) => {
+    connectionHooks.rebound(ctx)
+    decorator.emit('rebound', ctx, previous)
+  })
   fastify.decorate('llmrtcSignaling', decorator)
 
   // Sockets close before the server stops, with 1001 (going away), so clients know to reconnect elsewhere.
@@ -109,8 +114,9 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
     try {
       session = sessions.create(request.llmrtcPrincipal ?? null)
     } catch (err) {
-      connection.send({ type: 'error', code: protocolCodeOf(err), message: (err as Error).message })
-      socket.close(CLOSE_CODES.tryAgainLater, 'session limit')
+      connection.send(clientErrorOf(err))
+      const full = (err as { code?: string }).code === 'LLMRTC_ERR_SESSION_LIMIT'
+      socket.close(full ? CLOSE_CODES.tryAgainLater : CLOSE_CODES.goingAway, full ? 'session limit' : 'server shutting down')
       return
     }
     sessions.bind(session, connection)
@@ -155,7 +161,8 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
       }
       enqueue(async () => {
         try {
-          await router.dispatch(parsed.message, ctx)
+          const handled = await router.dispatch(parsed.message, ctx)
+          if (!handled) sendError(new LLMRTC_ERR_INTERNAL(`no handler for "${parsed.message.type}" messages is registered on this server`))
         } catch (err) {
           ctx.log.warn({ err, messageType: parsed.message.type }, 'message handler failed')
           sendError(err)
@@ -179,20 +186,19 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
       open.delete(ctx)
       const current = ctx.session
       sessions.detach(current, connection)
-      const endTime = clock.now()
-      void hooks.run('onDisconnect', current.id, { startTime: current.connectedAt, endTime, durationMs: endTime - current.connectedAt })
+      connectionHooks.unbound(ctx)
       decorator.emit('close', ctx)
       ctx.log.info('client disconnected')
     })
 
     function sendError (err: unknown): void {
-      connection.send({ type: 'error', code: protocolCodeOf(err), message: (err as Error).message })
+      connection.send(clientErrorOf(err))
     }
 
     connection.send({ type: 'ready', id: session.id, protocolVersion: PROTOCOL_VERSION, iceServers: iceServersFor(config, connection.id, clock.now()) })
     ctx.log.info('client connected')
     decorator.emit('open', ctx)
-    void hooks.run('onConnection', session.id, connection.id)
+    connectionHooks.bound(ctx)
   })
 
 }

@@ -84,7 +84,7 @@ t.test('a transport claims offers; `signal` is a synonym; a failing handler answ
   client.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
   t.same(await client.next('signal'), { type: 'signal', signal: { type: 'answer', sdp: 'answer-sdp' } })
   client.send({ type: 'signal', signal: { type: 'offer', sdp: 'boom' } })
-  t.same(await client.next('error'), { type: 'error', code: 'INTERNAL_ERROR', message: 'transport bug' })
+  t.same(await client.next('error'), { type: 'error', code: 'INTERNAL_ERROR', message: 'Internal server error' }, 'internals are not leaked')
   t.same(offers, [`offer:${id}`, `signal:${id}`])
   const other = await connect(app)
   await other.next('ready')
@@ -224,4 +224,35 @@ t.test('the signaling path is configurable', async t => {
   const client = await connect(app, '/voice')
   t.match(await client.next('ready'), { protocolVersion: 1 })
   client.ws.terminate()
+})
+
+t.test('a message no plugin handles gets an error instead of silence', async t => {
+  const app = await buildApp(t)
+  const client = await connect(app)
+  await client.next('ready')
+  client.send({ type: 'audio', data: 'UklGRg==' })
+  t.match(await client.next('error'), { code: 'INTERNAL_ERROR', message: /no handler for "audio" messages/ })
+  client.ws.terminate()
+})
+
+t.test('connection hooks stay paired across a reconnect and a takeover', async t => {
+  const calls: string[] = []
+  const app = await buildApp(t, {
+    hooks: {
+      onConnection: (sessionId) => { calls.push(`+${sessionId.slice(0, 8)}`) },
+      onDisconnect: (sessionId) => { calls.push(`-${sessionId.slice(0, 8)}`) }
+    }
+  })
+  const first = await connectOverNetwork(app)
+  const a = ((await first.next('ready')).id as string).slice(0, 8)
+  const second = await connectOverNetwork(app)
+  const b = ((await second.next('ready')).id as string).slice(0, 8)
+  second.send({ type: 'reconnect', sessionId: (first.messages[0]?.id as string) })
+  await second.next('reconnect-ack')
+  t.same(await first.closed, { code: 4001, reason: 'session resumed elsewhere' }, 'the old connection is told')
+  await until(() => calls.length >= 5, 'hooks')
+  t.same(calls, [`+${a}`, `+${b}`, `-${a}`, `-${b}`, `+${a}`])
+  second.ws.close()
+  await until(() => calls.length === 6, 'final disconnect')
+  t.equal(calls[5], `-${a}`)
 })

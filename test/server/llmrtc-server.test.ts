@@ -1,0 +1,77 @@
+import t from 'tap'
+import { LLMRTCServer } from '../../server/llmrtc-server.js'
+import { connectOverNetwork, until } from '../helpers/ws-client.js'
+
+t.test('library mode: start, events, user routes through getApp, stop', async t => {
+  const server = new LLMRTCServer({ env: false, port: 0, host: '127.0.0.1', logger: false, systemPrompt: 'Be brief.' })
+  t.teardown(() => server.stop())
+  server.getApp().get('/api/ping', async () => ({ pong: true }))
+  const events: string[] = []
+  server.on('listening', ({ host, port }) => { events.push(`listening ${host} ${port > 0}`) })
+  server.on('connection', ({ id }) => { events.push(`connection ${id}`) })
+  server.on('disconnect', ({ id }) => { events.push(`disconnect ${id}`) })
+  const address = await server.start()
+  t.ok(server.started)
+  t.equal(address.host, '127.0.0.1')
+  const base = `http://127.0.0.1:${address.port}`
+  t.same(await (await fetch(`${base}/api/ping`)).json(), { pong: true })
+  t.same(await (await fetch(`${base}/health`)).json(), { ok: true })
+  t.equal(server.getApp().llmrtcConfig.systemPrompt, 'Be brief.')
+
+  const client = await connectOverNetwork(server.getApp())
+  const { id } = await client.next('ready')
+  client.ws.close()
+  await until(() => events.length === 3, 'disconnect event')
+  t.same(events, ['listening 127.0.0.1 true', `connection ${id}`, `disconnect ${id}`])
+
+  await server.stop()
+  await server.stop()
+  t.notOk(server.started)
+})
+
+t.test('hooks given to the server run, and hook errors reach the error event', async t => {
+  const server = new LLMRTCServer({
+    env: false,
+    port: 0,
+    logger: false,
+    hooks: { onConnection: () => { throw new Error('hook failed') } }
+  })
+  t.teardown(() => server.stop())
+  const errors: string[] = []
+  server.on('error', (err) => { errors.push(err.message) })
+  await server.start()
+  const client = await connectOverNetwork(server.getApp())
+  await client.next('ready')
+  await until(() => errors.length === 1, 'error event')
+  t.same(errors, ['hook failed'])
+  client.ws.terminate()
+})
+
+t.test('a server with no error listener survives hook errors', async t => {
+  const server = new LLMRTCServer({ env: false, port: 0, logger: false, hooks: { onConnection: () => { throw new Error('x') } } })
+  t.teardown(() => server.stop())
+  await server.start()
+  const client = await connectOverNetwork(server.getApp())
+  await client.next('ready')
+  client.send({ type: 'ping', timestamp: 1 })
+  t.same(await client.next('pong'), { type: 'pong', timestamp: 1 })
+  client.ws.terminate()
+})
+
+t.test('bad options make start() reject with the option error', async t => {
+  const server = new LLMRTCServer({ env: false, port: 0, logger: false, historyLimit: -1 })
+  t.teardown(() => server.stop())
+  await t.rejects(server.start(), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /historyLimit/ })
+})
+
+t.test('a bad LOG_LEVEL fails at construction, naming the variable', async t => {
+  t.throws(() => new LLMRTCServer({ env: { LOG_LEVEL: 'loud' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /option "LOG_LEVEL": expected one of fatal, error/ })
+})
+
+t.test('port and host come from the environment when not given', async t => {
+  const server = new LLMRTCServer({ env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' } })
+  t.teardown(() => server.stop())
+  const address = await server.start()
+  t.equal(address.host, '127.0.0.1')
+  t.ok(address.port > 0)
+})
