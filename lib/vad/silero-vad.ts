@@ -10,6 +10,11 @@ export const SILERO_WINDOW_SAMPLES = 512
 const CONTEXT_SAMPLES = 64
 const ROW = CONTEXT_SAMPLES + SILERO_WINDOW_SAMPLES
 const STATE_SIZE = 128
+/**
+ * Most windows per run. A run blocks the event loop (~60-80 µs per window here when batched), so a
+ * cap keeps each block to a few ms and lets I/O and pacing timers run between batches.
+ */
+const MAX_BATCH = 32
 
 /** Per-stream recurrent state of the model. Create with `SileroVad.createState()`; one per stream. */
 export interface SileroVadState {
@@ -46,7 +51,8 @@ export function defaultSileroModelPath (): string {
  *
  * The session runs with one thread and no inter-op pool: onnxruntime's default pools busy-wait between
  * runs, which costs most of a core per idle session. Each run is synchronous on the main thread
- * (~0.1-0.3 ms for one window), deferred by onnxruntime with setImmediate.
+ * (~0.2 ms for one window, ~2.5 ms for a full batch of 32 on the bench machine), deferred by
+ * onnxruntime with setImmediate.
  */
 export class SileroVad {
   readonly #model: SharedModel
@@ -171,7 +177,7 @@ class SharedModel {
   }
 
   async #runBatch (): Promise<void> {
-    const batch = this.#queue.splice(0)
+    const batch = this.#queue.splice(0, MAX_BATCH)
     const n = batch.length
     if (n === 0) return
     if (this.#input.length < n * ROW) {

@@ -51,7 +51,7 @@ t.test('Silero scores real speech high and silence and low noise low', async t =
   t.ok(Math.max(...quiet) < 0.2, `max probability on silence and noise is low (${Math.max(...quiet).toFixed(2)})`)
 })
 
-t.test('windows of several streams batched together score as they do alone', async t => {
+t.test('windows of several streams are batched into one run and score as they do alone', async t => {
   const speech = await synthesizeSpeech(PHRASE, 16000)
   const streams = [speech, noise(3000, 16000, 300, 5), speech.subarray(8000)]
   const alone = await Promise.all(streams.map(async s => await probabilities(s)))
@@ -66,6 +66,10 @@ t.test('windows of several streams batched together score as they do alone', asy
   const after = vad.stats
   t.equal(after.windows - before.windows, 180)
   t.equal(after.runs - before.runs, 60, 'one inference run per step for the three streams')
+  const many = Array.from({ length: 40 }, () => vad.createState())
+  const beforeMany = vad.stats
+  await Promise.all(many.map(async s => await vad.detect(s, speech.subarray(0, 512))))
+  t.equal(vad.stats.runs - beforeMany.runs, 2, 'a batch holds at most 32 windows, so 40 streams take two runs')
   for (const [i, series] of batched.entries()) {
     const diff = Math.max(...series.map((p, w) => Math.abs(p - (alone[i]![w] as number))))
     t.ok(diff < 1e-4, `stream ${i} matches (max difference ${diff.toExponential(1)})`)
