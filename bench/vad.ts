@@ -88,9 +88,14 @@ async function benchResamplers (): Promise<string[]> {
     rows.push(`| llmrtc polyphase FIR | ${inputHz / 1000}k → ${outputHz / 1000}k | ${fmt(wallUs)} | ${fmt(cpuUs)} | ${fmt(cpuUs / FRAME_US * 100, 2)}% |`)
   }
   try {
-    const { create, ConverterType } = await import('@alexanderolsen/libsamplerate-js')
+    // Optional comparison (`npm install --no-save @alexanderolsen/libsamplerate-js`): typed loosely on purpose.
+    const libraryName = '@alexanderolsen/libsamplerate-js'
+    const { create, ConverterType } = await import(libraryName) as {
+      create: (channels: number, fromHz: number, toHz: number, options: { converterType: number }) => Promise<{ full: (input: Float32Array, output: Float32Array, length: { frames: number }) => void, destroy: () => void }>
+      ConverterType: Record<string, number>
+    }
     for (const mode of ['SRC_SINC_FASTEST', 'SRC_SINC_MEDIUM_QUALITY'] as const) {
-      const src = await create(1, 48000, 16000, { converterType: ConverterType[mode] })
+      const src = await create(1, 48000, 16000, { converterType: ConverterType[mode] ?? 0 })
       const input = Float32Array.from(signal(480), v => v / 32768)
       const output = new Float32Array(480)
       const length = { frames: 0 }
