@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { systemClock } from '../../lib/clock.js'
+import { LLMRTC_ERR_CONNECTION_FAILED, LLMRTC_ERR_OPTIONS_INVALID } from '../../lib/errors.js'
+import type { ConnectionContext } from '../../lib/signaling/message-router.js'
+import { iceServersFor } from '../../lib/transport/ice-servers.js'
+import { handleChannelMessage } from './channel-messages.js'
+import { PeerSession } from './peer-session.js'
+import { WebRTCTransport } from './webrtc-transport.js'
+import { loadWrtc, type Wrtc } from './wrtc.js'
+
+/** Options of the `llmrtc-webrtc` plugin. */
+export interface LLMRTCWebRTCOptions {
+  /**
+   * Loads the WebRTC implementation (default: `require('@roamhq/wrtc')`). When it throws, the server
+   * runs without WebRTC: offers get `error{code:'WEBRTC_UNAVAILABLE'}` and `available` is false.
+   */
+  loadWrtc?: () => Wrtc
+  /** Longest wait for the server's ICE gathering before answering, in ms (default 2000). Later candidates are trickled. */
+  gatherTimeoutMs?: number
+  /** How long a `disconnected` peer may take to recover before it counts as failed, in ms (default 10000). */
+  disconnectedGraceMs?: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The WebRTC media transport: per-session microphone audio in, paced speech out. */
+    llmrtcTransport: WebRTCTransport
+  }
+}
+
+async function llmrtcWebRTC (fastify: FastifyInstance, opts: LLMRTCWebRTCOptions): Promise<void> {
+  const gatherTimeoutMs = positiveInteger('gatherTimeoutMs', opts.gatherTimeoutMs ?? 2000)
+  const disconnectedGraceMs = positiveInteger('disconnectedGraceMs', opts.disconnectedGraceMs ?? 10_000)
+  const config = fastify.llmrtcConfig
+  const clock = config.clock ?? systemClock
+  const hooks = fastify.llmrtc.hooks
+  const signaling = fastify.llmrtcSignaling
+  const log = fastify.log.child({ plugin: 'llmrtc-webrtc' })
+
+  let wrtc: Wrtc | undefined
+  try {
+    wrtc = (opts.loadWrtc ?? loadWrtc)()
+  } catch (err) {
+    log.warn({ err }, 'WebRTC is unavailable (@roamhq/wrtc did not load): offers will be answered with WEBRTC_UNAVAILABLE')
+  }
+  const transport = new WebRTCTransport(wrtc !== undefined, log)
+  fastify.decorate('llmrtcTransport', transport)
+  // Without WebRTC, signaling's own handlers keep answering offers with WEBRTC_UNAVAILABLE.
+  if (wrtc === undefined) return
+  const rtc = wrtc
+
+  function createPeer (ctx: ConnectionContext): PeerSession {
+    const peer: PeerSession = new PeerSession({
+      wrtc: rtc,
+      iceServers: iceServersFor(config, ctx.connection.id, clock.now()),
+      gatherTimeoutMs,
+      disconnectedGraceMs,
+      clock,
+      log: ctx.log,
+      onChannel: (channel) => { ctx.connection.attachChannel(channel) },
+      onChannelMessage: (data) => {
+        fastify.llmrtcSessions.touch(ctx.session)
+        handleChannelMessage(data, ctx, config.maxMessageBytes)
+      },
+      onCandidate: (candidate) => { ctx.connection.send({ type: 'ice', candidate }) },
+      onMedia: () => { transport.announceMedia(peer) },
+      onFailed: (reason) => { onPeerFailed(ctx, peer, reason) }
+    })
+    transport.add(ctx, peer)
+    return peer
+  }
+
+  function onPeerFailed (ctx: ConnectionContext, peer: PeerSession, reason: string): void {
+    if (transport.peerFor(ctx) !== peer) return
+    const err = new LLMRTC_ERR_CONNECTION_FAILED(reason)
+    ctx.log.warn({ reason }, 'WebRTC connection failed')
+    transport.close(ctx)
+    ctx.connection.send({ type: 'error', code: 'CONNECTION_FAILED', message: err.message })
+    void hooks.run('onError', err, { code: 'CONNECTION_FAILED', component: 'webrtc', sessionId: ctx.session.id, timestamp: Date.now() })
+  }
+
+  signaling.handle('offer', async (message, ctx) => {
+    const existing = transport.peerFor(ctx)
+    const peer = existing ?? createPeer(ctx)
+    let sdp: string | undefined
+    try {
+      sdp = await peer.answer(message.signal.sdp)
+    } catch (err) {
+      // A first offer that cannot be answered leaves no half-made peer behind.
+      if (existing === undefined && transport.peerFor(ctx) === peer) transport.close(ctx)
+      throw err
+    }
+    if (sdp === undefined || ctx.signal.aborted) return
+    ctx.connection.send({ type: 'signal', signal: { type: 'answer', sdp } })
+  })
+
+  signaling.handle('ice', async (message, ctx) => {
+    const peer = transport.peerFor(ctx)
+    if (peer === undefined) {
+      ctx.log.debug('ICE candidate before any offer ignored')
+      return
+    }
+    await peer.addCandidate(message.candidate)
+  })
+
+  // The resumed session gets a new peer from the client's next offer.
+  signaling.on('rebound', (ctx) => { transport.close(ctx) })
+  signaling.on('close', (ctx) => { transport.close(ctx) })
+  fastify.addHook('preClose', async function closePeers () { transport.closeAll() })
+  fastify.addHook('onClose', async function closeRemainingPeers () { transport.closeAll() })
+}
+
+function positiveInteger (name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new LLMRTC_ERR_OPTIONS_INVALID(name, 'an integer >= 1 (milliseconds)', typeof value === 'number' ? String(value) : typeof value)
+  }
+  return value
+}
+
+export default fp(llmrtcWebRTC, {
+  name: 'llmrtc-webrtc',
+  fastify: '5.x',
+  dependencies: ['llmrtc-config', 'llmrtc-hooks', 'llmrtc-sessions', 'llmrtc-signaling'],
+  decorators: { fastify: ['llmrtcConfig', 'llmrtc', 'llmrtcSessions', 'llmrtcSignaling'] }
+})

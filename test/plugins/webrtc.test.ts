@@ -1,0 +1,363 @@
+import type { FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
+import type { LLMRTCOptions } from '../../lib/config/options.js'
+import type { ErrorContext } from '../../lib/hooks/hook-types.js'
+import type { AudioFrame } from '../../lib/audio/audio-frame.js'
+import type { SessionMedia } from '../../lib/transport/media-transport.js'
+import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../../plugins/webrtc/index.js'
+import type { Wrtc, WrtcConnectionState, WrtcIceCandidateInit, WrtcSessionDescription } from '../../plugins/webrtc/wrtc.js'
+import { buildApp } from '../helpers/app.js'
+import { FakeClock } from '../helpers/fake-clock.js'
+import { connect } from '../helpers/ws-client.js'
+import { WebRTCTestClient, keepLoopbackCandidates } from '../helpers/webrtc-client.js'
+
+// Every packet stays on 127.0.0.1: the client keeps only 127.0.0.1 candidates in its offer and in the
+// server's answer (and in trickled candidates), and no STUN/TURN server is configured on either side.
+// The helper also exits the process explicitly at the end (wrtc segfaults at natural exit).
+
+async function startServer (t: Test, options: LLMRTCOptions = {}, webrtc: LLMRTCWebRTCOptions = {}): Promise<{ app: FastifyInstance, url: string }> {
+  const app = await buildApp(t, options, async (app) => { await app.register(llmrtcWebRTC, webrtc) })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return { app, url: `ws://127.0.0.1:${address.port}/` }
+}
+
+async function client (t: Test, url: string, start = true): Promise<WebRTCTestClient> {
+  const c = start ? await WebRTCTestClient.connect(url) : await WebRTCTestClient.open(url)
+  t.teardown(() => c.close())
+  return c
+}
+
+/** `ms` of a 440 Hz tone at `rateHz`. */
+function tone (ms: number, rateHz = 48_000, amplitude = 8000): Int16Array {
+  return Int16Array.from({ length: rateHz * ms / 1000 }, (_, i) => Math.round(amplitude * Math.sin(2 * Math.PI * 440 * i / rateHz)))
+}
+
+const peak = (samples: Int16Array): number => samples.reduce((max, s) => Math.max(max, Math.abs(s)), 0)
+
+async function until (condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+}
+
+t.test('a client connects with complete SDP, the data channel opens and payload events are mirrored on it', async t => {
+  const { app, url } = await startServer(t)
+  const c = await client(t, url)
+  t.equal(app.llmrtcTransport.available, true)
+  t.equal(app.llmrtcTransport.peerCount, 1)
+  const answer = c.wsMessages.find(m => m.type === 'signal')
+  t.match(answer, { type: 'signal', signal: { type: 'answer' } })
+  t.match(answer?.type === 'signal' ? answer.signal.sdp : '', /a=candidate:.* 127\.0\.0\.1 /, 'the answer carries its candidates (no trickle needed)')
+  t.same(c.wsMessages.map(m => m.type), ['ready', 'signal', 'pong'], 'the helper ends connect() with a ping on the channel')
+  t.equal(c.peer?.connectionState, 'connected')
+
+  app.llmrtcSessions.get(c.sessionId)?.send({ type: 'transcript', text: 'hello', isFinal: true })
+  app.llmrtcSessions.get(c.sessionId)?.send({ type: 'pong', timestamp: 1 })
+  const onChannel = await c.waitFor('transcript', { source: 'channel' })
+  t.same(onChannel, { type: 'transcript', text: 'hello', isFinal: true })
+  await c.waitFor(m => m.type === 'pong' && m.timestamp === 1)
+  t.same(c.channelMessages.map(m => m.type), ['transcript'], 'signaling messages stay off the channel')
+  t.same(c.wsMessages.slice(3).map(m => m.type), ['transcript', 'pong'])
+})
+
+t.test('messages on the data channel are validated and routed: attachments queue for the next turn, ping gets pong', async t => {
+  const { app, url } = await startServer(t)
+  const c = await client(t, url)
+  c.sendOnChannel({ type: 'attachments', attachments: [{ data: 'data:image/png;base64,AAAA', mimeType: 'image/png' }] })
+  c.sendOnChannel({ type: 'ping', timestamp: 42 })
+  c.sendOnChannel({ type: 'attachments', attachments: 'nope' })
+  c.channel?.send('{not json')
+  c.sendOnChannel({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
+  c.sendOnChannel({ type: 'from-the-future' })
+  t.same(await c.waitFor(m => m.type === 'pong' && m.timestamp === 42), { type: 'pong', timestamp: 42 })
+  await until(() => c.wsMessages.filter(m => m.type === 'error').length === 2)
+  t.same(c.wsMessages.filter(m => m.type === 'error').map(m => m.type === 'error' && m.code), ['INVALID_MESSAGE', 'INVALID_MESSAGE'])
+  t.same(app.llmrtcSessions.get(c.sessionId)?.pendingAttachments, [{ data: 'data:image/png;base64,AAAA', mimeType: 'image/png' }])
+  t.equal(app.llmrtcTransport.peerCount, 1, 'an offer on the channel is ignored: signaling belongs on the WebSocket')
+  t.same(c.wsMessages.filter(m => m.type === 'signal').length, 1)
+})
+
+t.test('adding a microphone renegotiates the same peer: media event, then 48 kHz 10 ms frames of what the client says', async t => {
+  const { app, url } = await startServer(t)
+  const c = await client(t, url)
+  const events: string[] = []
+  const media = new Promise<SessionMedia>(resolve => {
+    app.llmrtcTransport.on('media', (sessionId, m) => { events.push(`media ${sessionId}`); resolve(m) })
+  })
+  t.equal(app.llmrtcTransport.media(c.sessionId), undefined, 'no media before the microphone')
+  await c.addMicrophone()
+  const m = await media
+  t.same(events, [`media ${c.sessionId}`])
+  t.equal(app.llmrtcTransport.media(c.sessionId), m)
+  t.equal(app.llmrtcTransport.peerCount, 1, 'renegotiated on the same peer')
+  t.same(c.wsMessages.map(x => x.type), ['ready', 'signal', 'pong', 'signal'])
+
+  const formats = new Set<string>()
+  let loudest = 0
+  const unsubscribe = m.onAudio((frame: AudioFrame) => {
+    formats.add(`${frame.sampleRateHz}/${frame.channels}/${frame.samplesPerChannel}/${frame.samples.length}`)
+    loudest = Math.max(loudest, peak(frame.samples))
+  })
+  await c.speak(tone(300))
+  await until(() => loudest > 2000)
+  unsubscribe()
+  t.same([...formats], ['48000/1/480/480'], 'only 48 kHz mono 10 ms frames are delivered')
+  t.ok(loudest > 2000, `the tone arrived (peak ${loudest})`)
+})
+
+t.test('audio written to media.output plays on the server track: heard by the client, marks and drain after playout', async t => {
+  const { app, url } = await startServer(t)
+  const c = await client(t, url)
+  const media = new Promise<SessionMedia>(resolve => { app.llmrtcTransport.once('media', (_id, m) => { resolve(m) }) })
+  await c.addMicrophone()
+  const { output } = await media
+  await until(() => c.audio.frames > 10)
+  t.ok(c.audio.peaks.every(p => p < 100), 'silence while nothing is queued')
+
+  const order: string[] = []
+  output.onPlayed(mark => { order.push(`played ${mark}`) })
+  const heard = c.audio.waitForSound(1000).then(() => { order.push('heard') })
+  output.write(tone(200, 24_000), 24_000, 'first')
+  output.write(tone(200, 24_000), 24_000, 'second')
+  t.equal(output.playing, true)
+  await output.drain()
+  order.push('drained')
+  await heard
+  t.same(order.filter(e => e !== 'heard'), ['played first', 'played second', 'drained'])
+  t.ok(order.indexOf('heard') < order.indexOf('drained') || order.indexOf('heard') === order.length - 1, 'the client heard the audio')
+  t.equal(output.playedMs, 400)
+
+  output.write(tone(2000), 48_000)
+  const dropped = output.clear()
+  t.ok(dropped > 1900 && dropped <= 2000, `clear drops the queued audio (${dropped} ms)`)
+})
+
+t.test('closing the WebSocket closes the peer: closed event and no peer left', async t => {
+  const { app, url } = await startServer(t)
+  const c = await client(t, url)
+  const closed: string[] = []
+  app.llmrtcTransport.on('closed', (sessionId) => { closed.push(sessionId) })
+  t.equal(app.llmrtcTransport.peerCount, 1)
+  c.ws.close()
+  await until(() => app.llmrtcTransport.peerCount === 0)
+  t.same(closed, [c.sessionId])
+})
+
+t.test('closing the server with open peers closes them all and sends nothing after', async t => {
+  const app = await buildApp(t, {}, async (app) => { await app.register(llmrtcWebRTC) })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  const url = `ws://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/`
+  const clients = await Promise.all([WebRTCTestClient.connect(url), WebRTCTestClient.connect(url)])
+  t.teardown(() => Promise.all(clients.map(async c => { await c.close() })))
+  const closed: string[] = []
+  app.llmrtcTransport.on('closed', (id) => { closed.push(id) })
+  t.equal(app.llmrtcTransport.peerCount, 2)
+  await app.close()
+  t.equal(app.llmrtcTransport.peerCount, 0)
+  t.same(closed.sort(), clients.map(c => c.sessionId).sort())
+  const codes = await Promise.all(clients.map(async c => (await c.closed).code))
+  t.same(codes, [1001, 1001])
+})
+
+t.test('reconnect re-binds the session: the old peer closes, and the next offer gets a new peer for the resumed session', async t => {
+  const { app, url } = await startServer(t)
+  const first = await client(t, url)
+  const events: string[] = []
+  app.llmrtcTransport.on('closed', (id) => { events.push(`closed ${id === first.sessionId ? 'resumed' : 'other'}`) })
+  app.llmrtcTransport.on('media', (id) => { events.push(`media ${id === first.sessionId ? 'resumed' : 'other'}`) })
+  const second = await client(t, url, false)
+  second.send({ type: 'reconnect', sessionId: first.sessionId })
+  t.match(await second.waitFor('reconnect-ack'), { success: true, sessionId: first.sessionId })
+  await second.startWebRTC()
+  await second.addMicrophone()
+  await until(() => events.includes('media resumed'))
+  t.same(events, ['closed resumed', 'media resumed'], 'the old peer of the session closes before the new one brings media')
+  await until(() => app.llmrtcTransport.peerCount === 1)
+  t.equal(app.llmrtcTransport.media(first.sessionId) !== undefined, true)
+})
+
+t.test('a client peer that closes while its WebSocket stays is failed after the grace: CONNECTION_FAILED to the client and the onError hook', async t => {
+  const errors: Array<[string, ErrorContext]> = []
+  const { app, url } = await startServer(t, { hooks: { onError: (err, ctx) => { errors.push([err.message, ctx]) } } }, { disconnectedGraceMs: 100 })
+  const c = await client(t, url)
+  c.peer?.close() // the client's peer vanishes; its WebSocket stays open
+  const error = await c.waitFor('error')
+  t.match(error, { type: 'error', code: 'CONNECTION_FAILED' })
+  t.equal(app.llmrtcTransport.peerCount, 0)
+  t.match(errors, [[/WebRTC connection failed/, { code: 'CONNECTION_FAILED', component: 'webrtc', sessionId: c.sessionId }]])
+  t.equal(c.ws.readyState, 1, 'the session stays usable: the client may offer again')
+})
+
+t.test('an offer whose SDP cannot be applied gets INVALID_MESSAGE and leaves no peer; ICE before any offer is ignored', async t => {
+  const { app, url } = await startServer(t)
+  const c = await client(t, url, false)
+  c.send({ type: 'ice', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } })
+  c.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0\r\nnot sdp\r\n' } })
+  t.match(await c.waitFor('error'), { code: 'INVALID_MESSAGE' })
+  t.equal(app.llmrtcTransport.peerCount, 0)
+  t.same(c.wsMessages.map(m => m.type), ['ready', 'error'])
+})
+
+t.test('without wrtc the server runs: offers get WEBRTC_UNAVAILABLE and the transport says unavailable', async t => {
+  const app = await buildApp(t, {}, async (app) => {
+    await app.register(llmrtcWebRTC, { loadWrtc: () => { throw new Error('not on this platform') } })
+  })
+  t.equal(app.llmrtcTransport.available, false)
+  t.equal(app.llmrtcTransport.peerCount, 0)
+  const ws = await connect(app)
+  await ws.next('ready')
+  ws.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
+  t.match(await ws.next('error'), { code: 'WEBRTC_UNAVAILABLE' })
+  ws.ws.terminate()
+})
+
+t.test('with a TURN secret each ready carries fresh credentials; the secret itself never leaves the server', async t => {
+  const app = await buildApp(t, { turnSecret: 'north', turnUrls: ['turn:turn.example.com:3478'], turnTtlSeconds: 600, iceServers: [{ urls: 'stun:stun.example.com' }] })
+  const a = await connect(app)
+  const b = await connect(app)
+  const [readyA, readyB] = [await a.next('ready'), await b.next('ready')]
+  const [turnA, turnB] = [readyA, readyB].map(r => (r.iceServers as Array<Record<string, string>>)[1])
+  t.same((readyA.iceServers as unknown[])[0], { urls: 'stun:stun.example.com' })
+  t.match(turnA, { urls: 'turn:turn.example.com:3478', username: /^\d+:[0-9a-f-]{36}$/, credential: /^[A-Za-z0-9+/]{27}=$/ })
+  const expiry = Number(turnA?.username?.split(':')[0])
+  t.ok(Math.abs(expiry - (Date.now() / 1000 + 600)) < 5, 'expires ttl seconds from now')
+  t.not(turnA?.username, turnB?.username, 'per connection')
+  t.notMatch(JSON.stringify([readyA, readyB]), /north/)
+  a.ws.terminate()
+  b.ws.terminate()
+})
+
+t.test('the loopback filter keeps only 127.0.0.1 candidates', async t => {
+  const sdp = ['v=0', 'a=candidate:1 1 udp 2122260223 192.0.2.2 5000 typ host', 'a=candidate:2 1 udp 2122194687 127.0.0.1 5001 typ host', 'a=candidate:3 1 udp 2122136831 ::1 5002 typ host', 'a=mid:0', ''].join('\r\n')
+  t.equal(keepLoopbackCandidates(sdp), ['v=0', 'a=candidate:2 1 udp 2122194687 127.0.0.1 5001 typ host', 'a=mid:0', ''].join('\r\n'))
+})
+
+/** A scripted stand-in for @roamhq/wrtc: the test drives connection and gathering states. */
+class FakePeer {
+  static instances: FakePeer[] = []
+  connectionState: WrtcConnectionState = 'new'
+  iceGatheringState: 'new' | 'gathering' | 'complete' = 'complete'
+  signalingState = 'stable'
+  localDescription: WrtcSessionDescription | null = null
+  readonly candidates: Array<WrtcIceCandidateInit | undefined> = []
+  onconnectionstatechange: (() => void) | null = null
+  onicegatheringstatechange: (() => void) | null = null
+  onicecandidate: ((event: { candidate: WrtcIceCandidateInit | null }) => void) | null = null
+  ondatachannel = null
+  ontrack = null
+  readonly #listeners = new Set<() => void>()
+  constructor () { FakePeer.instances.push(this) }
+  addEventListener (_type: string, listener: () => void): void { this.#listeners.add(listener) }
+  removeEventListener (_type: string, listener: () => void): void { this.#listeners.delete(listener) }
+  async setRemoteDescription (): Promise<void> {}
+  async createOffer (): Promise<WrtcSessionDescription> { return { type: 'offer', sdp: 'v=0' } }
+  async createAnswer (): Promise<WrtcSessionDescription> { return { type: 'answer', sdp: 'v=0\r\nfake answer\r\n' } }
+  async setLocalDescription (description: WrtcSessionDescription): Promise<void> { this.localDescription = description }
+  async addIceCandidate (candidate?: WrtcIceCandidateInit): Promise<void> {
+    if (candidate?.candidate === 'garbage') throw new Error('bad candidate')
+    this.candidates.push(candidate)
+  }
+
+  addTrack (): void {}
+  addTransceiver (): void {}
+  createDataChannel (): never { throw new Error('not scripted') }
+  close (): void { this.connectionState = 'closed' }
+  set (state: WrtcConnectionState): void {
+    this.connectionState = state
+    this.onconnectionstatechange?.()
+  }
+
+  gathered (): void {
+    this.iceGatheringState = 'complete'
+    for (const listener of this.#listeners) listener()
+  }
+}
+
+const fakeWrtc: Wrtc = {
+  RTCPeerConnection: FakePeer,
+  nonstandard: {
+    RTCAudioSource: class { createTrack () { return { id: 'out', kind: 'audio', stop () {} } } onData (): void {} },
+    RTCAudioSink: class { ondata = null; stop (): void {} }
+  }
+}
+
+t.test('a disconnected peer gets a grace: recovering keeps it, staying disconnected fails it; failed fails at once', async t => {
+  FakePeer.instances = []
+  const clock = new FakeClock()
+  const errors: ErrorContext[] = []
+  const app = await buildApp(t, { clock, hooks: { onError: (_err, ctx) => { errors.push(ctx) } } }, async (app) => {
+    await app.register(llmrtcWebRTC, { loadWrtc: () => fakeWrtc, disconnectedGraceMs: 1000 })
+  })
+  const ws = await connect(app)
+  const ready = await ws.next('ready')
+  ws.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
+  t.same(await ws.next('signal'), { type: 'signal', signal: { type: 'answer', sdp: 'v=0\r\nfake answer\r\n' } })
+  const peer = FakePeer.instances[0] as FakePeer
+  peer.set('connected')
+  peer.set('disconnected')
+  clock.advance(999)
+  peer.set('connected')
+  clock.advance(5000)
+  t.equal(app.llmrtcTransport.peerCount, 1, 'recovered within the grace')
+  t.equal(ws.messages.filter(m => m.type === 'error').length, 0)
+
+  peer.set('disconnected')
+  clock.advance(1000)
+  t.match(await ws.next('error'), { code: 'CONNECTION_FAILED', message: /disconnected for 1000 ms/ })
+  t.equal(app.llmrtcTransport.peerCount, 0)
+  t.equal(peer.connectionState, 'closed')
+  await until(() => errors.length === 1)
+  t.match(errors, [{ code: 'CONNECTION_FAILED', component: 'webrtc', sessionId: ready.id }])
+
+  const from = ws.messages.length
+  ws.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
+  await ws.next('signal', from)
+  t.equal(app.llmrtcTransport.peerCount, 1, 'the client may offer again: a new peer')
+  FakePeer.instances[1]?.set('failed')
+  t.match(await ws.next('error', from), { code: 'CONNECTION_FAILED', message: /peer connection failed/ })
+  t.equal(app.llmrtcTransport.peerCount, 0)
+  ws.ws.terminate()
+})
+
+t.test('when gathering outlasts its timeout the answer goes out and later candidates trickle; client candidates reach the peer', async t => {
+  FakePeer.instances = []
+  const clock = new FakeClock()
+  const app = await buildApp(t, { clock }, async (app) => {
+    await app.register(llmrtcWebRTC, { loadWrtc: () => fakeWrtc, gatherTimeoutMs: 500 })
+  })
+  const ws = await connect(app)
+  await ws.next('ready')
+  const original = FakePeer.prototype.setLocalDescription
+  t.teardown(() => { FakePeer.prototype.setLocalDescription = original })
+  FakePeer.prototype.setLocalDescription = async function (this: FakePeer, description) {
+    this.localDescription = description
+    this.iceGatheringState = 'gathering'
+  }
+  ws.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
+  await until(() => FakePeer.instances[0]?.iceGatheringState === 'gathering')
+  const peer = FakePeer.instances[0] as FakePeer
+  peer.onicecandidate?.({ candidate: { candidate: 'candidate:early', sdpMid: '0', sdpMLineIndex: 0 } })
+  clock.advance(500)
+  await ws.next('signal')
+  peer.onicecandidate?.({ candidate: { candidate: 'candidate:late', sdpMid: '0', sdpMLineIndex: 0 } })
+  peer.onicecandidate?.({ candidate: null })
+  peer.gathered()
+  await until(() => ws.messages.filter(m => m.type === 'ice').length === 2)
+  t.same(ws.messages.map(m => m.type), ['ready', 'signal', 'ice', 'ice'], 'candidates found before the answer are in its SDP, not trickled')
+  t.same(ws.messages.slice(2), [
+    { type: 'ice', candidate: { candidate: 'candidate:late', sdpMid: '0', sdpMLineIndex: 0 } },
+    { type: 'ice', candidate: null }
+  ])
+
+  ws.send({ type: 'ice', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } })
+  ws.send({ type: 'ice', candidate: null })
+  ws.send({ type: 'ice', candidate: { candidate: 'garbage' } })
+  t.match(await ws.next('error'), { code: 'INVALID_MESSAGE', message: /"ice"/ })
+  t.same(peer.candidates.map(c => c?.candidate), ['candidate:1 1 udp 1 127.0.0.1 9 typ host', undefined])
+  ws.ws.terminate()
+})
