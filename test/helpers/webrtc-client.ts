@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import WebSocket from 'ws'
 import type { ClientMessage } from '../../lib/protocol/client-messages.js'
 import type { ReadyMessage, ServerMessage } from '../../lib/protocol/server-messages.js'
@@ -13,6 +14,28 @@ import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcAudioSink, type WrtcD
  * installs a `beforeExit` handler that exits explicitly with the current exit code.
  */
 process.once('beforeExit', () => { process.exit(process.exitCode ?? 0) })
+
+const NAMESPACE_ENV = 'LLMRTC_TEST_LOOPBACK_NETNS'
+
+/**
+ * Call first thing in a test file that makes peers. Where possible (Linux, root, util-linux `unshare`
+ * and iproute2 `ip`), re-runs the file inside a private network namespace whose only interface is lo,
+ * and exits with its status: then libwebrtc sees no other interface, so no packet can go anywhere but
+ * 127.0.0.1. Candidate filtering alone is not enough: the server gathers on every interface, and its
+ * checks from those sockets make the client learn (and use) peer-reflexive candidates on this host's
+ * other addresses. Elsewhere the file runs as is, with the filtering as the fallback.
+ * Returns whether the file runs isolated.
+ */
+export function isolateNetwork (): boolean {
+  if (process.env[NAMESPACE_ENV] === '1') return true
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false
+  if (spawnSync('unshare', ['-n', 'ip', 'link', 'set', 'lo', 'up']).status !== 0) return false
+  const result = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, [NAMESPACE_ENV]: '1' }
+  })
+  process.exit(result.status ?? 1)
+}
 
 export interface WebRTCTestClientOptions {
   /** Keep only 127.0.0.1 candidates in every SDP and trickled candidate, both ways (default true). */

@@ -9,11 +9,14 @@ import type { Wrtc, WrtcConnectionState, WrtcIceCandidateInit, WrtcSessionDescri
 import { buildApp } from '../helpers/app.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { connect } from '../helpers/ws-client.js'
-import { WebRTCTestClient, keepLoopbackCandidates } from '../helpers/webrtc-client.js'
+import { WebRTCTestClient, isolateNetwork, keepLoopbackCandidates } from '../helpers/webrtc-client.js'
 
-// Every packet stays on 127.0.0.1: the client keeps only 127.0.0.1 candidates in its offer and in the
-// server's answer (and in trickled candidates), and no STUN/TURN server is configured on either side.
-// The helper also exits the process explicitly at the end (wrtc segfaults at natural exit).
+// Every packet stays on 127.0.0.1: this file re-runs itself in a network namespace that has only lo
+// (where possible), the client keeps only 127.0.0.1 candidates in its offer, in the server's answer and
+// in trickled candidates, and no STUN/TURN server is configured on either side. The helper also exits
+// the process explicitly at the end (wrtc segfaults at natural exit).
+const isolated = isolateNetwork()
+t.comment(isolated ? 'WebRTC traffic isolated in a loopback-only network namespace' : 'no network namespace: relying on 127.0.0.1 candidate filtering')
 
 async function startServer (t: Test, options: LLMRTCOptions = {}, webrtc: LLMRTCWebRTCOptions = {}): Promise<{ app: FastifyInstance, url: string }> {
   const app = await buildApp(t, options, async (app) => { await app.register(llmrtcWebRTC, webrtc) })
