@@ -1,0 +1,34 @@
+import {
+  LLMRTC_ERR_LLM, LLMRTC_ERR_LLM_TIMEOUT, LLMRTC_ERR_STT, LLMRTC_ERR_STT_TIMEOUT,
+  LLMRTC_ERR_TTS, LLMRTC_ERR_TTS_TIMEOUT, isLLMRTCErrorCode
+} from '../errors.js'
+
+export type ProviderRole = 'stt' | 'llm' | 'tts'
+
+const failures = { stt: LLMRTC_ERR_STT, llm: LLMRTC_ERR_LLM, tts: LLMRTC_ERR_TTS }
+const timeouts = { stt: LLMRTC_ERR_STT_TIMEOUT, llm: LLMRTC_ERR_LLM_TIMEOUT, tts: LLMRTC_ERR_TTS_TIMEOUT }
+
+/** The signal one provider call runs under: the turn's, plus its own deadline. */
+export interface CallSignal {
+  signal: AbortSignal
+  /** True when the deadline (not the turn) ended the call. */
+  timedOut: () => boolean
+}
+
+export function callSignal (turn: AbortSignal, timeoutMs: number): CallSignal {
+  const deadline = AbortSignal.timeout(timeoutMs)
+  return { signal: AbortSignal.any([turn, deadline]), timedOut: () => deadline.aborted && !turn.aborted }
+}
+
+/**
+ * Turns whatever a provider threw into llmrtc's error for that role (STT_ERROR, LLM_TIMEOUT, ...),
+ * keeping the original as `cause`. Returns undefined when the turn itself was aborted: a cancelled
+ * call ends quietly and is never reported.
+ */
+export function classifyProviderError (role: ProviderRole, providerName: string, error: unknown, call: CallSignal, turn: AbortSignal, timeoutMs: number): Error | undefined {
+  if (turn.aborted && !call.timedOut()) return undefined
+  if (call.timedOut()) return new timeouts[role](providerName, timeoutMs, { cause: error })
+  if (isLLMRTCErrorCode((error as { code?: unknown } | null)?.code)) return error as Error
+  const message = error instanceof Error ? error.message : String(error)
+  return new failures[role](providerName, message, { cause: error })
+}

@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto'
+import { LLMRTC_ERR_HOOK_BLOCKED, clientErrorOf, protocolCodeOf } from '../errors.js'
+import type { ErrorContext, TurnContext } from '../hooks/hook-types.js'
+import type { LLMRequest, STTResult } from '../providers/types.js'
+import { AsyncQueue } from '../streams/async-queue.js'
+import { heardText } from './heard-text.js'
+import { callSignal, classifyProviderError, type ProviderRole } from './provider-call.js'
+import { SentenceChunker } from './sentence-chunker.js'
+import { SpeechWriter } from './speech-writer.js'
+import type { TurnEnvironment, TurnInput, TurnResult, TurnTimings } from './turn-types.js'
+
+/** Thrown inside a turn to end it after an error was already reported. */
+class TurnEnded extends Error {}
+
+/**
+ * One conversational turn: transcript → streamed LLM answer → sentence-by-sentence TTS → paced output,
+ * sending the protocol messages in PROTOCOL.md's order. `cancel()` (barge-in) stops everything at once
+ * through one AbortSignal; `run()` then settles with what the user actually heard.
+ */
+export class Turn {
+  readonly ctx: TurnContext
+  readonly timings: TurnTimings = {}
+  readonly #env: TurnEnvironment
+  readonly #input: TurnInput
+  readonly #controller = new AbortController()
+  readonly #playedAtStart: number
+  #speech: SpeechWriter | undefined
+  #failed = false
+  #ttsStarted = false
+  #ttsCompleted = false
+  #assistantText = ''
+
+  constructor (env: TurnEnvironment, input: TurnInput) {
+    this.#env = env
+    this.#input = input
+    this.ctx = { turnId: randomUUID(), sessionId: env.sessionId, startTime: env.clock.now() }
+    this.#playedAtStart = env.output.playedMs
+  }
+
+  get signal (): AbortSignal { return this.#controller.signal }
+  /** True once the assistant's audio started and until it played out. */
+  get speaking (): boolean { return this.#ttsStarted && !this.#ttsCompleted }
+
+  /**
+   * Barge-in: aborts the LLM stream, TTS calls and queued audio now. Sends `tts-cancelled` if audio was
+   * playing. Returns whether it was.
+   */
+  cancel (): boolean {
+    if (this.#controller.signal.aborted) return false
+    const wasSpeaking = this.speaking
+    this.#controller.abort()
+    this.#env.output.clear()
+    if (wasSpeaking) this.#env.send({ type: 'tts-cancelled' })
+    return wasSpeaking
+  }
+
+  async run (): Promise<TurnResult> {
+    const env = this.#env
+    const signal = this.#controller.signal
+    let outcome: TurnResult['outcome'] = 'completed'
+    try {
+      await env.hooks.run('onTurnStart', this.ctx, this.#input.audio)
+      const transcript = await this.#transcribe()
+      if (transcript === '') {
+        outcome = 'empty'
+      } else {
+        env.history.add({ role: 'user', content: transcript, ...(this.#input.attachments.length > 0 ? { attachments: this.#input.attachments } : {}) })
+        await this.#answer()
+      }
+    } catch (error) {
+      if (error instanceof TurnEnded && error.message === 'blocked') outcome = 'blocked'
+      else if (!(error instanceof TurnEnded) && !signal.aborted) await this.#fail('server', error)
+    }
+    if (outcome !== 'blocked') {
+      if (this.#failed) outcome = 'failed'
+      else if (signal.aborted) outcome = 'cancelled'
+    }
+    if (outcome === 'cancelled') {
+      this.#assistantText = heardText(this.#speech?.sentences ?? [], env.output.playedMs - this.#playedAtStart)
+    }
+    if ((outcome === 'completed' || outcome === 'cancelled') && this.#assistantText !== '') {
+      env.history.add({ role: 'assistant', content: this.#assistantText })
+    }
+    const end = env.clock.now()
+    this.timings.totalMs = end - this.#input.speechEndedAt
+    await env.hooks.run('onTurnEnd', this.ctx, { startTime: this.ctx.startTime, endTime: end, durationMs: end - this.ctx.startTime })
+    return { outcome, ctx: this.ctx, timings: this.timings, assistantText: this.#assistantText }
+  }
+
+  async #transcribe (): Promise<string> {
+    const env = this.#env
+    const started = env.clock.now()
+    await env.hooks.run('onSTTStart', this.ctx, this.#input.audio)
+    const call = callSignal(this.signal, env.options.sttTimeoutMs)
+    let result: STTResult
+    try {
+      result = await this.#input.transcribe(call.signal)
+      call.signal.throwIfAborted()
+    } catch (error) {
+      await this.#providerFailed('stt', env.providers.stt.name, error, call, env.options.sttTimeoutMs)
+      throw new TurnEnded('failed')
+    }
+    const end = env.clock.now()
+    await this.#guardrail('onSTTEnd', () => env.hooks.run('onSTTEnd', this.ctx, result, { startTime: started, endTime: end, durationMs: end - started }))
+    this.timings.transcriptMs = end - this.#input.speechEndedAt
+    const text = result.text.trim()
+    if (text !== '') env.send({ type: 'transcript', text, isFinal: true })
+    return text
+  }
+
+  async #answer (): Promise<void> {
+    const env = this.#env
+    const signal = this.signal
+    const llm = env.providers.llm
+    const speech = this.#speech = new SpeechWriter({
+      tts: env.providers.tts,
+      output: env.output,
+      hooks: env.hooks,
+      ctx: this.ctx,
+      signal,
+      timeoutMs: env.options.ttsTimeoutMs,
+      onFirstAudio: () => {
+        this.timings.firstAudioOutMs = env.clock.now() - this.#input.speechEndedAt
+        this.timings.firstAudioMs ??= this.timings.firstAudioOutMs
+      }
+    })
+    const streamedTTS = env.options.streamingTTS && env.providers.tts.speakStream !== undefined
+    const sentences = new AsyncQueue<string>(Infinity, signal)
+    const speaking = streamedTTS ? this.#speakQueued(speech, sentences) : Promise.resolve()
+    // A TTS failure stops the turn at once (the LLM stream included), and is reported once.
+    speaking.catch(async (error: unknown) => { await this.#fail('tts', error) })
+
+    const request: LLMRequest = { messages: env.history.toMessages(), signal }
+    const started = env.clock.now()
+    await env.hooks.run('onLLMStart', this.ctx, request)
+    const call = callSignal(signal, env.options.llmTimeoutMs)
+    request.signal = call.signal
+    const chunker = new SentenceChunker({ minChars: env.options.sentenceMinChars })
+    let text = ''
+    try {
+      if (llm.stream !== undefined) {
+        let index = 0
+        for await (const chunk of llm.stream(request)) {
+          if (call.signal.aborted) break
+          if (chunk.content === '') continue
+          this.timings.firstTokenMs ??= env.clock.now() - this.#input.speechEndedAt
+          text += chunk.content
+          env.send({ type: 'llm-chunk', content: chunk.content, done: false })
+          await env.hooks.run('onLLMChunk', this.ctx, chunk, index++)
+          if (streamedTTS) for (const sentence of chunker.push(chunk.content)) this.#startSpeaking(sentences, sentence)
+        }
+      } else {
+        const result = await llm.complete(request)
+        this.timings.firstTokenMs = env.clock.now() - this.#input.speechEndedAt
+        text = result.fullText
+        if (text !== '') env.send({ type: 'llm-chunk', content: text, done: false })
+      }
+      call.signal.throwIfAborted()
+    } catch (error) {
+      sentences.abort()
+      await this.#providerFailed('llm', llm.name, error, call, env.options.llmTimeoutMs)
+      throw new TurnEnded('failed')
+    }
+    env.send({ type: 'llm-chunk', content: '', done: true })
+    env.send({ type: 'llm', text })
+    const end = env.clock.now()
+    await this.#guardrail('onLLMEnd', () => env.hooks.run('onLLMEnd', this.ctx, { fullText: text }, { startTime: started, endTime: end, durationMs: end - started }))
+    this.#assistantText = text
+
+    if (streamedTTS) {
+      for (const sentence of chunker.flush()) this.#startSpeaking(sentences, sentence)
+      sentences.close()
+    } else if (text.trim() !== '') {
+      this.#startSpeaking(undefined, text)
+    }
+    const ttsStarted = env.clock.now()
+    try {
+      if (streamedTTS) await speaking
+      else if (text.trim() !== '') await this.#speakWhole(speech, text)
+    } catch (error) {
+      await this.#fail('tts', error)
+      throw new TurnEnded('failed')
+    }
+    if (!this.#ttsStarted || signal.aborted) return
+    await env.output.drain()
+    if (signal.aborted) return
+    this.#ttsCompleted = true
+    env.send({ type: 'tts-complete' })
+    const ttsEnd = env.clock.now()
+    await env.hooks.run('onTTSEnd', this.ctx, { startTime: ttsStarted, endTime: ttsEnd, durationMs: ttsEnd - ttsStarted })
+  }
+
+  /** Sends `tts-start` before the first sentence (as soon as the first sentence is ready). */
+  #startSpeaking (queue: AsyncQueue<string> | undefined, sentence: string): void {
+    if (!this.#ttsStarted) {
+      this.#ttsStarted = true
+      this.#env.send({ type: 'tts-start' })
+    }
+    queue?.offer(sentence)
+  }
+
+  async #speakQueued (speech: SpeechWriter, sentences: AsyncQueue<string>): Promise<void> {
+    for await (const sentence of sentences) {
+      if (this.signal.aborted) return
+      await speech.speakStreamed(sentence)
+    }
+  }
+
+  async #speakWhole (speech: SpeechWriter, text: string): Promise<void> {
+    if (this.#env.outputIsWebSocket) {
+      // No track and no streaming: the whole utterance goes in one `tts` message, in the TTS's format.
+      const call = callSignal(this.signal, this.#env.options.ttsTimeoutMs)
+      await this.#env.hooks.run('onTTSStart', this.ctx, text)
+      try {
+        const result = await this.#env.providers.tts.speak(text, { signal: call.signal })
+        call.signal.throwIfAborted()
+        this.#env.send({ type: 'tts', format: result.format ?? 'wav', data: result.audio.toString('base64') })
+      } catch (error) {
+        const classified = classifyProviderError('tts', this.#env.providers.tts.name, error, call, this.signal, this.#env.options.ttsTimeoutMs)
+        if (classified !== undefined) throw classified
+      }
+      return
+    }
+    await speech.speakWhole(text)
+  }
+
+  async #guardrail (hook: 'onSTTEnd' | 'onLLMEnd', run: () => Promise<void>): Promise<void> {
+    try {
+      await run()
+    } catch (error) {
+      this.#env.log.info({ hook, turnId: this.ctx.turnId }, 'turn blocked by a guardrail hook')
+      this.cancel()
+      const blocked = new LLMRTC_ERR_HOOK_BLOCKED(hook, error instanceof Error ? error.message : String(error), { cause: error })
+      await this.#env.hooks.run('onError', blocked, this.#errorContext('hook', blocked))
+      throw new TurnEnded('blocked')
+    }
+  }
+
+  async #providerFailed (role: ProviderRole, name: string, error: unknown, call: ReturnType<typeof callSignal>, timeoutMs: number): Promise<void> {
+    const classified = classifyProviderError(role, name, error, call, this.signal, timeoutMs)
+    if (classified === undefined) return
+    await this.#fail(role, classified)
+  }
+
+  /** Ends the turn on an error: stops output, tells the client, runs the error hooks. Reports once. */
+  async #fail (component: ErrorContext['component'], error: unknown): Promise<void> {
+    if (this.#failed) return
+    this.#failed = true
+    const err = error instanceof Error ? error : new Error(String(error))
+    this.#env.log.warn({ err, turnId: this.ctx.turnId, component }, 'turn failed')
+    this.cancel()
+    this.#env.send(clientErrorOf(err))
+    if (component === 'stt') await this.#env.hooks.run('onSTTError', this.ctx, err)
+    else if (component === 'llm') await this.#env.hooks.run('onLLMError', this.ctx, err)
+    else if (component === 'tts') await this.#env.hooks.run('onTTSError', this.ctx, err)
+    await this.#env.hooks.run('onError', err, this.#errorContext(component, err))
+  }
+
+  #errorContext (component: ErrorContext['component'], error: unknown): ErrorContext {
+    return { code: protocolCodeOf(error), component, sessionId: this.ctx.sessionId, turnId: this.ctx.turnId, timestamp: this.#env.clock.now() }
+  }
+}
