@@ -3,11 +3,11 @@ import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { envSchema } from '../lib/config/env-schema.js'
-import type { LLMRTCOptions } from '../lib/config/options.js'
+import type { LLMRTCPluginOptions } from '../plugins/llmrtc/index.js'
 import { LLMRTC_ERR_OPTIONS_INVALID } from '../lib/errors.js'
 import llmrtc from '../plugins/llmrtc/index.js'
 
-export interface LLMRTCServerOptions extends LLMRTCOptions {
+export interface LLMRTCServerOptions extends LLMRTCPluginOptions {
   /** Port to listen on (default: env PORT, else 8787; 0 picks a free port). */
   port?: number
   /** Address to bind (default: env HOST, else 127.0.0.1). */

@@ -4,6 +4,9 @@ import type { LLMRTCHookObject } from '../hooks/hook-types.js'
 import type { IceServer } from '../protocol/server-messages.js'
 import type { LLMProvider, STTProvider, TTSProvider } from '../providers/types.js'
 import type { SessionStore } from '../sessions/session-store.js'
+import type { Session } from '../sessions/session.js'
+import { DEFAULT_TURN_OPTIONS, type TurnOptions } from '../pipeline/turn-types.js'
+import type { SpeechSegmenterOptions } from '../vad/segmenter-options.js'
 import type { LLMRTCEnv } from './env-schema.js'
 
 /** Options of the `llmrtc` plugin (and of `LLMRTCServer`). Every one also has an environment variable. */
@@ -44,6 +47,14 @@ export interface LLMRTCOptions {
   maxMessageBytes?: number
   /** Hooks to register, as one object. */
   hooks?: LLMRTCHookObject
+  /** Deadline of one STT call, in ms (default 15 000). */
+  sttTimeoutMs?: number
+  /** Deadline of one LLM call, from request to its last chunk, in ms (default 60 000). */
+  llmTimeoutMs?: number
+  /** Deadline of synthesizing one sentence, in ms (default 20 000). */
+  ttsTimeoutMs?: number
+  /** Speech segmentation for one session, over the server's `vad` options (e.g. a longer pause for dictation). */
+  vadForSession?: (session: Session) => SpeechSegmenterOptions | undefined
   /** Environment to read variables from (default process.env; false reads none). */
   env?: Record<string, string | undefined> | false
   /** Time source (tests inject a fake clock). */
@@ -71,6 +82,9 @@ export interface ResolvedLLMRTCOptions {
   heartbeatTimeoutMs: number
   maxMessageBytes: number
   hooks: LLMRTCHookObject
+  /** Turn settings: streaming TTS, per-call deadlines. */
+  turn: TurnOptions
+  vadForSession: ((session: Session) => SpeechSegmenterOptions | undefined) | undefined
   clock: Clock | undefined
   /** The validated environment (secrets included: never log this object). */
   env: LLMRTCEnv
@@ -100,6 +114,14 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? env.HEARTBEAT_TIMEOUT_MS ?? 45_000,
     maxMessageBytes: options.maxMessageBytes ?? env.MAX_MESSAGE_BYTES ?? 4 * 1024 * 1024,
     hooks: options.hooks ?? {},
+    turn: {
+      ...DEFAULT_TURN_OPTIONS,
+      streamingTTS: options.streamingTTS ?? env.STREAMING_TTS ?? true,
+      sttTimeoutMs: options.sttTimeoutMs ?? DEFAULT_TURN_OPTIONS.sttTimeoutMs,
+      llmTimeoutMs: options.llmTimeoutMs ?? DEFAULT_TURN_OPTIONS.llmTimeoutMs,
+      ttsTimeoutMs: options.ttsTimeoutMs ?? DEFAULT_TURN_OPTIONS.ttsTimeoutMs
+    },
+    vadForSession: options.vadForSession,
     clock: options.clock,
     env
   }
@@ -123,6 +145,10 @@ function validate (o: ResolvedLLMRTCOptions): void {
   integer('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 1)
   integer('maxMessageBytes', o.maxMessageBytes, 1024)
   if (typeof o.hooks !== 'object' || o.hooks === null) invalid('hooks', 'an object of hook functions', o.hooks)
+  integer('sttTimeoutMs', o.turn.sttTimeoutMs, 1)
+  integer('llmTimeoutMs', o.turn.llmTimeoutMs, 1)
+  integer('ttsTimeoutMs', o.turn.ttsTimeoutMs, 1)
+  if (o.vadForSession !== undefined && typeof o.vadForSession !== 'function') invalid('vadForSession', 'a function', o.vadForSession)
   for (const role of ['llm', 'stt', 'tts'] as const) {
     const provider = o.providers[role]
     if (provider === undefined) continue

@@ -4,21 +4,36 @@ import type { LLMRTCOptions } from '../../lib/config/options.js'
 import llmrtcConfig from '../config/index.js'
 import llmrtcHealth from '../health/index.js'
 import llmrtcHooks from '../hooks/index.js'
+import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcProviders from '../providers/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
+import llmrtcVad, { type LLMRTCVadOptions } from '../vad/index.js'
+import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../webrtc/index.js'
+
+/** Options of the umbrella plugin: llmrtc's options plus those of the media plugins. */
+export interface LLMRTCPluginOptions extends LLMRTCOptions {
+  /** Options of the WebRTC transport, or false to run without WebRTC (WebSocket audio only). */
+  webrtc?: LLMRTCWebRTCOptions | false
+  /** Server-wide speech segmentation (thresholds and durations in ms) and the VAD model file. */
+  vad?: LLMRTCVadOptions
+}
 
 /**
  * The umbrella plugin: `fastify.register(llmrtc, opts)` adds the whole voice server (signaling
- * WebSocket, sessions, providers, hooks, `/health`) to any Fastify app, beside its own routes.
- * Options are validated here, so a bad option fails `ready()`, not the first call.
+ * WebSocket, sessions, providers, hooks, WebRTC, VAD, the turn pipeline and `/health`) to any Fastify
+ * app, beside its own routes. Options are validated here, so a bad option fails `ready()`.
  */
-async function llmrtc (fastify: FastifyInstance, opts: LLMRTCOptions): Promise<void> {
-  await fastify.register(llmrtcConfig, opts)
+async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
+  const { webrtc, vad, ...options } = opts
+  await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
   await fastify.register(llmrtcSessions)
   await fastify.register(llmrtcSignaling)
+  if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})
+  await fastify.register(llmrtcVad, vad ?? {})
+  await fastify.register(llmrtcPipeline)
   await fastify.register(llmrtcHealth)
 }
 

@@ -1,4 +1,10 @@
+import Fastify from 'fastify'
 import t from 'tap'
+import llmrtcConfig from '../../plugins/config/index.js'
+import llmrtcHooks from '../../plugins/hooks/index.js'
+import llmrtcProviders from '../../plugins/providers/index.js'
+import llmrtcSessions from '../../plugins/sessions/index.js'
+import llmrtcSignaling from '../../plugins/signaling/index.js'
 import { buildApp } from '../helpers/app.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { connect, connectOverNetwork, until } from '../helpers/ws-client.js'
@@ -58,7 +64,7 @@ t.test('an unknown message type is ignored', async t => {
 })
 
 t.test('an offer with no WebRTC transport gets WEBRTC_UNAVAILABLE, for offer, signal and ice', async t => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { webrtc: false })
   const client = await connect(app)
   await client.next('ready')
   client.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
@@ -72,7 +78,7 @@ t.test('an offer with no WebRTC transport gets WEBRTC_UNAVAILABLE, for offer, si
 })
 
 t.test('a transport claims offers; `signal` is a synonym; a failing handler answers with its code', async t => {
-  const app = await buildApp(t)
+  const app = await buildApp(t, { webrtc: false })
   const offers: string[] = []
   app.llmrtcSignaling.handle('offer', (message, ctx) => {
     offers.push(`${message.type}:${ctx.session.id}`)
@@ -227,7 +233,11 @@ t.test('the signaling path is configurable', async t => {
 })
 
 t.test('a message no plugin handles gets an error instead of silence', async t => {
-  const app = await buildApp(t)
+  // Signaling without the pipeline plugin: nobody claims `audio`.
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  for (const plugin of [llmrtcConfig, llmrtcHooks, llmrtcProviders, llmrtcSessions, llmrtcSignaling]) await app.register(plugin, { env: false })
+  await app.ready()
   const client = await connect(app)
   await client.next('ready')
   client.send({ type: 'audio', data: 'UklGRg==' })

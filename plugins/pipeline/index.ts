@@ -1,0 +1,140 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { systemClock } from '../../lib/clock.js'
+import type { Logger } from '../../lib/logger.js'
+import { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
+import type { TurnResult } from '../../lib/pipeline/turn-types.js'
+import type { Session } from '../../lib/sessions/session.js'
+import type { SessionMedia } from '../../lib/transport/media-transport.js'
+import { attachSpeechDetection } from './speech-detection.js'
+import { handleAudioMessage } from './audio-message.js'
+
+interface SessionPipeline {
+  pipeline: VoicePipeline
+  /** Stops speech detection on the current track. */
+  detach?: () => void
+}
+
+/** `fastify.llmrtcPipeline`: the conversation loop of each session. */
+export interface LLMRTCPipelineDecorator {
+  /** The session's pipeline (created on first use). */
+  for: (session: Session) => VoicePipeline
+  /** Sessions with a pipeline. */
+  readonly size: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    llmrtcPipeline: LLMRTCPipelineDecorator
+  }
+}
+
+/**
+ * Wires each session's conversation loop: microphone frames from the transport → speech detection →
+ * the session's VoicePipeline → speech out on the track (or `tts-chunk` messages without one). Also
+ * claims the `audio` message (WebSocket fallback).
+ */
+async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise<void> {
+  const config = fastify.llmrtcConfig
+  const clock = config.clock ?? systemClock
+  const hooks = fastify.llmrtc.hooks
+  const sessions = fastify.llmrtcSessions
+  const log = fastify.log.child({ plugin: 'llmrtc-pipeline' }) as Logger
+  const entries = new Map<string, SessionPipeline>()
+
+  function entryFor (session: Session): SessionPipeline {
+    const existing = entries.get(session.id)
+    if (existing !== undefined) return existing
+    const providers = fastify.llmrtcProviders
+    const sessionLog = log.child({ sessionId: session.id })
+    const pipeline = new VoicePipeline({
+      sessionId: session.id,
+      providers: { llm: providers.llm, stt: providers.stt, tts: providers.tts },
+      hooks,
+      history: session.history,
+      send: (message) => { session.send(message) },
+      takeAttachments: () => session.pendingAttachments.splice(0),
+      clock,
+      log: sessionLog,
+      turnOptions: config.turn,
+      streamingSTT: config.streamingSTT,
+      onTurnEnd: (result) => { turnEnded(session, result, sessionLog) }
+    })
+    const entry: SessionPipeline = { pipeline }
+    entries.set(session.id, entry)
+    return entry
+  }
+
+  function turnEnded (session: Session, result: TurnResult, sessionLog: Logger): void {
+    sessions.persist(session)
+    sessionLog.info({ turnId: result.ctx.turnId, outcome: result.outcome, timings: result.timings }, 'turn ended')
+    if (result.outcome === 'completed' || result.outcome === 'cancelled') {
+      const timings: Record<string, number> = {}
+      for (const [name, value] of Object.entries(result.timings)) if (value !== undefined) timings[name] = value
+      session.send({ type: 'metrics', turnId: result.ctx.turnId, timings })
+    }
+  }
+
+  function drop (sessionId: string): void {
+    const entry = entries.get(sessionId)
+    if (entry === undefined) return
+    entries.delete(sessionId)
+    entry.detach?.()
+    void entry.pipeline.close()
+  }
+
+  fastify.decorate('llmrtcPipeline', {
+    for: (session: Session) => entryFor(session).pipeline,
+    get size () { return entries.size }
+  })
+
+  const signaling = fastify.llmrtcSignaling
+  signaling.on('open', (ctx) => { entryFor(ctx.session) })
+  // The fresh session a reconnect replaced has no use for its pipeline.
+  signaling.on('rebound', (_ctx, previous) => { drop(previous.id) })
+  // The client is gone: its turn stops, the session (and its pipeline) waits for a reconnect.
+  signaling.on('close', (ctx) => { entries.get(ctx.session.id)?.pipeline.cancelTurn() })
+  sessions.on('ended', (session) => { drop(session.id) })
+
+  signaling.handle('audio', (message, ctx) => {
+    handleAudioMessage(message, ctx, entryFor(ctx.session).pipeline)
+  })
+
+  if (fastify.hasDecorator('llmrtcTransport')) {
+    const transport = fastify.llmrtcTransport
+    transport.on('media', (sessionId: string, media: SessionMedia) => {
+      const session = sessions.get(sessionId)
+      if (session === undefined) return
+      const entry = entryFor(session)
+      entry.detach?.()
+      entry.pipeline.setTrackOutput(media.output)
+      if (!fastify.hasDecorator('llmrtcVad')) {
+        log.warn('no llmrtc-vad plugin: microphone audio is not listened to')
+        return
+      }
+      entry.detach = attachSpeechDetection({ fastify, session, media, pipeline: entry.pipeline, vadOptions: config.vadForSession?.(session) })
+    })
+    transport.on('closed', (sessionId: string) => {
+      const entry = entries.get(sessionId)
+      if (entry === undefined) return
+      entry.detach?.()
+      entry.detach = undefined
+      entry.pipeline.setTrackOutput(undefined)
+    })
+  }
+
+  fastify.addHook('onClose', async function closePipelines () {
+    await Promise.all([...entries.values()].map(async (entry) => {
+      entry.detach?.()
+      await entry.pipeline.close()
+    }))
+    entries.clear()
+  })
+}
+
+export default fp(llmrtcPipeline, {
+  name: 'llmrtc-pipeline',
+  fastify: '5.x',
+  dependencies: ['llmrtc-config', 'llmrtc-hooks', 'llmrtc-providers', 'llmrtc-sessions', 'llmrtc-signaling'],
+  decorators: { fastify: ['llmrtcConfig', 'llmrtc', 'llmrtcProviders', 'llmrtcSessions', 'llmrtcSignaling'] }
+})

@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify'
+import { clientErrorOf, protocolCodeOf } from '../../lib/errors.js'
+import type { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
+import type { Session } from '../../lib/sessions/session.js'
+import type { SessionMedia } from '../../lib/transport/media-transport.js'
+import type { SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
+
+/**
+ * Listens to a session's microphone: frames from the track go to a speech detector on the shared
+ * Silero model, whose events drive the session's pipeline. Returns the function that stops it.
+ */
+export function attachSpeechDetection (init: { fastify: FastifyInstance, session: Session, media: SessionMedia, pipeline: VoicePipeline, vadOptions: SpeechSegmenterOptions | undefined }): () => void {
+  const { fastify, session, media, pipeline } = init
+  const controller = new AbortController()
+  const signal = AbortSignal.any([controller.signal, session.signal])
+  const detector = fastify.llmrtcVad.createDetector({
+    ...init.vadOptions,
+    signal,
+    onEvent: (event) => { pipeline.onSpeechEvent(event) },
+    onError: (err) => {
+      fastify.log.warn({ err, sessionId: session.id }, 'speech detection failed')
+      session.send(clientErrorOf(err))
+      void fastify.llmrtc.hooks.run('onError', err, { code: protocolCodeOf(err), component: 'vad', sessionId: session.id, timestamp: Date.now() })
+    }
+  })
+  const unsubscribe = media.onAudio((frame) => { detector.push(frame) })
+  return () => {
+    unsubscribe()
+    controller.abort()
+  }
+}

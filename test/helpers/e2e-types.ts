@@ -1,0 +1,1 @@
+export type { LLMRTCPluginOptions as LLMPluginOptions } from '../../plugins/llmrtc/index.js'
