@@ -1,9 +1,13 @@
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import type { LLMRTCOptions } from '../../lib/config/options.js'
 import type { ErrorContext } from '../../lib/hooks/hook-types.js'
 import type { AudioFrame } from '../../lib/audio/audio-frame.js'
 import type { SessionMedia } from '../../lib/transport/media-transport.js'
+import llmrtcConfig from '../../plugins/config/index.js'
+import llmrtcHooks from '../../plugins/hooks/index.js'
+import llmrtcSessions from '../../plugins/sessions/index.js'
+import llmrtcSignaling from '../../plugins/signaling/index.js'
 import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../../plugins/webrtc/index.js'
 import type { Wrtc, WrtcConnectionState, WrtcIceCandidateInit, WrtcSessionDescription } from '../../plugins/webrtc/wrtc.js'
 import { buildApp } from '../helpers/app.js'
@@ -18,8 +22,24 @@ import { WebRTCTestClient, isolateNetwork, keepLoopbackCandidates } from '../hel
 const isolated = isolateNetwork()
 t.comment(isolated ? 'WebRTC traffic isolated in a loopback-only network namespace' : 'no network namespace: relying on 127.0.0.1 candidate filtering')
 
+/**
+ * The transport on its own: the plugin and exactly the plugins it depends on (no VAD or pipeline
+ * consuming the media), so these tests see only what the transport does.
+ */
+async function transportApp (t: Test, options: LLMRTCOptions = {}, webrtc: LLMRTCWebRTCOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(llmrtcConfig, { env: false, ...options })
+  await app.register(llmrtcHooks)
+  await app.register(llmrtcSessions)
+  await app.register(llmrtcSignaling)
+  await app.register(llmrtcWebRTC, webrtc)
+  await app.ready()
+  return app
+}
+
 async function startServer (t: Test, options: LLMRTCOptions = {}, webrtc: LLMRTCWebRTCOptions = {}): Promise<{ app: FastifyInstance, url: string }> {
-  const app = await buildApp(t, options, async (app) => { await app.register(llmrtcWebRTC, webrtc) })
+  const app = await transportApp(t, options, webrtc)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
@@ -151,10 +171,7 @@ t.test('closing the WebSocket closes the peer: closed event and no peer left', a
 })
 
 t.test('closing the server with open peers closes them all and sends nothing after', async t => {
-  const app = await buildApp(t, {}, async (app) => { await app.register(llmrtcWebRTC) })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  const url = `ws://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/`
+  const { app, url } = await startServer(t)
   const clients = await Promise.all([WebRTCTestClient.connect(url), WebRTCTestClient.connect(url)])
   t.teardown(() => Promise.all(clients.map(async c => { await c.close() })))
   const closed: string[] = []
@@ -206,10 +223,8 @@ t.test('an offer whose SDP cannot be applied gets INVALID_MESSAGE and leaves no 
   t.same(c.wsMessages.map(m => m.type), ['ready', 'error'])
 })
 
-t.test('without wrtc the server runs: offers get WEBRTC_UNAVAILABLE and the transport says unavailable', async t => {
-  const app = await buildApp(t, {}, async (app) => {
-    await app.register(llmrtcWebRTC, { loadWrtc: () => { throw new Error('not on this platform') } })
-  })
+t.test('without wrtc the whole server runs: offers get WEBRTC_UNAVAILABLE and the transport says unavailable', async t => {
+  const app = await buildApp(t, { webrtc: { loadWrtc: () => { throw new Error('not on this platform') } } })
   t.equal(app.llmrtcTransport.available, false)
   t.equal(app.llmrtcTransport.peerCount, 0)
   const ws = await connect(app)
@@ -220,7 +235,7 @@ t.test('without wrtc the server runs: offers get WEBRTC_UNAVAILABLE and the tran
 })
 
 t.test('with a TURN secret each ready carries fresh credentials; the secret itself never leaves the server', async t => {
-  const app = await buildApp(t, { turnSecret: 'north', turnUrls: ['turn:turn.example.com:3478'], turnTtlSeconds: 600, iceServers: [{ urls: 'stun:stun.example.com' }] })
+  const app = await transportApp(t, { turnSecret: 'north', turnUrls: ['turn:turn.example.com:3478'], turnTtlSeconds: 600, iceServers: [{ urls: 'stun:stun.example.com' }] })
   const a = await connect(app)
   const b = await connect(app)
   const [readyA, readyB] = [await a.next('ready'), await b.next('ready')]
@@ -293,9 +308,7 @@ t.test('a disconnected peer gets a grace: recovering keeps it, staying disconnec
   FakePeer.instances = []
   const clock = new FakeClock()
   const errors: ErrorContext[] = []
-  const app = await buildApp(t, { clock, hooks: { onError: (_err, ctx) => { errors.push(ctx) } } }, async (app) => {
-    await app.register(llmrtcWebRTC, { loadWrtc: () => fakeWrtc, disconnectedGraceMs: 1000 })
-  })
+  const app = await transportApp(t, { clock, hooks: { onError: (_err, ctx) => { errors.push(ctx) } } }, { loadWrtc: () => fakeWrtc, disconnectedGraceMs: 1000 })
   const ws = await connect(app)
   const ready = await ws.next('ready')
   ws.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
@@ -330,9 +343,7 @@ t.test('a disconnected peer gets a grace: recovering keeps it, staying disconnec
 t.test('when gathering outlasts its timeout the answer goes out and later candidates trickle; client candidates reach the peer', async t => {
   FakePeer.instances = []
   const clock = new FakeClock()
-  const app = await buildApp(t, { clock }, async (app) => {
-    await app.register(llmrtcWebRTC, { loadWrtc: () => fakeWrtc, gatherTimeoutMs: 500 })
-  })
+  const app = await transportApp(t, { clock }, { loadWrtc: () => fakeWrtc, gatherTimeoutMs: 500 })
   const ws = await connect(app)
   await ws.next('ready')
   const original = FakePeer.prototype.setLocalDescription
