@@ -27,7 +27,21 @@ export const envSchema = {
     TTS_PROVIDER: { type: 'string', description: 'TTS provider by name (default: chosen from the keys present, else the built-in one).' },
     OPENAI_API_KEY: { type: 'string', description: 'OpenAI key (secret: never logged).' },
     DEEPGRAM_API_KEY: { type: 'string', description: 'Deepgram key (secret: never logged).' },
-    CARTESIA_API_KEY: { type: 'string', description: 'Cartesia key (secret: never logged).' }
+    CARTESIA_API_KEY: { type: 'string', description: 'Cartesia key (secret: never logged).' },
+    OPENAI_BASE_URL: { type: 'string', description: 'Base URL of an OpenAI-compatible API (Ollama, LM Studio, vLLM, llama.cpp, OpenRouter, Groq; default https://api.openai.com/v1).' },
+    OPENAI_MODEL: { type: 'string', description: 'OpenAI chat model for the LLM (default gpt-4o-mini).' },
+    OPENAI_STT_MODEL: { type: 'string', description: 'OpenAI transcription model: whisper-1, gpt-4o-transcribe or gpt-4o-mini-transcribe (default gpt-4o-mini-transcribe).' },
+    OPENAI_TTS_MODEL: { type: 'string', description: 'OpenAI speech model: tts-1, tts-1-hd or gpt-4o-mini-tts (default gpt-4o-mini-tts).' },
+    OPENAI_TTS_VOICE: { type: 'string', description: 'OpenAI voice (default alloy).' },
+    OPENAI_TTS_INSTRUCTIONS: { type: 'string', description: 'How gpt-4o-mini-tts should speak (tone, pace).' },
+    DEEPGRAM_BASE_URL: { type: 'string', description: 'Base URL of the Deepgram API (default https://api.deepgram.com; the live WebSocket uses the same host).' },
+    DEEPGRAM_MODEL: { type: 'string', description: 'Deepgram STT model (default nova-3).' },
+    DEEPGRAM_LANGUAGE: { type: 'string', description: 'Deepgram STT language (default en).' },
+    DEEPGRAM_TTS_MODEL: { type: 'string', description: 'Deepgram Aura voice model for TTS (default aura-2-thalia-en).' },
+    CARTESIA_BASE_URL: { type: 'string', description: 'Base URL of the Cartesia API (default https://api.cartesia.ai; the TTS WebSocket uses the same host).' },
+    CARTESIA_MODEL: { type: 'string', description: 'Cartesia TTS model (default sonic-2).' },
+    CARTESIA_VOICE_ID: { type: 'string', description: 'Cartesia voice id.' },
+    CARTESIA_LANGUAGE: { type: 'string', description: 'Cartesia language (default en).' }
   }
 } as const
 
@@ -58,6 +72,20 @@ export interface LLMRTCEnv {
   OPENAI_API_KEY?: string
   DEEPGRAM_API_KEY?: string
   CARTESIA_API_KEY?: string
+  OPENAI_BASE_URL?: string
+  OPENAI_MODEL?: string
+  OPENAI_STT_MODEL?: string
+  OPENAI_TTS_MODEL?: string
+  OPENAI_TTS_VOICE?: string
+  OPENAI_TTS_INSTRUCTIONS?: string
+  DEEPGRAM_BASE_URL?: string
+  DEEPGRAM_MODEL?: string
+  DEEPGRAM_LANGUAGE?: string
+  DEEPGRAM_TTS_MODEL?: string
+  CARTESIA_BASE_URL?: string
+  CARTESIA_MODEL?: string
+  CARTESIA_VOICE_ID?: string
+  CARTESIA_LANGUAGE?: string
 }
 
 /** Keeps only the variables llmrtc knows, so unrelated (and invalid-looking) variables are ignored. */

@@ -11,8 +11,11 @@ import type { LLMRTCEnv } from './env-schema.js'
 
 /** Options of the `llmrtc` plugin (and of `LLMRTCServer`). Every one also has an environment variable. */
 export interface LLMRTCOptions {
-  /** Providers per role; a missing role uses the built-in provider. */
-  providers?: { llm?: LLMProvider, stt?: STTProvider, tts?: TTSProvider }
+  /**
+   * Providers per role; a missing role is chosen from the environment (see docs/providers.md). A list
+   * (`llm: [primary, fallback]`) fails over to the next provider when one fails before any output.
+   */
+  providers?: { llm?: LLMProvider | LLMProvider[], stt?: STTProvider | STTProvider[], tts?: TTSProvider | TTSProvider[] }
   /** Pinned first message of every conversation. Env SYSTEM_PROMPT. */
   systemPrompt?: string
   /** Non-system messages kept per conversation (default 20). Env HISTORY_LIMIT. */
@@ -63,7 +66,7 @@ export interface LLMRTCOptions {
 
 /** Options after defaults and the environment were applied. */
 export interface ResolvedLLMRTCOptions {
-  providers: { llm?: LLMProvider, stt?: STTProvider, tts?: TTSProvider }
+  providers: { llm?: LLMProvider | LLMProvider[], stt?: STTProvider | STTProvider[], tts?: TTSProvider | TTSProvider[] }
   systemPrompt: string
   historyLimit: number
   streamingTTS: boolean
@@ -150,11 +153,15 @@ function validate (o: ResolvedLLMRTCOptions): void {
   integer('ttsTimeoutMs', o.turn.ttsTimeoutMs, 1)
   if (o.vadForSession !== undefined && typeof o.vadForSession !== 'function') invalid('vadForSession', 'a function', o.vadForSession)
   for (const role of ['llm', 'stt', 'tts'] as const) {
-    const provider = o.providers[role]
-    if (provider === undefined) continue
+    const given = o.providers[role]
+    if (given === undefined) continue
+    const list: unknown[] = Array.isArray(given) ? given : [given]
+    if (list.length === 0) invalid(`providers.${role}`, 'a provider or a non-empty list of providers', given)
     const method = role === 'llm' ? 'complete' : role === 'stt' ? 'transcribe' : 'speak'
-    if (typeof provider !== 'object' || provider === null || typeof provider.name !== 'string' || typeof (provider as unknown as Record<string, unknown>)[method] !== 'function') {
-      invalid(`providers.${role}`, `an object with a string "name" and a "${method}" method`, provider)
+    for (const provider of list) {
+      if (typeof provider !== 'object' || provider === null || typeof (provider as { name?: unknown }).name !== 'string' || typeof (provider as Record<string, unknown>)[method] !== 'function') {
+        invalid(`providers.${role}`, `an object with a string "name" and a "${method}" method`, provider)
+      }
     }
   }
   if (o.sessionStore !== undefined) {

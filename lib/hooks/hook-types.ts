@@ -1,4 +1,5 @@
 import type { ProtocolErrorCode } from '../protocol/error-codes.js'
+import type { FailoverEvent } from '../providers/failover.js'
 import type { LLMChunk, LLMRequest, LLMResult, STTResult } from '../providers/types.js'
 
 /** Identifies one conversation turn; passed to every turn hook. */
@@ -80,6 +81,8 @@ export interface LLMRTCHooks {
   onToolStart: (ctx: TurnContext, call: ToolCallInfo) => MaybePromise
   onToolEnd: (ctx: TurnContext, result: ToolResultInfo, timing: TimingInfo) => MaybePromise
   onToolError: (ctx: TurnContext, call: ToolCallInfo, error: Error) => MaybePromise
+  /** A provider failed before any output and the next one in the role's list takes over. */
+  onProviderFailover: (event: FailoverEvent) => MaybePromise
 }
 
 export type LLMRTCHookName = keyof LLMRTCHooks
@@ -91,7 +94,8 @@ export const HOOK_NAMES: readonly LLMRTCHookName[] = [
   'onSTTStart', 'onSTTEnd', 'onSTTError',
   'onLLMStart', 'onLLMChunk', 'onLLMEnd', 'onLLMError',
   'onTTSStart', 'onTTSChunk', 'onTTSEnd', 'onTTSError',
-  'onToolStart', 'onToolEnd', 'onToolError'
+  'onToolStart', 'onToolEnd', 'onToolError',
+  'onProviderFailover'
 ]
 
 /** Hooks whose errors propagate to the caller: throwing blocks the turn (content guardrails). */

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { LLMRTC_ERR_PROVIDER_INIT, LLMRTC_ERR_PROVIDER_NOT_READY } from '../../lib/errors.js'
 import { createProviderRegistry } from '../../lib/providers/builtin/index.js'
 import type { ProviderRegistry } from '../../lib/providers/provider-registry.js'
+import { failoverLLM, failoverSTT, failoverTTS, type FailoverEvent } from '../../lib/providers/failover.js'
 import type { LLMProvider, STTProvider, TTSProvider } from '../../lib/providers/types.js'
 
 /** `fastify.llmrtcProviders`: the provider serving each role, chosen when the app gets ready. */
@@ -39,7 +40,17 @@ async function llmrtcProviders (fastify: FastifyInstance, _opts: object): Promis
 
   // Chosen once every provider plugin had its chance to register a factory.
   fastify.addHook('onReady', async function selectProviders () {
-    const choice = registry.selectAll(fastify.llmrtcConfig.env, fastify.llmrtcConfig.providers)
+    const given = fastify.llmrtcConfig.providers
+    const onFailover = (event: FailoverEvent): void => {
+      log.warn({ role: event.role, from: event.from, to: event.to, err: event.error }, 'provider failed, failing over')
+      void fastify.llmrtc.hooks.run('onProviderFailover', event)
+    }
+    const explicit = {
+      llm: Array.isArray(given.llm) ? (given.llm.length === 1 ? given.llm[0] : failoverLLM(given.llm, onFailover)) : given.llm,
+      stt: Array.isArray(given.stt) ? (given.stt.length === 1 ? given.stt[0] : failoverSTT(given.stt, onFailover)) : given.stt,
+      tts: Array.isArray(given.tts) ? (given.tts.length === 1 ? given.tts[0] : failoverTTS(given.tts, onFailover)) : given.tts
+    }
+    const choice = registry.selectAll(fastify.llmrtcConfig.env, explicit)
     for (const role of ['llm', 'stt', 'tts'] as const) {
       const provider = choice[role].provider
       try {
@@ -76,6 +87,6 @@ function required<T> (value: T | undefined, role: string): T {
 export default fp(llmrtcProviders, {
   name: 'llmrtc-providers',
   fastify: '5.x',
-  dependencies: ['llmrtc-config'],
-  decorators: { fastify: ['llmrtcConfig'] }
+  dependencies: ['llmrtc-config', 'llmrtc-hooks'],
+  decorators: { fastify: ['llmrtcConfig', 'llmrtc'] }
 })

@@ -58,7 +58,7 @@ t.test('a valid session store and providers are accepted', async t => {
   const store = new MemorySessionStore()
   const o = resolveOptions({ sessionStore: store, providers: { stt: { name: 's', transcribe: async () => ({ text: '', isFinal: true }) } } }, {})
   t.equal(o.sessionStore, store)
-  t.equal(o.providers.stt?.name, 's')
+  t.equal((o.providers.stt as { name: string }).name, 's')
 })
 
 t.test('ICE_SERVERS takes a JSON array or comma-separated URLs', async t => {
