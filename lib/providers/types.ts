@@ -122,6 +122,19 @@ export interface TTSConfig {
   speed?: number
   instructions?: string
   signal?: AbortSignal
+  /**
+   * Groups consecutive `speakStream` calls into one utterance (llmrtc passes the turn id): providers
+   * with input streaming (Cartesia contexts) continue one generation across them, so prosody flows from
+   * sentence to sentence. Calls with the same id run one after another, never at once. Without it,
+   * every call is an utterance of its own. Providers without input streaming ignore it.
+   */
+  contextId?: string
+  /**
+   * With `contextId`: whether more text may follow in the same context (default true). Pass false with
+   * the last text of the utterance (an empty text works once the end is known) so the provider closes
+   * the context at once; a context left open is closed after a short idle time.
+   */
+  continuation?: boolean
 }
 
 export interface TTSResult {
