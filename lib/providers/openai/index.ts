@@ -1,0 +1,5 @@
+export { createOpenAIClient, OPENAI_DEFAULT_BASE_URL, type OpenAIClientOptions } from './client.js'
+export type { MaxTokensField } from './chat-request.js'
+export { OpenAILLM, type OpenAILLMOptions } from './openai-llm.js'
+export { OpenAISTT, type OpenAISTTOptions } from './openai-stt.js'
+export { OpenAITTS, OPENAI_PCM_SAMPLE_RATE_HZ, type OpenAITTSOptions } from './openai-tts.js'
