@@ -1,0 +1,99 @@
+import Fastify from 'fastify'
+import t from 'tap'
+import { encodeWav } from '../../lib/audio/wav.js'
+import llmrtc from '../../plugins/llmrtc/index.js'
+import llmrtcProviderOpenAI from '../../plugins/providers/openai/index.js'
+import { buildApp } from '../helpers/app.js'
+import { connect } from '../helpers/ws-client.js'
+import { MOCK_REPLY, MOCK_TRANSCRIPT, startOpenAIMock } from '../mocks/openai-mock.js'
+
+const KEY = 'sk-proj-plugin-secret-4242'
+
+function speechLike (ms: number): Int16Array {
+  const samples = new Int16Array(16 * ms)
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(5000 * Math.sin(2 * Math.PI * 220 * i / 16000))
+  return samples
+}
+
+t.test('with OPENAI_API_KEY the plugin serves all three roles from the environment, and no log line holds the key', async t => {
+  const mock = await startOpenAIMock({ apiKey: KEY })
+  t.teardown(() => mock.close())
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'trace', stream: { write: (line: string) => { lines.push(line) } } } })
+  t.teardown(() => app.close())
+  await app.register(llmrtc, {
+    webrtc: false,
+    env: {
+      OPENAI_API_KEY: KEY,
+      OPENAI_BASE_URL: mock.baseURL,
+      OPENAI_MODEL: 'gpt-4.1-mini',
+      OPENAI_STT_MODEL: 'whisper-1',
+      OPENAI_TTS_MODEL: 'tts-1',
+      OPENAI_TTS_VOICE: 'nova',
+      OPENAI_TTS_INSTRUCTIONS: 'Warm.'
+    }
+  })
+  await app.register(llmrtcProviderOpenAI)
+  await app.ready()
+  const providers = app.llmrtcProviders
+  t.same([providers.llm.name, providers.stt.name, providers.tts.name], ['openai-llm', 'openai-stt', 'openai-tts'])
+  t.same(providers.reasons, { llm: 'OPENAI_API_KEY is set', stt: 'OPENAI_API_KEY is set', tts: 'OPENAI_API_KEY is set' })
+
+  // One turn over the WebSocket audio path: STT, LLM and TTS all through the mock.
+  const client = await connect(app)
+  await client.next('ready')
+  client.send({ type: 'audio', data: encodeWav(speechLike(800), 16_000).toString('base64') })
+  await client.next('tts-complete')
+  t.match(client.messages.find(m => m.type === 'transcript'), { text: MOCK_TRANSCRIPT, isFinal: true })
+  t.match(client.messages.find(m => m.type === 'llm'), { text: MOCK_REPLY })
+  t.match(client.messages.find(m => m.type === 'tts-chunk'), { sampleRate: 24_000 })
+  t.match(mock.requestsTo('transcriptions')[0]?.body, { model: 'whisper-1' })
+  t.match(mock.requestsTo('chat')[0]?.body, { model: 'gpt-4.1-mini', stream: true, messages: [{ role: 'system' }, { role: 'user', content: MOCK_TRANSCRIPT }] })
+  t.match(mock.requestsTo('speech')[0]?.body, { model: 'tts-1', voice: 'nova', response_format: 'pcm' })
+  t.notOk('instructions' in (mock.requestsTo('speech')[0]?.body ?? {}), 'tts-1 gets no instructions')
+  t.ok(mock.requests.every(r => r.headers.authorization === `Bearer ${KEY}`), 'every request carries the key')
+
+  // A failing call is logged with its error: still without the key.
+  mock.script('chat', { type: 'error', status: 401 })
+  const mark = client.messages.length
+  client.send({ type: 'audio', data: encodeWav(speechLike(800), 16_000).toString('base64') })
+  t.match(await client.next('error', mark), { code: 'LLM_ERROR' })
+  client.ws.terminate()
+  await app.close()
+  t.ok(lines.some(l => l.includes('provider selected')), 'logs were captured')
+  t.notOk(lines.some(l => l.includes(KEY) || l.includes('plugin-secret')), 'no log line contains the key')
+})
+
+t.test('LLM_PROVIDER=openai with only OPENAI_BASE_URL reaches a local server with a placeholder key', async t => {
+  const mock = await startOpenAIMock()
+  t.teardown(() => mock.close())
+  const app = await buildApp(t, { webrtc: false, env: { LLM_PROVIDER: 'openai', OPENAI_BASE_URL: mock.baseURL, OPENAI_MODEL: 'llama3.2' } }, app => app.register(llmrtcProviderOpenAI))
+  t.equal(app.llmrtcProviders.llm.name, 'openai-llm')
+  t.equal(app.llmrtcProviders.reasons.llm, 'LLM_PROVIDER=openai')
+  t.equal(app.llmrtcProviders.stt.name, 'builtin-placeholder-stt', 'STT and TTS stay built-in: no key selects them')
+  t.equal(app.llmrtcProviders.tts.name, 'builtin-tone-tts')
+  const result = await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] })
+  t.equal(result.fullText, MOCK_REPLY)
+  t.equal(mock.requestsTo('chat')[0]?.headers.authorization, 'Bearer local')
+  t.match(mock.requestsTo('chat')[0]?.body, { model: 'llama3.2' })
+})
+
+t.test('choosing openai without OPENAI_API_KEY or OPENAI_BASE_URL fails ready() naming OPENAI_API_KEY', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(llmrtc, { webrtc: false, env: { TTS_PROVIDER: 'openai' } })
+  await app.register(llmrtcProviderOpenAI)
+  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET', message: /OpenAI API key for the TTS.*OPENAI_API_KEY/ })
+})
+
+t.test('without the key the plugin leaves every role to others', async t => {
+  const app = await buildApp(t, { webrtc: false, env: {} }, app => app.register(llmrtcProviderOpenAI))
+  t.same([app.llmrtcProviders.llm.name, app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['builtin-assistant', 'builtin-placeholder-stt', 'builtin-tone-tts'])
+  t.match(app.llmrtcProviders.registry.names('stt'), ['builtin', 'openai'])
+})
+
+t.test('the plugin needs llmrtc-providers registered first', async t => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await t.rejects(app.register(llmrtcProviderOpenAI).ready(), /llmrtcProviders' required by 'llmrtc-provider-openai'/)
+})
