@@ -125,7 +125,7 @@ t.test('an error message becomes a thrown CartesiaError with its status; retryab
   await t.rejects(collect(tts.speakStream('Hello.')), { name: 'CartesiaError', code: 'CARTESIA_ERROR', status: 400, message: /400 voice_not_found: voice not found/ })
   t.equal(mock.contextIds.length, 1, 'a 400 is not retried')
   mock.behaviour = { type: 'error', status: 429, message: 'too many contexts' }
-  await t.rejects(collect(tts.speakStream('Hello.')), { status: 429 })
+  await t.rejects(collect(tts.speakStream('Hello.')), { name: 'CartesiaError', status: 429 })
   t.equal(mock.contextIds.length, 1 + 3, 'a 429 is retried twice before giving up')
   mock.behaviour = { type: 'normal' }
   t.ok((await collect(tts.speakStream('Hello.'))).audioBytes > 0, 'the connection still works')
@@ -137,7 +137,7 @@ t.test('a wrong key fails the handshake with 401 and is not retried', async t =>
   t.match(error, { name: 'CartesiaError', code: 'CARTESIA_HANDSHAKE', status: 401, message: /401.*Invalid API key/ })
   t.notMatch((error as Error).message, /wrong/, 'the key is not in the message')
   t.equal(mock.handshakes.length, 1)
-  await t.rejects(tts.speak('Hello.'), { status: 401 }, 'REST is refused the same way')
+  await t.rejects(tts.speak('Hello.'), { name: 'AuthenticationError', status: 401 }, 'REST is refused the same way')
 })
 
 t.test('a connection dropped mid-stream throws, and the next call opens a new one', async t => {

@@ -43,10 +43,12 @@ export interface CartesiaTTSOptions {
  * It yields raw PCM s16le at `pcmSampleRate` and word timings (ms from the sentence's audio start).
  * `speak` synthesizes a whole text over REST `/tts/bytes`.
  *
- * The WebSocket protocol is spoken with `ws` directly rather than through the SDK's `tts.websocket()`:
- * the SDK never watches the socket's `close`, so a context waiting for audio when the connection drops
- * waits forever; it reports server errors as a bare message (status and error code lost), reconnects
- * silently inside `send()`; and its ESM build cannot load `ws` on Node 20 at all.
+ * The WebSocket protocol is spoken with `ws` directly rather than through the SDK's `tts.websocket()`
+ * (4.2, its CommonJS build, checked against the mock): `context.receive()` waits forever when the
+ * connection drops mid-stream (the SDK never watches `close`); after a drop, the SDK's silent reconnect
+ * inside `send()` discards the new context's queue, so `receive()` ends with no audio and no error; and
+ * a server error reaches `receive()` as a bare message, its status and error code only on a
+ * connection-wide event. Its ESM build cannot load `ws` on Node 20 at all.
  */
 export class CartesiaTTS implements TTSProvider {
   readonly name = 'cartesia'
