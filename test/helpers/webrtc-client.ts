@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import t from 'tap'
 import WebSocket from 'ws'
 import type { ClientMessage } from '../../lib/protocol/client-messages.js'
 import type { ReadyMessage, ServerMessage } from '../../lib/protocol/server-messages.js'
@@ -14,6 +15,11 @@ import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcAudioSink, type WrtcD
  * installs a `beforeExit` handler that exits explicitly with the current exit code.
  */
 process.once('beforeExit', () => { process.exit(process.exitCode ?? 0) })
+
+// A client a test forgot to close (or that failed mid-connect) would keep wrtc's threads, and the
+// process, alive until tap's timeout: whatever is still open is closed when the file's tests end.
+const openClients = new Set<WebRTCTestClient>()
+t.teardown(async () => { await Promise.all([...openClients].map(async client => { await client.close() })) })
 
 const NAMESPACE_ENV = 'LLMRTC_TEST_LOOPBACK_NETNS'
 
@@ -75,6 +81,7 @@ export class WebRTCTestClient {
     this.#wrtc = options.wrtc ?? loadWrtc()
     this.#options = { loopbackOnly: options.loopbackOnly ?? true, receiveAudio: options.receiveAudio ?? true, timeoutMs: options.timeoutMs ?? 5000 }
     ws.on('message', (data) => { this.#onMessage('ws', data.toString()) })
+    openClients.add(this)
   }
 
   /** Opens the WebSocket and waits for `ready` (no WebRTC yet: see `startWebRTC`). */
@@ -95,7 +102,12 @@ export class WebRTCTestClient {
   /** `open`, then `startWebRTC`: connected, with the data channel open. */
   static async connect (url: string, options: WebRTCTestClientOptions = {}): Promise<WebRTCTestClient> {
     const client = await WebRTCTestClient.open(url, options)
-    await client.startWebRTC()
+    try {
+      await client.startWebRTC()
+    } catch (err) {
+      await client.close()
+      throw err
+    }
     return client
   }
 
@@ -200,6 +212,7 @@ export class WebRTCTestClient {
 
   /** Closes the microphone, the sink, the peer and the WebSocket; resolves when the socket closed. */
   async close (): Promise<void> {
+    openClients.delete(this)
     // Sinks and source tracks left running keep wrtc's threads, and the event loop, alive.
     this.#mic?.close()
     this.#micTrack?.stop()

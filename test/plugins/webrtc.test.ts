@@ -8,9 +8,9 @@ import llmrtcConfig from '../../plugins/config/index.js'
 import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtcSessions from '../../plugins/sessions/index.js'
 import llmrtcSignaling from '../../plugins/signaling/index.js'
+import { InboundAudio } from '../../plugins/webrtc/inbound-audio.js'
 import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../../plugins/webrtc/index.js'
-import type { Wrtc, WrtcConnectionState, WrtcIceCandidateInit, WrtcSessionDescription } from '../../plugins/webrtc/wrtc.js'
-import { buildApp } from '../helpers/app.js'
+import type { Wrtc, WrtcAudioData, WrtcConnectionState, WrtcIceCandidateInit, WrtcSessionDescription } from '../../plugins/webrtc/wrtc.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { connect } from '../helpers/ws-client.js'
 import { WebRTCTestClient, isolateNetwork, keepLoopbackCandidates } from '../helpers/webrtc-client.js'
@@ -88,7 +88,7 @@ t.test('a client connects with complete SDP, the data channel opens and payload 
 })
 
 t.test('messages on the data channel are validated and routed: attachments queue for the next turn, ping gets pong', async t => {
-  const { app, url } = await startServer(t)
+  const { app, url } = await startServer(t, { maxMessageBytes: 8192 })
   const c = await client(t, url)
   c.sendOnChannel({ type: 'attachments', attachments: [{ data: 'data:image/png;base64,AAAA', mimeType: 'image/png' }] })
   c.sendOnChannel({ type: 'ping', timestamp: 42 })
@@ -96,9 +96,11 @@ t.test('messages on the data channel are validated and routed: attachments queue
   c.channel?.send('{not json')
   c.sendOnChannel({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
   c.sendOnChannel({ type: 'from-the-future' })
+  c.sendOnChannel({ type: 'attachments', attachments: [{ data: 'x'.repeat(10_000) }] })
+  ;(c.channel?.send as unknown as (data: ArrayBuffer) => void)(new ArrayBuffer(8))
   t.same(await c.waitFor(m => m.type === 'pong' && m.timestamp === 42), { type: 'pong', timestamp: 42 })
-  await until(() => c.wsMessages.filter(m => m.type === 'error').length === 2)
-  t.same(c.wsMessages.filter(m => m.type === 'error').map(m => m.type === 'error' && m.code), ['INVALID_MESSAGE', 'INVALID_MESSAGE'])
+  await until(() => c.wsMessages.filter(m => m.type === 'error').length === 4)
+  t.same(c.wsMessages.filter(m => m.type === 'error').map(m => m.type === 'error' && m.code), ['INVALID_MESSAGE', 'INVALID_MESSAGE', 'MESSAGE_TOO_LARGE', 'INVALID_MESSAGE'])
   t.same(app.llmrtcSessions.get(c.sessionId)?.pendingAttachments, [{ data: 'data:image/png;base64,AAAA', mimeType: 'image/png' }])
   t.equal(app.llmrtcTransport.peerCount, 1, 'an offer on the channel is ignored: signaling belongs on the WebSocket')
   t.same(c.wsMessages.filter(m => m.type === 'signal').length, 1)
@@ -223,8 +225,8 @@ t.test('an offer whose SDP cannot be applied gets INVALID_MESSAGE and leaves no 
   t.same(c.wsMessages.map(m => m.type), ['ready', 'error'])
 })
 
-t.test('without wrtc the whole server runs: offers get WEBRTC_UNAVAILABLE and the transport says unavailable', async t => {
-  const app = await buildApp(t, { webrtc: { loadWrtc: () => { throw new Error('not on this platform') } } })
+t.test('without wrtc the server runs: offers get WEBRTC_UNAVAILABLE and the transport says unavailable', async t => {
+  const app = await transportApp(t, {}, { loadWrtc: () => { throw new Error('not on this platform') } })
   t.equal(app.llmrtcTransport.available, false)
   t.equal(app.llmrtcTransport.peerCount, 0)
   const ws = await connect(app)
@@ -374,4 +376,34 @@ t.test('when gathering outlasts its timeout the answer goes out and later candid
   t.match(await ws.next('error'), { code: 'INVALID_MESSAGE', message: /"ice"/ })
   t.same(peer.candidates.map(c => c?.candidate), ['candidate:1 1 udp 1 127.0.0.1 9 typ host', undefined])
   ws.ws.terminate()
+})
+
+t.test('inbound audio delivers 48 kHz 10 ms frames (stereo passes through), skips other formats, and survives a failing listener', async t => {
+  let sink: { ondata: ((data: WrtcAudioData) => void) | null, stopped: boolean } | undefined
+  const wrtc = {
+    ...fakeWrtc,
+    nonstandard: {
+      ...fakeWrtc.nonstandard,
+      RTCAudioSink: class { ondata = null; stopped = false; constructor () { sink = this } stop (): void { this.stopped = true } }
+    }
+  } as unknown as Wrtc
+  const logged: string[] = []
+  const log = { trace () {}, debug (_o: unknown, m?: string) { logged.push(`debug ${m ?? ''}`) }, info () {}, warn () {}, error (_o: unknown, m?: string) { logged.push(`error ${m ?? ''}`) }, child () { return log } }
+  const inbound = new InboundAudio(wrtc, log)
+  let trackStopped = false
+  inbound.attach({ id: 'mic', kind: 'audio', stop () { trackStopped = true } })
+  const frames: string[] = []
+  inbound.onAudio(frame => { frames.push(`${frame.sampleRateHz}/${frame.channels}/${frame.samplesPerChannel}`) })
+  inbound.onAudio(() => { throw new Error('consumer bug') })
+  sink?.ondata?.({ samples: new Int16Array(160), sampleRate: 16_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 160 })
+  sink?.ondata?.({ samples: new Int16Array(480), sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 })
+  sink?.ondata?.({ samples: new Int16Array(960), sampleRate: 48_000, bitsPerSample: 16, channelCount: 2, numberOfFrames: 480 })
+  sink?.ondata?.({ samples: new Int16Array(479), sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 })
+  t.same(frames, ['48000/1/480', '48000/2/480'])
+  t.same(inbound.stats, { delivered: 2, skipped: 2 })
+  t.same(logged, ['debug skipping inbound audio of an unexpected format', 'error inbound audio listener failed'], 'one log line each, not one per frame')
+  const first = sink
+  inbound.close()
+  t.equal(first?.stopped, true)
+  t.equal(trackStopped, true, 'the remote track is stopped too (a running one keeps the process alive)')
 })
