@@ -1,14 +1,27 @@
-import { isWav } from '../../lib/audio/wav.js'
-import { LLMRTC_ERR_AUDIO_INVALID_FORMAT, clientErrorOf } from '../../lib/errors.js'
+import { decodeAudio, detectAudioFormat } from '../../lib/audio/ffmpeg.js'
+import { decodeWav, encodeWav } from '../../lib/audio/wav.js'
+import { LLMRTC_ERR_AUDIO_INVALID_FORMAT, LLMRTC_ERR_AUDIO_PROCESSING, clientErrorOf } from '../../lib/errors.js'
 import type { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
+import type { VisionAttachment } from '../../lib/providers/types.js'
 import type { AudioMessage } from '../../lib/protocol/client-messages.js'
 import type { ConnectionContext } from '../../lib/signaling/message-router.js'
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+/** Rate compressed utterances are decoded to: what VAD and STT run on. */
+const DECODE_RATE_HZ = 16_000
+/** Longest utterance accepted in one message, in ms (a small upload can hold hours of Opus). */
+const MAX_UTTERANCE_MS = 120_000
+/** Longest a decode may take, in ms. */
+const DECODE_TIMEOUT_MS = 15_000
+
+/** Decodes still running per connection: utterances run in the order they were sent. */
+const pending = new WeakMap<object, Promise<void>>()
 
 /**
- * The WebSocket fallback: `audio{data}` carries one whole utterance, which runs one turn. WAV is
- * accepted as is; anything else gets INVALID_AUDIO_FORMAT.
+ * The WebSocket fallback: `audio{data}` carries one whole utterance, which runs one turn. A 16-bit PCM
+ * WAV is used as is; WebM, Ogg, MP3, FLAC and WAV of other sample formats are decoded by ffmpeg to
+ * 16 kHz mono first (the turn starts when decoding ends). Anything else gets INVALID_AUDIO_FORMAT
+ * without reaching ffmpeg.
  */
 export function handleAudioMessage (message: AudioMessage, ctx: ConnectionContext, pipeline: VoicePipeline): void {
   const data = message.data.startsWith('data:') ? message.data.slice(message.data.indexOf(',') + 1) : message.data
@@ -17,10 +30,56 @@ export function handleAudioMessage (message: AudioMessage, ctx: ConnectionContex
     return
   }
   const audio = Buffer.from(data, 'base64')
-  if (!isWav(audio)) {
-    ctx.connection.send(clientErrorOf(new LLMRTC_ERR_AUDIO_INVALID_FORMAT('only WAV (16-bit PCM) is accepted in audio messages on this server')))
+  const format = detectAudioFormat(audio)
+  if (format === undefined) {
+    ctx.connection.send(clientErrorOf(new LLMRTC_ERR_AUDIO_INVALID_FORMAT('expected WAV, WebM, Ogg, MP3 or FLAC audio')))
     return
   }
   const attachments = [...ctx.session.pendingAttachments.splice(0), ...(message.attachments ?? [])]
-  pipeline.runUtterance(audio, attachments)
+  const previous = pending.get(ctx.connection)
+  const pcm16 = format === 'wav' && isPcm16Wav(audio)
+  if (pcm16 && previous === undefined) {
+    pipeline.runUtterance(audio, attachments)
+    return
+  }
+  const decoding = pcm16 ? Promise.resolve(audio) : decodeToWav(audio, ctx.signal)
+  const run = (previous ?? Promise.resolve()).then(async () => {
+    await utteranceReady(decoding, ctx, pipeline, attachments)
+  })
+  pending.set(ctx.connection, run)
+  void run.finally(() => { if (pending.get(ctx.connection) === run) pending.delete(ctx.connection) })
+}
+
+async function utteranceReady (decoding: Promise<Buffer>, ctx: ConnectionContext, pipeline: VoicePipeline, attachments: VisionAttachment[]): Promise<void> {
+  let wav: Buffer
+  try {
+    wav = await decoding
+  } catch (error) {
+    if (ctx.signal.aborted) return
+    ctx.log.debug({ err: error }, 'audio message could not be decoded')
+    ctx.connection.send(clientErrorOf(error))
+    return
+  }
+  if (!ctx.signal.aborted) pipeline.runUtterance(wav, attachments)
+}
+
+/** The utterance as a 16 kHz mono WAV, decoded by ffmpeg. */
+async function decodeToWav (audio: Buffer, connection: AbortSignal): Promise<Buffer> {
+  const deadline = AbortSignal.timeout(DECODE_TIMEOUT_MS)
+  try {
+    const samples = await decodeAudio(audio, { sampleRateHz: DECODE_RATE_HZ, maxDurationMs: MAX_UTTERANCE_MS, signal: AbortSignal.any([connection, deadline]) })
+    return encodeWav(samples, DECODE_RATE_HZ)
+  } catch (error) {
+    if (deadline.aborted && !connection.aborted) throw new LLMRTC_ERR_AUDIO_PROCESSING(`decoding took longer than ${DECODE_TIMEOUT_MS} ms`, { cause: error })
+    throw error
+  }
+}
+
+function isPcm16Wav (audio: Buffer): boolean {
+  try {
+    decodeWav(audio)
+    return true
+  } catch {
+    return false
+  }
 }
