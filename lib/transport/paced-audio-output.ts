@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { systemClock, type Clock, type TimerHandle } from '../clock.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
 import type { AudioOutput } from './media-transport.js'
-import { createLinearConverter } from './temporary-upsampler.js'
+import { Resampler } from '../audio/resampler.js'
 
 /** The track's rate: the output always emits 48 kHz mono. */
 export const OUTPUT_SAMPLE_RATE_HZ = 48_000
@@ -30,7 +30,7 @@ export interface PacedAudioOutputOptions {
   onFrame: (samples: Int16Array) => void
   /** Time source; `now()` should be monotonic (default: `performance.now()` with unref'd timers). */
   clock?: Clock
-  /** Makes the converter from `fromHz` to 48 kHz (default: the temporary linear upsampler). */
+  /** Makes the converter from `fromHz` to 48 kHz (default: llmrtc's polyphase resampler). */
   createConverter?: (fromHz: number, toHz: number) => RateConverter
   /**
    * Frames emitted at once to catch up after the event loop was blocked (default 5, i.e. 50 ms).
@@ -82,7 +82,7 @@ export class PacedAudioOutput implements AudioOutput {
   constructor (options: PacedAudioOutputOptions) {
     this.#onFrame = options.onFrame
     this.#clock = options.clock ?? pacingClock
-    this.#createConverter = options.createConverter ?? createLinearConverter
+    this.#createConverter = options.createConverter ?? ((fromHz, toHz) => new Resampler(fromHz, toHz))
     this.#maxCatchUpFrames = options.maxCatchUpFrames ?? 5
   }
 
