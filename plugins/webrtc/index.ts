@@ -51,6 +51,18 @@ async function llmrtcWebRTC (fastify: FastifyInstance, opts: LLMRTCWebRTCOptions
   const rtc = wrtc
 
   function createPeer (ctx: ConnectionContext): PeerSession {
+    let peer: PeerSession
+    try {
+      peer = newPeer(ctx)
+    } catch (cause) {
+      if ((cause as { code?: unknown }).code === 'LLMRTC_ERR_CONNECTION_FAILED') throw cause
+      throw new LLMRTC_ERR_CONNECTION_FAILED('could not create the peer connection', { cause })
+    }
+    transport.add(ctx, peer)
+    return peer
+  }
+
+  function newPeer (ctx: ConnectionContext): PeerSession {
     const peer: PeerSession = new PeerSession({
       wrtc: rtc,
       iceServers: iceServersFor(config, ctx.connection.id, clock.now()),
@@ -67,7 +79,6 @@ async function llmrtcWebRTC (fastify: FastifyInstance, opts: LLMRTCWebRTCOptions
       onMedia: () => { transport.announceMedia(peer) },
       onFailed: (reason) => { onPeerFailed(ctx, peer, reason) }
     })
-    transport.add(ctx, peer)
     return peer
   }
 

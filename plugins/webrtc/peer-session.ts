@@ -58,12 +58,17 @@ export class PeerSession implements SessionMedia {
     const { wrtc } = options
     const pc = new wrtc.RTCPeerConnection({ iceServers: options.iceServers })
     this.#pc = pc
-    const source = new wrtc.nonstandard.RTCAudioSource()
-    this.#track = source.createTrack()
-    pc.addTrack(this.#track)
-    // One data object for every frame: the paced output refills the same samples buffer.
-    const data: WrtcAudioData = { samples: new Int16Array(FRAME_SAMPLES), sampleRate: OUTPUT_SAMPLE_RATE_HZ, bitsPerSample: 16, channelCount: 1, numberOfFrames: FRAME_SAMPLES }
-    this.output = new PacedAudioOutput({ onFrame: (samples) => { data.samples = samples; source.onData(data) } })
+    try {
+      const source = new wrtc.nonstandard.RTCAudioSource()
+      this.#track = source.createTrack()
+      pc.addTrack(this.#track)
+      // One data object for every frame: the paced output refills the same samples buffer.
+      const data: WrtcAudioData = { samples: new Int16Array(FRAME_SAMPLES), sampleRate: OUTPUT_SAMPLE_RATE_HZ, bitsPerSample: 16, channelCount: 1, numberOfFrames: FRAME_SAMPLES }
+      this.output = new PacedAudioOutput({ onFrame: (samples) => { data.samples = samples; source.onData(data) } })
+    } catch (cause) {
+      pc.close()
+      throw new LLMRTC_ERR_CONNECTION_FAILED('could not create the server track', { cause })
+    }
     this.#inbound = new InboundAudio(wrtc, options.log)
 
     pc.onconnectionstatechange = () => { this.#onConnectionState() }
@@ -94,6 +99,7 @@ export class PeerSession implements SessionMedia {
     try {
       await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
     } catch (cause) {
+      if (this.#closed) return undefined
       throw new LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE('offer', 'the SDP offer could not be applied', { cause })
     }
     if (this.#closed) return undefined

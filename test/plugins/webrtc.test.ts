@@ -407,3 +407,16 @@ t.test('inbound audio delivers 48 kHz 10 ms frames (stereo passes through), skip
   t.equal(first?.stopped, true)
   t.equal(trackStopped, true, 'the remote track is stopped too (a running one keeps the process alive)')
 })
+
+t.test('a peer that cannot be created answers CONNECTION_FAILED and leaves nothing open', async t => {
+  FakePeer.instances = []
+  const broken = { ...fakeWrtc, nonstandard: { ...fakeWrtc.nonstandard, RTCAudioSource: class { constructor () { throw new Error('no audio device module') } } } } as unknown as Wrtc
+  const app = await transportApp(t, {}, { loadWrtc: () => broken })
+  const ws = await connect(app)
+  await ws.next('ready')
+  ws.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
+  t.match(await ws.next('error'), { code: 'CONNECTION_FAILED', message: /could not create the server track/ })
+  t.equal(app.llmrtcTransport.peerCount, 0)
+  t.equal(FakePeer.instances[0]?.connectionState, 'closed', 'the half-made peer connection was closed')
+  ws.ws.terminate()
+})
