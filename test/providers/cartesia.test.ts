@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { heardText, type SpokenSentence } from '../../lib/pipeline/heard-text.js'
 import { CartesiaTTS, type CartesiaTTSOptions } from '../../lib/providers/cartesia/index.js'
 import type { TTSConfig, TTSStreamEvent, WordTimestamp } from '../../lib/providers/types.js'
 import { ttsConformance } from '../helpers/provider-conformance.js'
@@ -69,6 +70,21 @@ t.test('word timestamps are yielded in ms from each sentence\'s own audio start'
   t.same(first.words.map(w => [w.startMs, w.endMs]), [[0, 120], [150, 270], [300, 420]])
   t.same(second.words.map(w => [w.startMs, w.endMs]), [[0, 120], [150, 270]], 'the second sentence counts from its own start')
   t.equal(first.audioBytes, 3 * 150 * 24 * 2, 'the audio matches (24 kHz s16le)')
+})
+
+t.test('the timestamps cut the history at the word the user heard, as the pipeline does on barge-in', async t => {
+  const { tts } = await setup(t)
+  const sentences: SpokenSentence[] = []
+  let writtenMs = 0
+  for (const [text, continuation] of [['Good morning to you.', true], ['The weather is lovely today.', false]] as const) {
+    const { audioBytes, words } = await collect(tts.speakStream(text, { contextId: 'heard', continuation }))
+    const durationMs = audioBytes / 2 / 24
+    sentences.push({ text, startMs: writtenMs, endMs: writtenMs + durationMs, words })
+    writtenMs += durationMs
+  }
+  // 4 words of 150 ms, then "The weather is" (ends at 120, 270, 420 ms into the second sentence).
+  t.equal(heardText(sentences, 600 + 430), 'Good morning to you. The weather is')
+  t.equal(heardText(sentences, 600 + 400), 'Good morning to you. The weather')
 })
 
 t.test('an utterance left open is ended after the idle time; an empty last text ends it at once', async t => {
