@@ -12,7 +12,7 @@ isolateNetwork()
 t.test('a spoken question over WebRTC is transcribed, answered and spoken by the OpenAI providers', async t => {
   const mock = await startOpenAIMock({ apiKey: 'sk-e2e' })
   t.teardown(() => mock.close())
-  const app = await buildApp(t, { env: { OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: mock.baseURL } }, app => app.register(llmrtcProviderOpenAI))
+  const app = await buildApp(t, { env: { OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: mock.baseURL } }, async app => { await app.register(llmrtcProviderOpenAI) })
   t.same([app.llmrtcProviders.stt.name, app.llmrtcProviders.llm.name, app.llmrtcProviders.tts.name], ['openai-stt', 'openai-llm', 'openai-tts'])
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()

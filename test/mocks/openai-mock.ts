@@ -80,7 +80,7 @@ export async function startOpenAIMock (options: OpenAIMockOptions = {}): Promise
     for (const wake of waiters) wake()
     res.setHeader('x-request-id', `req_mock_${requests.length}`)
     if (route === undefined) return sendError(res, 404, { error: { message: `Invalid URL (${req.method ?? ''} ${req.url ?? ''})`, type: 'invalid_request_error', param: null, code: null } })
-    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) return sendError(res, 401)
+    if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) return sendError(res, 401, invalidKey(req.headers.authorization))
     const action = scripts[route].shift() ?? defaultAction(route)
     const disconnect = (): void => {
       destroyedByMock = true
@@ -193,6 +193,13 @@ const errorDefaults: Record<number, { message: string, type: string, code: strin
   401: { message: 'Incorrect API key provided: sk-****. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', code: 'invalid_api_key' },
   429: { message: 'Rate limit reached for requests. Please try again in 10ms.', type: 'requests', code: 'rate_limit_exceeded' },
   500: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null }
+}
+
+/** OpenAI's 401 for a wrong key, which echoes it masked (its first 8 and last 4 characters; short keys whole). */
+function invalidKey (authorization: string | undefined): unknown {
+  const key = (authorization ?? '').replace(/^Bearer /, '')
+  const shown = key.length > 12 ? `${key.slice(0, 8)}${'*'.repeat(key.length - 12)}${key.slice(-4)}` : key
+  return { error: { message: `Incorrect API key provided: ${shown}. You can find your API key at https://platform.openai.com/account/api-keys.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }
 }
 
 function sendError (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {

@@ -64,10 +64,21 @@ t.test('with OPENAI_API_KEY the plugin serves all three roles from the environme
   t.notOk(lines.some(l => l.includes(KEY) || l.includes('plugin-secret')), 'no log line contains the key')
 })
 
+t.test('a wrong key fails the LLM call with OpenAI\'s 401 after one request, the key masked by OpenAI', async t => {
+  const mock = await startOpenAIMock({ apiKey: KEY })
+  t.teardown(() => mock.close())
+  const app = await buildApp(t, { webrtc: false, env: { OPENAI_API_KEY: 'sk-proj-wrong-key-9876', OPENAI_BASE_URL: mock.baseURL } }, async app => { await app.register(llmrtcProviderOpenAI) })
+  const error = await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e)
+  // OpenAI echoes the key's first 8 and last 4 characters: that much reaches error messages and logs.
+  t.match(error, { status: 401, code: 'invalid_api_key', message: /Incorrect API key provided: sk-proj-\*+9876\./ })
+  t.notMatch((error as Error).message, /wrong-key/)
+  t.equal(mock.requestsTo('chat').length, 1)
+})
+
 t.test('LLM_PROVIDER=openai with only OPENAI_BASE_URL reaches a local server with a placeholder key', async t => {
   const mock = await startOpenAIMock()
   t.teardown(() => mock.close())
-  const app = await buildApp(t, { webrtc: false, env: { LLM_PROVIDER: 'openai', OPENAI_BASE_URL: mock.baseURL, OPENAI_MODEL: 'llama3.2' } }, app => app.register(llmrtcProviderOpenAI))
+  const app = await buildApp(t, { webrtc: false, env: { LLM_PROVIDER: 'openai', OPENAI_BASE_URL: mock.baseURL, OPENAI_MODEL: 'llama3.2' } }, async app => { await app.register(llmrtcProviderOpenAI) })
   t.equal(app.llmrtcProviders.llm.name, 'openai-llm')
   t.equal(app.llmrtcProviders.reasons.llm, 'LLM_PROVIDER=openai')
   t.equal(app.llmrtcProviders.stt.name, 'builtin-placeholder-stt', 'STT and TTS stay built-in: no key selects them')
@@ -83,11 +94,11 @@ t.test('choosing openai without OPENAI_API_KEY or OPENAI_BASE_URL fails ready() 
   t.teardown(() => app.close())
   await app.register(llmrtc, { webrtc: false, env: { TTS_PROVIDER: 'openai' } })
   await app.register(llmrtcProviderOpenAI)
-  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET', message: /OpenAI API key for the TTS.*OPENAI_API_KEY/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET', message: /OpenAI API key for the TTS.*OPENAI_API_KEY/ })
 })
 
 t.test('without the key the plugin leaves every role to others', async t => {
-  const app = await buildApp(t, { webrtc: false, env: {} }, app => app.register(llmrtcProviderOpenAI))
+  const app = await buildApp(t, { webrtc: false, env: {} }, async app => { await app.register(llmrtcProviderOpenAI) })
   t.same([app.llmrtcProviders.llm.name, app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['builtin-assistant', 'builtin-placeholder-stt', 'builtin-tone-tts'])
   t.match(app.llmrtcProviders.registry.names('stt'), ['builtin', 'openai'])
 })
@@ -95,5 +106,5 @@ t.test('without the key the plugin leaves every role to others', async t => {
 t.test('the plugin needs llmrtc-providers registered first', async t => {
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
-  await t.rejects(app.register(llmrtcProviderOpenAI).ready(), /llmrtcProviders' required by 'llmrtc-provider-openai'/)
+  await t.rejects(async () => { await app.register(llmrtcProviderOpenAI).ready() }, /llmrtcProviders' required by 'llmrtc-provider-openai'/)
 })

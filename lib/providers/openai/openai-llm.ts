@@ -66,6 +66,8 @@ export class OpenAILLM implements LLMProvider {
     let received = false
     // The SDK ends the iteration quietly when the signal aborts; a broken connection throws.
     for await (const chunk of stream) {
+      // One network read can hold many events: stop at the abort, not at the end of the buffer.
+      if (signal?.aborted === true) return
       const choice = chunk.choices?.[0]
       if (choice === undefined) continue
       received = true
