@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify'
-import type { LLMRTCOptions } from './lib/config/options.js'
-import llmrtc from './plugins/llmrtc/index.js'
+import llmrtc, { type LLMRTCPluginOptions } from './plugins/llmrtc/index.js'
 
 /**
  * Entry for fastify-cli: `fastify start -l info dist/app.js` (options from the environment).
  * fastify-cli listens on its own --port/--address (default 3000).
  */
-export default async function app (fastify: FastifyInstance, opts: LLMRTCOptions): Promise<void> {
+export default async function app (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   await fastify.register(llmrtc, opts)
 }
 

@@ -9,7 +9,7 @@ import { DEFAULT_TURN_OPTIONS, type TurnOptions } from '../pipeline/turn-types.j
 import type { SpeechSegmenterOptions } from '../vad/segmenter-options.js'
 import type { LLMRTCEnv } from './env-schema.js'
 
-/** Options of the `llmrtc` plugin (and of `LLMRTCServer`). Every one also has an environment variable. */
+/** Options of the `llmrtc` plugin (and of `LLMRTCServer`). Many also have an environment variable (named on each). */
 export interface LLMRTCOptions {
   /**
    * Providers per role; a missing role is chosen from the environment (see docs/providers.md). A list

@@ -161,10 +161,11 @@ export class Turn {
       await this.#providerFailed('llm', llm.name, error, call, env.options.llmTimeoutMs)
       throw new TurnEnded('failed')
     }
+    const end = env.clock.now()
+    // The guardrail sees the whole answer before the client gets it as one `llm` message.
+    await this.#guardrail('onLLMEnd', () => env.hooks.run('onLLMEnd', this.ctx, { fullText: text }, { startTime: started, endTime: end, durationMs: end - started }))
     env.send({ type: 'llm-chunk', content: '', done: true })
     env.send({ type: 'llm', text })
-    const end = env.clock.now()
-    await this.#guardrail('onLLMEnd', () => env.hooks.run('onLLMEnd', this.ctx, { fullText: text }, { startTime: started, endTime: end, durationMs: end - started }))
     this.#assistantText = text
 
     if (streamedTTS) {

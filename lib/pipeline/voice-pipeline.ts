@@ -50,6 +50,8 @@ export class VoicePipeline {
   /** The user is speaking and the client was told (`speech-start` sent). */
   #announced = false
   #capturing = false
+  /** Audio before the speech was confirmed: a streaming STT gets it once it is. */
+  #preRoll: Int16Array | undefined
   #transcription: StreamingTranscription | undefined
 
   constructor (options: VoicePipelineOptions) {
@@ -99,6 +101,7 @@ export class VoicePipeline {
 
   /** Cancels the running turn (client gone, session closing); the session stays usable. */
   cancelTurn (): void {
+    this.#preRoll = undefined
     this.#turn?.cancel()
     this.#transcription?.abort()
     this.#transcription = undefined
@@ -114,8 +117,8 @@ export class VoicePipeline {
 
   #speechStarted (preRoll: Int16Array): void {
     this.#capturing = true
+    this.#preRoll = preRoll
     if (this.#turn === undefined) this.#announce()
-    this.#startTranscription(preRoll)
   }
 
   #speechConfirmed (samples: Int16Array): void {
@@ -124,10 +127,16 @@ export class VoicePipeline {
       this.#interrupt()
       this.#announce()
     }
+    // A paid streaming STT opens only for confirmed speech, never for a blip.
+    if (this.#preRoll !== undefined) {
+      this.#startTranscription(this.#preRoll)
+      this.#preRoll = undefined
+    }
     this.#transcription?.write(samples)
   }
 
   #speechCancelled (): void {
+    this.#preRoll = undefined
     if (this.#announced) this.#o.send({ type: 'speech-cancelled' })
     this.#transcription?.abort()
     this.#transcription = undefined
@@ -142,6 +151,7 @@ export class VoicePipeline {
     void this.#o.hooks.run('onSpeechEnd', this.#o.sessionId, now, durationMs)
     this.#announced = false
     this.#capturing = false
+    this.#preRoll = undefined
     const wav = encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ)
     const transcription = this.#transcription
     this.#transcription = undefined

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { systemClock } from '../../lib/clock.js'
+import { clientErrorOf, protocolCodeOf } from '../../lib/errors.js'
 import type { Logger } from '../../lib/logger.js'
 import { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
 import type { TurnResult } from '../../lib/pipeline/turn-types.js'
@@ -112,7 +113,14 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
         log.warn('no llmrtc-vad plugin: microphone audio is not listened to')
         return
       }
-      entry.detach = attachSpeechDetection({ fastify, session, media, pipeline: entry.pipeline, vadOptions: config.vadForSession?.(session) })
+      try {
+        entry.detach = attachSpeechDetection({ fastify, session, media, pipeline: entry.pipeline, vadOptions: config.vadForSession?.(session) })
+      } catch (err) {
+        // A bad per-session VAD option: the client is told rather than left talking to a deaf server.
+        log.error({ err, sessionId }, 'speech detection could not start')
+        session.send(clientErrorOf(err))
+        void hooks.run('onError', err as Error, { code: protocolCodeOf(err), component: 'vad', sessionId, timestamp: clock.now() })
+      }
     })
     transport.on('closed', (sessionId: string) => {
       const entry = entries.get(sessionId)

@@ -240,12 +240,32 @@ t.test('streaming STT sends interim transcripts while the user speaks, then the 
   t.equal(stt.calls.length, 0, 'no buffered call was made')
 })
 
+t.test('a blip opens no streaming STT: nothing reaches the client while the assistant speaks', async t => {
+  const stt = new ScriptedSTT(['hi'], { interims: ['hel'] })
+  let streams = 0
+  const original = stt.transcribeStream?.bind(stt)
+  stt.transcribeStream = (audio, config) => { streams++; return (original as NonNullable<typeof original>)(audio, config) }
+  const h = harness(t, { stt, llm: new ScriptedLLM([['Hello to you. ', 'All good here.']]) }, { streamingSTT: true })
+  say(h.pipeline)
+  await until(() => h.types().includes('llm'), 'answer')
+  t.equal(streams, 1)
+  const before = h.messages.length
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(50) })
+  await new Promise(resolve => setImmediate(resolve))
+  h.pipeline.onSpeechEvent({ type: 'speech-cancelled', atMs: 100 })
+  t.equal(h.messages.length, before, 'no interim transcript of a cough')
+  t.equal(streams, 1, 'no STT stream was opened for it')
+  h.output.play()
+  await h.pipeline.idle()
+})
+
 t.test('a guardrail on the LLM answer blocks it: audio stops and nothing enters history', async t => {
   const h = harness(t, { stt: new ScriptedSTT(['q']), llm: new ScriptedLLM([['Forbidden answer here. ', 'More.']]) })
   h.hooks.addHook('onLLMEnd', (_ctx, result) => { if (result.fullText.includes('Forbidden')) throw new Error('policy') })
   say(h.pipeline)
   await h.pipeline.idle()
   t.ok(h.types().includes('tts-cancelled'), 'audio already queued is cancelled')
+  t.notOk(h.types().includes('llm'), 'the whole answer is not sent as llm')
   t.equal(h.results[0]?.outcome, 'blocked')
   t.same(h.history.messages, [{ role: 'user', content: 'q' }])
 })
