@@ -48,7 +48,7 @@ t.test('TTS_PROVIDER=cartesia without a key fails ready() and names the variable
   t.teardown(() => app.close())
   await app.register(llmrtc, { webrtc: false, env: { TTS_PROVIDER: 'cartesia' } })
   await app.register(llmrtcProviderCartesia)
-  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET', message: /CARTESIA_API_KEY/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET', message: /CARTESIA_API_KEY/ })
 })
 
 t.test('a bad CARTESIA_BASE_URL fails ready()', async t => {
@@ -56,5 +56,5 @@ t.test('a bad CARTESIA_BASE_URL fails ready()', async t => {
   t.teardown(() => app.close())
   await app.register(llmrtc, { webrtc: false, env: { CARTESIA_API_KEY: 'k', CARTESIA_BASE_URL: 'api.cartesia.ai' } })
   await app.register(llmrtcProviderCartesia)
-  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /baseURL/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /baseURL/ })
 })
