@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { DeepgramSTT, DeepgramTTS, deepgramOptionsFromEnv, resolveDeepgramOptions, type DeepgramOptions } from '../../../lib/providers/deepgram/index.js'
+
+/**
+ * Tuning of the Deepgram providers beyond the environment (timeouts, keepalive, retries, TTS rate).
+ * The key and the URL, models and language come from DEEPGRAM_* variables; these options win over them.
+ */
+export type LLMRTCProviderDeepgramOptions = Omit<Partial<DeepgramOptions>, 'apiKey'>
+
+/**
+ * Registers Deepgram as `deepgram` for STT (live streaming, prerecorded fallback) and TTS (Aura),
+ * chosen when DEEPGRAM_API_KEY is set (or by STT_PROVIDER/TTS_PROVIDER=deepgram), configured by
+ * DEEPGRAM_BASE_URL, DEEPGRAM_MODEL, DEEPGRAM_LANGUAGE and DEEPGRAM_TTS_MODEL. A provider is built only
+ * when chosen, at `ready()`: a missing key or a bad variable fails `ready()` there. Nothing is opened
+ * until the first call; each utterance has its own live connection.
+ */
+async function llmrtcProviderDeepgram (fastify: FastifyInstance, opts: LLMRTCProviderDeepgramOptions): Promise<void> {
+  // Validated now, so a bad option fails at register time even when Deepgram is not chosen.
+  resolveDeepgramOptions({ ...opts, apiKey: 'validation-only' })
+  const { registry } = fastify.llmrtcProviders
+  registry.register('stt', {
+    name: 'deepgram',
+    keyEnv: 'DEEPGRAM_API_KEY',
+    create: env => new DeepgramSTT({ ...deepgramOptionsFromEnv(env), ...definedOnly(opts) })
+  })
+  registry.register('tts', {
+    name: 'deepgram',
+    keyEnv: 'DEEPGRAM_API_KEY',
+    create: env => new DeepgramTTS({ ...deepgramOptionsFromEnv(env), ...definedOnly(opts) })
+  })
+}
+
+function definedOnly (opts: LLMRTCProviderDeepgramOptions): LLMRTCProviderDeepgramOptions {
+  return Object.fromEntries(Object.entries(opts).filter(([, value]) => value !== undefined))
+}
+
+export default fp(llmrtcProviderDeepgram, {
+  name: 'llmrtc-provider-deepgram',
+  fastify: '5.x',
+  dependencies: ['llmrtc-providers'],
+  decorators: { fastify: ['llmrtcProviders'] }
+})
