@@ -21,7 +21,10 @@ export interface DeepgramOptions {
   ttsSampleRateHz?: number
   /** Apply Deepgram's smart formatting and punctuation to transcripts (default true). */
   smartFormat?: boolean
-  /** A KeepAlive is sent when no audio went out for this long, in ms (default 4000; Deepgram closes after 10 s idle). */
+  /**
+   * Live STT keepalive period in ms (default 3000): a KeepAlive goes out at each tick that saw no audio, so
+   * the socket is never silent for more than twice this (Deepgram closes after 10 s without data).
+   */
   keepAliveIntervalMs?: number
   /** Deadline to open the live WebSocket, in ms (default 5000). */
   connectTimeoutMs?: number
@@ -44,7 +47,7 @@ export const DEEPGRAM_DEFAULTS = {
   ttsModel: 'aura-2-thalia-en',
   ttsSampleRateHz: 24000,
   smartFormat: true,
-  keepAliveIntervalMs: 4000,
+  keepAliveIntervalMs: 3000,
   connectTimeoutMs: 5000,
   finalizeTimeoutMs: 5000,
   requestTimeoutMs: 15000,
