@@ -38,3 +38,5 @@ export { VoicePipeline, type PipelineState } from './lib/pipeline/voice-pipeline
 export type { TurnOptions, TurnTimings, TurnResult, TurnOutcome } from './lib/pipeline/turn-types.js'
 export { failoverLLM, failoverSTT, failoverTTS, type FailoverEvent } from './lib/providers/failover.js'
 export { isRetryableError } from './lib/providers/retry.js'
+export * from './lib/providers/openai/index.js'
+export { default as llmrtcProviderOpenAI } from './plugins/providers/openai/index.js'

@@ -2,6 +2,7 @@ import {
   LLMRTC_ERR_LLM, LLMRTC_ERR_LLM_TIMEOUT, LLMRTC_ERR_STT, LLMRTC_ERR_STT_TIMEOUT,
   LLMRTC_ERR_TTS, LLMRTC_ERR_TTS_TIMEOUT, isLLMRTCErrorCode
 } from '../errors.js'
+import { scrubSecrets } from '../providers/scrub-secrets.js'
 
 export type ProviderRole = 'stt' | 'llm' | 'tts'
 
@@ -27,8 +28,17 @@ export function callSignal (turn: AbortSignal, timeoutMs: number): CallSignal {
  */
 export function classifyProviderError (role: ProviderRole, providerName: string, error: unknown, call: CallSignal, turn: AbortSignal, timeoutMs: number): Error | undefined {
   if (turn.aborted && !call.timedOut()) return undefined
+  // Provider messages may echo part of a key: scrub it before it reaches a log line or a client.
+  if (error instanceof Error) error.message = scrubSecrets(error.message)
   if (call.timedOut()) return new timeouts[role](providerName, timeoutMs, { cause: error })
   if (isLLMRTCErrorCode((error as { code?: unknown } | null)?.code)) return error as Error
-  const message = error instanceof Error ? error.message : String(error)
-  return new failures[role](providerName, message, { cause: error })
+  return new failures[role](providerName, describe(error), { cause: error })
+}
+
+/** A short, secret-free description: the HTTP status when there is one, else the scrubbed message. */
+function describe (error: unknown): string {
+  const status = (error as { status?: unknown } | null)?.status
+  const message = scrubSecrets(error instanceof Error ? error.message : String(error))
+  if (typeof status === 'number') return message.startsWith(String(status)) ? message : `${status} ${message}`
+  return message
 }

@@ -6,6 +6,7 @@ import llmrtcHealth from '../health/index.js'
 import llmrtcHooks from '../hooks/index.js'
 import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcProviders from '../providers/index.js'
+import llmrtcProviderOpenAI from '../providers/openai/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
 import llmrtcVad, { type LLMRTCVadOptions } from '../vad/index.js'
@@ -29,6 +30,8 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
+  // Registration order is the order keys are tried in (docs/providers.md): Cartesia, Deepgram, OpenAI.
+  await fastify.register(llmrtcProviderOpenAI)
   await fastify.register(llmrtcSessions)
   await fastify.register(llmrtcSignaling)
   if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})

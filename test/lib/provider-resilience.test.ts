@@ -92,3 +92,18 @@ t.test('STT and TTS lists fail over too; streams need a common rate', async t =>
   t.equal(failoverTTS([ttsUp, { ...ttsUp, name: 't3', pcmSampleRate: 16000 }], onFailover).speakStream, undefined, 'mixed rates: no streaming')
   t.same(events, ['stt:s1>s2', 'tts:t1>t2', 'tts:t1>t2'])
 })
+
+t.test('provider error text is scrubbed of anything that looks like a key', async t => {
+  const { scrubSecrets } = await import('../../lib/providers/scrub-secrets.js')
+  t.equal(scrubSecrets('401 Incorrect API key provided: sk-abcd1234********wxyz. You can find your key'), '401 Incorrect API key provided: [redacted]. You can find your key')
+  t.equal(scrubSecrets('Authorization: Token 0123456789abcdef'), 'Authorization: Token [redacted]')
+  t.equal(scrubSecrets('bad token=abc.def'), 'bad token=[redacted]')
+  t.equal(scrubSecrets('opaque 3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a here'), 'opaque [redacted] here')
+  t.equal(scrubSecrets('connection refused'), 'connection refused')
+  const { classifyProviderError, callSignal } = await import('../../lib/pipeline/provider-call.js')
+  const turn = new AbortController().signal
+  const leaked = Object.assign(new Error('Incorrect API key provided: sk-proj-abc123***wxyz'), { status: 401 })
+  const classified = classifyProviderError('llm', 'openai-llm', leaked, callSignal(turn, 1000), turn, 1000)
+  t.equal(classified?.message, 'LLM provider "openai-llm" failed: 401 Incorrect API key provided: [redacted]')
+  t.notMatch(String((classified?.cause as Error).message), /sk-proj/, 'the cause is scrubbed too (it is logged)')
+})

@@ -74,9 +74,9 @@ t.test('providers are chosen at ready, initialised, logged without secrets, and 
   t.throws(() => app.llmrtcProviders.llm, { code: 'LLMRTC_ERR_PROVIDER_NOT_READY' })
   await app.ready()
   t.equal(app.llmrtcProviders.llm, llm)
-  t.equal(app.llmrtcProviders.stt.name, 'builtin-placeholder-stt')
-  t.equal(app.llmrtcProviders.tts.name, 'builtin-tone-tts')
-  t.same(app.llmrtcProviders.reasons, { llm: 'given in options', stt: 'default (no provider configured)', tts: 'default (no provider configured)' })
+  t.equal(app.llmrtcProviders.stt.name, 'openai-stt', 'the key selects OpenAI for the roles not given')
+  t.equal(app.llmrtcProviders.tts.name, 'openai-tts')
+  t.same(app.llmrtcProviders.reasons, { llm: 'given in options', stt: 'OPENAI_API_KEY is set', tts: 'OPENAI_API_KEY is set' })
   await app.close()
   t.same(events, ['init', 'close'])
   const selected = lines.map(l => JSON.parse(l) as Record<string, unknown>).filter(l => l.msg === 'provider selected')
@@ -93,11 +93,11 @@ t.test('a provider that fails to initialise fails ready() and keeps the cause', 
 })
 
 t.test('provider plugins registered after llmrtc can add factories chosen by key', async t => {
-  const app = await buildApp(t, { env: { EXAMPLE_KEY: 'x', OPENAI_API_KEY: 'k' } }, (app) => {
-    app.llmrtcProviders.registry.register('llm', { name: 'example', keyEnv: 'OPENAI_API_KEY', create: () => ({ name: 'example-llm', complete: async () => ({ fullText: 'hi' }) }) })
+  const app = await buildApp(t, { env: { CARTESIA_API_KEY: 'k' } }, (app) => {
+    app.llmrtcProviders.registry.register('llm', { name: 'example', keyEnv: 'CARTESIA_API_KEY', create: () => ({ name: 'example-llm', complete: async () => ({ fullText: 'hi' }) }) })
   })
   t.equal(app.llmrtcProviders.llm.name, 'example-llm')
-  t.equal(app.llmrtcProviders.reasons.llm, 'OPENAI_API_KEY is set')
+  t.equal(app.llmrtcProviders.reasons.llm, 'CARTESIA_API_KEY is set')
 })
 
 t.test('hooks can be added through fastify.llmrtc.addHook and the hooks option', async t => {
