@@ -1,3 +1,5 @@
+import { sleep } from '../streams/sleep.js'
+
 /**
  * Which provider failures are worth another try: connection errors, 408, 429 and 5xx. Anything else
  * (401, 400, a malformed answer) fails the same way again.
@@ -40,7 +42,7 @@ export async function * retryBeforeOutput<T> (attempt: () => AsyncIterable<T>, o
       return
     } catch (error) {
       if (emitted || tryNumber >= retries || options.signal?.aborted === true || !isRetryableError(error)) throw error
-      await backoff((options.baseDelayMs ?? 200) * 2 ** tryNumber, options.signal)
+      await sleep((options.baseDelayMs ?? 200) * 2 ** tryNumber, options.signal)
     }
   }
 }
@@ -53,19 +55,7 @@ export async function retry<T> (attempt: () => Promise<T>, options: RetryOptions
       return await attempt()
     } catch (error) {
       if (tryNumber >= retries || options.signal?.aborted === true || !isRetryableError(error)) throw error
-      await backoff((options.baseDelayMs ?? 200) * 2 ** tryNumber, options.signal)
+      await sleep((options.baseDelayMs ?? 200) * 2 ** tryNumber, options.signal)
     }
   }
-}
-
-async function backoff (ms: number, signal: AbortSignal | undefined): Promise<void> {
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(done, ms)
-    function done (): void {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
 }
