@@ -21,7 +21,7 @@ import { DEFAULT_SEGMENTER_OPTIONS } from '../lib/vad/segmenter-options.js'
 import type { AudioFrame } from '../lib/audio/audio-frame.js'
 import { LLMRTCServer } from '../server/llmrtc-server.js'
 import { concat, silence, synthesizeSpeech } from '../test/helpers/speech.js'
-import { WebRTCTestClient, isolateNetwork } from '../test/helpers/webrtc-client.js'
+import { WebRTCTestClient, isolateNetwork } from './webrtc-test-client.js'
 import { instantProviders, summary } from './instant-providers.js'
 
 const isolated = isolateNetwork()
@@ -111,6 +111,20 @@ const phrases = await Promise.all(PHRASES.map(async p => await synthesizeSpeech(
 const client = await WebRTCTestClient.connect(`ws://127.0.0.1:${port}/`, { timeoutMs: 15_000 })
 await client.addMicrophone()
 
+// Server: what sending one message costs (session.send: the WebSocket, and the data channel mirror).
+const session = app.llmrtcSessions.get(client.sessionId)
+if (session === undefined) throw new Error('no server session')
+const sessionSend = session.send.bind(session)
+let sendTimes: number[] = []
+session.send = (message) => {
+  const start = performance.now()
+  sessionSend(message)
+  sendTimes.push(performance.now() - start)
+}
+const sendCosts: number[] = []
+const sendsPerTurn: number[] = []
+const sendTotals: number[] = []
+
 // Client-side probes: `speech-end` arrival and the first loud frame after it.
 let speechEndAt: number | undefined
 let firstSoundAt: number | undefined
@@ -134,6 +148,7 @@ for (let turn = 0; turn < TURNS + WARMUP_TURNS; turn++) {
   const phrase = phrases[turn % phrases.length] as Int16Array
   const phraseMs = phrase.length / 48
   stages = {}
+  sendTimes = []
   speechEndAt = firstSoundAt = serverDecisionAt = serverSpeechEndAt = serverFirstWriteAt = serverFirstSoundAt = undefined
   const from = client.wsMessages.length
   listeningForUplink = true
@@ -159,6 +174,9 @@ for (let turn = 0; turn < TURNS + WARMUP_TURNS; turn++) {
       const b = at[to]
       if (a !== undefined && b !== undefined) stageDurations[i]?.push(b - a)
     })
+    sendCosts.push(...sendTimes)
+    sendsPerTurn.push(sendTimes.length)
+    sendTotals.push(sendTimes.reduce((a, b) => a + b, 0))
     records.push({
       firstAudioOutMs,
       serverHiResMs: serverFirstWriteAt - serverDecisionAt,
@@ -200,6 +218,31 @@ console.log('\nWhere the server\'s own time goes (same turns, hook timestamps):\
 console.log('| stage (ms) | turns | min | p50 | p95 | max |')
 console.log('|---|---|---|---|---|---|')
 STAGES.forEach(([label], i) => { console.log(row(label, stageDurations[i] ?? [])) })
+console.log('\nSending messages (server `session.send`: JSON, WebSocket, and the data-channel mirror of payload events):\n')
+console.log('| per turn (ms) | turns | min | p50 | p95 | max |')
+console.log('|---|---|---|---|---|---|')
+console.log(row('one `session.send` call', sendCosts).replace(`| ${sendCosts.length} |`, `| ${sendsPerTurn.length} (${sendCosts.length} calls) |`))
+console.log(row('all sends of a turn', sendTotals))
+console.log(row('messages per turn', sendsPerTurn))
+
+// The same wrtc data channel API from the client's side, against ws.send, for comparison.
+const channel = client.channel
+if (channel !== undefined) {
+  const text = JSON.stringify({ type: 'ping', timestamp: 0 })
+  const perCall = (fn: () => void): number => {
+    const start = performance.now()
+    for (let i = 0; i < 200; i++) fn()
+    return (performance.now() - start) / 200 * 1000
+  }
+  const channelUs: number[] = []
+  const wsUs: number[] = []
+  for (let round = 0; round < 5; round++) {
+    channelUs.push(perCall(() => { channel.send(text) }))
+    wsUs.push(perCall(() => { client.ws.send(text) }))
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  console.log(`\nOne send from the client, µs per call (5 rounds of 200): wrtc RTCDataChannel.send ${channelUs.map(x => x.toFixed(0)).join(', ')}; ws WebSocket.send ${wsUs.map(x => x.toFixed(0)).join(', ')}`)
+}
 if (failures.length > 0) console.log(`\nFailures (${failures.length}):\n${failures.map(f => `- ${f}`).join('\n')}`)
 
 await client.close()

@@ -124,6 +124,17 @@ t.test('an empty audio chunk is never sent: Deepgram would take it for the end o
   t.same(mock.live[0]?.received, ['audio', 'audio', 'Finalize', 'CloseStream'])
 })
 
+t.test('a failing audio source fails the stream with its own error and closes the socket', async t => {
+  const { mock, stt } = await setup(t)
+  const broken = new RangeError('microphone unplugged')
+  async function * failing (): AsyncIterable<Buffer> {
+    yield Buffer.alloc(640)
+    throw broken
+  }
+  await t.rejects(collect(stt.transcribeStream(failing())), broken)
+  t.same(await mock.live[0]?.closed, { by: 'client', code: 1000, reason: 'aborted' })
+})
+
 t.test('a refused key fails with STT_ERROR naming HTTP 401, without retrying', async t => {
   const { mock } = await setup(t)
   const stt = new DeepgramSTT({ apiKey: 'wrong-key', baseUrl: mock.url, retryBaseDelayMs: 1 })

@@ -1,4 +1,4 @@
-import { DeepgramError } from '@deepgram/sdk'
+import { DeepgramError, DeepgramTimeoutError } from '@deepgram/sdk'
 import { LLMRTC_ERR_STT, LLMRTC_ERR_STT_TIMEOUT, LLMRTC_ERR_TTS, LLMRTC_ERR_TTS_TIMEOUT } from '../../errors.js'
 
 /** The provider name Deepgram's errors carry. */
@@ -22,10 +22,12 @@ export function describeFailure (error: unknown): string {
 
 /**
  * The live socket reports a failed handshake or a network error only as a message string ("Unexpected
- * server response: 401", "connect ECONNREFUSED ..."): rebuild a DeepgramError carrying the HTTP status,
- * or the errno `code`, so isRetryableError classifies it like the REST errors.
+ * server response: 401", "connect ECONNREFUSED ...", "TIMEOUT" for its connection timeout): rebuild a
+ * DeepgramError carrying the HTTP status, or the errno `code`, so isRetryableError classifies it like
+ * the REST errors; the connection timeout becomes a DeepgramTimeoutError (not retried).
  */
-export function liveSocketError (message: string): DeepgramError {
+export function liveSocketError (message: string): DeepgramError | DeepgramTimeoutError {
+  if (message === 'TIMEOUT') return new DeepgramTimeoutError('WebSocket connection timed out')
   const status = /Unexpected server response: (\d{3})/.exec(message)?.[1]
   const error = new DeepgramError(status !== undefined ? { message: 'WebSocket handshake refused', statusCode: Number(status) } : { message })
   const code = /\b(E[A-Z]{3,})\b/.exec(message)?.[1]

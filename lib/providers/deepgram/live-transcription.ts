@@ -1,5 +1,4 @@
-import { DeepgramError, type DeepgramClient } from '@deepgram/sdk'
-import { isLLMRTCErrorCode } from '../../errors.js'
+import { DeepgramError, DeepgramTimeoutError, type DeepgramClient } from '@deepgram/sdk'
 import { retry } from '../retry.js'
 import type { STTResult } from '../types.js'
 import { isAborted, sttFailure, sttTimeout } from './deepgram-errors.js'
@@ -36,20 +35,21 @@ export async function * transcribeLive (client: DeepgramClient, audio: AsyncIter
     })
   } catch (error) {
     if (isAborted(signal)) return
-    throw (error as Error).message === 'TIMEOUT' ? sttTimeout(settings.connectTimeoutMs, error) : sttFailure(error)
+    throw error instanceof DeepgramTimeoutError ? sttTimeout(settings.connectTimeoutMs, error) : sttFailure(error)
   }
   const { events } = connection
-  const sender = new LiveAudioSender(connection, audio, settings)
+  let sender: LiveAudioSender | undefined
   // Closes the socket now, even while the consumer is not pulling.
   const onAbort = (): void => {
-    sender.stop()
+    sender?.stop()
     connection.close()
     events.abort()
   }
-  signal?.addEventListener('abort', onAbort, { once: true })
-  if (isAborted(signal)) onAbort()
   let last: STTResult | undefined
   try {
+    sender = new LiveAudioSender(connection, audio, settings)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (isAborted(signal)) onAbort()
     for await (const event of events) {
       switch (event.type) {
         case 'result':
@@ -57,7 +57,8 @@ export async function * transcribeLive (client: DeepgramClient, audio: AsyncIter
           yield event.result
           break
         case 'failed':
-          throw isLLMRTCErrorCode((event.error as { code?: unknown } | null)?.code) || !(event.error instanceof DeepgramError) ? event.error : sttFailure(event.error)
+          // The socket's own failures are DeepgramErrors; the sender reports llmrtc errors and the input's errors.
+          throw event.error instanceof DeepgramError ? sttFailure(event.error) : event.error
         case 'closed':
           // 1000 (or 1005, no status) after CloseStream is the normal end; anything else lost audio.
           if (!sender.closeStreamSent || (event.code !== 1000 && event.code !== 1005)) {
@@ -69,7 +70,7 @@ export async function * transcribeLive (client: DeepgramClient, audio: AsyncIter
     }
   } finally {
     signal?.removeEventListener('abort', onAbort)
-    sender.stop()
+    sender?.stop()
     connection.close()
     events.close()
   }

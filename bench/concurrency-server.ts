@@ -1,0 +1,183 @@
+/**
+ * The server side of bench/concurrency.ts, run as its child process (`node --import tsx
+ * bench/concurrency-server.ts`, with an IPC channel): an LLMRTCServer (library mode, instant providers,
+ * default VAD) on 127.0.0.1 plus a probe that measures this process over a window the parent opens and
+ * closes. Not meant to be run by hand.
+ *
+ * IPC: the child sends `{ type: 'listening', port }`; the parent sends `{ cmd: 'start' }` (answer
+ * `{ type: 'started' }`), `{ cmd: 'stop' }` (answer `{ type: 'window', ... }`, see WindowReport) and
+ * `{ cmd: 'exit' }`.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { Writable } from 'node:stream'
+import type { AudioFrame } from '../lib/audio/audio-frame.js'
+import type { PacedAudioOutput } from '../lib/transport/paced-audio-output.js'
+import { SileroVad } from '../lib/vad/silero-vad.js'
+import { BACKLOG_WARN_MS, type SpeechDetector } from '../lib/vad/speech-detector.js'
+import { LLMRTCServer } from '../server/llmrtc-server.js'
+import { instantProviders } from './instant-providers.js'
+
+export interface WindowReport {
+  type: 'window'
+  windowMs: number
+  sessions: number
+  /** Event-loop delay over the window (monitorEventLoopDelay, 2 ms resolution), ms. */
+  loopDelay: { p50: number, p99: number, max: number }
+  /** CPU of the whole process (JS thread + wrtc, onnxruntime and libuv threads), % of one core. */
+  cpuPercent: number
+  rssMB: number
+  heapUsedMB: number
+  /** VAD: windows scored per second, mean batch size, backlog samples (every 100 ms) and reports above BACKLOG_WARN_MS. */
+  vad: { windowsPerSecond: number, meanBatch: number, backlogP99Ms: number, backlogMaxMs: number, backlogReports: number }
+  /** Paced outputs: frames short of real time over the window (all tracks), and schedule restarts (> 50 ms behind). */
+  output: { tracks: number, framesBehind: number, framesExpected: number, restarts: number }
+  /** Inbound microphone frames: delivered vs 100/s per session, and the gaps between frames of one session. */
+  inbound: { delivered: number, expected: number, gapP99Ms: number, gapMaxMs: number }
+  /** Warnings and errors the server logged in the window (first few kept). */
+  warnings: number
+  warningSamples: string[]
+}
+
+const send = (message: unknown): void => { process.send?.(message) }
+
+let warnings = 0
+let warningSamples: string[] = []
+// Fastify's logger at warn level into a counter (stdout stays free for the parent).
+const logStream = new Writable({
+  write (chunk: Buffer, _encoding, callback) {
+    warnings++
+    if (warningSamples.length < 5) warningSamples.push(chunk.toString().slice(0, 300))
+    callback()
+  }
+})
+
+const server = new LLMRTCServer({
+  env: false,
+  port: 0,
+  host: '127.0.0.1',
+  logger: { level: 'warn', stream: logStream },
+  providers: instantProviders()
+})
+const app = server.getApp()
+await app.ready()
+
+// Probe: every detector (backlog), every track (pacing), every microphone (arrival gaps).
+const detectors = new Set<SpeechDetector>()
+let backlogReports = 0
+const createDetector = app.llmrtcVad.createDetector.bind(app.llmrtcVad)
+app.llmrtcVad.createDetector = (options) => {
+  const detector = createDetector({ ...options, onBacklog: () => { backlogReports++ } })
+  detectors.add(detector)
+  options.signal?.addEventListener('abort', () => { detectors.delete(detector) }, { once: true })
+  return detector
+}
+const outputs = new Map<string, PacedAudioOutput>()
+let inboundDelivered = 0
+let inboundGaps: number[] = []
+app.llmrtcTransport.on('media', (sessionId, media) => {
+  outputs.set(sessionId, media.output as PacedAudioOutput)
+  let last = 0
+  media.onAudio((_frame: AudioFrame) => {
+    const now = performance.now()
+    inboundDelivered++
+    if (last !== 0 && inboundGaps.length < 2_000_000) inboundGaps.push(now - last)
+    last = now
+  })
+})
+app.llmrtcTransport.on('closed', (sessionId) => { outputs.delete(sessionId) })
+// A second handle on the process's shared Silero model, only to read its counters.
+const vad = await SileroVad.acquire()
+
+const { port } = await server.start()
+
+const loopDelay = monitorEventLoopDelay({ resolution: 2 })
+let windowStart = 0
+let cpuStart = process.cpuUsage()
+let vadStart = vad.stats
+let outputStart = new Map<string, { framesSent: number, restarts: number }>()
+let backlogSamples: number[] = []
+let backlogTimer: NodeJS.Timeout | undefined
+
+/** Sorts `values` in place; p-th percentile by nearest rank. */
+function percentile (values: number[], p: number): number {
+  if (values.length === 0) return 0
+  const sorted = values.sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] as number
+}
+
+function startWindow (): void {
+  loopDelay.reset()
+  loopDelay.enable()
+  windowStart = performance.now()
+  cpuStart = process.cpuUsage()
+  vadStart = vad.stats
+  outputStart = new Map([...outputs].map(([id, output]) => [id, { ...output.stats }]))
+  backlogReports = 0
+  warnings = 0
+  warningSamples = []
+  inboundDelivered = 0
+  inboundGaps = []
+  backlogSamples = []
+  backlogTimer = setInterval(() => {
+    let max = 0
+    for (const detector of detectors) max = Math.max(max, detector.backlogMs)
+    backlogSamples.push(max)
+  }, 100)
+}
+
+function stopWindow (): WindowReport {
+  loopDelay.disable()
+  clearInterval(backlogTimer)
+  const windowMs = performance.now() - windowStart
+  const cpu = process.cpuUsage(cpuStart)
+  const stats = vad.stats
+  const memory = process.memoryUsage()
+  let framesBehind = 0
+  let framesExpected = 0
+  let restarts = 0
+  for (const [id, output] of outputs) {
+    const start = outputStart.get(id)
+    if (start === undefined) continue // joined during the window
+    const expected = Math.floor(windowMs / 10)
+    framesExpected += expected
+    framesBehind += Math.max(0, expected - (output.stats.framesSent - start.framesSent))
+    restarts += output.stats.restarts - start.restarts
+  }
+  const ms = (ns: number): number => ns / 1e6
+  return {
+    type: 'window',
+    windowMs,
+    sessions: outputs.size,
+    loopDelay: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+    cpuPercent: (cpu.user + cpu.system) / 1000 / windowMs * 100,
+    rssMB: memory.rss / 2 ** 20,
+    heapUsedMB: memory.heapUsed / 2 ** 20,
+    vad: {
+      windowsPerSecond: (stats.windows - vadStart.windows) / windowMs * 1000,
+      meanBatch: (stats.windows - vadStart.windows) / Math.max(1, stats.runs - vadStart.runs),
+      backlogP99Ms: percentile(backlogSamples, 99),
+      backlogMaxMs: backlogSamples.reduce((a, b) => Math.max(a, b), 0),
+      backlogReports
+    },
+    output: { tracks: outputs.size, framesBehind, framesExpected, restarts },
+    inbound: { delivered: inboundDelivered, expected: Math.floor(outputs.size * windowMs / 10), gapP99Ms: percentile(inboundGaps, 99), gapMaxMs: inboundGaps.at(-1) ?? 0 },
+    warnings,
+    warningSamples
+  }
+}
+
+process.on('message', (message: { cmd: string }) => {
+  if (message.cmd === 'start') {
+    startWindow()
+    send({ type: 'started' })
+  } else if (message.cmd === 'stop') {
+    send(stopWindow())
+  } else if (message.cmd === 'exit') {
+    void server.stop().finally(() => { process.exit(0) })
+    setTimeout(() => { process.exit(0) }, 5000).unref()
+  }
+})
+// The parent gone: leave at once (explicitly: wrtc segfaults at a natural exit).
+process.on('disconnect', () => { process.exit(0) })
+
+send({ type: 'listening', port, backlogWarnMs: BACKLOG_WARN_MS, rssMB: process.memoryUsage().rss / 2 ** 20 })
