@@ -96,7 +96,10 @@ export async function startDeepgramMock (options: DeepgramMockOptions = {}): Pro
   const failures: Record<DeepgramMockEndpoint, DeepgramMockFailure[]> = { live: [], listen: [], speak: [] }
   const hung = new Set<Socket>()
   const wss = new WebSocketServer({ noServer: true })
-  const server = createServer((req, res) => { void handleRest(req, res) })
+  const server = createServer((req, res) => {
+    // A body the mock cannot read (not JSON, not a 16-bit WAV) gets Deepgram's 400, never a crash.
+    handleRest(req, res).catch(() => { if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' }).end(errorBody(400)) })
+  })
   const mock: DeepgramMock = {
     get url () { return `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
     apiKey: o.apiKey,
