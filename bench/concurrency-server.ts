@@ -8,7 +8,7 @@
  * `{ type: 'started' }`), `{ cmd: 'stop' }` (answer `{ type: 'window', ... }`, see WindowReport) and
  * `{ cmd: 'exit' }`.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks'
 import { Writable } from 'node:stream'
 import type { AudioFrame } from '../lib/audio/audio-frame.js'
 import type { PacedAudioOutput } from '../lib/transport/paced-audio-output.js'
@@ -23,6 +23,8 @@ export interface WindowReport {
   sessions: number
   /** Event-loop delay over the window (monitorEventLoopDelay, 2 ms resolution), ms. */
   loopDelay: { p50: number, p99: number, max: number }
+  /** Event-loop utilization (share of the window the JS thread was not waiting for events), 0-1. */
+  elu: number
   /** CPU of the whole process (JS thread + wrtc, onnxruntime and libuv threads), % of one core. */
   cpuPercent: number
   rssMB: number
@@ -93,6 +95,7 @@ const { port } = await server.start()
 const loopDelay = monitorEventLoopDelay({ resolution: 2 })
 let windowStart = 0
 let cpuStart = process.cpuUsage()
+let eluStart: EventLoopUtilization = performance.eventLoopUtilization()
 let vadStart = vad.stats
 let outputStart = new Map<string, { framesSent: number, restarts: number }>()
 let backlogSamples: number[] = []
@@ -110,6 +113,7 @@ function startWindow (): void {
   loopDelay.enable()
   windowStart = performance.now()
   cpuStart = process.cpuUsage()
+  eluStart = performance.eventLoopUtilization()
   vadStart = vad.stats
   outputStart = new Map([...outputs].map(([id, output]) => [id, { ...output.stats }]))
   backlogReports = 0
@@ -149,6 +153,7 @@ function stopWindow (): WindowReport {
     windowMs,
     sessions: outputs.size,
     loopDelay: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+    elu: performance.eventLoopUtilization(eluStart).utilization,
     cpuPercent: (cpu.user + cpu.system) / 1000 / windowMs * 100,
     rssMB: memory.rss / 2 ** 20,
     heapUsedMB: memory.heapUsed / 2 ** 20,

@@ -13,8 +13,10 @@
  * A step "falls behind" when, in its window, any of:
  * - the server's event-loop delay p99 exceeds 20 ms (its 10 ms pacing timers and audio callbacks are late);
  * - a VAD stream's backlog exceeded BACKLOG_WARN_MS (256 ms of audio waiting to be scored);
- * - a paced output restarted its schedule (> 50 ms behind) or the tracks were > 1% of frames short.
- * The steps stop after the first step that falls behind. Clients share the machine's 2 cores with the
+ * - the server's tracks were more than 1% of their frames short of real time (each time a track's timer
+ *   is > 50 ms late it restarts its schedule and those frames are never sent: the "restarts" column).
+ * A step whose window falls behind is measured once more (the machine is shared: one window can fail on
+ * another job's burst), and falls behind only if the second window does too. The steps stop there. Clients share the machine's 2 cores with the
  * server: their CPU and event-loop delay are printed too (a client-side lag shows up as late microphone
  * frames at the server).
  *
@@ -29,6 +31,7 @@ import { fileURLToPath } from 'node:url'
 import { concat, silence, synthesizeSpeech } from '../test/helpers/speech.js'
 import { WebRTCTestClient, isolateNetwork } from './webrtc-test-client.js'
 import type { WindowReport } from './concurrency-server.js'
+import { guard } from './guard.js'
 import { summary } from './instant-providers.js'
 
 const isolated = isolateNetwork()
@@ -51,6 +54,7 @@ const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(her
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   env: { ...process.env }
 })
+guard(30 * 60_000, () => { child.kill('SIGKILL') })
 child.on('exit', (code, signal) => {
   if (!finished) {
     console.error(`server child exited early (${code ?? signal})`)
@@ -142,18 +146,13 @@ interface StepResult {
   reply: { p50: number, p95: number }
   errors: number
   reasons: string[]
+  /** Why the first window of this step fell behind, when a second window was measured. */
+  retried: string[]
 }
 const results: StepResult[] = []
 const clientLoop = monitorEventLoopDelay({ resolution: 2 })
 
-for (const n of STEPS) {
-  try {
-    while (talkers.length < n) await addTalker(talkers.length)
-  } catch (error) {
-    console.error(`could not connect session ${talkers.length + 1}: ${(error as Error).message}`)
-    break
-  }
-  await new Promise(resolve => setTimeout(resolve, n === 0 ? 1000 : WARMUP_MS))
+async function measureWindow (n: number): Promise<StepResult> {
   const marks = talkers.map(t => t.client.wsMessages.length)
   const errorsBefore = talkers.reduce((sum, t) => sum + t.errors, 0)
   clientLoop.reset()
@@ -181,11 +180,10 @@ for (const n of STEPS) {
   const reasons: string[] = []
   if (server.loopDelay.p99 > LOOP_DELAY_LIMIT_MS) reasons.push(`event-loop p99 ${server.loopDelay.p99.toFixed(1)} ms > ${LOOP_DELAY_LIMIT_MS}`)
   if (server.vad.backlogReports > 0) reasons.push(`VAD backlog > 256 ms (${server.vad.backlogReports}×, max sampled ${server.vad.backlogMaxMs.toFixed(0)} ms)`)
-  if (server.output.restarts > 0) reasons.push(`${server.output.restarts} paced-output restarts`)
   if (server.output.framesExpected > 0 && server.output.framesBehind / server.output.framesExpected > FRAMES_BEHIND_LIMIT) reasons.push(`tracks ${(100 * server.output.framesBehind / server.output.framesExpected).toFixed(1)}% of frames short`)
   const fa = summary(firstAudioOutMs)
   const rp = summary(replies)
-  const result: StepResult = {
+  return {
     n,
     server,
     clientCpuPercent: (used.user + used.system) / 1000 / elapsed * 100,
@@ -197,12 +195,31 @@ for (const n of STEPS) {
     firstAudioOut: { p50: fa.p50, p95: fa.p95 },
     reply: { p50: rp.p50, p95: rp.p95 },
     errors: talkers.reduce((sum, t) => sum + t.errors, 0) - errorsBefore,
-    reasons
+    reasons,
+    retried: []
+  }
+}
+
+for (const n of STEPS) {
+  try {
+    while (talkers.length < n) await addTalker(talkers.length)
+  } catch (error) {
+    console.error(`could not connect session ${talkers.length + 1}: ${(error as Error).message}`)
+    break
+  }
+  await new Promise(resolve => setTimeout(resolve, n === 0 ? 1000 : WARMUP_MS))
+  let result = await measureWindow(n)
+  if (result.reasons.length > 0) {
+    // One window can fail on another job's burst (this machine is shared): a second one decides.
+    console.error(`N=${n}: fell behind (${result.reasons.join('; ')}), measuring again`)
+    const first = result
+    result = await measureWindow(n)
+    result.retried = first.reasons
   }
   results.push(result)
-  console.error(`N=${n}: server CPU ${result.server.cpuPercent.toFixed(0)}%, loop p99 ${server.loopDelay.p99.toFixed(1)} ms, clients CPU ${result.clientCpuPercent.toFixed(0)}%, machine ${result.machineBusyPercent.toFixed(0)}%` +
-    `${reasons.length > 0 ? ' — FALLS BEHIND: ' + reasons.join('; ') : ''}`)
-  if (reasons.length > 0) break
+  console.error(`N=${n}: server CPU ${result.server.cpuPercent.toFixed(0)}%, ELU ${result.server.elu.toFixed(2)}, loop p99 ${result.server.loopDelay.p99.toFixed(1)} ms, clients CPU ${result.clientCpuPercent.toFixed(0)}%, machine ${result.machineBusyPercent.toFixed(0)}%` +
+    `${result.reasons.length > 0 ? ' — FALLS BEHIND: ' + result.reasons.join('; ') : ''}`)
+  if (result.reasons.length > 0) break
 }
 
 // ---- report ----
@@ -211,21 +228,21 @@ const idle = results.find(r => r.n === 0)
 console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${isolated ? 'loopback-only network namespace' : 'host network, 127.0.0.1 candidates only'}; ` +
   `${WINDOW_MS / 1000} s window per step after ${WARMUP_MS / 1000} s warm-up; server RSS at start ${f(baseRssMB, 0)} MB\n`)
 console.log('Server process (child):\n')
-console.log('| sessions | CPU % of one core | loop delay p50 / p99 / max (ms) | VAD windows/s (expected) | mean VAD batch | VAD backlog max (ms) | track frames short / restarts | mic frames delivered / gap p99 (ms) | RSS MB (Δ per session) | turns: firstAudioOutMs p50 / p95 | verdict |')
-console.log('|---|---|---|---|---|---|---|---|---|---|---|')
+console.log('| sessions | CPU % of one core | event-loop utilization | loop delay p50 / p99 / max (ms) | VAD windows/s (expected) | mean VAD batch | VAD backlog max (ms) | track frames short / restarts | mic frames delivered / gap p99 (ms) | RSS MB (Δ per session) | turns: firstAudioOutMs p50 / p95 | verdict |')
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for (const r of results) {
   const s = r.server
   const perSession = idle !== undefined && r.n > 0 ? ` (${f((s.rssMB - idle.server.rssMB) / r.n)})` : ''
-  console.log(`| ${r.n} | ${f(s.cpuPercent, 0)} | ${f(s.loopDelay.p50)} / ${f(s.loopDelay.p99)} / ${f(s.loopDelay.max)} | ${f(s.vad.windowsPerSecond, 0)} (${f(r.n * 31.25, 0)}) | ${f(s.vad.meanBatch)} | ${f(s.vad.backlogMaxMs, 0)} | ` +
+  console.log(`| ${r.n} | ${f(s.cpuPercent, 0)} | ${f(s.elu, 2)} | ${f(s.loopDelay.p50)} / ${f(s.loopDelay.p99)} / ${f(s.loopDelay.max)} | ${f(s.vad.windowsPerSecond, 0)} (${f(r.n * 31.25, 0)}) | ${f(s.vad.meanBatch)} | ${f(s.vad.backlogMaxMs, 0)} | ` +
     `${s.output.framesExpected > 0 ? f(100 * s.output.framesBehind / s.output.framesExpected, 2) + '%' : '–'} / ${s.output.restarts} | ` +
     `${s.inbound.expected > 0 ? f(100 * s.inbound.delivered / s.inbound.expected, 1) + '%' : '–'} / ${s.inbound.expected > 0 ? f(s.inbound.gapP99Ms) : '–'} | ${f(s.rssMB, 0)}${perSession} | ` +
-    `${r.turns > 0 ? `${r.turns}: ${f(r.firstAudioOut.p50, 0)} / ${f(r.firstAudioOut.p95, 0)}` : '–'} | ${r.reasons.length > 0 ? 'falls behind: ' + r.reasons.join('; ') : 'holds'} |`)
+    `${r.turns > 0 ? `${r.turns}: ${f(r.firstAudioOut.p50, 0)} / ${f(r.firstAudioOut.p95, 0)}` : '–'} | ${r.reasons.length > 0 ? 'falls behind: ' + r.reasons.join('; ') : 'holds'}${r.retried.length > 0 ? ` (first window: ${r.retried.join('; ')})` : ''} |`)
 }
 console.log('\nClients (this process) and the machine:\n')
-console.log('| sessions | clients CPU % of one core | clients loop delay p99 (ms) | machine busy % (of 200) | steal % | load avg (1 min) | client: speech-end → first sound p50 / p95 (ms) | error messages | server warnings |')
-console.log('|---|---|---|---|---|---|---|---|---|')
+console.log('| sessions | clients CPU % of one core | clients loop delay p99 (ms) | machine busy % (of 200) | other jobs % | steal % | load avg (1 min) | client: speech-end → first sound p50 / p95 (ms) | error messages | server warnings |')
+console.log('|---|---|---|---|---|---|---|---|---|---|')
 for (const r of results) {
-  console.log(`| ${r.n} | ${f(r.clientCpuPercent, 0)} | ${f(r.clientLoopP99)} | ${f(r.machineBusyPercent, 0)} | ${f(r.stealPercent, 1)} | ${f(r.load, 2)} | ${r.n > 0 ? `${f(r.reply.p50, 0)} / ${f(r.reply.p95, 0)}` : '–'} | ${r.errors} | ${r.server.warnings} |`)
+  console.log(`| ${r.n} | ${f(r.clientCpuPercent, 0)} | ${f(r.clientLoopP99)} | ${f(r.machineBusyPercent, 0)} | ${f(Math.max(0, r.machineBusyPercent - r.server.cpuPercent - r.clientCpuPercent), 0)} | ${f(r.stealPercent, 1)} | ${f(r.load, 2)} | ${r.n > 0 ? `${f(r.reply.p50, 0)} / ${f(r.reply.p95, 0)}` : '–'} | ${r.errors} | ${r.server.warnings} |`)
 }
 const held = results.filter(r => r.reasons.length === 0 && r.n > 0).map(r => r.n)
 const fell = results.find(r => r.reasons.length > 0)

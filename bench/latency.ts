@@ -22,9 +22,11 @@ import type { AudioFrame } from '../lib/audio/audio-frame.js'
 import { LLMRTCServer } from '../server/llmrtc-server.js'
 import { concat, silence, synthesizeSpeech } from '../test/helpers/speech.js'
 import { WebRTCTestClient, isolateNetwork } from './webrtc-test-client.js'
+import { guard } from './guard.js'
 import { instantProviders, summary } from './instant-providers.js'
 
 const isolated = isolateNetwork()
+guard(20 * 60_000)
 const TURNS = Number(process.argv[2] ?? 40)
 const WARMUP_TURNS = 2
 const TRAILING_SILENCE_MS = 1100
