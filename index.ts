@@ -40,3 +40,8 @@ export { failoverLLM, failoverSTT, failoverTTS, type FailoverEvent } from './lib
 export { isRetryableError } from './lib/providers/retry.js'
 export * from './lib/providers/openai/index.js'
 export { default as llmrtcProviderOpenAI } from './plugins/providers/openai/index.js'
+export * from './lib/providers/cartesia/index.js'
+export { default as llmrtcProviderCartesia } from './plugins/providers/cartesia/index.js'
+export { decodeAudio, decodeAudioStream } from './lib/audio/ffmpeg.js'
+export * from './lib/providers/deepgram/index.js'
+export { default as llmrtcProviderDeepgram } from './plugins/providers/deepgram/index.js'

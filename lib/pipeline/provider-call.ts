@@ -29,7 +29,7 @@ export function callSignal (turn: AbortSignal, timeoutMs: number): CallSignal {
 export function classifyProviderError (role: ProviderRole, providerName: string, error: unknown, call: CallSignal, turn: AbortSignal, timeoutMs: number): Error | undefined {
   if (turn.aborted && !call.timedOut()) return undefined
   // Provider messages may echo part of a key: scrub it before it reaches a log line or a client.
-  if (error instanceof Error) error.message = scrubSecrets(error.message)
+  scrubMessage(error)
   if (call.timedOut()) return new timeouts[role](providerName, timeoutMs, { cause: error })
   if (isLLMRTCErrorCode((error as { code?: unknown } | null)?.code)) return error as Error
   return new failures[role](providerName, describe(error), { cause: error })
@@ -41,4 +41,12 @@ function describe (error: unknown): string {
   const message = scrubSecrets(error instanceof Error ? error.message : String(error))
   if (typeof status === 'number') return message.startsWith(String(status)) ? message : `${status} ${message}`
   return message
+}
+
+function scrubMessage (error: unknown): void {
+  if (!(error instanceof Error)) return
+  const scrubbed = scrubSecrets(error.message)
+  if (scrubbed === error.message) return
+  // Some errors (DOMException) have a read-only message: those are ours and carry no secret anyway.
+  try { error.message = scrubbed } catch {}
 }

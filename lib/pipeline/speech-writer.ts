@@ -38,8 +38,12 @@ export class SpeechWriter {
 
   get started (): boolean { return this.#started }
 
-  /** Streams one sentence's speech into the output. Throws the classified TTS error; quiet on abort. */
-  async speakStreamed (text: string): Promise<void> {
+  /**
+   * Streams one sentence's speech into the output. Sentences of a turn share one provider context (the
+   * turn id) so prosody flows across them; `last` ends the context. Throws the classified TTS error;
+   * quiet on abort.
+   */
+  async speakStreamed (text: string, last = false): Promise<void> {
     const speakStream = this.#tts.speakStream
     if (speakStream === undefined) {
       await this.speakWhole(text)
@@ -50,7 +54,7 @@ export class SpeechWriter {
     const call = callSignal(this.#signal, this.#timeoutMs)
     const rate = this.#tts.pcmSampleRate ?? 24000
     try {
-      for await (const item of speakStream.call(this.#tts, text, { signal: call.signal })) {
+      for await (const item of speakStream.call(this.#tts, text, { signal: call.signal, contextId: this.#ctx.turnId, continuation: !last })) {
         if (call.signal.aborted) break
         if (Buffer.isBuffer(item)) this.#write(sentence, toSamples(item), rate)
         else if (item.type === 'audio') this.#write(sentence, toSamples(item.audio), rate)

@@ -203,7 +203,8 @@ export class Turn {
   async #speakQueued (speech: SpeechWriter, sentences: AsyncQueue<string>): Promise<void> {
     for await (const sentence of sentences) {
       if (this.signal.aborted) return
-      await speech.speakStreamed(sentence)
+      // Known to be last when the LLM has finished and nothing else is queued.
+      await speech.speakStreamed(sentence, sentences.closed && sentences.size === 0)
     }
   }
 

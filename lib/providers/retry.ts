@@ -8,7 +8,9 @@ const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPI
 
 export function isRetryableError (error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const status = (e as { status?: unknown, statusCode?: unknown }).status ?? (e as { statusCode?: unknown }).statusCode
+    // llmrtc's own wrappers carry a statusCode of their own (502 for a provider failure): look at the cause.
+    const ours = String((e as { code?: unknown }).code ?? '').startsWith('LLMRTC_ERR_')
+    const status = (e as { status?: unknown }).status ?? (ours ? undefined : (e as { statusCode?: unknown }).statusCode)
     if (typeof status === 'number') return status === 408 || status === 429 || status >= 500
     const code = (e as { code?: unknown }).code
     if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true

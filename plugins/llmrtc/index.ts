@@ -6,6 +6,8 @@ import llmrtcHealth from '../health/index.js'
 import llmrtcHooks from '../hooks/index.js'
 import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcProviders from '../providers/index.js'
+import llmrtcProviderCartesia from '../providers/cartesia/index.js'
+import llmrtcProviderDeepgram from '../providers/deepgram/index.js'
 import llmrtcProviderOpenAI from '../providers/openai/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
@@ -31,6 +33,8 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
   // Registration order is the order keys are tried in (docs/providers.md): Cartesia, Deepgram, OpenAI.
+  await fastify.register(llmrtcProviderCartesia)
+  await fastify.register(llmrtcProviderDeepgram)
   await fastify.register(llmrtcProviderOpenAI)
   await fastify.register(llmrtcSessions)
   await fastify.register(llmrtcSignaling)

@@ -15,6 +15,9 @@ t.test('connection errors, 408, 429 and 5xx are retryable; auth and bad requests
   t.ok(isRetryableError(Object.assign(new Error('x'), { name: 'APIConnectionError' })))
   t.notOk(isRetryableError(new Error('malformed JSON')))
   t.notOk(isRetryableError(null))
+  const { LLMRTC_ERR_STT } = await import('../../lib/errors.js')
+  t.notOk(isRetryableError(new LLMRTC_ERR_STT('p', '401', { cause: httpError(401) })), 'our wrapper (statusCode 502) is judged by its cause')
+  t.ok(isRetryableError(new LLMRTC_ERR_STT('p', '503', { cause: httpError(503) })))
 })
 
 t.test('a retryable failure is retried with backoff, a final one is not', async t => {

@@ -100,7 +100,7 @@ t.test('choosing openai without OPENAI_API_KEY or OPENAI_BASE_URL fails ready() 
 t.test('without the key the plugin leaves every role to others', async t => {
   const app = await buildApp(t, { webrtc: false, env: {} }, async app => { await app.register(llmrtcProviderOpenAI) })
   t.same([app.llmrtcProviders.llm.name, app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['builtin-assistant', 'builtin-placeholder-stt', 'builtin-tone-tts'])
-  t.match(app.llmrtcProviders.registry.names('stt'), ['builtin', 'openai'])
+  t.ok(app.llmrtcProviders.registry.names('stt').includes('openai'), 'openai is registered for stt')
 })
 
 t.test('the plugin needs llmrtc-providers registered first', async t => {
