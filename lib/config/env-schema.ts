@@ -25,6 +25,11 @@ export const envSchema = {
     LLM_PROVIDER: { type: 'string', description: 'LLM provider by name (default: chosen from the keys present, else the built-in assistant).' },
     STT_PROVIDER: { type: 'string', description: 'STT provider by name (default: chosen from the keys present, else the built-in one).' },
     TTS_PROVIDER: { type: 'string', description: 'TTS provider by name (default: chosen from the keys present, else the built-in one).' },
+    LOCAL_ONLY: { type: 'boolean', description: 'Only providers that run on this machine: espeak-ng, pocketsphinx, OpenAI-compatible servers at a local OPENAI_BASE_URL, else the built-in ones; never a cloud key (default false).' },
+    ESPEAK_VOICE: { type: 'string', description: 'espeak-ng voice of the espeak TTS (default en-us; espeak-ng --voices lists them).' },
+    ESPEAK_RATE: { type: 'integer', minimum: 80, maximum: 450, description: 'espeak-ng speaking rate in words per minute (default 175).' },
+    POCKETSPHINX_GRAMMAR: { type: 'string', description: 'What pocketsphinx listens for: assistant (the built-in assistant\'s phrases, default), open (open vocabulary, inaccurate) or the path of a JSGF .gram file.' },
+    POCKETSPHINX_PHRASES: { type: 'string', description: 'Phrases pocketsphinx listens for, separated by | (overrides POCKETSPHINX_GRAMMAR).' },
     OPENAI_API_KEY: { type: 'string', description: 'OpenAI key (secret: never logged).' },
     DEEPGRAM_API_KEY: { type: 'string', description: 'Deepgram key (secret: never logged).' },
     CARTESIA_API_KEY: { type: 'string', description: 'Cartesia key (secret: never logged).' },
@@ -69,6 +74,11 @@ export interface LLMRTCEnv {
   LLM_PROVIDER?: string
   STT_PROVIDER?: string
   TTS_PROVIDER?: string
+  LOCAL_ONLY?: boolean
+  ESPEAK_VOICE?: string
+  ESPEAK_RATE?: number
+  POCKETSPHINX_GRAMMAR?: string
+  POCKETSPHINX_PHRASES?: string
   OPENAI_API_KEY?: string
   DEEPGRAM_API_KEY?: string
   CARTESIA_API_KEY?: string

@@ -1,0 +1,6 @@
+export { EspeakTTS, ESPEAK_INSTALL_HINT, type EspeakTTSOptions } from './espeak-tts.js'
+export { PocketsphinxSTT, POCKETSPHINX_INSTALL_HINT, type PocketsphinxSTTOptions } from './pocketsphinx-stt.js'
+export { normalizePhrase, phrasesToJsgf } from './jsgf.js'
+export { isLocalUrl } from './local-url.js'
+export { findExecutable, hasPocketsphinxModel } from './executable-lookup.js'
+export { WavStreamReader, type WavStreamFormat } from './wav-stream-reader.js'
