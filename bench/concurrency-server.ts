@@ -14,6 +14,7 @@ import type { AudioFrame } from '../lib/audio/audio-frame.js'
 import type { PacedAudioOutput } from '../lib/transport/paced-audio-output.js'
 import { SileroVad } from '../lib/vad/silero-vad.js'
 import { BACKLOG_WARN_MS, type SpeechDetector } from '../lib/vad/speech-detector.js'
+import { loadWrtc } from '../plugins/webrtc/wrtc.js'
 import { LLMRTCServer } from '../server/llmrtc-server.js'
 import { instantProviders } from './instant-providers.js'
 
@@ -27,6 +28,7 @@ export interface WindowReport {
   elu: number
   /** CPU of the whole process (JS thread + wrtc, onnxruntime and libuv threads), % of one core. */
   cpuPercent: number
+  /** After a full GC when run with --expose-gc. */
   rssMB: number
   heapUsedMB: number
   /** VAD: windows scored per second, mean batch size, backlog samples (every 100 ms) and reports above BACKLOG_WARN_MS. */
@@ -35,12 +37,46 @@ export interface WindowReport {
   output: { tracks: number, framesBehind: number, framesExpected: number, restarts: number }
   /** Inbound microphone frames: delivered vs 100/s per session, and the gaps between frames of one session. */
   inbound: { delivered: number, expected: number, gapP99Ms: number, gapMaxMs: number }
+  /**
+   * Time the JS thread spends inside wrtc's synchronous native calls: RTCAudioSource.onData (one per
+   * outbound 10 ms frame per session) and RTCDataChannel.send (each payload message is mirrored there).
+   */
+  nativeCalls: { onData: CallStats, channelSend: CallStats }
   /** Warnings and errors the server logged in the window (first few kept). */
   warnings: number
   warningSamples: string[]
 }
 
+export interface CallStats { calls: number, totalMs: number, p50Us: number, p99Us: number, maxUs: number }
+
 const send = (message: unknown): void => { process.send?.(message) }
+
+// Probe: time wrtc's synchronous native calls on the JS thread (same module instance as the plugin's).
+const timings = { onData: [] as number[], channelSend: [] as number[] }
+function timed<F extends (...args: never[]) => unknown> (original: F, into: number[]): F {
+  return function (this: unknown, ...args: Parameters<F>) {
+    const start = performance.now()
+    try {
+      return original.apply(this, args)
+    } finally {
+      if (into.length < 1_000_000) into.push(performance.now() - start)
+    }
+  } as unknown as F
+}
+type AudioSourceClass = new () => { onData (data: unknown): void }
+const wrtc = loadWrtc() as unknown as { nonstandard: { RTCAudioSource: AudioSourceClass }, RTCDataChannel: { prototype: { send: (data: string) => void } } }
+// onData is a non-configurable native method: time it in a subclass that the plugin then instantiates.
+const NativeAudioSource = wrtc.nonstandard.RTCAudioSource
+const nativeOnData = NativeAudioSource.prototype.onData as unknown as (this: unknown, data: unknown) => void
+const timedOnData = timed(nativeOnData, timings.onData)
+wrtc.nonstandard.RTCAudioSource = class extends NativeAudioSource {
+  override onData (data: unknown): void { timedOnData.call(this, data) }
+}
+wrtc.RTCDataChannel.prototype.send = timed(wrtc.RTCDataChannel.prototype.send, timings.channelSend)
+function callStats (values: number[]): CallStats {
+  const totalMs = values.reduce((a, b) => a + b, 0)
+  return { calls: values.length, totalMs, p50Us: percentile(values, 50) * 1000, p99Us: percentile(values, 99) * 1000, maxUs: (values.at(-1) ?? 0) * 1000 }
+}
 
 let warnings = 0
 let warningSamples: string[] = []
@@ -122,6 +158,8 @@ function startWindow (): void {
   inboundDelivered = 0
   inboundGaps = []
   backlogSamples = []
+  timings.onData.length = 0
+  timings.channelSend.length = 0
   backlogTimer = setInterval(() => {
     let max = 0
     for (const detector of detectors) max = Math.max(max, detector.backlogMs)
@@ -135,6 +173,7 @@ function stopWindow (): WindowReport {
   const windowMs = performance.now() - windowStart
   const cpu = process.cpuUsage(cpuStart)
   const stats = vad.stats
+  ;(globalThis as { gc?: () => void }).gc?.() // with --expose-gc: live memory, not garbage not yet collected
   const memory = process.memoryUsage()
   let framesBehind = 0
   let framesExpected = 0
@@ -166,6 +205,7 @@ function stopWindow (): WindowReport {
     },
     output: { tracks: outputs.size, framesBehind, framesExpected, restarts },
     inbound: { delivered: inboundDelivered, expected: Math.floor(outputs.size * windowMs / 10), gapP99Ms: percentile(inboundGaps, 99), gapMaxMs: inboundGaps.at(-1) ?? 0 },
+    nativeCalls: { onData: callStats(timings.onData), channelSend: callStats(timings.channelSend) },
     warnings,
     warningSamples
   }

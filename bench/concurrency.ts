@@ -20,7 +20,8 @@
  * server: their CPU and event-loop delay are printed too (a client-side lag shows up as late microphone
  * frames at the server).
  *
- * Runs inside a loopback-only network namespace when it can (the child inherits it).
+ * Runs inside a loopback-only network namespace when it can (the child inherits it). With
+ * BENCH_CPU_PROF=<dir> in the environment, the server child writes a V8 CPU profile into <dir> at exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -49,7 +50,9 @@ const PHRASES = [
 
 // ---- the server child ----
 const here = dirname(fileURLToPath(import.meta.url))
-const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(here, 'concurrency-server.ts')], {
+// BENCH_CPU_PROF=<dir>: the server child also writes a V8 CPU profile there when it exits.
+const profile = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
+const child: ChildProcess = spawn(process.execPath, ['--expose-gc', ...profile, '--import', 'tsx', join(here, 'concurrency-server.ts')], {
   cwd: join(here, '..'),
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   env: { ...process.env }
@@ -224,18 +227,18 @@ for (const n of STEPS) {
 
 // ---- report ----
 const f = (x: number, digits = 1): string => Number.isFinite(x) ? x.toFixed(digits) : '–'
-const idle = results.find(r => r.n === 0)
 console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${isolated ? 'loopback-only network namespace' : 'host network, 127.0.0.1 candidates only'}; ` +
   `${WINDOW_MS / 1000} s window per step after ${WARMUP_MS / 1000} s warm-up; server RSS at start ${f(baseRssMB, 0)} MB\n`)
 console.log('Server process (child):\n')
-console.log('| sessions | CPU % of one core | event-loop utilization | loop delay p50 / p99 / max (ms) | VAD windows/s (expected) | mean VAD batch | VAD backlog max (ms) | track frames short / restarts | mic frames delivered / gap p99 (ms) | RSS MB (Δ per session) | turns: firstAudioOutMs p50 / p95 | verdict |')
+console.log('| sessions | CPU % of one core | event-loop utilization | loop delay p50 / p99 / max (ms) | VAD windows/s (expected) | mean VAD batch | VAD backlog max (ms) | track frames short / restarts | mic frames delivered / gap p99 (ms) | RSS / heap MB after GC (RSS per added session) | turns: firstAudioOutMs p50 / p95 | verdict |')
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for (const r of results) {
   const s = r.server
-  const perSession = idle !== undefined && r.n > 0 ? ` (${f((s.rssMB - idle.server.rssMB) / r.n)})` : ''
+  const one = results.find(x => x.n === 1)
+  const perSession = one !== undefined && r.n > 1 ? ` (${f((s.rssMB - one.server.rssMB) / (r.n - 1))})` : ''
   console.log(`| ${r.n} | ${f(s.cpuPercent, 0)} | ${f(s.elu, 2)} | ${f(s.loopDelay.p50)} / ${f(s.loopDelay.p99)} / ${f(s.loopDelay.max)} | ${f(s.vad.windowsPerSecond, 0)} (${f(r.n * 31.25, 0)}) | ${f(s.vad.meanBatch)} | ${f(s.vad.backlogMaxMs, 0)} | ` +
     `${s.output.framesExpected > 0 ? f(100 * s.output.framesBehind / s.output.framesExpected, 2) + '%' : '–'} / ${s.output.restarts} | ` +
-    `${s.inbound.expected > 0 ? f(100 * s.inbound.delivered / s.inbound.expected, 1) + '%' : '–'} / ${s.inbound.expected > 0 ? f(s.inbound.gapP99Ms) : '–'} | ${f(s.rssMB, 0)}${perSession} | ` +
+    `${s.inbound.expected > 0 ? f(100 * s.inbound.delivered / s.inbound.expected, 1) + '%' : '–'} / ${s.inbound.expected > 0 ? f(s.inbound.gapP99Ms) : '–'} | ${f(s.rssMB, 0)} / ${f(s.heapUsedMB, 0)}${perSession} | ` +
     `${r.turns > 0 ? `${r.turns}: ${f(r.firstAudioOut.p50, 0)} / ${f(r.firstAudioOut.p95, 0)}` : '–'} | ${r.reasons.length > 0 ? 'falls behind: ' + r.reasons.join('; ') : 'holds'}${r.retried.length > 0 ? ` (first window: ${r.retried.join('; ')})` : ''} |`)
 }
 console.log('\nClients (this process) and the machine:\n')
@@ -243,6 +246,15 @@ console.log('| sessions | clients CPU % of one core | clients loop delay p99 (ms
 console.log('|---|---|---|---|---|---|---|---|---|---|')
 for (const r of results) {
   console.log(`| ${r.n} | ${f(r.clientCpuPercent, 0)} | ${f(r.clientLoopP99)} | ${f(r.machineBusyPercent, 0)} | ${f(Math.max(0, r.machineBusyPercent - r.server.cpuPercent - r.clientCpuPercent), 0)} | ${f(r.stealPercent, 1)} | ${f(r.load, 2)} | ${r.n > 0 ? `${f(r.reply.p50, 0)} / ${f(r.reply.p95, 0)}` : '–'} | ${r.errors} | ${r.server.warnings} |`)
+}
+console.log('\nServer JS thread inside wrtc\'s synchronous native calls (timed around each call):\n')
+console.log('| sessions | RTCAudioSource.onData: calls/s | share of one core | p50 / p99 / max (µs) | RTCDataChannel.send: calls in window | total ms | p50 / p99 / max (µs) |')
+console.log('|---|---|---|---|---|---|---|')
+for (const r of results) {
+  const { onData, channelSend } = r.server.nativeCalls
+  const seconds = r.server.windowMs / 1000
+  console.log(`| ${r.n} | ${f(onData.calls / seconds, 0)} | ${f(onData.totalMs / r.server.windowMs * 100, 1)}% | ${f(onData.p50Us, 0)} / ${f(onData.p99Us, 0)} / ${f(onData.maxUs, 0)} | ` +
+    `${channelSend.calls} | ${f(channelSend.totalMs, 1)} | ${f(channelSend.p50Us, 0)} / ${f(channelSend.p99Us, 0)} / ${f(channelSend.maxUs, 0)} |`)
 }
 const held = results.filter(r => r.reasons.length === 0 && r.n > 0).map(r => r.n)
 const fell = results.find(r => r.reasons.length > 0)
