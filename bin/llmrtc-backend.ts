@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import { config as loadDotenv } from 'dotenv'
 import { LLMRTCServer } from '../server/llmrtc-server.js'
+import { formatBanner } from './banner.js'
 import { helpText } from './help.js'
 
 /**
@@ -62,6 +63,9 @@ async function main (): Promise<void> {
   try {
     const { host, port: bound } = await server.start()
     app.log.info(`llmrtc is listening on http://${host}:${bound} (WebSocket ws://${host}:${bound}${app.llmrtcConfig.path})`)
+    const providers = app.llmrtcProviders
+    const role = (name: 'stt' | 'llm' | 'tts'): { provider: string, reason: string } => ({ provider: providers[name].name, reason: providers.reasons[name] })
+    process.stdout.write(formatBanner({ host, port: bound, path: app.llmrtcConfig.path, stt: role('stt'), llm: role('llm'), tts: role('tts') }))
   } catch (err) {
     process.stderr.write(`llmrtc-backend: cannot start: ${(err as Error).message}\n`)
     await server.stop().catch(() => {})
