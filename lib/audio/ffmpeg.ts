@@ -72,6 +72,8 @@ export async function * decodeAudioStream (input: AsyncIterable<Buffer>, options
   let odd: Buffer | undefined
   try {
     for await (const chunk of ffmpeg.child.stdout as AsyncIterable<Buffer>) {
+      // Output already buffered when the abort came is dropped: an aborted stream yields nothing more.
+      if (aborted(signal)) break
       let bytes = odd !== undefined ? Buffer.concat([odd, chunk]) : chunk
       odd = bytes.length % 2 === 1 ? Buffer.from(bytes.subarray(bytes.length - 1)) : undefined
       if (odd !== undefined) bytes = bytes.subarray(0, bytes.length - 1)
