@@ -8,6 +8,7 @@
  * `{ type: 'started' }`), `{ cmd: 'stop' }` (answer `{ type: 'window', ... }`, see WindowReport) and
  * `{ cmd: 'exit' }`.
  */
+import { readFileSync, readdirSync } from 'node:fs'
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks'
 import { Writable } from 'node:stream'
 import type { AudioFrame } from '../lib/audio/audio-frame.js'
@@ -26,6 +27,8 @@ export interface WindowReport {
   loopDelay: { p50: number, p99: number, max: number }
   /** Event-loop utilization (share of the window the JS thread was not waiting for events), 0-1. */
   elu: number
+  /** CPU per thread of this process, grouped by thread name (/proc), % of one core; the JS thread is the process's name. */
+  threads: Record<string, number>
   /** CPU of the whole process (JS thread + wrtc, onnxruntime and libuv threads), % of one core. */
   cpuPercent: number
   /** After a full GC when run with --expose-gc. */
@@ -73,6 +76,24 @@ wrtc.nonstandard.RTCAudioSource = class extends NativeAudioSource {
   override onData (data: unknown): void { timedOnData.call(this, data) }
 }
 wrtc.RTCDataChannel.prototype.send = timed(wrtc.RTCDataChannel.prototype.send, timings.channelSend)
+/** CPU ticks (1/100 s) used so far by each thread of this process, summed by thread name. */
+function threadTicks (): Map<string, number> {
+  const byName = new Map<string, number>()
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue // the thread ended
+    }
+    const name = tid === String(process.pid) ? 'JS main thread' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, 'N')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime
+    byName.set(name, (byName.get(name) ?? 0) + ticks)
+  }
+  return byName
+}
+
 function callStats (values: number[]): CallStats {
   const totalMs = values.reduce((a, b) => a + b, 0)
   return { calls: values.length, totalMs, p50Us: percentile(values, 50) * 1000, p99Us: percentile(values, 99) * 1000, maxUs: (values.at(-1) ?? 0) * 1000 }
@@ -131,6 +152,7 @@ const { port } = await server.start()
 const loopDelay = monitorEventLoopDelay({ resolution: 2 })
 let windowStart = 0
 let cpuStart = process.cpuUsage()
+let threadsStart = new Map<string, number>()
 let eluStart: EventLoopUtilization = performance.eventLoopUtilization()
 let vadStart = vad.stats
 let outputStart = new Map<string, { framesSent: number, restarts: number }>()
@@ -149,6 +171,7 @@ function startWindow (): void {
   loopDelay.enable()
   windowStart = performance.now()
   cpuStart = process.cpuUsage()
+  threadsStart = threadTicks()
   eluStart = performance.eventLoopUtilization()
   vadStart = vad.stats
   outputStart = new Map([...outputs].map(([id, output]) => [id, { ...output.stats }]))
@@ -172,6 +195,11 @@ function stopWindow (): WindowReport {
   clearInterval(backlogTimer)
   const windowMs = performance.now() - windowStart
   const cpu = process.cpuUsage(cpuStart)
+  const threads: Record<string, number> = {}
+  for (const [name, ticks] of threadTicks()) {
+    const percent = (ticks - (threadsStart.get(name) ?? 0)) * 10 / windowMs * 100 // 1 tick = 10 ms
+    if (percent >= 0.5) threads[name] = percent
+  }
   const stats = vad.stats
   ;(globalThis as { gc?: () => void }).gc?.() // with --expose-gc: live memory, not garbage not yet collected
   const memory = process.memoryUsage()
@@ -192,6 +220,7 @@ function stopWindow (): WindowReport {
     windowMs,
     sessions: outputs.size,
     loopDelay: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+    threads,
     elu: performance.eventLoopUtilization(eluStart).utilization,
     cpuPercent: (cpu.user + cpu.system) / 1000 / windowMs * 100,
     rssMB: memory.rss / 2 ** 20,

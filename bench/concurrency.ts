@@ -256,6 +256,11 @@ for (const r of results) {
   console.log(`| ${r.n} | ${f(onData.calls / seconds, 0)} | ${f(onData.totalMs / r.server.windowMs * 100, 1)}% | ${f(onData.p50Us, 0)} / ${f(onData.p99Us, 0)} / ${f(onData.maxUs, 0)} | ` +
     `${channelSend.calls} | ${f(channelSend.totalMs, 1)} | ${f(channelSend.p50Us, 0)} / ${f(channelSend.p99Us, 0)} / ${f(channelSend.maxUs, 0)} |`)
 }
+console.log('\nServer CPU by thread (% of one core; threads named by libwebrtc, onnxruntime and libuv; "N" stands for a number):\n')
+const threadNames = [...new Set(results.flatMap(r => Object.keys(r.server.threads)))].sort((a, b) => (results.at(-1)?.server.threads[b] ?? 0) - (results.at(-1)?.server.threads[a] ?? 0))
+console.log(`| sessions | ${threadNames.join(' | ')} |`)
+console.log(`|---|${threadNames.map(() => '---').join('|')}|`)
+for (const r of results) console.log(`| ${r.n} | ${threadNames.map(name => f(r.server.threads[name] ?? 0, 0)).join(' | ')} |`)
 const held = results.filter(r => r.reasons.length === 0 && r.n > 0).map(r => r.n)
 const fell = results.find(r => r.reasons.length > 0)
 console.log(`\nLargest N that held: ${held.length > 0 ? Math.max(...held) : 'none'}${fell !== undefined ? `; N=${fell.n} fell behind (${fell.reasons.join('; ')})` : '; no step fell behind'}.`)
