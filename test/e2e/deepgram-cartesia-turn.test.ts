@@ -2,8 +2,8 @@ import t from 'tap'
 import { DeepgramSTT } from '../../lib/providers/deepgram/index.js'
 import llmrtcProviderCartesia from '../../plugins/providers/cartesia/index.js'
 import { buildApp } from '../helpers/app.js'
-import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
-import { WebRTCTestClient, isolateNetwork } from '../helpers/webrtc-client.js'
+import { listenUrl, say, voiceClient } from '../helpers/e2e.js'
+import { isolateNetwork } from '../helpers/webrtc-client.js'
 import { CartesiaMock } from '../mocks/cartesia-mock.js'
 import { startDeepgramMock } from '../mocks/deepgram-mock.js'
 import { trustTestCertificate } from '../mocks/tls.js'
@@ -25,15 +25,8 @@ t.test('a spoken question is transcribed live by Deepgram and the answer spoken 
     await app.register(llmrtcProviderCartesia)
   })
   t.same([app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['deepgram', 'cartesia'])
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-
-  const client = await WebRTCTestClient.connect(`ws://127.0.0.1:${address.port}/`, { timeoutMs: 15_000 })
-  t.teardown(() => client.close())
-  await client.addMicrophone()
-  const phrase = await synthesizeSpeech('Hello there, what can you do?', 48_000)
-  await client.speak(concat(phrase, silence(1200, 48_000)))
+  const client = await voiceClient(t, await listenUrl(app))
+  await say(client, 'Hello there, what can you do?')
 
   // Interim transcripts stream while the user speaks; the final one follows speech-end.
   const isFinalTranscript = (m: { type: string }): boolean => m.type === 'transcript' && (m as { isFinal?: boolean }).isFinal === true

@@ -4,9 +4,10 @@ import { encodeWav } from '../../lib/audio/wav.js'
 import { RuleBasedLLM } from '../../lib/providers/builtin/index.js'
 import type { LLMPluginOptions } from '../helpers/e2e-types.js'
 import { buildApp } from '../helpers/app.js'
-import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
+import { synthesizeSpeech } from '../helpers/speech.js'
+import { expectVoiceTurn, listenUrl, say, voiceClient } from '../helpers/e2e.js'
 import { connect } from '../helpers/ws-client.js'
-import { WebRTCTestClient, isolateNetwork } from '../helpers/webrtc-client.js'
+import { isolateNetwork } from '../helpers/webrtc-client.js'
 
 // Real speech (espeak-ng) over a real WebRTC peer, through the server's VAD, pipeline and paced track.
 // Every packet stays on 127.0.0.1 (see the helper). Assertions are on order and content, not durations.
@@ -14,29 +15,14 @@ isolateNetwork()
 
 async function startServer (t: Test, options: LLMPluginOptions = {}): Promise<{ app: FastifyInstance, url: string }> {
   const app = await buildApp(t, options)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return { app, url: `ws://127.0.0.1:${address.port}/` }
-}
-
-async function voiceClient (t: Test, url: string): Promise<WebRTCTestClient> {
-  const client = await WebRTCTestClient.connect(url, { timeoutMs: 15_000 })
-  t.teardown(() => client.close())
-  await client.addMicrophone()
-  return client
+  return { app, url: await listenUrl(app) }
 }
 
 t.test('a spoken sentence over WebRTC gets a streamed, spoken answer', async t => {
   const { app, url } = await startServer(t)
   const client = await voiceClient(t, url)
-  const phrase = await synthesizeSpeech('Hello there, what time is it right now?', 48_000)
-  await client.speak(concat(phrase, silence(1200, 48_000)))
-  const order = ['speech-start', 'speech-end', 'transcript', 'llm-chunk', 'tts-start', 'llm', 'tts-complete'] as const
-  for (const type of order) await client.waitFor(type, { timeoutMs: 15_000 })
-  const types = client.wsMessages.map(m => m.type)
-  const firsts = order.map(type => types.indexOf(type))
-  t.same(firsts, [...firsts].sort((a, b) => a - b), `events come in protocol order: ${types.filter(x => x !== 'metrics').join(' ')}`)
+  await say(client, 'Hello there, what time is it right now?')
+  await expectVoiceTurn(t, client)
   const transcript = client.wsMessages.find(m => m.type === 'transcript')
   t.match(transcript, { isFinal: true, text: /I heard \d\.\d seconds of speech/ }, 'the placeholder STT heard the utterance')
   await client.audio.waitForSound(1000, 5000)
@@ -53,13 +39,11 @@ t.test('speaking during the answer interrupts it: tts-cancelled, then a new turn
   const llm = new RuleBasedLLM({ wordDelayMs: 30 })
   const { app, url } = await startServer(t, { providers: { llm } })
   const client = await voiceClient(t, url)
-  const question = await synthesizeSpeech('Hello, what can you do for me?', 48_000)
-  await client.speak(concat(question, silence(900, 48_000)))
+  await say(client, 'Hello, what can you do for me?', 900)
   await client.waitFor('tts-start', { timeoutMs: 15_000 })
   await client.audio.waitForSound(1000, 5000)
   const mark = client.wsMessages.length
-  const interruption = await synthesizeSpeech('Stop, stop. Thank you.', 48_000)
-  await client.speak(concat(interruption, silence(1200, 48_000)))
+  await say(client, 'Stop, stop. Thank you.')
   await client.waitFor(m => m.type === 'tts-complete', { from: mark, timeoutMs: 20_000 })
   const after = client.wsMessages.slice(mark).map(m => m.type)
   t.ok(after.indexOf('tts-cancelled') >= 0, 'the answer was cancelled')
