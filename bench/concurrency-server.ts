@@ -27,6 +27,12 @@ export interface WindowReport {
   loopDelay: { p50: number, p99: number, max: number }
   /** Event-loop utilization (share of the window the JS thread was not waiting for events), 0-1. */
   elu: number
+  /**
+   * The JS thread's window, in % of wall time: running on a CPU, and runnable but waiting for one (the
+   * machine busy: other jobs, the clients, the server's own threads), from /proc/<pid>/task/<pid>/schedstat.
+   * Event-loop utilization minus both ≈ time blocked inside synchronous calls (waiting on another thread).
+   */
+  jsThread: { onCpuPercent: number, waitingForCpuPercent: number }
   /** CPU per thread of this process, grouped by thread name (/proc), % of one core; the JS thread is the process's name. */
   threads: Record<string, number>
   /** CPU of the whole process (JS thread + wrtc, onnxruntime and libuv threads), % of one core. */
@@ -45,6 +51,8 @@ export interface WindowReport {
    * outbound 10 ms frame per session) and RTCDataChannel.send (each payload message is mirrored there).
    */
   nativeCalls: { onData: CallStats, channelSend: CallStats }
+  /** Per session: outbound frames sent, inbound frames delivered; per detector: windows scored (all over the window). */
+  perSession: { framesSent: number[], inbound: number[], vadWindows: number[] }
   /** Warnings and errors the server logged in the window (first few kept). */
   warnings: number
   warningSamples: string[]
@@ -76,9 +84,9 @@ wrtc.nonstandard.RTCAudioSource = class extends NativeAudioSource {
   override onData (data: unknown): void { timedOnData.call(this, data) }
 }
 wrtc.RTCDataChannel.prototype.send = timed(wrtc.RTCDataChannel.prototype.send, timings.channelSend)
-/** CPU ticks (1/100 s) used so far by each thread of this process, summed by thread name. */
-function threadTicks (): Map<string, number> {
-  const byName = new Map<string, number>()
+/** CPU ticks (1/100 s) used so far by each thread of this process, by thread id, with its name. */
+function threadTicks (): Map<string, { name: string, ticks: number }> {
+  const byTid = new Map<string, { name: string, ticks: number }>()
   for (const tid of readdirSync('/proc/self/task')) {
     let stat: string
     try {
@@ -88,10 +96,15 @@ function threadTicks (): Map<string, number> {
     }
     const name = tid === String(process.pid) ? 'JS main thread' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, 'N')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime
-    byName.set(name, (byName.get(name) ?? 0) + ticks)
+    byTid.set(tid, { name, ticks: Number(fields[11]) + Number(fields[12]) }) // utime + stime
   }
-  return byName
+  return byTid
+}
+
+/** ns on a CPU and ns runnable-but-waiting of the JS thread so far. */
+function jsThreadSchedstat (): { onCpuNs: number, waitNs: number } {
+  const [onCpu = '0', wait = '0'] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').trim().split(' ')
+  return { onCpuNs: Number(onCpu), waitNs: Number(wait) }
 }
 
 function callStats (values: number[]): CallStats {
@@ -132,6 +145,7 @@ app.llmrtcVad.createDetector = (options) => {
 }
 const outputs = new Map<string, PacedAudioOutput>()
 let inboundDelivered = 0
+const inboundBySession = new Map<string, number>()
 let inboundGaps: number[] = []
 app.llmrtcTransport.on('media', (sessionId, media) => {
   outputs.set(sessionId, media.output as PacedAudioOutput)
@@ -139,6 +153,7 @@ app.llmrtcTransport.on('media', (sessionId, media) => {
   media.onAudio((_frame: AudioFrame) => {
     const now = performance.now()
     inboundDelivered++
+    inboundBySession.set(sessionId, (inboundBySession.get(sessionId) ?? 0) + 1)
     if (last !== 0 && inboundGaps.length < 2_000_000) inboundGaps.push(now - last)
     last = now
   })
@@ -152,11 +167,14 @@ const { port } = await server.start()
 const loopDelay = monitorEventLoopDelay({ resolution: 2 })
 let windowStart = 0
 let cpuStart = process.cpuUsage()
-let threadsStart = new Map<string, number>()
+let schedStart = { onCpuNs: 0, waitNs: 0 }
+let threadsStart = new Map<string, { name: string, ticks: number }>()
 let eluStart: EventLoopUtilization = performance.eventLoopUtilization()
 let vadStart = vad.stats
 let outputStart = new Map<string, { framesSent: number, restarts: number }>()
 let backlogSamples: number[] = []
+let inboundStart = new Map<string, number>()
+let detectorWindowsStart = new Map<SpeechDetector, number>()
 let backlogTimer: NodeJS.Timeout | undefined
 
 /** Sorts `values` in place; p-th percentile by nearest rank. */
@@ -172,9 +190,12 @@ function startWindow (): void {
   windowStart = performance.now()
   cpuStart = process.cpuUsage()
   threadsStart = threadTicks()
+  schedStart = jsThreadSchedstat()
   eluStart = performance.eventLoopUtilization()
   vadStart = vad.stats
   outputStart = new Map([...outputs].map(([id, output]) => [id, { ...output.stats }]))
+  inboundStart = new Map(inboundBySession)
+  detectorWindowsStart = new Map([...detectors].map(d => [d, d.windows]))
   backlogReports = 0
   warnings = 0
   warningSamples = []
@@ -195,11 +216,13 @@ function stopWindow (): WindowReport {
   clearInterval(backlogTimer)
   const windowMs = performance.now() - windowStart
   const cpu = process.cpuUsage(cpuStart)
+  const sched = jsThreadSchedstat()
   const threads: Record<string, number> = {}
-  for (const [name, ticks] of threadTicks()) {
-    const percent = (ticks - (threadsStart.get(name) ?? 0)) * 10 / windowMs * 100 // 1 tick = 10 ms
-    if (percent >= 0.5) threads[name] = percent
+  for (const [tid, { name, ticks }] of threadTicks()) {
+    // Threads that started during the window count from 0; those that ended are missed.
+    threads[name] = (threads[name] ?? 0) + (ticks - (threadsStart.get(tid)?.ticks ?? 0)) * 10 / windowMs * 100 // 1 tick = 10 ms
   }
+  for (const [name, percent] of Object.entries(threads)) if (percent < 0.5) delete threads[name]
   const stats = vad.stats
   ;(globalThis as { gc?: () => void }).gc?.() // with --expose-gc: live memory, not garbage not yet collected
   const memory = process.memoryUsage()
@@ -221,6 +244,7 @@ function stopWindow (): WindowReport {
     sessions: outputs.size,
     loopDelay: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
     threads,
+    jsThread: { onCpuPercent: (sched.onCpuNs - schedStart.onCpuNs) / 1e6 / windowMs * 100, waitingForCpuPercent: (sched.waitNs - schedStart.waitNs) / 1e6 / windowMs * 100 },
     elu: performance.eventLoopUtilization(eluStart).utilization,
     cpuPercent: (cpu.user + cpu.system) / 1000 / windowMs * 100,
     rssMB: memory.rss / 2 ** 20,
@@ -234,6 +258,11 @@ function stopWindow (): WindowReport {
     },
     output: { tracks: outputs.size, framesBehind, framesExpected, restarts },
     inbound: { delivered: inboundDelivered, expected: Math.floor(outputs.size * windowMs / 10), gapP99Ms: percentile(inboundGaps, 99), gapMaxMs: inboundGaps.at(-1) ?? 0 },
+    perSession: {
+      framesSent: [...outputs].map(([id, o]) => o.stats.framesSent - (outputStart.get(id)?.framesSent ?? 0)),
+      inbound: [...outputs.keys()].map(id => (inboundBySession.get(id) ?? 0) - (inboundStart.get(id) ?? 0)),
+      vadWindows: [...detectors].map(d => d.windows - (detectorWindowsStart.get(d) ?? 0))
+    },
     nativeCalls: { onData: callStats(timings.onData), channelSend: callStats(timings.channelSend) },
     warnings,
     warningSamples

@@ -21,7 +21,8 @@
  * frames at the server).
  *
  * Runs inside a loopback-only network namespace when it can (the child inherits it). With
- * BENCH_CPU_PROF=<dir> in the environment, the server child writes a V8 CPU profile into <dir> at exit.
+ * BENCH_CPU_PROF=<dir> in the environment, the server child writes a V8 CPU profile into <dir> at exit;
+ * with BENCH_DEBUG=1, each step also prints per-session frame and VAD-window counts (stderr).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -220,6 +221,7 @@ for (const n of STEPS) {
     result.retried = first.reasons
   }
   results.push(result)
+  if (process.env.BENCH_DEBUG !== undefined) console.error(JSON.stringify(result.server.perSession))
   console.error(`N=${n}: server CPU ${result.server.cpuPercent.toFixed(0)}%, ELU ${result.server.elu.toFixed(2)}, loop p99 ${result.server.loopDelay.p99.toFixed(1)} ms, clients CPU ${result.clientCpuPercent.toFixed(0)}%, machine ${result.machineBusyPercent.toFixed(0)}%` +
     `${result.reasons.length > 0 ? ' — FALLS BEHIND: ' + result.reasons.join('; ') : ''}`)
   if (result.reasons.length > 0) break
@@ -255,6 +257,15 @@ for (const r of results) {
   const seconds = r.server.windowMs / 1000
   console.log(`| ${r.n} | ${f(onData.calls / seconds, 0)} | ${f(onData.totalMs / r.server.windowMs * 100, 1)}% | ${f(onData.p50Us, 0)} / ${f(onData.p99Us, 0)} / ${f(onData.maxUs, 0)} | ` +
     `${channelSend.calls} | ${f(channelSend.totalMs, 1)} | ${f(channelSend.p50Us, 0)} / ${f(channelSend.p99Us, 0)} / ${f(channelSend.maxUs, 0)} |`)
+}
+console.log('\nServer JS thread, % of the window: busy (event-loop utilization), on a CPU, runnable but waiting for a CPU, and the rest of busy (blocked inside synchronous calls):\n')
+console.log('| sessions | busy (ELU) | on CPU | waiting for a CPU | blocked (busy − on CPU − waiting) | of which inside RTCAudioSource.onData + RTCDataChannel.send (wall) |')
+console.log('|---|---|---|---|---|---|')
+for (const r of results) {
+  const { elu, jsThread, nativeCalls } = r.server
+  const busy = elu * 100
+  const inside = (nativeCalls.onData.totalMs + nativeCalls.channelSend.totalMs) / r.server.windowMs * 100
+  console.log(`| ${r.n} | ${f(busy, 0)} | ${f(jsThread.onCpuPercent, 0)} | ${f(jsThread.waitingForCpuPercent, 0)} | ${f(Math.max(0, busy - jsThread.onCpuPercent - jsThread.waitingForCpuPercent), 0)} | ${f(inside, 0)} |`)
 }
 console.log('\nServer CPU by thread (% of one core; threads named by libwebrtc, onnxruntime and libuv; "N" stands for a number):\n')
 const threadNames = [...new Set(results.flatMap(r => Object.keys(r.server.threads)))].sort((a, b) => (results.at(-1)?.server.threads[b] ?? 0) - (results.at(-1)?.server.threads[a] ?? 0))
