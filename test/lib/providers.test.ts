@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createProviderRegistry, PlaceholderSTT, RuleBasedLLM, ToneTTS } from '../../lib/providers/builtin/index.js'
+import { BUILTIN_ASSISTANT_PHRASES } from '../../lib/providers/builtin/rule-based-llm.js'
 import { encodeWav } from '../../lib/audio/wav.js'
 import { llmConformance, sttConformance, ttsConformance } from '../helpers/provider-conformance.js'
 
@@ -35,6 +36,18 @@ t.test('the built-in assistant answers by rule', async t => {
   t.match(llm.reply(''), /did not catch that/)
   t.equal(llm.reply('thank you'), 'You are welcome.')
   t.equal(llm.reply('goodbye'), 'Goodbye! Talk to you soon.')
+})
+
+t.test('the built-in assistant answers every phrase the local recognizer listens for, and explains the recognizer transcripts', async t => {
+  const llm = new RuleBasedLLM()
+  const fallback = llm.reply('explain quantum physics')
+  for (const phrase of BUILTIN_ASSISTANT_PHRASES) t.not(llm.reply(phrase), fallback, `"${phrase}" gets a real answer`)
+  t.equal(llm.reply('repeat after me the cat sat on the mat'), 'the cat sat on the mat.')
+  t.match(llm.reply('how do I set up a real model'), /OPENAI_API_KEY.*LLM_PROVIDER=openai.*OPENAI_BASE_URL/)
+  t.match(llm.reply('I heard 1.4 seconds of speech, but no speech recognizer is configured.'), /cannot understand words.*pocketsphinx.*OPENAI_API_KEY/)
+  t.match(llm.reply('I heard 2.0 seconds of speech, but it matched none of the phrases I listen for.'), /only understand a few phrases/)
+  t.match(llm.reply('how are you'), /^I am fine/)
+  t.match(fallback, /OPENAI_API_KEY.*OPENAI_BASE_URL/)
 })
 
 t.test('the built-in assistant streams word by word, at a set pace if asked', async t => {
@@ -88,3 +101,27 @@ t.test('providers are chosen explicitly, then by *_PROVIDER, then by key, then t
 function pick (choice: { provider: { name: string }, reason: string }): { name: string, reason: string } {
   return { name: choice.provider.name, reason: choice.reason }
 }
+
+t.test('keyless fallbacks serve after every key and before the built-in; LOCAL_ONLY admits only local providers', async t => {
+  const registry = createProviderRegistry()
+  const tts = (name: string) => () => ({ name, speak: async () => ({ audio: Buffer.alloc(0), format: 'pcm' as const }) })
+  registry.register('tts', { name: 'cloud', keyEnv: 'CARTESIA_API_KEY', create: tts('cloud-tts') })
+  registry.register('tts', { name: 'server', keyEnv: 'OPENAI_API_KEY', local: env => env.OPENAI_BASE_URL === 'http://127.0.0.1/v1', create: tts('server-tts') })
+  registry.register('tts', { name: 'absent', local: () => true, fallback: () => undefined, create: tts('absent-tts') })
+  registry.register('tts', { name: 'speaker', local: () => true, fallback: () => 'speaker is installed', create: tts('speaker-tts') })
+  t.same(pick(registry.select('tts', {}, undefined)), { name: 'speaker-tts', reason: 'speaker is installed' }, 'a fallback beats the built-in')
+  t.same(pick(registry.select('tts', { CARTESIA_API_KEY: 'k' }, undefined)), { name: 'cloud-tts', reason: 'CARTESIA_API_KEY is set' }, 'a key beats a fallback')
+  t.same(pick(registry.select('tts', { TTS_PROVIDER: 'builtin' }, undefined)), { name: 'builtin-tone-tts', reason: 'TTS_PROVIDER=builtin' })
+  t.same(pick(registry.select('tts', { LOCAL_ONLY: true, CARTESIA_API_KEY: 'k', OPENAI_API_KEY: 'k' }, undefined)), { name: 'speaker-tts', reason: 'LOCAL_ONLY=true, speaker is installed' }, 'LOCAL_ONLY ignores cloud keys')
+  t.same(pick(registry.select('tts', { LOCAL_ONLY: true, OPENAI_API_KEY: 'k', OPENAI_BASE_URL: 'http://127.0.0.1/v1' }, undefined)), { name: 'server-tts', reason: 'LOCAL_ONLY=true, OPENAI_API_KEY is set' }, 'a keyed provider on a local server is admitted')
+  t.same(pick(registry.select('tts', { LOCAL_ONLY: true, TTS_PROVIDER: 'absent' }, undefined)), { name: 'absent-tts', reason: 'LOCAL_ONLY=true, TTS_PROVIDER=absent' })
+  t.throws(() => registry.select('tts', { LOCAL_ONLY: true, TTS_PROVIDER: 'cloud' }, undefined), {
+    code: 'LLMRTC_ERR_OPTIONS_INVALID',
+    message: 'Invalid llmrtc option "TTS_PROVIDER": expected a provider that runs on this machine because LOCAL_ONLY=true (builtin, absent, speaker), instead got "cloud"'
+  })
+  const mine = new ToneTTS()
+  t.equal(registry.select('tts', { LOCAL_ONLY: true }, mine).provider, mine, 'a provider given in code is used as given')
+  t.same(pick(registry.select('llm', { LOCAL_ONLY: true, OPENAI_API_KEY: 'k' }, undefined)), { name: 'builtin-assistant', reason: 'LOCAL_ONLY=true, built-in' })
+  t.equal(registry.get('tts', 'speaker')?.name, 'speaker')
+  t.equal(registry.get('tts', 'builtin'), undefined, 'get() returns registered factories only')
+})

@@ -36,11 +36,11 @@ async function llmrtcProviderLocal (fastify: FastifyInstance, opts: LLMRTCLocalO
   // Defaults come from the given environment's PATH; a provider asked for by name or by LOCAL_ONLY
   // is looked up on the PATH this process runs with.
   const searchPath = (asked: boolean): string | undefined => given ?? (asked ? process.env.PATH : undefined)
-  const espeak = (asked: boolean): string | undefined => opts.espeak?.binary ?? findExecutable('espeak-ng', searchPath(asked))
+  const espeak = (asked: boolean): string | undefined => findExecutable(opts.espeak?.binary ?? 'espeak-ng', searchPath(asked))
   const pocketsphinx = (asked: boolean): string | undefined => {
-    if (opts.pocketsphinx?.binary !== undefined) return opts.pocketsphinx.binary
     const path = searchPath(asked)
-    return POCKETSPHINX_BINARIES.map(name => findExecutable(name, path)).find(found => found !== undefined && hasPocketsphinxModel(found))
+    const names = opts.pocketsphinx?.binary !== undefined ? [opts.pocketsphinx.binary] : POCKETSPHINX_BINARIES
+    return names.map(name => findExecutable(name, path)).find(found => found !== undefined && hasPocketsphinxModel(found))
   }
 
   registry.register('tts', {
