@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from 'node:net'
 import t from 'tap'
+import { formatBanner } from '../../bin/banner.js'
 import { cleanEnv, startChild } from '../helpers/child-server.js'
 
 // The launchers are tested as users run them: the built files (npm test builds first).
@@ -18,6 +19,32 @@ t.test('llmrtc-backend starts with an empty environment and serves /health', asy
   t.match(run.output(), /"msg":"provider selected"/)
   run.child.kill('SIGTERM')
   t.same(await run.exited, { code: 0, signal: null }, 'SIGTERM stops it cleanly with exit 0')
+})
+
+t.test('llmrtc-backend with an empty environment prints a banner: each role\'s provider and why, the URL, the line for a real model', async t => {
+  const run = startChild(t, process.execPath, [cli, '--port', '0'], cleanEnv())
+  const [, url] = await run.waitFor(/llmrtc is ready: open (http:\/\/127\.0\.0\.1:\d+)\/ \(voice WebSocket ws:\/\/127\.0\.0\.1:\d+\/\)/)
+  t.equal((await fetch(`${url}/health`)).status, 200)
+  await run.waitFor(/All options: llmrtc-backend --help/)
+  // The banner says what the logs say: whichever providers this machine has (espeak-ng, pocketsphinx).
+  for (const { role, provider, reason } of selected(run.output())) {
+    t.ok(run.output().includes(`  ${role.toUpperCase()}  ${provider.padEnd(24)} ${reason}\n`), `the banner names the ${role} provider and why: ${provider} (${reason})`)
+  }
+  t.equal(selected(run.output()).find(s => s.role === 'llm')?.provider, 'builtin-assistant')
+  t.match(run.output(), /For a real model set OPENAI_API_KEY=sk-\.\.\.  \(or a local server: LLM_PROVIDER=openai OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:11434\/v1\)/)
+  run.child.kill('SIGTERM')
+  t.same(await run.exited, { code: 0, signal: null })
+})
+
+t.test('llmrtc-backend with LOCAL_ONLY=true ignores a cloud key and says why in the banner', async t => {
+  const run = startChild(t, process.execPath, [cli, '--port', '0'], cleanEnv({ LOCAL_ONLY: 'true', OPENAI_API_KEY: 'sk-proj-banner-secret-1234' }))
+  await run.waitFor(/All options: llmrtc-backend --help/)
+  const roles = selected(run.output())
+  t.equal(roles.length, 3)
+  t.ok(roles.every(r => r.reason.startsWith('LOCAL_ONLY=true') && !r.provider.startsWith('openai')), roles.map(r => `${r.provider}: ${r.reason}`).join('; '))
+  t.notMatch(run.output(), /banner-secret/, 'the key is never printed')
+  run.child.kill('SIGTERM')
+  await run.exited
 })
 
 t.test('llmrtc-backend reads .env from the working directory', async t => {
@@ -39,6 +66,50 @@ t.test('llmrtc-backend --help lists the options and the environment variables', 
   t.match(run.output(), /-p, --port/)
   t.match(run.output(), /OPENAI_API_KEY/)
   t.match(run.output(), /SYSTEM_PROMPT/)
+  const [providers = '', server = ''] = run.output().split(/^Server:$/m)
+  for (const name of ['LLM_PROVIDER', 'STT_PROVIDER', 'TTS_PROVIDER', 'LOCAL_ONLY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'DEEPGRAM_API_KEY', 'CARTESIA_API_KEY', 'ESPEAK_VOICE', 'ESPEAK_RATE', 'POCKETSPHINX_GRAMMAR', 'POCKETSPHINX_PHRASES']) {
+    t.match(providers, new RegExp(`\\n  ${name} `), `${name} is listed with the providers`)
+  }
+  t.match(providers, /Providers \(per role: \*_PROVIDER if set, else the first key set, else local, else built-in\):/)
+  t.match(providers, /LLM_PROVIDER=openai OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:11434\/v1/, 'with an example for a local model')
+  t.match(server, /\n  PORT /)
+  t.notMatch(server, /OPENAI_API_KEY/)
+})
+
+t.test('the banner shows where to connect and hints only at what is missing', async t => {
+  const builtin = formatBanner({
+    host: '0.0.0.0',
+    port: 8787,
+    path: '/',
+    stt: { provider: 'builtin-placeholder-stt', reason: 'default (no provider configured)' },
+    llm: { provider: 'builtin-assistant', reason: 'default (no provider configured)' },
+    tts: { provider: 'builtin-tone-tts', reason: 'default (no provider configured)' }
+  })
+  t.match(builtin, /open http:\/\/127\.0\.0\.1:8787\/ \(voice WebSocket ws:\/\/127\.0\.0\.1:8787\/\)/, 'a wildcard bind is shown as loopback')
+  t.match(builtin, /For a real model set OPENAI_API_KEY/)
+  t.match(builtin, /No speech recognizer: install pocketsphinx/)
+  t.match(builtin, /No speech synthesizer: answers are tones. Install espeak-ng/)
+  const local = formatBanner({
+    host: '::1',
+    port: 9000,
+    path: '/voice',
+    stt: { provider: 'pocketsphinx-stt', reason: 'pocketsphinx is installed (no STT key set)' },
+    llm: { provider: 'openai-llm', reason: 'LLM_PROVIDER=openai' },
+    tts: { provider: 'espeak-tts', reason: 'espeak-ng is installed (no TTS key set)' }
+  })
+  t.match(local, /open http:\/\/\[::1\]:9000\/ \(voice WebSocket ws:\/\/\[::1\]:9000\/voice\)/)
+  t.match(local, /pocketsphinx understands a few phrases only/)
+  t.notMatch(local, /For a real model|No speech synthesizer/)
+  const cloud = formatBanner({
+    host: '127.0.0.1',
+    port: 8787,
+    path: '/',
+    stt: { provider: 'deepgram-stt', reason: 'DEEPGRAM_API_KEY is set' },
+    llm: { provider: 'openai-llm', reason: 'OPENAI_API_KEY is set' },
+    tts: { provider: 'cartesia-tts', reason: 'CARTESIA_API_KEY is set' }
+  })
+  t.notMatch(cloud, /All options/, 'nothing to hint at with real providers')
+  t.match(cloud, /  LLM  openai-llm {15}OPENAI_API_KEY is set\n/)
 })
 
 t.test('llmrtc-backend exits non-zero with a clear message on bad configuration', async t => {
@@ -71,6 +142,11 @@ t.test('fastify start loads dist/app.js and serves /health', async t => {
   run.child.kill('SIGTERM')
   await run.exited
 })
+
+/** The `provider selected` log lines of a run. */
+function selected (output: string): Array<{ role: string, provider: string, reason: string }> {
+  return output.split('\n').filter(line => line.includes('"msg":"provider selected"')).map(line => JSON.parse(line) as { role: string, provider: string, reason: string })
+}
 
 async function freePort (): Promise<number> {
   const server = createServer()
