@@ -97,6 +97,8 @@ interface Talker {
   /** Client-observed `speech-end` → first loud frame, per turn, with the time it was taken. */
   replies: Array<{ at: number, ms: number }>
   errors: number
+  /** The server closed the connection (heartbeat, failure) while the benchmark ran. */
+  lost: boolean
 }
 const talkers: Talker[] = []
 let running = true
@@ -104,7 +106,16 @@ let running = true
 async function addTalker (index: number): Promise<void> {
   const client = await WebRTCTestClient.connect(url, { timeoutMs: 30_000 })
   await client.addMicrophone()
-  const talker: Talker = { client, loop: Promise.resolve(), replies: [], errors: 0 }
+  const talker: Talker = { client, loop: Promise.resolve(), replies: [], errors: 0, lost: false }
+  void client.closed.then(({ code }) => {
+    if (running) {
+      talker.lost = true
+      console.error(`session ${index + 1} lost: WebSocket closed with ${code}`)
+    }
+  })
+  // Like the published client: a `ping` every 15 s (without one the server closes the connection after 45 s).
+  const heartbeat = setInterval(() => { if (running) client.send({ type: 'ping', timestamp: Date.now() }) }, 15_000)
+  heartbeat.unref()
   let speechEndAt: number | undefined
   client.ws.on('message', (data) => {
     const type = (JSON.parse(data.toString()) as { type: string }).type
@@ -185,6 +196,8 @@ async function measureWindow (n: number): Promise<StepResult> {
   if (server.loopDelay.p99 > LOOP_DELAY_LIMIT_MS) reasons.push(`event-loop p99 ${server.loopDelay.p99.toFixed(1)} ms > ${LOOP_DELAY_LIMIT_MS}`)
   if (server.vad.backlogReports > 0) reasons.push(`VAD backlog > 256 ms (${server.vad.backlogReports}×, max sampled ${server.vad.backlogMaxMs.toFixed(0)} ms)`)
   if (server.output.framesExpected > 0 && server.output.framesBehind / server.output.framesExpected > FRAMES_BEHIND_LIMIT) reasons.push(`tracks ${(100 * server.output.framesBehind / server.output.framesExpected).toFixed(1)}% of frames short`)
+  const lost = talkers.filter(t => t.lost).length
+  if (lost > 0) reasons.push(`${lost} connection${lost > 1 ? 's' : ''} closed by the server`)
   const fa = summary(firstAudioOutMs)
   const rp = summary(replies)
   return {

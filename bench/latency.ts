@@ -112,6 +112,8 @@ const { port } = await server.start()
 const phrases = await Promise.all(PHRASES.map(async p => await synthesizeSpeech(p, 48_000)))
 const client = await WebRTCTestClient.connect(`ws://127.0.0.1:${port}/`, { timeoutMs: 15_000 })
 await client.addMicrophone()
+// Like the published client: a `ping` every 15 s (without one the server closes the connection after 45 s).
+const heartbeat = setInterval(() => { client.send({ type: 'ping', timestamp: Date.now() }) }, 15_000)
 
 // Server: what sending one message costs (session.send: the WebSocket, and the data channel mirror).
 const session = app.llmrtcSessions.get(client.sessionId)
@@ -229,7 +231,7 @@ console.log(row('messages per turn', sendsPerTurn))
 
 // The same wrtc data channel API from the client's side, against ws.send, for comparison.
 const channel = client.channel
-if (channel !== undefined) {
+if (channel?.readyState === 'open') {
   const text = JSON.stringify({ type: 'ping', timestamp: 0 })
   const perCall = (fn: () => void): number => {
     const start = performance.now()
@@ -247,6 +249,7 @@ if (channel !== undefined) {
 }
 if (failures.length > 0) console.log(`\nFailures (${failures.length}):\n${failures.map(f => `- ${f}`).join('\n')}`)
 
+clearInterval(heartbeat)
 await client.close()
 await server.stop()
 process.exit(failures.length > 0 && records.length === 0 ? 1 : 0)
