@@ -42,7 +42,8 @@ function hints (input: BannerInput): string[] {
   if (input.stt.provider === 'builtin-placeholder-stt') {
     out.push('No speech recognizer: install pocketsphinx pocketsphinx-en-us, or set OPENAI_API_KEY or DEEPGRAM_API_KEY')
   } else if (input.stt.provider === 'pocketsphinx-stt') {
-    out.push('pocketsphinx understands a few phrases only ("what time is it", "repeat after me ..."); for real speech recognition set OPENAI_API_KEY or DEEPGRAM_API_KEY')
+    out.push('pocketsphinx understands a few phrases only ("what time is it", "repeat after me ..."). For real speech recognition')
+    out.push('set OPENAI_API_KEY or DEEPGRAM_API_KEY, or run a local Whisper server (STT_PROVIDER=openai, see docs/providers.md)')
   }
   if (input.tts.provider === 'builtin-tone-tts') {
     out.push('No speech synthesizer: answers are tones. Install espeak-ng for a voice, or set OPENAI_API_KEY, CARTESIA_API_KEY or DEEPGRAM_API_KEY')

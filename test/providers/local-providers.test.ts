@@ -88,7 +88,7 @@ t.test('an aborted or abandoned espeak-ng stream kills the process', async t => 
       controller.abort()
       t.same(await stream.next(), { done: true, value: undefined }, 'the aborted stream ends quietly')
     } else {
-      await stream.return(undefined)
+      await stream.return?.(undefined)
     }
     t.notOk(isRunning(pid), `${how}: the process was killed and reaped`)
   }
