@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -13,6 +13,16 @@ import { connect } from '../helpers/ws-client.js'
 import { MOCK_REPLY, startOpenAIMock } from '../mocks/openai-mock.js'
 
 // Needs Debian's espeak-ng, pocketsphinx and pocketsphinx-en-us (.ci/run installs them).
+
+const scratchDirs: string[] = []
+t.teardown(() => { for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true }) })
+
+/** A temporary folder, removed when the file's tests end. */
+function scratchDir (): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-local-test-'))
+  scratchDirs.push(dir)
+  return dir
+}
 const PATH = process.env.PATH ?? '/usr/bin:/bin'
 
 /** llmrtc without WebRTC, with the local plugin given the same environment (as the umbrella does). */
@@ -104,7 +114,7 @@ t.test('the environment configures the voice and what pocketsphinx listens for',
   t.equal((await phrases.llmrtcProviders.stt.transcribe(speech)).text, 'close the door')
   t.ok((await phrases.llmrtcProviders.tts.speak('Hello.')).audio.length > 1000, 'ESPEAK_VOICE and ESPEAK_RATE make a working voice')
 
-  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-local-plugin-'))
+  const dir = scratchDir()
   writeFileSync(join(dir, 'door.gram'), '#JSGF V1.0;\ngrammar door;\npublic <c> = (open | close) the door;\n')
   const file = await localApp(t, { PATH, POCKETSPHINX_GRAMMAR: join(dir, 'door.gram') })
   t.equal((await file.llmrtcProviders.stt.transcribe(speech)).text, 'close the door')

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -11,12 +11,22 @@ import { synthesizeSpeech } from '../helpers/speech.js'
 
 // Needs Debian's espeak-ng, pocketsphinx and pocketsphinx-en-us (.ci/run installs them).
 
+const scratchDirs: string[] = []
+t.teardown(() => { for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true }) })
+
+/** A temporary folder, removed when the file's tests end. */
+function scratchDir (): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-local-test-'))
+  scratchDirs.push(dir)
+  return dir
+}
+
 /**
  * A stand-in binary: a shell script `body`, in which $PIDFILE is where to record its pid (with `exec
  * sleep` the pid stays the same) so a test can check that an abort killed it.
  */
 function fakeBinary (name: string, body: string): { binary: string, pid: () => number } {
-  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-local-test-'))
+  const dir = scratchDir()
   const pidFile = join(dir, 'pid')
   const binary = join(dir, name)
   writeFileSync(binary, `#!/bin/sh\nPIDFILE="${pidFile}"\n${body}\n`)
@@ -69,7 +79,7 @@ t.test('espeak-ng speaks what it is told, at the rate and voice it is given', as
 })
 
 t.test('an aborted or abandoned espeak-ng stream kills the process', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-local-test-'))
+  const dir = scratchDir()
   const wav = join(dir, 'speech.wav')
   writeFileSync(wav, encodeWav(new Int16Array(2205).fill(3000), 22050))
   // Answers init()'s probe (the text "a") at once; for any other text, speaks and then hangs.
@@ -102,7 +112,7 @@ t.test('espeak-ng errors are clear: not installed, unknown voice, a failed run',
   await t.rejects(new EspeakTTS({ voice: 'nosuchvoice' }).init(), { code: 'LLMRTC_ERR_PROVIDER_INIT', message: /exited with code 1: .*voice does not exist/ })
   const broken = fakeBinary('espeak-ng', 'cat > /dev/null\necho "out of memory" >&2\nexit 3')
   await t.rejects(new EspeakTTS({ binary: broken.binary }).init(), { code: 'LLMRTC_ERR_PROVIDER_INIT', message: /espeak-ng exited with code 3: out of memory/ })
-  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-local-test-'))
+  const dir = scratchDir()
   const wav = join(dir, 'speech.wav')
   writeFileSync(wav, encodeWav(new Int16Array(100), 22050))
   const flaky = fakeBinary('espeak-ng', `text=$(cat)\ncat "${wav}"\n[ "$text" = "a" ] && exit 0\necho "synthesis failed" >&2\nexit 2`)
@@ -169,11 +179,13 @@ t.test('pocketsphinx takes a JSGF grammar as text or as a file, or listens with 
   const fromText = new PocketsphinxSTT({ grammar: jsgf })
   t.teardown(() => fromText.close())
   t.equal((await fromText.transcribe(speech)).text, 'close the door')
-  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-local-test-'))
+  const dir = scratchDir()
   writeFileSync(join(dir, 'home.gram'), jsgf)
   const fromFile = new PocketsphinxSTT({ grammarFile: join(dir, 'home.gram') })
+  t.teardown(() => fromFile.close())
   t.equal((await fromFile.transcribe(speech)).text, 'close the door')
   const open = new PocketsphinxSTT()
+  t.teardown(() => open.close())
   t.equal(open.grammar, false)
   t.type((await open.transcribe(speech)).text, 'string', 'open vocabulary gives some text (inaccurate on synthetic speech)')
   t.throws(() => new PocketsphinxSTT({ phrases: ['a'], grammar: jsgf }), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
@@ -192,6 +204,7 @@ t.test('pocketsphinx errors are clear: not installed, unknown words, a broken gr
   })
   const broken = fakeBinary('pocketsphinx_continuous', 'size=$(wc -c < "$2")\n[ "$size" -le 3200 ] && exit 0\necho \'INFO: x.c(1): loading\' >&2\necho \'ERROR: "x.c", line 1: out of memory\' >&2\nexit 1')
   const stt = new PocketsphinxSTT({ binary: broken.binary })
+  t.teardown(() => stt.close())
   await t.rejects(stt.transcribe(encodeWav(await synthesizeSpeech('hello'), 16000)), { code: 'LLMRTC_ERR_STT', message: /"pocketsphinx-stt" failed: pocketsphinx exited with code 1: out of memory/ })
 })
 
@@ -222,7 +235,7 @@ t.test('the local binaries are found on a PATH, with the pocketsphinx model besi
   t.equal(findExecutable('espeak-ng', '/nonexistent:relative/dir:'), undefined)
   t.equal(findExecutable('espeak-ng', undefined), undefined)
   t.equal(findExecutable(espeak ?? '', undefined), espeak, 'a path is checked as is')
-  const plain = join(mkdtempSync(join(tmpdir(), 'llmrtc-local-test-')), 'espeak-ng')
+  const plain = join(scratchDir(), 'espeak-ng')
   writeFileSync(plain, '#!/bin/sh\n', { mode: 0o644 })
   t.equal(findExecutable(plain, undefined), undefined, 'a file that is not executable is not found')
   const pocketsphinx = findExecutable('pocketsphinx_continuous', process.env.PATH) ?? ''

@@ -75,8 +75,7 @@ export class PocketsphinxSTT implements STTProvider {
 
   /** Creates its temporary folder, writes the grammar and runs pocketsphinx once on silence. Idempotent. */
   async init (): Promise<void> {
-    this.#ready ??= this.#prepare()
-    await this.#ready
+    await this.#dir()
   }
 
   async close (): Promise<void> {
@@ -101,17 +100,23 @@ export class PocketsphinxSTT implements STTProvider {
 
   async #prepare (): Promise<string> {
     const dir = this.#tempDir = await mkdtemp(join(tmpdir(), 'llmrtc-pocketsphinx-'))
-    if (this.#grammarText !== undefined) await writeFile(join(dir, 'grammar.gram'), this.#grammarText)
-    const dictionary = this.#dictionary ?? defaultDictionary(this.#binary)
-    if (this.#words !== undefined && dictionary !== undefined) {
-      const missing = await writeGrammarDictionary(dictionary, this.#words, join(dir, 'words.dict'))
-      if (missing.length > 0) throw new LLMRTC_ERR_PROVIDER_INIT(this.name, `these words of the phrases are not in the pronunciation dictionary: ${missing.join(', ')}`)
-      this.#dictArgs = ['-dict', join(dir, 'words.dict')]
-    } else if (this.#dictionary !== undefined) {
-      this.#dictArgs = ['-dict', this.#dictionary]
+    try {
+      if (this.#grammarText !== undefined) await writeFile(join(dir, 'grammar.gram'), this.#grammarText)
+      const dictionary = this.#dictionary ?? defaultDictionary(this.#binary)
+      if (this.#words !== undefined && dictionary !== undefined) {
+        const missing = await writeGrammarDictionary(dictionary, this.#words, join(dir, 'words.dict'))
+        if (missing.length > 0) throw new LLMRTC_ERR_PROVIDER_INIT(this.name, `these words of the phrases are not in the pronunciation dictionary: ${missing.join(', ')}`)
+        this.#dictArgs = ['-dict', join(dir, 'words.dict')]
+      } else if (this.#dictionary !== undefined) {
+        this.#dictArgs = ['-dict', this.#dictionary]
+      }
+      await this.#run(new Int16Array(RATE_HZ / 10), undefined, LLMRTC_ERR_PROVIDER_INIT, dir)
+      return dir
+    } catch (error) {
+      // A provider that failed to start is never closed: leave no folder behind.
+      await this.close()
+      throw error
     }
-    await this.#run(new Int16Array(RATE_HZ / 10), undefined, LLMRTC_ERR_PROVIDER_INIT, dir)
-    return dir
   }
 
   /**
