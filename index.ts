@@ -45,3 +45,5 @@ export { default as llmrtcProviderCartesia } from './plugins/providers/cartesia/
 export { decodeAudio, decodeAudioStream } from './lib/audio/ffmpeg.js'
 export * from './lib/providers/deepgram/index.js'
 export { default as llmrtcProviderDeepgram } from './plugins/providers/deepgram/index.js'
+export * from './lib/providers/local/index.js'
+export { default as llmrtcProviderLocal, type LLMRTCLocalOptions } from './plugins/providers/local/index.js'

@@ -8,6 +8,7 @@ import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcProviders from '../providers/index.js'
 import llmrtcProviderCartesia from '../providers/cartesia/index.js'
 import llmrtcProviderDeepgram from '../providers/deepgram/index.js'
+import llmrtcProviderLocal from '../providers/local/index.js'
 import llmrtcProviderOpenAI from '../providers/openai/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
@@ -36,6 +37,9 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   await fastify.register(llmrtcProviderCartesia)
   await fastify.register(llmrtcProviderDeepgram)
   await fastify.register(llmrtcProviderOpenAI)
+  // Installed local engines (espeak-ng, pocketsphinx) serve when no key does; after OpenAI, whose
+  // factories it marks usable under LOCAL_ONLY for a local base URL.
+  await fastify.register(llmrtcProviderLocal, { env: options.env })
   await fastify.register(llmrtcSessions)
   await fastify.register(llmrtcSignaling)
   if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})

@@ -56,6 +56,7 @@ async function llmrtcProviders (fastify: FastifyInstance, _opts: object): Promis
       try {
         await provider.init?.()
       } catch (err) {
+        if ((err as { code?: unknown }).code === 'LLMRTC_ERR_PROVIDER_INIT') throw err
         throw new LLMRTC_ERR_PROVIDER_INIT(provider.name, (err as Error).message, { cause: err })
       }
     }
