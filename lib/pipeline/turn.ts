@@ -164,16 +164,15 @@ export class Turn {
     const end = env.clock.now()
     // The guardrail sees the whole answer before the client gets it as one `llm` message.
     await this.#guardrail('onLLMEnd', () => env.hooks.run('onLLMEnd', this.ctx, { fullText: text }, { startTime: started, endTime: end, durationMs: end - started }))
-    env.send({ type: 'llm-chunk', content: '', done: true })
-    env.send({ type: 'llm', text })
     this.#assistantText = text
-
+    // The last sentence is ready now: speaking starts (tts-start) before the closing llm messages.
     if (streamedTTS) {
       for (const sentence of chunker.flush()) this.#startSpeaking(sentences, sentence)
       sentences.close()
-    } else if (text.trim() !== '') {
-      this.#startSpeaking(undefined, text)
     }
+    env.send({ type: 'llm-chunk', content: '', done: true })
+    env.send({ type: 'llm', text })
+    if (!streamedTTS && text.trim() !== '') this.#startSpeaking(undefined, text)
     const ttsStarted = env.clock.now()
     try {
       if (streamedTTS) await speaking

@@ -288,7 +288,7 @@ t.test('without a track, an utterance over the WebSocket is answered with tts-ch
   h.pipeline.runUtterance(Buffer.from('RIFF fake wav'), [])
   await h.pipeline.idle()
   const types = h.types()
-  t.same(types.filter(x => x !== 'tts-chunk'), ['transcript', 'llm-chunk', 'llm-chunk', 'llm', 'tts-start', 'tts-complete'], 'a last sentence without trailing space is spoken at the end of the stream')
+  t.same(types.filter(x => x !== 'tts-chunk'), ['transcript', 'llm-chunk', 'tts-start', 'llm-chunk', 'llm', 'tts-complete'], 'a last sentence without trailing space is spoken when the stream ends, before llm')
   const chunk = h.messages.find(m => m.type === 'tts-chunk') as { format: string, sampleRate: number, data: string }
   t.same({ format: chunk.format, sampleRate: chunk.sampleRate }, { format: 'pcm', sampleRate: 16000 })
   t.ok(Buffer.from(chunk.data, 'base64').length > 0)
