@@ -17,6 +17,8 @@ export function attachSpeechDetection (init: { fastify: FastifyInstance, session
     ...init.vadOptions,
     signal,
     onEvent: (event) => { pipeline.onSpeechEvent(event) },
+    // The VAD fell behind real time (an overloaded process): end-of-speech decisions come late.
+    onBacklog: (backlogMs) => { fastify.log.warn({ sessionId: session.id, backlogMs }, 'speech detection is falling behind real time') },
     onError: (err) => {
       fastify.log.warn({ err, sessionId: session.id }, 'speech detection failed')
       session.send(clientErrorOf(err))
