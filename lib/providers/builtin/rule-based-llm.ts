@@ -1,3 +1,4 @@
+import { sleep } from '../../streams/sleep.js'
 import type { ChatMessage, LLMChunk, LLMProvider, LLMRequest, LLMResult } from '../types.js'
 
 /** Options of the built-in assistant. */
@@ -89,7 +90,7 @@ export class RuleBasedLLM implements LLMProvider {
     const answer = this.reply(lastUserText(request.messages))
     const words = answer.split(/(?<= )/)
     for (const word of words) {
-      if (this.#wordDelayMs > 0) await delay(this.#wordDelayMs, request.signal)
+      if (this.#wordDelayMs > 0) await sleep(this.#wordDelayMs, request.signal)
       else await Promise.resolve()
       if (isAborted(request.signal)) return
       yield { content: word, done: false }
@@ -108,16 +109,4 @@ function lastUserText (messages: ChatMessage[]): string {
 
 function isAborted (signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
-}
-
-async function delay (ms: number, signal: AbortSignal | undefined): Promise<void> {
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(done, ms)
-    function done (): void {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
 }
