@@ -1,5 +1,6 @@
+import { invalidOption } from './invalid-option.js'
 import type { Clock } from '../clock.js'
-import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../errors.js'
+import { LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../errors.js'
 import type { LLMRTCHookObject } from '../hooks/hook-types.js'
 import type { IceServer } from '../protocol/server-messages.js'
 import type { LLMProvider, STTProvider, TTSProvider } from '../providers/types.js'
@@ -97,7 +98,7 @@ export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful voice assistant. Answer 
 
 /** Applies the environment and defaults, and validates. Throws LLMRTC_ERR_OPTIONS_INVALID. */
 export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): ResolvedLLMRTCOptions {
-  if (options === null || typeof options !== 'object') invalid('options', 'an object', options)
+  if (options === null || typeof options !== 'object') invalidOption('options', 'an object', options)
   const resolved: ResolvedLLMRTCOptions = {
     providers: options.providers ?? {},
     systemPrompt: options.systemPrompt ?? env.SYSTEM_PROMPT ?? DEFAULT_SYSTEM_PROMPT,
@@ -133,41 +134,41 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
 }
 
 function validate (o: ResolvedLLMRTCOptions): void {
-  if (typeof o.systemPrompt !== 'string') invalid('systemPrompt', 'a string', o.systemPrompt)
+  if (typeof o.systemPrompt !== 'string') invalidOption('systemPrompt', 'a string', o.systemPrompt)
   integer('historyLimit', o.historyLimit, 0)
   boolean('streamingTTS', o.streamingTTS)
   boolean('streamingSTT', o.streamingSTT)
-  if (!Array.isArray(o.iceServers) || !o.iceServers.every(isIceServer)) invalid('iceServers', 'an array of { urls, username?, credential? }', o.iceServers)
+  if (!Array.isArray(o.iceServers) || !o.iceServers.every(isIceServer)) invalidOption('iceServers', 'an array of { urls, username?, credential? }', o.iceServers)
   validateTurn(o)
   for (const name of ['path', 'healthPath'] as const) {
-    if (typeof o[name] !== 'string' || !o[name].startsWith('/')) invalid(name, 'a path starting with "/"', o[name])
+    if (typeof o[name] !== 'string' || !o[name].startsWith('/')) invalidOption(name, 'a path starting with "/"', o[name])
   }
   integer('sessionTtlMs', o.sessionTtlMs, 1)
   integer('reconnectGraceMs', o.reconnectGraceMs, 0)
   integer('maxSessions', o.maxSessions, 1)
   integer('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 1)
   integer('maxMessageBytes', o.maxMessageBytes, 1024)
-  if (typeof o.hooks !== 'object' || o.hooks === null) invalid('hooks', 'an object of hook functions', o.hooks)
+  if (typeof o.hooks !== 'object' || o.hooks === null) invalidOption('hooks', 'an object of hook functions', o.hooks)
   integer('sttTimeoutMs', o.turn.sttTimeoutMs, 1)
   integer('llmTimeoutMs', o.turn.llmTimeoutMs, 1)
   integer('ttsTimeoutMs', o.turn.ttsTimeoutMs, 1)
-  if (o.vadForSession !== undefined && typeof o.vadForSession !== 'function') invalid('vadForSession', 'a function', o.vadForSession)
+  if (o.vadForSession !== undefined && typeof o.vadForSession !== 'function') invalidOption('vadForSession', 'a function', o.vadForSession)
   for (const role of ['llm', 'stt', 'tts'] as const) {
     const given = o.providers[role]
     if (given === undefined) continue
     const list: unknown[] = Array.isArray(given) ? given : [given]
-    if (list.length === 0) invalid(`providers.${role}`, 'a provider or a non-empty list of providers', given)
+    if (list.length === 0) invalidOption(`providers.${role}`, 'a provider or a non-empty list of providers', given)
     const method = role === 'llm' ? 'complete' : role === 'stt' ? 'transcribe' : 'speak'
     for (const provider of list) {
       if (typeof provider !== 'object' || provider === null || typeof (provider as { name?: unknown }).name !== 'string' || typeof (provider as Record<string, unknown>)[method] !== 'function') {
-        invalid(`providers.${role}`, `an object with a string "name" and a "${method}" method`, provider)
+        invalidOption(`providers.${role}`, `an object with a string "name" and a "${method}" method`, provider)
       }
     }
   }
   if (o.sessionStore !== undefined) {
     const store = o.sessionStore as unknown as Record<string, unknown>
     if (!['get', 'set', 'delete', 'close'].every(m => typeof store[m] === 'function')) {
-      invalid('sessionStore', 'a SessionStore with get, set, delete and close', o.sessionStore)
+      invalidOption('sessionStore', 'a SessionStore with get, set, delete and close', o.sessionStore)
     }
   }
 }
@@ -181,23 +182,23 @@ export function parseIceServers (value: string | undefined): IceServer[] {
     try {
       parsed = JSON.parse(text)
     } catch {
-      invalid('ICE_SERVERS', 'a JSON array of RTCIceServer or comma-separated URLs', 'malformed JSON')
+      invalidOption('ICE_SERVERS', 'a JSON array of RTCIceServer or comma-separated URLs', 'malformed JSON')
     }
-    if (!Array.isArray(parsed) || !parsed.every(isIceServer)) invalid('ICE_SERVERS', 'a JSON array of { urls, username?, credential? }', 'another JSON value')
+    if (!Array.isArray(parsed) || !parsed.every(isIceServer)) invalidOption('ICE_SERVERS', 'a JSON array of { urls, username?, credential? }', 'another JSON value')
     return parsed
   }
   const urls = text.split(',').map(u => u.trim()).filter(u => u !== '')
   for (const url of urls) {
-    if (!/^(stun|stuns|turn|turns):/.test(url)) invalid('ICE_SERVERS', 'URLs starting with stun:, stuns:, turn: or turns:', url)
+    if (!/^(stun|stuns|turn|turns):/.test(url)) invalidOption('ICE_SERVERS', 'URLs starting with stun:, stuns:, turn: or turns:', url)
   }
   return urls.map(urls => ({ urls }))
 }
 
 function validateTurn (o: ResolvedLLMRTCOptions): void {
-  if (o.turnSecret !== undefined && (typeof o.turnSecret !== 'string' || o.turnSecret === '')) invalid('turnSecret', 'a non-empty string', o.turnSecret === '' ? '' : typeof o.turnSecret)
-  if (!Array.isArray(o.turnUrls) || !o.turnUrls.every(u => typeof u === 'string' && /^turns?:/.test(u))) invalid('turnUrls', 'an array of URLs starting with turn: or turns:', o.turnUrls)
+  if (o.turnSecret !== undefined && (typeof o.turnSecret !== 'string' || o.turnSecret === '')) invalidOption('turnSecret', 'a non-empty string', o.turnSecret === '' ? '' : typeof o.turnSecret)
+  if (!Array.isArray(o.turnUrls) || !o.turnUrls.every(u => typeof u === 'string' && /^turns?:/.test(u))) invalidOption('turnUrls', 'an array of URLs starting with turn: or turns:', o.turnUrls)
   integer('turnTtlSeconds', o.turnTtlSeconds, 60)
-  if (o.turnSecret !== undefined && o.turnUrls.length === 0) invalid('turnUrls', 'at least one TURN URL when turnSecret is set (env TURN_URLS)', o.turnUrls)
+  if (o.turnSecret !== undefined && o.turnUrls.length === 0) invalidOption('turnUrls', 'at least one TURN URL when turnSecret is set (env TURN_URLS)', o.turnUrls)
   if (o.turnSecret === undefined && o.turnUrls.length > 0) throw new LLMRTC_ERR_OPTIONS_MISSING_SECRET('TURN secret', 'turnSecret', 'TURN_SECRET')
 }
 
@@ -217,21 +218,9 @@ function isIceServer (value: unknown): value is IceServer {
 }
 
 function integer (name: string, value: unknown, minimum: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) invalid(name, `an integer >= ${minimum}`, value)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) invalidOption(name, `an integer >= ${minimum}`, value)
 }
 
 function boolean (name: string, value: unknown): void {
-  if (typeof value !== 'boolean') invalid(name, 'a boolean', value)
-}
-
-function invalid (name: string, expected: string, actual: unknown): never {
-  throw new LLMRTC_ERR_OPTIONS_INVALID(name, expected, describe(actual))
-}
-
-function describe (value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return value.length > 40 ? 'a long string' : JSON.stringify(value)
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  return typeof value
+  if (typeof value !== 'boolean') invalidOption(name, 'a boolean', value)
 }

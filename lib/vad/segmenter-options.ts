@@ -1,4 +1,4 @@
-import { LLMRTC_ERR_OPTIONS_INVALID } from '../errors.js'
+import { invalidOption } from '../config/invalid-option.js'
 
 /** How speech is cut into utterances. Every field is optional; see `DEFAULT_SEGMENTER_OPTIONS`. */
 export interface SpeechSegmenterOptions {
@@ -45,7 +45,7 @@ export function resolveSegmenterOptions (
   prefix = ''
 ): ResolvedSegmenterOptions {
   if (options !== undefined && (options === null || typeof options !== 'object')) {
-    throw new LLMRTC_ERR_OPTIONS_INVALID(prefix === '' ? 'options' : prefix.slice(0, -1), 'an object', describe(options))
+    invalidOption(prefix === '' ? 'options' : prefix.slice(0, -1), 'an object', options)
   }
   const resolved = { ...base }
   for (const key of KEYS) {
@@ -54,29 +54,17 @@ export function resolveSegmenterOptions (
   }
   for (const key of ['activationThreshold', 'deactivationThreshold'] as const) {
     const value = resolved[key]
-    if (typeof value !== 'number' || !(value > 0 && value < 1)) invalid(prefix + key, 'a number between 0 and 1 (exclusive)', value)
+    if (typeof value !== 'number' || !(value > 0 && value < 1)) invalidOption(prefix + key, 'a number between 0 and 1 (exclusive)', value)
   }
   if (resolved.deactivationThreshold > resolved.activationThreshold) {
-    invalid(prefix + 'deactivationThreshold', `a number <= activationThreshold (${resolved.activationThreshold})`, resolved.deactivationThreshold)
+    invalidOption(prefix + 'deactivationThreshold', `a number <= activationThreshold (${resolved.activationThreshold})`, resolved.deactivationThreshold)
   }
   const ranges = { minSpeechMs: [0, 10_000], endOfSpeechSilenceMs: [32, 10_000], preSpeechPadMs: [0, 5_000], maxSpeechMs: [1_000, 600_000] } as const
   for (const [key, [min, max]] of Object.entries(ranges) as Array<[keyof typeof ranges, readonly [number, number]]>) {
     const value = resolved[key]
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      invalid(prefix + key, `an integer number of milliseconds from ${min} to ${max}`, value)
+      invalidOption(prefix + key, `an integer number of milliseconds from ${min} to ${max}`, value)
     }
   }
   return resolved
-}
-
-function invalid (name: string, expected: string, actual: unknown): never {
-  throw new LLMRTC_ERR_OPTIONS_INVALID(name, expected, describe(actual))
-}
-
-function describe (value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return value.length > 40 ? 'a long string' : JSON.stringify(value)
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  return typeof value
 }
