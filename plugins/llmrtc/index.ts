@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { LLMRTCOptions } from '../../lib/config/options.js'
 import llmrtcConfig from '../config/index.js'
+import llmrtcDemoPage from '../demo-page/index.js'
 import llmrtcHealth from '../health/index.js'
 import llmrtcHooks from '../hooks/index.js'
 import llmrtcPipeline from '../pipeline/index.js'
@@ -21,6 +22,8 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
   webrtc?: LLMRTCWebRTCOptions | false
   /** Server-wide speech segmentation (thresholds and durations in ms) and the VAD model file. */
   vad?: LLMRTCVadOptions
+  /** Serve the small voice page on `GET <path>` (default true; false for production APIs). */
+  demoPage?: boolean
 }
 
 /**
@@ -29,7 +32,7 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
  * app, beside its own routes. Options are validated here, so a bad option fails `ready()`.
  */
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
-  const { webrtc, vad, ...options } = opts
+  const { webrtc, vad, demoPage, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
@@ -46,6 +49,7 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   await fastify.register(llmrtcVad, vad ?? {})
   await fastify.register(llmrtcPipeline)
   await fastify.register(llmrtcHealth)
+  if (demoPage !== false) await fastify.register(llmrtcDemoPage)
 }
 
 export default fp(llmrtc, {

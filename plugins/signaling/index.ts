@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import type { WebSocket, RawData } from 'ws'
@@ -33,6 +33,8 @@ export interface LLMRTCSignalingDecorator extends EventEmitter<SignalingEvents> 
   handle: <T extends RoutedType>(type: T, handler: MessageHandler<T>) => void
   /** Open connections (a snapshot). */
   connections: () => ConnectionContext[]
+  /** Serves plain HTTP GETs of the signaling path (default 404), e.g. the demo page. */
+  servePage: (handler: (request: FastifyRequest, reply: FastifyReply) => unknown) => void
 }
 
 declare module 'fastify' {
@@ -57,7 +59,8 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
 
   const decorator = Object.assign(new EventEmitter<SignalingEvents>(), {
     handle: <T extends RoutedType>(type: T, handler: MessageHandler<T>) => { router.on(type, handler) },
-    connections: () => [...open]
+    connections: () => [...open],
+    servePage: (_handler: (request: FastifyRequest, reply: FastifyReply) => unknown): void => {}
   })
   const connectionHooks = new ConnectionHooks(hooks, clock)
   registerBuiltinHandlers(fastify, router, (ctx, previous) => {
@@ -101,7 +104,18 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
     }
   })
 
-  fastify.get(config.path, { websocket: true }, function signalingSocket (socket: WebSocket, request: FastifyRequest) {
+  // A plain GET on the signaling path (no upgrade) is served by whoever set a page (the demo page), else 404.
+  let page: (request: FastifyRequest, reply: FastifyReply) => unknown = async (_request, reply) => await reply.code(404).send()
+  decorator.servePage = (handler) => { page = handler }
+
+  fastify.route({
+    method: 'GET',
+    url: config.path,
+    handler: async function signalingPage (request, reply) { return await page(request, reply) },
+    wsHandler: signalingSocket
+  })
+
+  function signalingSocket (socket: WebSocket, request: FastifyRequest): void {
     // Listeners are attached synchronously, before any await, so no early message is lost.
     sockets.add(socket)
     socket.once('close', () => {
@@ -199,7 +213,7 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
     ctx.log.info('client connected')
     decorator.emit('open', ctx)
     connectionHooks.bound(ctx)
-  })
+  }
 
 }
 

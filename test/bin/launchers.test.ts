@@ -12,10 +12,13 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const cli = join(root, 'dist/bin/llmrtc-backend.js')
 const fastifyCli = join(root, 'node_modules/fastify-cli/cli.js')
 
-t.test('llmrtc-backend starts with an empty environment and serves /health', async t => {
+t.test('llmrtc-backend starts with an empty environment and serves / and /health', async t => {
   const run = startChild(t, process.execPath, [cli, '--port', '0'], cleanEnv())
   const [, url] = await run.waitFor(/llmrtc is listening on (http:\/\/127\.0\.0\.1:\d+)/)
   t.same(await (await fetch(`${url}/health`)).json(), { ok: true })
+  const page = await fetch(`${url}/`)
+  t.equal(page.status, 200, 'and the voice page on /')
+  t.match(await page.text(), /<title>llmrtc voice<\/title>/)
   t.match(run.output(), /"msg":"provider selected"/)
   run.child.kill('SIGTERM')
   t.same(await run.exited, { code: 0, signal: null }, 'SIGTERM stops it cleanly with exit 0')

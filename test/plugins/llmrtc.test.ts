@@ -133,3 +133,25 @@ t.test('the config plugin alone decorates the resolved options', async t => {
   await app.ready()
   t.equal(app.llmrtcConfig.maxSessions, 3)
 })
+
+t.test('GET on the signaling path serves the voice page beside the WebSocket, unless turned off', async t => {
+  const app = await buildApp(t, { webrtc: false })
+  const page = await app.inject('/')
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], /text\/html/)
+  t.match(page.body, /<title>llmrtc voice<\/title>/)
+  t.match(page.body, /src="llmrtc-demo\/client.js"/)
+  const script = await app.inject('/llmrtc-demo/client.js')
+  t.equal(script.statusCode, 200)
+  t.match(script.headers['content-type'], /javascript/)
+  t.match(script.body, /type: 'offer', signal: \{ type: 'offer'/, 'the page speaks protocol v1')
+  t.equal((await app.inject('/llmrtc-demo/style.css')).statusCode, 200)
+
+  const off = await buildApp(t, { webrtc: false, demoPage: false })
+  t.equal((await off.inject('/')).statusCode, 404)
+  t.equal((await off.inject('/llmrtc-demo/client.js')).statusCode, 404)
+
+  const nested = await buildApp(t, { webrtc: false, path: '/voice/ws' })
+  t.equal((await nested.inject('/voice/ws')).statusCode, 200)
+  t.equal((await nested.inject('/voice/llmrtc-demo/client.js')).statusCode, 200, 'assets sit beside a nested path')
+})

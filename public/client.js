@@ -1,0 +1,189 @@
+// A minimal voice client for llmrtc, written against protocol v1 (docs/protocol.md): one WebSocket for
+// signaling, one RTCPeerConnection (the client offers) with a "data" channel, the server's audio track
+// played as is, the microphone added later by renegotiation. No build step, no dependencies.
+
+const $ = (id) => document.getElementById(id)
+const ui = { state: $('state'), banner: $('banner'), connect: $('connect'), mic: $('mic'), status: $('status'), conversation: $('conversation'), interim: $('interim'), metrics: $('metrics'), speaker: $('speaker') }
+const signalingUrl = new URL(location.pathname, location.href)
+signalingUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
+const SIGNALING = new Set(['ready', 'pong', 'signal', 'ice', 'reconnect-ack'])
+
+let ws, pc, channel, pingTimer, micStream, micSender
+let sessionId = null
+let wanted = false // the user wants to be connected (reconnect on loss)
+let attempt = 0
+let assistantBubble = null
+let pendingReady = null
+
+function setState (name, label) { ui.state.className = `state ${name}`; ui.state.textContent = label }
+function status (text) { ui.status.textContent = text }
+function showError (text) { ui.banner.textContent = text; ui.banner.hidden = false; setTimeout(() => { ui.banner.hidden = true }, 8000) }
+function bubble (kind, text) {
+  const node = document.createElement('div')
+  node.className = `bubble ${kind}`
+  node.textContent = text
+  ui.conversation.append(node)
+  node.scrollIntoView({ block: 'end' })
+  return node
+}
+function send (message) { if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message)) }
+
+function connect () {
+  wanted = true
+  ui.connect.textContent = 'Disconnect'
+  status(attempt === 0 ? 'Connecting…' : `Reconnecting (attempt ${attempt})…`)
+  ws = new WebSocket(signalingUrl)
+  ws.onmessage = (event) => onMessage(JSON.parse(event.data), 'ws')
+  ws.onclose = () => onClosed()
+}
+
+function disconnect () {
+  wanted = false
+  ui.connect.textContent = 'Connect'
+  ws?.close()
+  teardownPeer()
+  stopMic()
+  sessionId = null
+  setState('idle', 'disconnected')
+  status('Disconnected.')
+}
+
+function onClosed () {
+  clearInterval(pingTimer)
+  teardownPeer()
+  ui.mic.disabled = true
+  if (!wanted) return
+  attempt++
+  const delayMs = Math.min(10_000, 500 * 2 ** attempt)
+  setState('idle', 'reconnecting')
+  status(`Connection lost: reconnecting in ${Math.round(delayMs / 1000)} s (the conversation is kept).`)
+  setTimeout(() => { if (wanted) connect() }, delayMs)
+}
+
+async function startPeer (iceServers) {
+  pc = new RTCPeerConnection({ iceServers: iceServers ?? [] })
+  channel = pc.createDataChannel('data', { ordered: true })
+  channel.onmessage = (event) => onMessage(JSON.parse(event.data), 'channel')
+  pc.addTransceiver('audio', { direction: 'recvonly' })
+  pc.ontrack = (event) => {
+    ui.speaker.srcObject = event.streams[0] ?? new MediaStream([event.track])
+    ui.speaker.play().catch(() => status('Click anywhere to allow audio playback.'))
+  }
+  pc.onconnectionstatechange = () => { if (pc?.connectionState === 'failed') showError('The WebRTC connection failed.') }
+  await negotiate()
+}
+
+/** Sends an offer with complete SDP (waits up to 3 s for ICE gathering), as the published client does. */
+async function negotiate () {
+  await pc.setLocalDescription(await pc.createOffer())
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise((resolve) => {
+      const done = () => { if (pc.iceGatheringState === 'complete') resolve() }
+      pc.addEventListener('icegatheringstatechange', done)
+      setTimeout(resolve, 3000)
+    })
+  }
+  send({ type: 'offer', signal: { type: 'offer', sdp: pc.localDescription.sdp } })
+}
+
+function teardownPeer () {
+  micSender = null
+  channel?.close()
+  pc?.close()
+  pc = channel = null
+}
+
+async function startMic () {
+  micStream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true } })
+  const [track] = micStream.getAudioTracks()
+  micSender = pc.addTrack(track, micStream)
+  await negotiate()
+  ui.mic.textContent = 'Microphone off'
+  ui.mic.classList.add('on')
+  setState('listening', 'listening')
+  status('Listening: speak, and speak over the answer to interrupt it.')
+}
+
+function stopMic () {
+  micStream?.getTracks().forEach((track) => track.stop())
+  micStream = null
+micSender = null
+  if (micSender !== null && pc !== null) pc.removeTrack(micSender)
+  micSender = null
+  ui.mic.textContent = 'Microphone on'
+  ui.mic.classList.remove('on')
+}
+
+function onMessage (message, source) {
+  // Payload events come on both transports: once the data channel is open, it is the one read.
+  if (source === 'ws' && !SIGNALING.has(message.type) && channel?.readyState === 'open') return
+  switch (message.type) {
+    case 'ready': {
+      const previous = sessionId
+      sessionId = message.id
+      clearInterval(pingTimer)
+      pingTimer = setInterval(() => send({ type: 'ping', timestamp: Date.now() }), 15_000)
+      if (previous !== null) {
+        // Resume the earlier session (history kept); WebRTC restarts once the server answered.
+        pendingReady = message
+        send({ type: 'reconnect', sessionId: previous })
+      } else {
+        afterReady(message)
+      }
+      break
+    }
+    case 'reconnect-ack':
+      sessionId = message.sessionId
+      status(message.success ? 'Reconnected: the conversation continues.' : 'Reconnected with a new session (the old one had expired).')
+      attempt = 0
+      afterReady(pendingReady)
+      break
+    case 'signal': pc?.setRemoteDescription(message.signal); break
+    case 'ice': if (message.candidate !== null) pc?.addIceCandidate(message.candidate).catch(() => {}); break
+    case 'speech-start': setState('speaking-user', 'you are speaking'); break
+    case 'speech-cancelled': setState('listening', 'listening'); break
+    case 'speech-end': setState('thinking', 'thinking'); break
+    case 'transcript':
+      if (message.isFinal) { ui.interim.textContent = ''; bubble('user', message.text) } else ui.interim.textContent = message.text
+      break
+    case 'llm-chunk':
+      if (message.done) break
+      assistantBubble ??= bubble('assistant', '')
+      assistantBubble.textContent += message.content
+      break
+    case 'llm': if (assistantBubble !== null) assistantBubble.textContent = message.text; break
+    case 'tts-start': setState('speaking', 'speaking'); break
+    case 'tts-complete': assistantBubble = null; setState('listening', 'listening'); break
+    case 'tts-cancelled': assistantBubble?.classList.add('cut'); assistantBubble = null; break
+    case 'tool-call-start': bubble('event', `tool ${message.name}…`); break
+    case 'tool-call-end': bubble('event', `tool done in ${message.durationMs} ms${message.error ? `: ${message.error}` : ''}`); break
+    case 'stage-change': bubble('event', `stage ${message.from} → ${message.to} (${message.reason})`); break
+    case 'metrics': {
+      const t = message.timings
+      ui.metrics.textContent = `last turn: transcript ${t.transcriptMs ?? '–'} ms · first token ${t.firstTokenMs ?? '–'} ms · first audio ${t.firstAudioOutMs ?? '–'} ms after you stopped`
+      break
+    }
+    case 'error': showError(`${message.code}: ${message.message}`); break
+  }
+}
+
+async function afterReady (ready) {
+  if (ready === null) return
+  pendingReady = null
+  try {
+    await startPeer(ready.iceServers)
+    ui.mic.disabled = false
+    attempt = 0
+    if (micStream !== null) { stopMic(); await startMic() } else status('Connected. Turn the microphone on and speak.')
+    if (micStream === null) setState('idle', 'connected')
+  } catch (error) {
+    showError(`Could not start WebRTC: ${error.message}`)
+  }
+}
+
+ui.connect.onclick = () => { if (wanted) disconnect(); else { attempt = 0; connect() } }
+ui.mic.onclick = () => {
+  if (micStream !== null) { stopMic(); setState('idle', 'connected'); status('Microphone off.') } else startMic().catch((error) => showError(`Microphone: ${error.message}`))
+}
+micStream = null
+micSender = null
