@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import Fastify from 'fastify'
@@ -11,18 +10,10 @@ import { buildApp } from '../helpers/app.js'
 import { synthesizeSpeech } from '../helpers/speech.js'
 import { connect } from '../helpers/ws-client.js'
 import { MOCK_REPLY, startOpenAIMock } from '../mocks/openai-mock.js'
+import { scratchDir } from '../helpers/scratch-dir.js'
 
 // Needs Debian's espeak-ng, pocketsphinx and pocketsphinx-en-us (.ci/run installs them).
 
-const scratchDirs: string[] = []
-t.teardown(() => { for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true }) })
-
-/** A temporary folder, removed when the file's tests end. */
-function scratchDir (): string {
-  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-local-test-'))
-  scratchDirs.push(dir)
-  return dir
-}
 const PATH = process.env.PATH ?? '/usr/bin:/bin'
 
 /** llmrtc without WebRTC, with the local plugin given the same environment (as the umbrella does). */

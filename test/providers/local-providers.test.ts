@@ -1,5 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { decodeWav, encodeWav } from '../../lib/audio/wav.js'
@@ -8,18 +7,10 @@ import { BUILTIN_ASSISTANT_PHRASES } from '../../lib/providers/builtin/rule-base
 import { EspeakTTS, findExecutable, hasPocketsphinxModel, isLocalUrl, normalizePhrase, phrasesToJsgf, PocketsphinxSTT, WavStreamReader } from '../../lib/providers/local/index.js'
 import { sttConformance, ttsConformance } from '../helpers/provider-conformance.js'
 import { synthesizeSpeech } from '../helpers/speech.js'
+import { scratchDir } from '../helpers/scratch-dir.js'
 
 // Needs Debian's espeak-ng, pocketsphinx and pocketsphinx-en-us (.ci/run installs them).
 
-const scratchDirs: string[] = []
-t.teardown(() => { for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true }) })
-
-/** A temporary folder, removed when the file's tests end. */
-function scratchDir (): string {
-  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-local-test-'))
-  scratchDirs.push(dir)
-  return dir
-}
 
 /**
  * A stand-in binary: a shell script `body`, in which $PIDFILE is where to record its pid (with `exec
