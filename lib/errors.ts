@@ -51,6 +51,23 @@ export const LLMRTC_ERR_TTS_TIMEOUT = createError('LLMRTC_ERR_TTS_TIMEOUT', 'Tex
 export const LLMRTC_ERR_PROVIDER_INIT = createError('LLMRTC_ERR_PROVIDER_INIT', 'Provider "%s" failed to initialise: %s', 500)
 export const LLMRTC_ERR_PROVIDER_NOT_READY = createError('LLMRTC_ERR_PROVIDER_NOT_READY', 'The %s provider is chosen when the app is ready: await fastify.ready() first', 500)
 
+// Tools
+export const LLMRTC_ERR_TOOL_DEFINITION = createError('LLMRTC_ERR_TOOL_DEFINITION', 'Invalid tool "%s": %s', 500, TypeError)
+export const LLMRTC_ERR_TOOL_UNKNOWN = createError('LLMRTC_ERR_TOOL_UNKNOWN', 'Unknown tool "%s"', 404)
+export const LLMRTC_ERR_TOOL_INVALID_ARGUMENTS = createError('LLMRTC_ERR_TOOL_INVALID_ARGUMENTS', 'Invalid arguments for tool "%s": %s', 400)
+export const LLMRTC_ERR_TOOL_TIMEOUT = createError('LLMRTC_ERR_TOOL_TIMEOUT', 'Tool "%s" did not finish within %s ms', 504)
+export const LLMRTC_ERR_TOOL_FAILED = createError('LLMRTC_ERR_TOOL_FAILED', 'Tool "%s" failed: %s', 500)
+
+// Playbooks
+export const LLMRTC_ERR_PLAYBOOK_INVALID = createError('LLMRTC_ERR_PLAYBOOK_INVALID', 'Invalid playbook "%s": %s', 500, TypeError)
+export const LLMRTC_ERR_PLAYBOOK_LOAD = createError('LLMRTC_ERR_PLAYBOOK_LOAD', 'Cannot load the playbook module %s: %s', 500, TypeError)
+export const LLMRTC_ERR_PLAYBOOK = createError('LLMRTC_ERR_PLAYBOOK', 'Playbook "%s" failed: %s', 500)
+
+// Authentication and limits
+export const LLMRTC_ERR_AUTH_UNAUTHORIZED = createError('LLMRTC_ERR_AUTH_UNAUTHORIZED', 'Unauthorized: %s', 401)
+export const LLMRTC_ERR_AUTH_ORIGIN = createError('LLMRTC_ERR_AUTH_ORIGIN', 'Origin %s is not allowed', 403)
+export const LLMRTC_ERR_RATE_LIMITED = createError('LLMRTC_ERR_RATE_LIMITED', 'Too many %s: the limit is %s', 429)
+
 // Server
 export const LLMRTC_ERR_SERVER_NOT_STARTED = createError('LLMRTC_ERR_SERVER_NOT_STARTED', 'The server is not started', 500)
 export const LLMRTC_ERR_INTERNAL = createError('LLMRTC_ERR_INTERNAL', 'Internal error: %s', 500)
@@ -85,6 +102,17 @@ export const errorRegistry = {
   LLMRTC_ERR_TTS_TIMEOUT,
   LLMRTC_ERR_PROVIDER_INIT,
   LLMRTC_ERR_PROVIDER_NOT_READY,
+  LLMRTC_ERR_TOOL_DEFINITION,
+  LLMRTC_ERR_TOOL_UNKNOWN,
+  LLMRTC_ERR_TOOL_INVALID_ARGUMENTS,
+  LLMRTC_ERR_TOOL_TIMEOUT,
+  LLMRTC_ERR_TOOL_FAILED,
+  LLMRTC_ERR_PLAYBOOK_INVALID,
+  LLMRTC_ERR_PLAYBOOK_LOAD,
+  LLMRTC_ERR_PLAYBOOK,
+  LLMRTC_ERR_AUTH_UNAUTHORIZED,
+  LLMRTC_ERR_AUTH_ORIGIN,
+  LLMRTC_ERR_RATE_LIMITED,
   LLMRTC_ERR_SERVER_NOT_STARTED,
   LLMRTC_ERR_INTERNAL
 } as const
@@ -121,6 +149,17 @@ const protocolCodes: Record<LLMRTCErrorCode, ProtocolErrorCode> = {
   LLMRTC_ERR_TTS_TIMEOUT: 'TTS_TIMEOUT',
   LLMRTC_ERR_PROVIDER_INIT: 'INTERNAL_ERROR',
   LLMRTC_ERR_PROVIDER_NOT_READY: 'INTERNAL_ERROR',
+  LLMRTC_ERR_TOOL_DEFINITION: 'INTERNAL_ERROR',
+  LLMRTC_ERR_TOOL_UNKNOWN: 'TOOL_ERROR',
+  LLMRTC_ERR_TOOL_INVALID_ARGUMENTS: 'TOOL_ERROR',
+  LLMRTC_ERR_TOOL_TIMEOUT: 'TOOL_ERROR',
+  LLMRTC_ERR_TOOL_FAILED: 'TOOL_ERROR',
+  LLMRTC_ERR_PLAYBOOK_INVALID: 'INTERNAL_ERROR',
+  LLMRTC_ERR_PLAYBOOK_LOAD: 'INTERNAL_ERROR',
+  LLMRTC_ERR_PLAYBOOK: 'PLAYBOOK_ERROR',
+  LLMRTC_ERR_AUTH_UNAUTHORIZED: 'UNAUTHORIZED',
+  LLMRTC_ERR_AUTH_ORIGIN: 'UNAUTHORIZED',
+  LLMRTC_ERR_RATE_LIMITED: 'RATE_LIMITED',
   LLMRTC_ERR_SERVER_NOT_STARTED: 'INTERNAL_ERROR',
   LLMRTC_ERR_INTERNAL: 'INTERNAL_ERROR'
 }
