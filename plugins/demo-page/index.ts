@@ -1,44 +1,39 @@
-import { readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
 /** Walks up from this file to the package root (works from plugins/ and from dist/plugins/). */
 function packageRoot (): string {
   let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 6; i++) {
-    try {
-      readFileSync(join(dir, 'package.json'))
-      return dir
-    } catch {
-      dir = dirname(dir)
-    }
-  }
+  for (let i = 0; i < 6 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir)
   return dir
 }
-
-const FILES = {
-  'index.html': 'text/html; charset=utf-8',
-  'client.js': 'text/javascript; charset=utf-8',
-  'style.css': 'text/css; charset=utf-8'
-} as const
 
 /**
  * A small voice page on the signaling path (`GET /` beside the WebSocket): connect, microphone, live
  * state, transcript, streamed answer, errors and latency, audio from the WebRTC track. Static files from
- * public/, read once at start; no build step. Turned off with the umbrella's `demoPage: false`.
+ * public/, no build step: index.html on the signaling path itself, the rest under `<dir>llmrtc-demo/`
+ * beside it. Turned off with the umbrella's `demoPage: false`.
  */
 async function llmrtcDemoPage (fastify: FastifyInstance, _opts: object): Promise<void> {
   const root = join(packageRoot(), 'public')
-  const content = Object.fromEntries(Object.keys(FILES).map(name => [name, readFileSync(join(root, name))])) as Record<keyof typeof FILES, Buffer>
   const path = fastify.llmrtcConfig.path
-  const assets = `${path.slice(0, path.lastIndexOf('/') + 1)}llmrtc-demo/`
+  const prefix = `${path.slice(0, path.lastIndexOf('/') + 1)}llmrtc-demo/`
 
-  fastify.llmrtcSignaling.servePage(async (_request, reply) => await reply.type(FILES['index.html']).send(content['index.html']))
-  for (const name of ['client.js', 'style.css'] as const) {
-    fastify.get(`${assets}${name}`, async (_request, reply) => await reply.type(FILES[name]).send(content[name]))
-  }
+  // The WebSocket owns the signaling path's GET route, so index.html goes through its page handler.
+  const page = await readFile(join(root, 'index.html'))
+  fastify.llmrtcSignaling.servePage(async (_request, reply) => await reply.type('text/html; charset=utf-8').send(page))
+
+  // In a context of its own, so nothing leaks into the user's app: without decorateReply, the user may
+  // register @fastify/static too. index.html links its assets relative to the signaling path, so it is
+  // not served again under the prefix.
+  await fastify.register(async function llmrtcDemoAssets (assets) {
+    await assets.register(fastifyStatic, { root, prefix, decorateReply: false, index: false, allowedPath: (file) => file !== '/index.html' })
+  })
 }
 
 export default fp(llmrtcDemoPage, {

@@ -1,3 +1,5 @@
+import { join } from 'node:path'
+import fastifyStatic from '@fastify/static'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import t from 'tap'
@@ -154,4 +156,21 @@ t.test('GET on the signaling path serves the voice page beside the WebSocket, un
   const nested = await buildApp(t, { webrtc: false, path: '/voice/ws' })
   t.equal((await nested.inject('/voice/ws')).statusCode, 200)
   t.equal((await nested.inject('/voice/llmrtc-demo/client.js')).statusCode, 200, 'assets sit beside a nested path')
+})
+
+t.test('the voice page\'s static files live beside the user\'s own @fastify/static, and index.html only on the signaling path', async t => {
+  const app = await buildApp(t, { webrtc: false }, async app => {
+    await app.register(fastifyStatic, { root: join(import.meta.dirname, '..', '..', 'docs'), prefix: '/docs/' })
+    app.get('/download', async (_request, reply) => await reply.sendFile('protocol.md'))
+  })
+  t.equal((await app.inject('/docs/protocol.md')).statusCode, 200, 'the user\'s static files')
+  t.equal((await app.inject('/download')).statusCode, 200, 'the user\'s reply.sendFile')
+  const style = await app.inject('/llmrtc-demo/style.css')
+  t.equal(style.statusCode, 200)
+  t.match(style.headers['content-type'], /text\/css/)
+  t.ok(style.headers.etag, 'cache validators from @fastify/static')
+  t.equal((await app.inject({ url: '/llmrtc-demo/style.css', headers: { 'if-none-match': String(style.headers.etag) } })).statusCode, 304)
+  t.equal((await app.inject('/llmrtc-demo/index.html')).statusCode, 404)
+  t.not((await app.inject('/llmrtc-demo/')).statusCode, 200, 'no page, no listing under the prefix')
+  t.equal((await app.inject('/llmrtc-demo/../package.json')).statusCode, 404, 'nothing outside public/')
 })
