@@ -2,8 +2,9 @@ import type { Clock } from '../clock.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { TurnContext } from '../hooks/hook-types.js'
 import type { Logger } from '../logger.js'
+import type { StageChange } from '../playbooks/types.js'
 import type { ServerMessage } from '../protocol/server-messages.js'
-import type { Providers, STTResult } from '../providers/types.js'
+import type { ChatMessage, LLMRequest, Providers, STTResult, ToolCallRequest } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { AudioOutput } from '../transport/media-transport.js'
 
@@ -43,6 +44,43 @@ export interface TurnEnvironment {
   clock: Clock
   log: Logger
   options: TurnOptions
+  /** Tools and playbook of the session: present, the answer runs the two-phase tool loop (turn-agent.ts). */
+  agent?: TurnAgent
+}
+
+/** What one LLM round of a tool-using turn sends besides the conversation. */
+export interface AgentRound {
+  systemPrompt: string
+  tools: NonNullable<LLMRequest['tools']>
+  toolChoice?: LLMRequest['toolChoice']
+  config?: LLMRequest['config']
+}
+
+/**
+ * A session's tools and playbook as a turn sees them. The turn streams each LLM round into speech; the
+ * agent says what each round offers, runs the tool calls, and moves between playbook stages.
+ */
+export interface TurnAgent {
+  /** Starts the playbook on first use (its onEnter hooks); idempotent. */
+  begin: () => Promise<void>
+  /** The next round's system prompt and tools; `withTools: false` is phase 2 (the spoken answer). */
+  round: (withTools: boolean) => AgentRound
+  /**
+   * Runs one round's tool calls (tool-call-start/end to the client, tool hooks), records the calls and
+   * their results in the history as whole pairs (nothing from a cancelled generation), and returns the
+   * stage change they trigger, if any. Never throws for a tool's failure: that is the tool's result.
+   */
+  runToolCalls: (calls: ToolCallRequest[], turn: { ctx: TurnContext, signal: AbortSignal, roundText: string }) => Promise<StageChange | undefined>
+  /** Applies a stage change (stage-change to the client). Returns false when a playbook callback failed (reported). */
+  applyChange: (change: StageChange, turn: { ctx: TurnContext, keep?: ChatMessage }) => Promise<boolean>
+  /** After an answered turn: counts it and applies the transitions it triggers (keyword, intent, max_turns, custom). */
+  afterAnswer: (turn: { ctx: TurnContext, userText: string, assistantText: string, keep: ChatMessage }) => Promise<void>
+  /** Whether a transition in the current stage ends the tool phase (default true). */
+  readonly twoPhase: boolean
+  /** Most LLM rounds that may call tools in one turn. */
+  readonly maxToolRounds: number
+  /** How long the tool phase of one turn may last, in ms. */
+  readonly toolPhaseTimeoutMs: number
 }
 
 /** The user's side of a turn: the utterance and how to get its transcript. */

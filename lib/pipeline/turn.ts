@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { LLMRTC_ERR_HOOK_BLOCKED, clientErrorOf, protocolCodeOf } from '../errors.js'
 import type { ErrorContext, TurnContext } from '../hooks/hook-types.js'
-import type { LLMRequest, STTResult } from '../providers/types.js'
+import type { ChatMessage, LLMRequest, STTResult, ToolCallRequest } from '../providers/types.js'
 import { AsyncQueue } from '../streams/async-queue.js'
 import { heardText } from './heard-text.js'
 import { callSignal, classifyProviderError, type ProviderRole } from './provider-call.js'
 import { SentenceChunker } from './sentence-chunker.js'
 import { SpeechWriter } from './speech-writer.js'
-import type { TurnEnvironment, TurnInput, TurnResult, TurnTimings } from './turn-types.js'
+import type { TurnAgent, TurnEnvironment, TurnInput, TurnResult, TurnTimings } from './turn-types.js'
 
 /** Thrown inside a turn to end it after an error was already reported. */
 class TurnEnded extends Error {}
@@ -29,6 +29,11 @@ export class Turn {
   #ttsStarted = false
   #ttsCompleted = false
   #assistantText = ''
+  /** Where the final answer starts in the turn's text (after tool rounds, whose text is recorded with their calls). */
+  #finalAnswerFrom = 0
+  #finalSentencesFrom = 0
+  #sentencesOffered = 0
+  #chunkIndex = 0
 
   constructor (env: TurnEnvironment, input: TurnInput) {
     this.#env = env
@@ -64,8 +69,9 @@ export class Turn {
       if (transcript === '') {
         outcome = 'empty'
       } else {
-        env.history.add({ role: 'user', content: transcript, ...(this.#input.attachments.length > 0 ? { attachments: this.#input.attachments } : {}) })
-        await this.#answer()
+        const userMessage: ChatMessage = { role: 'user', content: transcript, ...(this.#input.attachments.length > 0 ? { attachments: this.#input.attachments } : {}) }
+        env.history.add(userMessage)
+        await this.#answer(userMessage)
       }
     } catch (error) {
       if (error instanceof TurnEnded && error.message === 'blocked') outcome = 'blocked'
@@ -76,7 +82,7 @@ export class Turn {
       else if (signal.aborted) outcome = 'cancelled'
     }
     if (outcome === 'cancelled') {
-      this.#assistantText = heardText(this.#speech?.sentences ?? [], env.output.playedMs - this.#playedAtStart)
+      this.#assistantText = heardText((this.#speech?.sentences ?? []).slice(this.#finalSentencesFrom), env.output.playedMs - this.#playedAtStart)
     }
     if ((outcome === 'completed' || outcome === 'cancelled') && this.#assistantText !== '') {
       env.history.add({ role: 'assistant', content: this.#assistantText })
@@ -108,10 +114,9 @@ export class Turn {
     return text
   }
 
-  async #answer (): Promise<void> {
+  async #answer (userMessage: ChatMessage): Promise<void> {
     const env = this.#env
     const signal = this.signal
-    const llm = env.providers.llm
     const speech = this.#speech = new SpeechWriter({
       tts: env.providers.tts,
       output: env.output,
@@ -129,42 +134,25 @@ export class Turn {
     const speaking = streamedTTS ? this.#speakQueued(speech, sentences) : Promise.resolve()
     // A TTS failure stops the turn at once (the LLM stream included), and is reported once.
     speaking.catch(async (error: unknown) => { await this.#fail('tts', error) })
-
-    const request: LLMRequest = { messages: env.history.toMessages(), signal }
-    const started = env.clock.now()
-    await env.hooks.run('onLLMStart', this.ctx, request)
-    const call = callSignal(signal, env.options.llmTimeoutMs)
-    request.signal = call.signal
     const chunker = new SentenceChunker({ minChars: env.options.sentenceMinChars })
-    let text = ''
+    const say = (content: string): void => {
+      if (streamedTTS) for (const sentence of chunker.push(content)) this.#startSpeaking(sentences, sentence)
+    }
+
+    const started = env.clock.now()
+    let text: string
     try {
-      if (llm.stream !== undefined) {
-        let index = 0
-        for await (const chunk of llm.stream(request)) {
-          if (call.signal.aborted) break
-          if (chunk.content === '') continue
-          this.timings.firstTokenMs ??= env.clock.now() - this.#input.speechEndedAt
-          text += chunk.content
-          env.send({ type: 'llm-chunk', content: chunk.content, done: false })
-          await env.hooks.run('onLLMChunk', this.ctx, chunk, index++)
-          if (streamedTTS) for (const sentence of chunker.push(chunk.content)) this.#startSpeaking(sentences, sentence)
-        }
-      } else {
-        const result = await llm.complete(request)
-        this.timings.firstTokenMs = env.clock.now() - this.#input.speechEndedAt
-        text = result.fullText
-        if (text !== '') env.send({ type: 'llm-chunk', content: text, done: false })
-      }
-      call.signal.throwIfAborted()
+      text = env.agent === undefined
+        ? (await this.#llmRound({ messages: env.history.toMessages() }, say)).text
+        : await this.#toolLoop(env.agent, userMessage, say, () => { if (streamedTTS) for (const s of chunker.flush()) this.#startSpeaking(sentences, s) })
     } catch (error) {
       sentences.abort()
-      await this.#providerFailed('llm', llm.name, error, call, env.options.llmTimeoutMs)
-      throw new TurnEnded('failed')
+      throw error
     }
     const end = env.clock.now()
     // The guardrail sees the whole answer before the client gets it as one `llm` message.
     await this.#guardrail('onLLMEnd', () => env.hooks.run('onLLMEnd', this.ctx, { fullText: text }, { startTime: started, endTime: end, durationMs: end - started }))
-    this.#assistantText = text
+    this.#assistantText = text.slice(this.#finalAnswerFrom)
     // The last sentence is ready now: speaking starts (tts-start) before the closing llm messages.
     if (streamedTTS) {
       for (const sentence of chunker.flush()) this.#startSpeaking(sentences, sentence)
@@ -181,13 +169,100 @@ export class Turn {
       await this.#fail('tts', error)
       throw new TurnEnded('failed')
     }
-    if (!this.#ttsStarted || signal.aborted) return
-    await env.output.drain()
-    if (signal.aborted) return
-    this.#ttsCompleted = true
-    env.send({ type: 'tts-complete' })
-    const ttsEnd = env.clock.now()
-    await env.hooks.run('onTTSEnd', this.ctx, { startTime: ttsStarted, endTime: ttsEnd, durationMs: ttsEnd - ttsStarted })
+    if (this.#ttsStarted && !signal.aborted) {
+      await env.output.drain()
+      if (signal.aborted) return
+      this.#ttsCompleted = true
+      env.send({ type: 'tts-complete' })
+      const ttsEnd = env.clock.now()
+      await env.hooks.run('onTTSEnd', this.ctx, { startTime: ttsStarted, endTime: ttsEnd, durationMs: ttsEnd - ttsStarted })
+    }
+    if (env.agent !== undefined && !signal.aborted) {
+      await env.agent.afterAnswer({ ctx: this.ctx, userText: userMessage.content, assistantText: this.#assistantText, keep: userMessage })
+    }
+  }
+
+  /**
+   * Two-phase execution. Phase 1: LLM rounds that may call tools, each streamed into speech as it comes
+   * ("let me look that up" is heard while the tool runs), until a round answers without tools, the round
+   * or time bound is hit, or a transition moves the playbook. Phase 2: one round without tools, in the
+   * (new) stage's voice, when phase 1 ended without an answer. Returns all text said in the turn.
+   */
+  async #toolLoop (agent: TurnAgent, userMessage: ChatMessage, say: (content: string) => void, flushSpeech: () => void): Promise<string> {
+    const env = this.#env
+    const signal = this.signal
+    await agent.begin()
+    const phaseEndsAt = env.clock.now() + agent.toolPhaseTimeoutMs
+    let text = ''
+    let withTools = true
+    for (let round = 1; !signal.aborted; round++) {
+      const spec = agent.round(withTools)
+      const request: LLMRequest = { messages: [{ role: 'system', content: spec.systemPrompt }, ...env.history.messages] }
+      if (spec.tools.length > 0) {
+        request.tools = spec.tools
+        if (spec.toolChoice !== undefined) request.toolChoice = spec.toolChoice
+      }
+      if (spec.config !== undefined) request.config = spec.config
+      // Rounds are said one after the other: keep a space between them.
+      const result = await this.#llmRound(request, say, text !== '' && !/\s$/.test(text))
+      text += result.text
+      if (!withTools || result.toolCalls.length === 0) break
+      // What was said before the tool calls is spoken while they run.
+      flushSpeech()
+      const change = await agent.runToolCalls(result.toolCalls, { ctx: this.ctx, signal, roundText: result.text })
+      this.#finalAnswerFrom = text.length
+      this.#finalSentencesFrom = this.#sentencesOffered
+      if (signal.aborted) break
+      let answerNow = round >= agent.maxToolRounds || env.clock.now() >= phaseEndsAt
+      if (change !== undefined) {
+        const endsToolPhase = agent.twoPhase
+        if (await agent.applyChange(change, { ctx: this.ctx, keep: userMessage }) && endsToolPhase) answerNow = true
+      }
+      if (answerNow) withTools = false
+    }
+    return text
+  }
+
+  /**
+   * One LLM call, streamed: each chunk goes to the client (`llm-chunk`) and to `say`. Returns its text
+   * and the tool calls it asked for. A failure is reported (LLM_ERROR / LLM_TIMEOUT) and ends the turn.
+   */
+  async #llmRound (request: LLMRequest, say: (content: string) => void, separate = false): Promise<{ text: string, toolCalls: ToolCallRequest[] }> {
+    const env = this.#env
+    const llm = env.providers.llm
+    await env.hooks.run('onLLMStart', this.ctx, request)
+    const call = callSignal(this.signal, env.options.llmTimeoutMs)
+    request.signal = call.signal
+    let text = ''
+    let toolCalls: ToolCallRequest[] = []
+    const emit = (content: string): void => {
+      if (text === '' && separate && !/^\s/.test(content)) content = ` ${content}`
+      text += content
+      env.send({ type: 'llm-chunk', content, done: false })
+      say(content)
+    }
+    try {
+      if (llm.stream !== undefined) {
+        for await (const chunk of llm.stream(request)) {
+          if (call.signal.aborted) break
+          if (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0) toolCalls = chunk.toolCalls
+          if (chunk.content === '') continue
+          this.timings.firstTokenMs ??= env.clock.now() - this.#input.speechEndedAt
+          emit(chunk.content)
+          await env.hooks.run('onLLMChunk', this.ctx, chunk, this.#chunkIndex++)
+        }
+      } else {
+        const result = await llm.complete(request)
+        this.timings.firstTokenMs ??= env.clock.now() - this.#input.speechEndedAt
+        toolCalls = result.toolCalls ?? []
+        if (result.fullText !== '') emit(result.fullText)
+      }
+      call.signal.throwIfAborted()
+    } catch (error) {
+      await this.#providerFailed('llm', llm.name, error, call, env.options.llmTimeoutMs)
+      throw new TurnEnded('failed')
+    }
+    return { text, toolCalls }
   }
 
   /** Sends `tts-start` before the first sentence (as soon as the first sentence is ready). */
@@ -196,6 +271,7 @@ export class Turn {
       this.#ttsStarted = true
       this.#env.send({ type: 'tts-start' })
     }
+    this.#sentencesOffered++
     queue?.offer(sentence)
   }
 

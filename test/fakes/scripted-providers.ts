@@ -1,4 +1,4 @@
-import type { LLMChunk, LLMProvider, LLMRequest, STTConfig, STTProvider, STTResult, TTSConfig, TTSProvider } from '../../lib/providers/types.js'
+import type { LLMChunk, LLMProvider, LLMRequest, ToolCallRequest, STTConfig, STTProvider, STTResult, TTSConfig, TTSProvider } from '../../lib/providers/types.js'
 
 /** Resolves when `signal` aborts (rejecting with its reason), for fakes that wait "forever". */
 export async function untilAborted (signal: AbortSignal | undefined): Promise<never> {
@@ -14,13 +14,20 @@ export class ScriptedLLM implements LLMProvider {
   readonly name = 'scripted-llm'
   readonly requests: LLMRequest[] = []
   aborted = 0
-  /** Each call takes the next script: chunks to stream, 'hang' (until aborted) or an Error to throw (after the chunks). */
-  constructor (public scripts: Array<string[] | 'hang' | { chunks: string[], error: Error } | { chunks: string[], hangAfter: true }>) {}
+  /**
+   * Each call takes the next script: chunks to stream, 'hang' (until aborted), an Error to throw (after the
+   * chunks), or tool calls to ask for (on the last chunk, as the OpenAI provider does).
+   */
+  constructor (public scripts: Array<string[] | 'hang' | { chunks: string[], error: Error } | { chunks: string[], hangAfter: true } | { chunks: string[], toolCalls: ToolCallRequest[] }>) {}
 
-  async complete (request: LLMRequest): Promise<{ fullText: string }> {
+  async complete (request: LLMRequest): Promise<{ fullText: string, toolCalls?: ToolCallRequest[] }> {
     let text = ''
-    for await (const chunk of this.stream(request)) text += chunk.content
-    return { fullText: text }
+    let toolCalls: ToolCallRequest[] | undefined
+    for await (const chunk of this.stream(request)) {
+      text += chunk.content
+      if (chunk.toolCalls !== undefined) toolCalls = chunk.toolCalls
+    }
+    return { fullText: text, ...(toolCalls !== undefined ? { toolCalls } : {}) }
   }
 
   async * stream (request: LLMRequest): AsyncIterable<LLMChunk> {
@@ -39,6 +46,10 @@ export class ScriptedLLM implements LLMProvider {
     }
     if (!Array.isArray(script) && 'error' in script) throw script.error
     if (!Array.isArray(script) && 'hangAfter' in script) await untilAborted(request.signal)
+    if (!Array.isArray(script) && 'toolCalls' in script) {
+      yield { content: '', done: true, toolCalls: script.toolCalls, stopReason: 'tool_use' }
+      return
+    }
     yield { content: '', done: true }
   }
 }
