@@ -4,6 +4,11 @@ import { systemClock } from '../../lib/clock.js'
 import { clientErrorOf, protocolCodeOf } from '../../lib/errors.js'
 import type { Logger } from '../../lib/logger.js'
 import { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
+import { SessionAgent } from '../../lib/agent/session-agent.js'
+import { loadPlaybookModule } from '../../lib/playbooks/load-playbook-module.js'
+import { PlaybookEngine } from '../../lib/playbooks/playbook-engine.js'
+import { ToolExecutor } from '../../lib/tools/tool-executor.js'
+import { ToolRegistry } from '../../lib/tools/tool-registry.js'
 import type { TurnResult } from '../../lib/pipeline/turn-types.js'
 import type { Session } from '../../lib/sessions/session.js'
 import type { SessionMedia } from '../../lib/transport/media-transport.js'
@@ -12,6 +17,7 @@ import { handleAudioMessage } from './audio-message.js'
 
 interface SessionPipeline {
   pipeline: VoicePipeline
+  agent?: SessionAgent
   /** Stops speech detection on the current track. */
   detach?: () => void
 }
@@ -42,13 +48,53 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   const sessions = fastify.llmrtcSessions
   const log = fastify.log.child({ plugin: 'llmrtc-pipeline' }) as Logger
   const entries = new Map<string, SessionPipeline>()
+  // Tools and the playbook: a module named by PLAYBOOK is loaded here, so a bad one fails start-up.
+  const playbook = config.playbook ?? (config.env.PLAYBOOK !== undefined && config.env.PLAYBOOK !== '' ? await loadPlaybookModule(config.env.PLAYBOOK) : undefined)
+  const tools = new ToolRegistry(config.tools)
+  const executor = new ToolExecutor({ timeoutMs: config.toolTimeoutMs, maxConcurrency: config.maxConcurrentTools, clock })
+  if (playbook !== undefined) log.info({ playbook: playbook.id, stages: playbook.stages.length }, 'playbook loaded')
+
+  function agentFor (session: Session, sessionLog: Logger, schedule: (task: () => Promise<void>) => void): SessionAgent | undefined {
+    if (playbook === undefined && tools.list().length === 0) return undefined
+    let agent: SessionAgent | undefined
+    const engine = playbook === undefined
+      ? undefined
+      : new PlaybookEngine({
+        playbook,
+        sessionId: session.id,
+        data: session.data,
+        clock,
+        hooks,
+        log: sessionLog,
+        ...(config.intentDetector !== undefined ? { intentDetector: config.intentDetector } : {}),
+        // A timeout transition waits for the turn in progress.
+        onTimer: (change) => { schedule(async () => { await agent?.applyTimerChange(change); sessions.persist(session) }) }
+      })
+    agent = new SessionAgent({
+      sessionId: session.id,
+      systemPrompt: config.systemPrompt,
+      tools,
+      executor,
+      ...(engine !== undefined ? { playbook: engine } : {}),
+      history: session.history,
+      data: session.data,
+      send: (message) => { session.send(message) },
+      hooks,
+      clock,
+      log: sessionLog,
+      maxToolRounds: config.maxToolRounds,
+      toolPhaseTimeoutMs: config.toolPhaseTimeoutMs
+    })
+    return agent
+  }
 
   function entryFor (session: Session): SessionPipeline {
     const existing = entries.get(session.id)
     if (existing !== undefined) return existing
     const providers = fastify.llmrtcProviders
     const sessionLog = log.child({ sessionId: session.id })
-    const pipeline = new VoicePipeline({
+    const agent = agentFor(session, sessionLog, (task) => { pipeline.schedule(task) })
+    const pipeline: VoicePipeline = new VoicePipeline({
       sessionId: session.id,
       providers: { llm: providers.llm, stt: providers.stt, tts: providers.tts },
       hooks,
@@ -59,9 +105,12 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
       log: sessionLog,
       turnOptions: config.turn,
       streamingSTT: config.streamingSTT,
-      onTurnEnd: (result) => { turnEnded(session, result, sessionLog) }
+      onTurnEnd: (result) => { turnEnded(session, result, sessionLog) },
+      ...(agent !== undefined ? { agent } : {})
     })
-    const entry: SessionPipeline = { pipeline }
+    // The playbook starts with the session (its initial stage's onEnter, its timers).
+    if (agent !== undefined) pipeline.schedule(async () => { await agent.begin() })
+    const entry: SessionPipeline = { pipeline, ...(agent !== undefined ? { agent } : {}) }
     entries.set(session.id, entry)
     return entry
   }
@@ -81,6 +130,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     if (entry === undefined) return
     entries.delete(sessionId)
     entry.detach?.()
+    entry.agent?.close()
     void entry.pipeline.close()
   }
 
@@ -98,7 +148,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   sessions.on('ended', (session) => { drop(session.id) })
 
   signaling.handle('audio', (message, ctx) => {
-    handleAudioMessage(message, ctx, entryFor(ctx.session).pipeline)
+    handleAudioMessage(message, ctx, entryFor(ctx.session).pipeline, config)
   })
 
   if (fastify.hasDecorator('llmrtcTransport')) {
@@ -134,6 +184,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   fastify.addHook('onClose', async function closePipelines () {
     await Promise.all([...entries.values()].map(async (entry) => {
       entry.detach?.()
+      entry.agent?.close()
       await entry.pipeline.close()
     }))
     entries.clear()
