@@ -1,5 +1,6 @@
 import { LLMRTC_ERR_HOOK_NOT_A_FUNCTION, LLMRTC_ERR_HOOK_UNKNOWN } from '../errors.js'
 import type { Logger } from '../logger.js'
+import { publishError } from '../observability/channels.js'
 import { GUARDRAIL_HOOKS, HOOK_NAMES, type ErrorContext, type LLMRTCHookName, type LLMRTCHookObject, type LLMRTCHooks } from './hook-types.js'
 
 const hookNameSet = new Set<string>(HOOK_NAMES)
@@ -42,6 +43,8 @@ export class HookRegistry {
    * `onError`; in a guardrail hook (`onSTTEnd`, `onLLMEnd`) the error is rethrown to block the turn.
    */
   async run<K extends LLMRTCHookName> (name: K, ...args: Parameters<LLMRTCHooks[K]>): Promise<void> {
+    // Every reported error passes here, hooks or not: the `llmrtc:error` channel sees it.
+    if (name === 'onError') publishError(args[1] as ErrorContext)
     const list = this.#handlers.get(name)
     if (list === undefined) return
     for (const handler of list) {

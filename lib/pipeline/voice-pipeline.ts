@@ -2,6 +2,7 @@ import { encodeWav } from '../audio/wav.js'
 import type { Clock } from '../clock.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { Logger } from '../logger.js'
+import { publishBargeIn, publishTurnEnd } from '../observability/channels.js'
 import type { ServerMessage } from '../protocol/server-messages.js'
 import type { Providers, STTResult, VisionAttachment } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
@@ -173,7 +174,9 @@ export class VoicePipeline {
   #interrupt (): void {
     if (this.#turn === undefined) return
     this.#o.log.debug({ turnId: this.#turn.ctx.turnId }, 'barge-in')
-    this.#turn.cancel()
+    const running = !this.#turn.signal.aborted
+    const speaking = this.#turn.cancel()
+    if (running) publishBargeIn(this.#o.sessionId, this.#turn.ctx.turnId, this.#o.clock.now(), speaking)
   }
 
   #startTranscription (preRoll: Int16Array): void {
@@ -208,6 +211,7 @@ export class VoicePipeline {
       this.#turn = turn
       try {
         const result = await turn.run()
+        publishTurnEnd(result, speechEndedAt, this.#o.providers)
         this.#o.onTurnEnd?.(result)
       } catch (err) {
         this.#o.log.error({ err }, 'turn crashed')

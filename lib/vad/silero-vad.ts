@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InferenceSession, Tensor } from 'onnxruntime-node'
 import { LLMRTC_ERR_VAD } from '../errors.js'
+import { publishVadBatch } from '../observability/channels.js'
 
 /** Samples of new audio per Silero window at 16 kHz (32 ms). */
 export const SILERO_WINDOW_SAMPLES = 512
@@ -193,6 +194,7 @@ class SharedModel {
       state.set(vad.state.subarray(0, STATE_SIZE), i * STATE_SIZE)
       state.set(vad.state.subarray(STATE_SIZE), (n + i) * STATE_SIZE)
     }
+    const started = performance.now()
     try {
       const result = await this.#session.run({
         input: new Tensor('float32', input, [n, ROW]),
@@ -201,6 +203,7 @@ class SharedModel {
       })
       this.runs++
       this.windows += n
+      publishVadBatch(performance.now() - started, n)
       const output = result.output?.data as Float32Array
       const stateN = result.stateN?.data as Float32Array
       for (let i = 0; i < n; i++) {

@@ -1,0 +1,190 @@
+import * as dc from 'node:diagnostics_channel'
+import type { ErrorContext } from '../hooks/hook-types.js'
+import type { StageChange } from '../playbooks/types.js'
+import type { TurnOutcome, TurnResult, TurnTimings } from '../pipeline/turn-types.js'
+import type { ProtocolErrorCode } from '../protocol/error-codes.js'
+import type { Providers } from '../providers/types.js'
+import type { ToolCallOutcome } from '../tools/types.js'
+
+/**
+ * llmrtc's observability events, published on `node:diagnostics_channel`. They are a public API: a
+ * custom exporter subscribes by name (`diagnostics_channel.subscribe('llmrtc:turn:end', fn)`). Every
+ * publisher checks `hasSubscribers` first, so with nobody listening an event costs one property read and
+ * builds nothing. Payloads carry ids, names, codes and timings, never transcripts, prompts or tool
+ * arguments. Channels are process-wide: with two llmrtc apps in one process, a subscriber sees both
+ * (filter on `sessionId`, see docs/observability.md).
+ */
+export const LLMRTC_CHANNELS = {
+  turnEnd: 'llmrtc:turn:end',
+  bargeIn: 'llmrtc:barge-in',
+  error: 'llmrtc:error',
+  vadBatch: 'llmrtc:vad:batch',
+  toolEnd: 'llmrtc:tool:end',
+  stageChange: 'llmrtc:stage:change'
+} as const
+
+/** A turn ended, whatever its outcome. Times are epoch ms of the pipeline's clock. */
+export interface TurnEndEvent {
+  sessionId: string
+  turnId: string
+  outcome: TurnOutcome
+  /** When the user stopped speaking (the VAD's decision), or when the `audio` message was handled. */
+  speechEndedAt: number
+  /** When the turn started running (later than `speechEndedAt` when it waited for the previous turn). */
+  startedAt: number
+  endedAt: number
+  /** ms after `speechEndedAt`; a figure is absent when the turn never got there. */
+  timings: Readonly<TurnTimings>
+  /** Provider names per role. */
+  providers: { stt: string, llm: string, tts: string }
+}
+
+/** Speech (or a new `audio` message) interrupted a running turn. */
+export interface BargeInEvent {
+  sessionId: string
+  /** The interrupted turn. */
+  turnId: string
+  /** Epoch ms (the pipeline's clock). */
+  at: number
+  /** The assistant was speaking (true) or still thinking (false). */
+  speaking: boolean
+}
+
+/** An error llmrtc reported to the `onError` hooks (the same `code` and `component`). */
+export interface ErrorEvent {
+  code: ProtocolErrorCode
+  component: ErrorContext['component']
+  sessionId?: string
+  turnId?: string
+}
+
+/**
+ * One inference run of the shared Silero model: `windows` windows (of any session, of any llmrtc app in
+ * the process) scored together.
+ */
+export interface VadBatchEvent {
+  durationMs: number
+  windows: number
+}
+
+export type ToolCallResult = 'success' | 'error' | 'timeout' | 'cancelled'
+
+/** A tool call has its outcome. */
+export interface ToolEndEvent {
+  sessionId: string
+  turnId: string
+  callId: string
+  /** The name the model called (possibly a tool that does not exist: see `errorCode`). */
+  name: string
+  outcome: ToolCallResult
+  /** `LLMRTC_ERR_TOOL_*` when it failed. */
+  errorCode?: string
+  durationMs: number
+  stageId?: string
+}
+
+/** A playbook moved a session to another stage. */
+export interface StageChangeEvent {
+  sessionId: string
+  playbookId?: string
+  from: string
+  to: string
+  transitionId: string
+}
+
+/** Channel name → payload. */
+export interface LLMRTCChannelEvents {
+  'llmrtc:turn:end': TurnEndEvent
+  'llmrtc:barge-in': BargeInEvent
+  'llmrtc:error': ErrorEvent
+  'llmrtc:vad:batch': VadBatchEvent
+  'llmrtc:tool:end': ToolEndEvent
+  'llmrtc:stage:change': StageChangeEvent
+}
+
+export type LLMRTCChannelName = keyof LLMRTCChannelEvents
+
+// Held here for the life of the process: publishers read `hasSubscribers` on these objects.
+const turnEnd = dc.channel(LLMRTC_CHANNELS.turnEnd)
+const bargeIn = dc.channel(LLMRTC_CHANNELS.bargeIn)
+const error = dc.channel(LLMRTC_CHANNELS.error)
+const vadBatch = dc.channel(LLMRTC_CHANNELS.vadBatch)
+const toolEnd = dc.channel(LLMRTC_CHANNELS.toolEnd)
+const stageChange = dc.channel(LLMRTC_CHANNELS.stageChange)
+
+/**
+ * Subscribes to one channel with a typed listener; returns the unsubscribe function. A listener must not
+ * throw: diagnostics_channel rethrows it as an uncaught exception.
+ */
+export function subscribeChannel<N extends LLMRTCChannelName> (name: N, listener: (event: LLMRTCChannelEvents[N]) => void): () => void {
+  const onMessage = listener as (message: unknown) => void
+  dc.subscribe(name, onMessage)
+  return () => { dc.unsubscribe(name, onMessage) }
+}
+
+/** Called by the voice pipeline once a turn has settled. */
+export function publishTurnEnd (result: TurnResult, speechEndedAt: number, providers: Providers): void {
+  if (!turnEnd.hasSubscribers) return
+  const event: TurnEndEvent = {
+    sessionId: result.ctx.sessionId,
+    turnId: result.ctx.turnId,
+    outcome: result.outcome,
+    speechEndedAt,
+    startedAt: result.ctx.startTime,
+    endedAt: speechEndedAt + (result.timings.totalMs ?? 0),
+    timings: result.timings,
+    providers: { stt: providers.stt.name, llm: providers.llm.name, tts: providers.tts.name }
+  }
+  turnEnd.publish(event)
+}
+
+/** Called by the voice pipeline when it cancels a running turn for new speech. */
+export function publishBargeIn (sessionId: string, turnId: string, at: number, speaking: boolean): void {
+  if (!bargeIn.hasSubscribers) return
+  bargeIn.publish({ sessionId, turnId, at, speaking } satisfies BargeInEvent)
+}
+
+/** Called where errors are reported to the `onError` hooks. */
+export function publishError (context: ErrorContext): void {
+  if (!error.hasSubscribers) return
+  const event: ErrorEvent = { code: context.code, component: context.component }
+  if (context.sessionId !== undefined) event.sessionId = context.sessionId
+  if (context.turnId !== undefined) event.turnId = context.turnId
+  error.publish(event)
+}
+
+/** Called by the shared VAD model after each inference run (per batch, never per window or frame). */
+export function publishVadBatch (durationMs: number, windows: number): void {
+  if (!vadBatch.hasSubscribers) return
+  vadBatch.publish({ durationMs, windows } satisfies VadBatchEvent)
+}
+
+/** For the tool loop: one call's outcome, as the executor returned it (no arguments, no result). */
+export function publishToolEnd (turn: { sessionId: string, turnId: string, stageId?: string }, outcome: Pick<ToolCallOutcome, 'callId' | 'name' | 'durationMs' | 'cancelled' | 'error' | 'errorCode'>): void {
+  if (!toolEnd.hasSubscribers) return
+  const event: ToolEndEvent = {
+    sessionId: turn.sessionId,
+    turnId: turn.turnId,
+    callId: outcome.callId,
+    name: outcome.name,
+    outcome: toolCallResult(outcome),
+    durationMs: outcome.durationMs
+  }
+  if (outcome.errorCode !== undefined) event.errorCode = outcome.errorCode
+  if (turn.stageId !== undefined) event.stageId = turn.stageId
+  toolEnd.publish(event)
+}
+
+/** For the playbook engine: a stage change that was applied (its `reason` is not published: it may quote the LLM). */
+export function publishStageChange (sessionId: string, change: Pick<StageChange, 'from' | 'to' | 'transitionId'>, playbookId?: string): void {
+  if (!stageChange.hasSubscribers) return
+  const event: StageChangeEvent = { sessionId, from: change.from, to: change.to, transitionId: change.transitionId }
+  if (playbookId !== undefined) event.playbookId = playbookId
+  stageChange.publish(event)
+}
+
+function toolCallResult (outcome: Pick<ToolCallOutcome, 'cancelled' | 'error' | 'errorCode'>): ToolCallResult {
+  if (outcome.cancelled) return 'cancelled'
+  if (outcome.errorCode === 'LLMRTC_ERR_TOOL_TIMEOUT') return 'timeout'
+  return outcome.error !== undefined || outcome.errorCode !== undefined ? 'error' : 'success'
+}
