@@ -28,6 +28,7 @@ export type { SessionRecord, SessionStore } from './lib/sessions/session-store.j
 export { ConversationHistory } from './lib/sessions/conversation-history.js'
 export { defineTool, ToolRegistry, ToolExecutor, toolResultMessage } from './lib/tools/index.js'
 export type { Tool, ToolCallOutcome, ToolContext, ToolHandler, ToolPolicy, ToolExecutorOptions, ToolExecutionContext, ToolExecutionEvents } from './lib/tools/index.js'
+export * from './lib/playbooks/index.js'
 export { PROTOCOL_ERROR_CODES, type ProtocolErrorCode } from './lib/protocol/error-codes.js'
 export * from './lib/protocol/server-messages.js'
 export type { ClientMessage, ClientMessageType, PingMessage, OfferMessage, ReconnectMessage, AudioMessage, AttachmentsMessage, IceMessage } from './lib/protocol/client-messages.js'

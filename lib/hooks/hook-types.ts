@@ -1,3 +1,4 @@
+import type { StageChange, StageHookContext } from '../playbooks/types.js'
 import type { ProtocolErrorCode } from '../protocol/error-codes.js'
 import type { FailoverEvent } from '../providers/failover.js'
 import type { LLMChunk, LLMRequest, LLMResult, STTResult } from '../providers/types.js'
@@ -81,6 +82,14 @@ export interface LLMRTCHooks {
   onToolStart: (ctx: TurnContext, call: ToolCallInfo) => MaybePromise
   onToolEnd: (ctx: TurnContext, result: ToolResultInfo, timing: TimingInfo) => MaybePromise
   onToolError: (ctx: TurnContext, call: ToolCallInfo, error: Error) => MaybePromise
+  /** A playbook stage was entered (the initial stage, or the target of a transition; not on a restore). */
+  onStageEnter: (sessionId: string, stageId: string, ctx: StageHookContext) => MaybePromise
+  /** A playbook stage is being left, after its onExit. */
+  onStageExit: (sessionId: string, stageId: string, ctx: StageHookContext) => MaybePromise
+  /** A playbook transition was applied, after onStageExit and onStageEnter. */
+  onTransition: (sessionId: string, change: StageChange) => MaybePromise
+  /** A playbook reached a terminal stage (one no transition leaves). */
+  onPlaybookComplete: (sessionId: string, playbookId: string, finalStageId: string) => MaybePromise
   /** A provider failed before any output and the next one in the role's list takes over. */
   onProviderFailover: (event: FailoverEvent) => MaybePromise
 }
@@ -95,6 +104,7 @@ export const HOOK_NAMES: readonly LLMRTCHookName[] = [
   'onLLMStart', 'onLLMChunk', 'onLLMEnd', 'onLLMError',
   'onTTSStart', 'onTTSChunk', 'onTTSEnd', 'onTTSError',
   'onToolStart', 'onToolEnd', 'onToolError',
+  'onStageEnter', 'onStageExit', 'onTransition', 'onPlaybookComplete',
   'onProviderFailover'
 ]
 

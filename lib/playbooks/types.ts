@@ -22,14 +22,24 @@ export interface TransitionContext {
   history: readonly ChatMessage[]
 }
 
+/** When a transition fires. See docs/playbooks.md for when each type is evaluated. */
 export type TransitionCondition =
+  /** A call of this tool succeeded. */
   | { type: 'tool_call', toolName: string }
+  /** The intent detector named this intent (case-insensitive) with at least `confidence` (0..1, default 0: any). */
   | { type: 'intent', intent: string, confidence?: number }
+  /** The assistant's reply contains one of the keywords or phrases (case-insensitive, whole words). */
   | { type: 'keyword', keywords: string[] }
+  /** The LLM chose this transition's target with the built-in `playbook_transition` tool. */
   | { type: 'llm_decision' }
+  /** The turns completed in the stage reached `count` (an integer >= 1). */
   | { type: 'max_turns', count: number }
+  /** `durationMs` passed since the stage was entered: a real timer, not checked at turn boundaries. */
   | { type: 'timeout', durationMs: number }
+  /** Your own test, after every tool call and every turn. A throw is reported as LLMRTC_ERR_PLAYBOOK. */
   | { type: 'custom', evaluate: (ctx: TransitionContext) => boolean | Promise<boolean> }
+
+export type TransitionConditionType = TransitionCondition['type']
 
 export interface TransitionAction {
   targetStage: string
@@ -63,9 +73,21 @@ export interface Stage {
   llmConfig?: LLMConfig
   /** Default true: a turn that ends its tool loop without a final answer gets one more LLM call without tools. */
   twoPhaseExecution?: boolean
+  /**
+   * Turn limit of this stage: the `max_turns` transitions leaving the stage fire once the turns in the stage
+   * reach their `count` or this limit, whichever is smaller. Without a `max_turns` transition leaving the
+   * stage it does nothing (validation warns).
+   */
   maxTurns?: number
+  /**
+   * Time limit of this stage in ms: the `timeout` transitions leaving the stage fire after their `durationMs`
+   * or this limit, whichever is shorter. Without a `timeout` transition leaving the stage it does nothing
+   * (validation warns).
+   */
   timeoutMs?: number
+  /** Runs when the stage is entered (not when a session is restored into it). A throw is reported; the move stands. */
   onEnter?: (ctx: StageHookContext) => void | Promise<void>
+  /** Runs before the stage is left. A throw aborts the move: the session stays in this stage. */
   onExit?: (ctx: StageHookContext) => void | Promise<void>
 }
 
@@ -91,11 +113,30 @@ export interface Playbook {
 /** Why a stage changed: sent to the client as `stage-change.reason`. */
 export type TransitionReason = string
 
-/** A transition that fired. */
+/** A transition that fired (and is applied with `PlaybookEngine.apply`). */
 export interface StageChange {
   from: string
   to: string
   transitionId: string
+  /** e.g. `tool_call: lookup_order`, `keyword: "refund"`, `llm_decision: <the LLM's reason>`, `timeout: 30000 ms`. */
   reason: TransitionReason
+  /** The caller clears the conversation's messages (the system prompt stays) when it applies the change. */
   clearHistory: boolean
 }
+
+/**
+ * The engine's state, kept in the session's data as `data.playbook` so that a session resumed on another
+ * server continues in the same stage.
+ */
+export interface PlaybookState {
+  /** The playbook's id: a state of another playbook is ignored. */
+  id: string
+  stageId: string
+  /** Epoch ms (the engine's clock) when the stage was entered. */
+  enteredAt: number
+  /** Completed turns in the stage. */
+  turnsInStage: number
+}
+
+/** Names the intent of the user's text, or returns undefined when it sees none. `confidence` is 0..1. */
+export type IntentDetector = (text: string) => { name: string, confidence: number } | undefined | Promise<{ name: string, confidence: number } | undefined>
