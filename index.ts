@@ -24,6 +24,8 @@ export { ProviderRegistry, type ProviderFactory, type ProviderRole } from './lib
 export { SessionManager, type SessionManagerOptions } from './lib/sessions/session-manager.js'
 export { Session, type SessionConnection } from './lib/sessions/session.js'
 export { MemorySessionStore } from './lib/sessions/memory-session-store.js'
+export { RedisSessionStore, type RedisSessionStoreOptions } from './lib/sessions/redis-session-store.js'
+export type { LLMRTCRedisOptions } from './lib/sessions/redis-options.js'
 export type { SessionRecord, SessionStore } from './lib/sessions/session-store.js'
 export { ConversationHistory } from './lib/sessions/conversation-history.js'
 export { defineTool, ToolRegistry, ToolExecutor, toolResultMessage } from './lib/tools/index.js'

@@ -20,6 +20,8 @@ export const envSchema = {
     SESSION_TTL_MS: { type: 'integer', minimum: 1, description: 'A session idle for this long expires (default 1800000, 30 min).' },
     RECONNECT_GRACE_MS: { type: 'integer', minimum: 0, description: 'A disconnected session is kept this long for reconnect (default 120000).' },
     MAX_SESSIONS: { type: 'integer', minimum: 1, description: 'Most sessions held at once (default 1000).' },
+    REDIS_URL: { type: 'string', description: 'Keep session records in this Redis (redis:// or rediss://), shared by every server, so a client can resume on any of them (secret: never logged).' },
+    REDIS_KEY_PREFIX: { type: 'string', description: 'Namespace of llmrtc\'s Redis keys; records live at <prefix>session:<id> (default llmrtc:).' },
     HEARTBEAT_TIMEOUT_MS: { type: 'integer', minimum: 1, description: 'A connection silent for this long is closed (default 45000).' },
     MAX_MESSAGE_BYTES: { type: 'integer', minimum: 1024, description: 'Largest accepted WebSocket message (default 4194304, 4 MiB).' },
     LLM_PROVIDER: { type: 'string', description: 'LLM provider by name (default: chosen from the keys present, else the built-in assistant).' },
@@ -69,6 +71,8 @@ export interface LLMRTCEnv {
   SESSION_TTL_MS?: number
   RECONNECT_GRACE_MS?: number
   MAX_SESSIONS?: number
+  REDIS_URL?: string
+  REDIS_KEY_PREFIX?: string
   HEARTBEAT_TIMEOUT_MS?: number
   MAX_MESSAGE_BYTES?: number
   LLM_PROVIDER?: string

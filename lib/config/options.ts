@@ -5,6 +5,8 @@ import type { LLMRTCHookObject } from '../hooks/hook-types.js'
 import type { IceServer } from '../protocol/server-messages.js'
 import type { LLMProvider, STTProvider, TTSProvider } from '../providers/types.js'
 import type { SessionStore } from '../sessions/session-store.js'
+import { resolveRedisOptions, type LLMRTCRedisOptions, type ResolvedRedisOptions } from '../sessions/redis-options.js'
+import type { Redis } from 'ioredis'
 import type { Session } from '../sessions/session.js'
 import { DEFAULT_TURN_OPTIONS, type TurnOptions } from '../pipeline/turn-types.js'
 import type { SpeechSegmenterOptions } from '../vad/segmenter-options.js'
@@ -45,6 +47,11 @@ export interface LLMRTCOptions {
   maxSessions?: number
   /** Where session records are kept (default in memory). */
   sessionStore?: SessionStore
+  /**
+   * Keep session records in Redis, shared by every server (docs/deployment.md): `{ url, keyPrefix }`
+   * (llmrtc connects at start and closes at the end), or an ioredis client you own. Env REDIS_URL, REDIS_KEY_PREFIX.
+   */
+  redis?: LLMRTCRedisOptions | Redis
   /** A connection that sends nothing (not even `ping`) this long is closed, in ms (default 45 s). Env HEARTBEAT_TIMEOUT_MS. */
   heartbeatTimeoutMs?: number
   /** Largest accepted WebSocket message in bytes (default 4 MiB). Env MAX_MESSAGE_BYTES. */
@@ -83,6 +90,8 @@ export interface ResolvedLLMRTCOptions {
   reconnectGraceMs: number
   maxSessions: number
   sessionStore: SessionStore | undefined
+  /** Redis for the session store, when no `sessionStore` is given (the URL is a secret: never log it). */
+  redis: ResolvedRedisOptions | undefined
   heartbeatTimeoutMs: number
   maxMessageBytes: number
   hooks: LLMRTCHookObject
@@ -115,6 +124,7 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
     reconnectGraceMs: options.reconnectGraceMs ?? env.RECONNECT_GRACE_MS ?? 120_000,
     maxSessions: options.maxSessions ?? env.MAX_SESSIONS ?? 1000,
     sessionStore: options.sessionStore,
+    redis: resolveRedisOptions(options.redis, env, options.sessionStore !== undefined),
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? env.HEARTBEAT_TIMEOUT_MS ?? 45_000,
     maxMessageBytes: options.maxMessageBytes ?? env.MAX_MESSAGE_BYTES ?? 4 * 1024 * 1024,
     hooks: options.hooks ?? {},

@@ -25,7 +25,11 @@ export interface SessionManagerOptions {
   log?: Logger
 }
 
-export type SessionEndReason = 'idle-timeout' | 'reconnect-grace-expired' | 'replaced' | 'closed' | 'shutdown'
+/**
+ * Why a session left this server. `handed-off`: with a shared store, a disconnected session whose record
+ * was written is kept only there (it may be resumed on any server); it did not end for the client.
+ */
+export type SessionEndReason = 'idle-timeout' | 'reconnect-grace-expired' | 'replaced' | 'closed' | 'shutdown' | 'handed-off'
 
 export interface SessionManagerEvents {
   /** A session ended; its connection (if any) should be told and closed. */
@@ -58,12 +62,17 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   readonly reconnectGraceMs: number
   readonly maxSessions: number
   readonly #sweeper: TimerHandle
+  /** The store is shared with other servers (see `SessionStore.shared`). */
+  readonly #shared: boolean
+  /** Store writes in flight, awaited by `close()` before the store closes. */
+  readonly #writes = new Set<Promise<boolean>>()
   #closed = false
 
   constructor (options: SessionManagerOptions = {}) {
     super()
     this.#clock = options.clock ?? systemClock
     this.#store = options.store ?? new MemorySessionStore(this.#clock)
+    this.#shared = this.#store.shared === true
     this.#log = options.log ?? silentLogger
     this.#systemPrompt = options.systemPrompt ?? ''
     this.#historyLimit = options.historyLimit ?? 20
@@ -117,15 +126,36 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     if (session.connection !== connection) return
     session.connection = undefined
     session.disconnectedAt = this.#clock.now()
-    this.persist(session)
+    const written = this.#write(session)
+    // With a shared store the record is where a disconnected session waits, so that no server keeps a
+    // stale copy once the client resumed elsewhere. If the write failed, the copy here stays for the grace.
+    if (this.#shared) {
+      void written.then((ok) => { if (ok && !session.connected) this.end(session, 'handed-off') })
+    }
   }
 
-  /** Saves what must survive a reconnect; failures are logged, never thrown into a turn. */
+  /**
+   * Saves what must survive a reconnect (after every turn, on disconnect and on resume). Failures are
+   * logged, never thrown into a turn: the next write carries the whole record again.
+   */
   persist (session: Session): void {
-    if (session.closed) return
-    this.#store.set(session.toRecord(), this.idleTtlMs).catch((err: unknown) => {
+    void this.#write(session)
+  }
+
+  /** Resolves true once written; a connected session's record lives `idleTtlMs`, a disconnected one's the rest of its grace. */
+  async #write (session: Session): Promise<boolean> {
+    // A handed-off session may still finish the turn its disconnect cancelled: that write is kept (a
+    // shared store refuses it if the session has been resumed since).
+    if (session.closed && session.signal.reason !== 'handed-off') return false
+    const now = this.#clock.now()
+    const ttlMs = session.disconnectedAt === undefined ? this.idleTtlMs : Math.max(1, session.disconnectedAt + this.reconnectGraceMs - now)
+    const write = this.#store.set(session.toRecord(), ttlMs).then(() => true, (err: unknown) => {
       this.#log.error({ err, sessionId: session.id }, 'session store write failed')
+      return false
     })
+    this.#writes.add(write)
+    void write.finally(() => { this.#writes.delete(write) })
+    return await write
   }
 
   /**
@@ -164,6 +194,9 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       previous.close(4001, 'session resumed elsewhere') // CLOSE_CODES.resumedElsewhere
     }
     this.bind(session, connection)
+    // Connected again: the record lives idleTtlMs again, and in a shared store it now carries this
+    // server's later activity, so a stale copy elsewhere cannot overwrite it.
+    this.persist(session)
     return { session, historyRecovered: true }
   }
 
@@ -173,7 +206,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.#sessions.delete(session.id)
     if (reason === 'idle-timeout' || reason === 'reconnect-grace-expired') this.#rememberEnded(session.id)
     session.end(reason)
-    if (reason !== 'shutdown') {
+    if (this.#deletesRecord(reason)) {
       this.#store.delete(session.id).catch((err: unknown) => {
         this.#log.error({ err, sessionId: session.id }, 'session store delete failed')
       })
@@ -203,7 +236,17 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       this.persist(session)
     }
     for (const session of this.list()) this.end(session, 'shutdown')
+    await Promise.all([...this.#writes])
     await this.#store.close()
+  }
+
+  /**
+   * Shutdown keeps records for a resume elsewhere. With a shared store, expiry timers do not delete
+   * either: the record expires by its own TTL, and another server may have resumed the session since.
+   */
+  #deletesRecord (reason: SessionEndReason): boolean {
+    if (reason === 'shutdown' || reason === 'handed-off') return false
+    return !this.#shared || (reason !== 'idle-timeout' && reason !== 'reconnect-grace-expired')
   }
 
   #rememberEnded (id: string): void {

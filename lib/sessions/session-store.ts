@@ -17,9 +17,16 @@ export interface SessionRecord {
 
 /**
  * Where session records live. The in-memory store is the default; a shared store (Redis) lets a client
- * resume on another server. Implementations expire records after `ttlMs` on their own.
+ * resume on another server. Implementations expire records after `ttlMs` on their own; a shared store
+ * should refuse to replace a record whose `lastActivityAt` is later than the one being written.
  */
 export interface SessionStore {
+  /**
+   * True when other servers read and write the same records (Redis). The SessionManager then keeps no
+   * copy of a disconnected session once its record is written: the store is where it waits for a
+   * `reconnect`, on any server, until its TTL ends (see docs/deployment.md).
+   */
+  readonly shared?: boolean
   get: (id: string) => Promise<SessionRecord | undefined>
   set: (record: SessionRecord, ttlMs: number) => Promise<void>
   delete: (id: string) => Promise<void>
