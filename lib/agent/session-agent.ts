@@ -3,6 +3,7 @@ import { clientErrorOf, protocolCodeOf } from '../errors.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { TurnContext } from '../hooks/hook-types.js'
 import type { Logger } from '../logger.js'
+import { publishStageChange, publishToolEnd } from '../observability/channels.js'
 import type { PlaybookEngine } from '../playbooks/playbook-engine.js'
 import type { StageChange } from '../playbooks/types.js'
 import type { AgentRound, TurnAgent } from '../pipeline/turn-types.js'
@@ -130,6 +131,7 @@ export class SessionAgent implements TurnAgent {
     }
     o.send({ type: 'stage-change', from: change.from, to: change.to, reason: change.reason })
     o.log.info({ from: change.from, to: change.to, transitionId: change.transitionId }, 'playbook stage changed')
+    publishStageChange(o.sessionId, change, playbook.playbook.id)
     o.onStageChange?.(change)
     return true
   }
@@ -185,6 +187,7 @@ export class SessionAgent implements TurnAgent {
       void o.hooks.run('onToolError', ctx, { callId: outcome.callId, name: outcome.name, arguments: outcome.arguments }, new Error(outcome.error, cause !== undefined ? { cause } : undefined))
     }
     void o.hooks.run('onToolEnd', ctx, info, { startTime: end - outcome.durationMs, endTime: end, durationMs: outcome.durationMs })
+    publishToolEnd({ sessionId: o.sessionId, turnId: ctx.turnId, ...(stageId !== undefined ? { stageId } : {}) }, outcome)
     o.onToolEnd?.(outcome, stageId)
   }
 

@@ -17,6 +17,8 @@ export const envSchema = {
     TURN_URLS: { type: 'string', description: 'TURN URLs for the generated credentials, comma-separated (turn: or turns:).' },
     TURN_TTL_SECONDS: { type: 'integer', minimum: 60, description: 'Lifetime of generated TURN credentials in seconds (default 86400).' },
     SIGNALING_PATH: { type: 'string', description: 'Path of the signaling WebSocket (default /).' },
+    METRICS: { type: 'boolean', description: 'Serve Prometheus metrics (default true; the metrics option wins).' },
+    METRICS_PATH: { type: 'string', description: 'Path of the Prometheus metrics route (default /metrics).' },
     SESSION_TTL_MS: { type: 'integer', minimum: 1, description: 'A session idle for this long expires (default 1800000, 30 min).' },
     RECONNECT_GRACE_MS: { type: 'integer', minimum: 0, description: 'A disconnected session is kept this long for reconnect (default 120000).' },
     MAX_SESSIONS: { type: 'integer', minimum: 1, description: 'Most sessions held at once (default 1000).' },
@@ -68,6 +70,8 @@ export interface LLMRTCEnv {
   TURN_URLS?: string
   TURN_TTL_SECONDS?: number
   SIGNALING_PATH?: string
+  METRICS?: boolean
+  METRICS_PATH?: string
   SESSION_TTL_MS?: number
   RECONNECT_GRACE_MS?: number
   MAX_SESSIONS?: number

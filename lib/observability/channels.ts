@@ -51,7 +51,7 @@ export interface BargeInEvent {
 }
 
 /** An error llmrtc reported to the `onError` hooks (the same `code` and `component`). */
-export interface ErrorEvent {
+export interface ErrorReportedEvent {
   code: ProtocolErrorCode
   component: ErrorContext['component']
   sessionId?: string
@@ -96,7 +96,7 @@ export interface StageChangeEvent {
 export interface LLMRTCChannelEvents {
   'llmrtc:turn:end': TurnEndEvent
   'llmrtc:barge-in': BargeInEvent
-  'llmrtc:error': ErrorEvent
+  'llmrtc:error': ErrorReportedEvent
   'llmrtc:vad:batch': VadBatchEvent
   'llmrtc:tool:end': ToolEndEvent
   'llmrtc:stage:change': StageChangeEvent
@@ -147,7 +147,7 @@ export function publishBargeIn (sessionId: string, turnId: string, at: number, s
 /** Called where errors are reported to the `onError` hooks. */
 export function publishError (context: ErrorContext): void {
   if (!error.hasSubscribers) return
-  const event: ErrorEvent = { code: context.code, component: context.component }
+  const event: ErrorReportedEvent = { code: context.code, component: context.component }
   if (context.sessionId !== undefined) event.sessionId = context.sessionId
   if (context.turnId !== undefined) event.turnId = context.turnId
   error.publish(event)

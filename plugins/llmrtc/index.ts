@@ -5,6 +5,7 @@ import llmrtcConfig from '../config/index.js'
 import llmrtcDemoPage from '../demo-page/index.js'
 import llmrtcHealth from '../health/index.js'
 import llmrtcHooks from '../hooks/index.js'
+import llmrtcMetrics, { metricsEnabled, type LLMRTCMetricsOptions } from '../metrics/index.js'
 import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcProviders from '../providers/index.js'
 import llmrtcProviderCartesia from '../providers/cartesia/index.js'
@@ -13,6 +14,7 @@ import llmrtcProviderLocal from '../providers/local/index.js'
 import llmrtcProviderOpenAI from '../providers/openai/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
+import llmrtcTracing from '../tracing/index.js'
 import llmrtcVad, { type LLMRTCVadOptions } from '../vad/index.js'
 import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../webrtc/index.js'
 
@@ -24,6 +26,10 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
   vad?: LLMRTCVadOptions
   /** Serve the small voice page on `GET <path>` (default true; false for production APIs). */
   demoPage?: boolean
+  /** Prometheus metrics on `GET /metrics` (default on, or env METRICS); false turns them off. Keep the route private. */
+  metrics?: LLMRTCMetricsOptions | false
+  /** OpenTelemetry spans per turn through @opentelemetry/api (default true; no-ops until your app registers an SDK). */
+  tracing?: boolean
 }
 
 /**
@@ -32,7 +38,7 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
  * app, beside its own routes. Options are validated here, so a bad option fails `ready()`.
  */
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
-  const { webrtc, vad, demoPage, ...options } = opts
+  const { webrtc, vad, demoPage, metrics, tracing, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
@@ -49,6 +55,8 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   await fastify.register(llmrtcVad, vad ?? {})
   await fastify.register(llmrtcPipeline)
   await fastify.register(llmrtcHealth)
+  if (metrics !== false && metricsEnabled(metrics, fastify.llmrtcEnv)) await fastify.register(llmrtcMetrics, metrics ?? {})
+  if (tracing !== false) await fastify.register(llmrtcTracing)
   if (demoPage !== false) await fastify.register(llmrtcDemoPage)
 }
 
