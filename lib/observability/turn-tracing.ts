@@ -20,7 +20,7 @@ const MAX_PENDING_TURNS = 1000
 
 /**
  * OpenTelemetry spans for turns, built from the diagnostics channels with `@opentelemetry/api` only:
- * with no SDK registered they are no-ops. Each turn becomes a span `llmrtc.turn` from the end of speech
+ * with no SDK registered they are no-ops. Each turn becomes a trace: a root span `llmrtc.turn` from the end of speech
  * to the end of the turn, recorded when the turn ends (with its real start and end times), with a child
  * span per stage it reached on the way to the first audio: `llmrtc.stt` (end of speech → final
  * transcript), `llmrtc.llm` (→ first token) and `llmrtc.tts` (→ first synthesized audio). Attributes are
@@ -79,7 +79,8 @@ function recordTurn (tracer: Tracer, event: TurnEndEvent, note: TurnNotes | unde
     const value = timings[name]
     if (value !== undefined) attributes[key] = value
   }
-  const root = tracer.startSpan('llmrtc.turn', { startTime: speechEndedAt, attributes })
+  // A root span: whatever context is active when the turn ends (a long-gone request's) is not its parent.
+  const root = tracer.startSpan('llmrtc.turn', { root: true, startTime: speechEndedAt, attributes })
   if (root.isRecording()) {
     const parent = trace.setSpan(context.active(), root)
     const stage = (name: string, provider: string, fromMs: number | undefined, toMs: number | undefined): void => {

@@ -55,7 +55,7 @@ export class FakeTracerProvider implements TracerProvider {
     const spans = this.spans
     const tracer: Tracer = {
       startSpan (spanName: string, options?: SpanOptions, ctx?: Context): Span {
-        const parent = ctx === undefined ? undefined : trace.getSpan(ctx)
+        const parent = ctx === undefined || options?.root === true ? undefined : trace.getSpan(ctx)
         const record: RecordedSpan = {
           name: spanName,
           spanId: String(nextId++).padStart(16, '0'),
