@@ -7,6 +7,8 @@ import { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
 import { SessionAgent } from '../../lib/agent/session-agent.js'
 import { loadPlaybookModule } from '../../lib/playbooks/load-playbook-module.js'
 import { PlaybookEngine } from '../../lib/playbooks/playbook-engine.js'
+import { validatePlaybook } from '../../lib/playbooks/validate-playbook.js'
+import { invalidOption } from '../../lib/config/invalid-option.js'
 import { ToolExecutor } from '../../lib/tools/tool-executor.js'
 import { ToolRegistry } from '../../lib/tools/tool-registry.js'
 import type { TurnResult } from '../../lib/pipeline/turn-types.js'
@@ -52,7 +54,14 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   const playbook = config.playbook ?? (config.env.PLAYBOOK !== undefined && config.env.PLAYBOOK !== '' ? await loadPlaybookModule(config.env.PLAYBOOK) : undefined)
   const tools = new ToolRegistry(config.tools)
   const executor = new ToolExecutor({ timeoutMs: config.toolTimeoutMs, maxConcurrency: config.maxConcurrentTools, clock })
-  if (playbook !== undefined) log.info({ playbook: playbook.id, stages: playbook.stages.length }, 'playbook loaded')
+  if (playbook !== undefined) {
+    for (const warning of validatePlaybook(playbook).warnings) log.warn({ playbook: playbook.id, warning }, 'playbook warning')
+    const playbookTools = [...playbook.globalTools ?? [], ...playbook.stages.flatMap(stage => stage.tools ?? [])]
+    const clash = playbookTools.find(tool => tools.has(tool.definition.name))
+    // The LLM would be offered two tools of one name.
+    if (clash !== undefined) invalidOption('tools', `names other than the playbook's tools'`, `"${clash.definition.name}" in both`)
+    log.info({ playbook: playbook.id, stages: playbook.stages.length }, 'playbook loaded')
+  }
 
   function agentFor (session: Session, sessionLog: Logger, schedule: (task: () => Promise<void>) => void): SessionAgent | undefined {
     if (playbook === undefined && tools.list().length === 0) return undefined

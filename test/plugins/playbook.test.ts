@@ -1,5 +1,7 @@
 import { resolve } from 'node:path'
+import Fastify from 'fastify'
 import t from 'tap'
+import llmrtc from '../../plugins/llmrtc/index.js'
 import { encodeWav } from '../../lib/audio/wav.js'
 import type { Playbook } from '../../lib/playbooks/types.js'
 import { defineTool } from '../../lib/tools/define-tool.js'
@@ -41,6 +43,22 @@ t.test('server tools work without a playbook, beside the server system prompt', 
   t.match(client.messages.find(m => m.type === 'llm'), { text: 'It is noon.' })
 })
 
+t.test('playbook warnings are logged at start', async t => {
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(line) } } } })
+  t.teardown(() => app.close())
+  const playbook: Playbook = {
+    id: 'lonely',
+    name: 'Lonely',
+    initialStage: 'a',
+    stages: [{ id: 'a', name: 'A', systemPrompt: 'x' }, { id: 'island', name: 'Island', systemPrompt: 'y' }],
+    transitions: []
+  }
+  await app.register(llmrtc, { env: false, webrtc: false, playbook })
+  await app.ready()
+  t.match(lines.join(''), /"warning":"stage [^,]*island[^,]*unreachable/)
+})
+
 t.test('without tools or a playbook no tools are offered', async t => {
   const llm = new ScriptedLLM([['Hello.']])
   const app = await buildApp(t, { webrtc: false, providers: { llm, stt: new ScriptedSTT(['hi']), tts: new ScriptedTTS() } })
@@ -58,4 +76,7 @@ t.test('a bad playbook, tool or PLAYBOOK module fails start-up with a clear erro
   const tool = { definition: { name: 'bad name!', description: '', parameters: { type: 'object' } }, handler: () => 1 }
   await t.rejects(buildApp(t, { webrtc: false, tools: [tool] }), { code: 'LLMRTC_ERR_TOOL_DEFINITION' })
   await t.rejects(buildApp(t, { webrtc: false, maxToolRounds: 0 }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /maxToolRounds/ })
+  const lookup = defineTool({ name: 'lookup_order', description: 'x', parameters: { type: 'object' } }, () => 1)
+  const { playbook } = await import('../../examples/support-playbook.mjs') as { playbook: Playbook }
+  await t.rejects(buildApp(t, { webrtc: false, playbook, tools: [lookup] }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /lookup_order/ })
 })
