@@ -76,7 +76,7 @@ t.test('an unreachable Redis fails ready() at once with LLMRTC_ERR_SESSION_STORE
   t.teardown(() => app.close())
   await app.register(llmrtc, { env: false, webrtc: false, redis: { url: `redis://:sekrit@127.0.0.1:${gone.port}` } })
   const started = Date.now()
-  await t.rejects(app.ready(), { code: 'LLMRTC_ERR_SESSION_STORE', message: new RegExp(`cannot reach Redis at 127\\.0\\.0\\.1:${gone.port}`) })
+  await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_SESSION_STORE', message: new RegExp(`cannot reach Redis at 127\\.0\\.0\\.1:${gone.port}`) })
   t.ok(Date.now() - started < 5000, 'without waiting for retries')
   await app.close()
   t.pass('and the app closes')
