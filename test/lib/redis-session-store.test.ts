@@ -151,8 +151,9 @@ t.test('a client the application owns is used as is and never closed', async t =
 
 t.test('two servers sharing Redis: a session moves with its history, and a stale copy cannot overwrite it', async t => {
   const clock = new FakeClock()
-  const a = new SessionManager({ clock, store: (await storeFor(t, redis)).store, systemPrompt: 'sys' })
-  const b = new SessionManager({ clock, store: (await storeFor(t, redis)).store, systemPrompt: 'sys' })
+  const { store: storeA, raw } = await storeFor(t, redis)
+  const a = new SessionManager({ clock, store: storeA, systemPrompt: 'sys', reconnectGraceMs: 120_000, idleTtlMs: 1_800_000 })
+  const b = new SessionManager({ clock, store: (await storeFor(t, redis)).store, systemPrompt: 'sys', reconnectGraceMs: 120_000, idleTtlMs: 1_800_000 })
   t.teardown(async () => { await a.close(); await b.close() })
   const ended: string[] = []
   a.on('ended', (_s, reason) => { ended.push(reason) })
@@ -167,14 +168,17 @@ t.test('two servers sharing Redis: a session moves with its history, and a stale
   a.detach(session, onA)
   await waitFor(() => a.get(session.id) === undefined)
   t.same(ended, ['handed-off'], 'A keeps no copy once the record is written')
+  const key = `llmrtc:session:${session.id}`
+  t.ok(await raw.pttl(key) <= 120_000, 'a disconnected session\'s record lives for the reconnect grace')
 
-  t.equal(await b.resume(session.id, fakeConnection('b'), 'mallory'), 'forbidden', 'another principal cannot resume it on B')
   clock.advance(1000)
   const resumed = await b.resume(session.id, fakeConnection('b'), 'alice')
   if (typeof resumed === 'string') throw new Error(resumed)
   t.equal(resumed.historyRecovered, true)
   t.same(resumed.session.history.toMessages().map(m => m.content), ['sys', 'my order is 42', 'Got it.'])
   t.same(resumed.session.data, { stage: 'billing' })
+  await b.store.get(session.id)
+  t.ok(await raw.pttl(key) > 120_000, 'connected again on B: the record lives for the idle TTL')
 
   await b.store.get(session.id) // B's resume has written (one connection answers in order)
   // A's old object finishing a late turn (cancelled by the disconnect) must not undo B's state.
@@ -185,6 +189,52 @@ t.test('two servers sharing Redis: a session moves with its history, and a stale
   resumed.session.history.add({ role: 'user', content: 'on B' })
   b.persist(resumed.session)
   t.same((await b.store.get(session.id))?.history.map(m => m.content), ['my order is 42', 'Got it.', 'on B'])
+})
+
+t.test('a session of one principal cannot be resumed by another on another server', async t => {
+  const clock = new FakeClock()
+  const a = new SessionManager({ clock, store: (await storeFor(t, redis)).store })
+  const b = new SessionManager({ clock, store: (await storeFor(t, redis)).store })
+  t.teardown(async () => { await a.close(); await b.close() })
+  const session = a.create('alice')
+  const onA = fakeConnection('a')
+  a.bind(session, onA)
+  session.history.add({ role: 'user', content: 'my card number is private' })
+  a.detach(session, onA)
+  await waitFor(() => a.get(session.id) === undefined)
+  t.equal(await b.resume(session.id, fakeConnection('b'), 'mallory'), 'forbidden')
+  t.equal(await b.resume(session.id, fakeConnection('b'), null), 'forbidden', 'nor without authentication')
+  t.equal(b.get(session.id), undefined, 'B holds nothing of it')
+  const own = await b.resume(session.id, fakeConnection('b'), 'alice')
+  t.equal(typeof own === 'object' && own.session.history.length, 1, 'its owner can')
+})
+
+t.test('with a shared store, expiry timers never delete a record another server may have resumed', async t => {
+  const clock = new FakeClock()
+  const calls: string[] = []
+  const store = {
+    shared: true,
+    async get () { return undefined },
+    async set (r: SessionRecord) { calls.push(`set ${r.id}`); throw new Error('down') },
+    async delete (id: string) { calls.push(`delete ${id}`) },
+    async close () {}
+  }
+  const sessions = new SessionManager({ clock, store, reconnectGraceMs: 5000, idleTtlMs: 60_000, sweepIntervalMs: 1000 })
+  t.teardown(() => sessions.close())
+  const left = sessions.create()
+  const connection = fakeConnection()
+  sessions.bind(left, connection)
+  sessions.detach(left, connection)
+  await new Promise(setImmediate)
+  t.equal(sessions.get(left.id), left, 'the write failed: the session stays here for its grace')
+  const idle = sessions.create()
+  sessions.bind(idle, fakeConnection())
+  clock.advance(60_000)
+  t.equal(sessions.get(left.id), undefined)
+  t.equal(sessions.get(idle.id), undefined)
+  const replaced = sessions.create()
+  sessions.end(replaced, 'replaced')
+  t.same(calls, [`set ${left.id}`, `delete ${replaced.id}`], 'only an explicit end deletes')
 })
 
 t.test('Redis going down mid-session: the session keeps working here, errors are logged, nothing throws', async t => {
