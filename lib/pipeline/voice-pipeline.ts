@@ -10,7 +10,7 @@ import type { AudioOutput } from '../transport/media-transport.js'
 import { SPEECH_SAMPLE_RATE_HZ, type SpeechEvent } from '../vad/speech-events.js'
 import { StreamingTranscription } from './streaming-transcription.js'
 import { Turn } from './turn.js'
-import type { TurnOptions, TurnResult } from './turn-types.js'
+import type { TurnAgent, TurnOptions, TurnResult } from './turn-types.js'
 import { WebSocketAudioOutput } from './websocket-audio-output.js'
 
 export type PipelineState = 'listening' | 'user-speaking' | 'thinking' | 'speaking'
@@ -30,6 +30,8 @@ export interface VoicePipelineOptions {
   streamingSTT: boolean
   /** Called after every turn (persist the session, metrics). */
   onTurnEnd?: (result: TurnResult) => void
+  /** The session's tools and playbook: turns then run the two-phase tool loop. */
+  agent?: TurnAgent
 }
 
 /**
@@ -48,6 +50,8 @@ export class VoicePipeline {
   #trackOutput: AudioOutput | undefined
   #turn: Turn | undefined
   #turns: Promise<void> = Promise.resolve()
+  /** Turns and scheduled tasks queued or running. */
+  #pending = 0
   /** The user is speaking and the client was told (`speech-start` sent). */
   #announced = false
   #capturing = false
@@ -70,6 +74,9 @@ export class VoicePipeline {
   setTrackOutput (output: AudioOutput | undefined): void {
     this.#trackOutput = output
   }
+
+  /** True while a turn (or a scheduled task) is running or queued. */
+  get busy (): boolean { return this.#pending > 0 }
 
   /** Resolves when no turn is running or queued. */
   async idle (): Promise<void> {
@@ -98,6 +105,11 @@ export class VoicePipeline {
     this.#interrupt()
     const stt = this.#o.providers.stt
     this.#queueTurn(wav, async (signal) => await stt.transcribe(wav, { signal }), attachments, this.#o.clock.now())
+  }
+
+  /** Runs `task` between turns: after the running and queued ones, before any that come later. */
+  schedule (task: () => Promise<void>): void {
+    this.#enqueue(task)
   }
 
   /** Cancels the running turn (client gone, session closing); the session stays usable. */
@@ -191,10 +203,7 @@ export class VoicePipeline {
   }
 
   #queueTurn (audio: Buffer, transcribe: (signal: AbortSignal) => Promise<STTResult>, attachments: VisionAttachment[], speechEndedAt: number): void {
-    const previous = this.#turns
-    this.#turns = (async () => {
-      await previous
-      if (this.#lifetime.signal.aborted) return
+    this.#enqueue(async () => {
       const output = this.#trackOutput ?? this.#webSocketOutput
       const turn = new Turn({
         sessionId: this.#o.sessionId,
@@ -206,7 +215,8 @@ export class VoicePipeline {
         outputIsWebSocket: output === this.#webSocketOutput,
         clock: this.#o.clock,
         log: this.#o.log,
-        options: this.#o.turnOptions
+        options: this.#o.turnOptions,
+        ...(this.#o.agent !== undefined ? { agent: this.#o.agent } : {})
       }, { audio, transcribe, attachments, speechEndedAt })
       this.#turn = turn
       try {
@@ -217,6 +227,23 @@ export class VoicePipeline {
         this.#o.log.error({ err }, 'turn crashed')
       } finally {
         if (this.#turn === turn) this.#turn = undefined
+      }
+    })
+  }
+
+  /** Chains `task` after the turns and tasks before it; skipped once the pipeline closed. */
+  #enqueue (task: () => Promise<void>): void {
+    const previous = this.#turns
+    this.#pending++
+    this.#turns = (async () => {
+      try {
+        await previous
+        if (this.#lifetime.signal.aborted) return
+        await task()
+      } catch (err) {
+        this.#o.log.error({ err }, 'scheduled task failed')
+      } finally {
+        this.#pending--
       }
     })()
   }

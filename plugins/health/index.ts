@@ -1,18 +1,22 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
-const healthResponse = {
-  200: {
-    type: 'object',
-    properties: { ok: { type: 'boolean' } },
-    required: ['ok'],
-    additionalProperties: false
-  }
+const healthBody = {
+  type: 'object',
+  properties: { ok: { type: 'boolean' }, draining: { type: 'boolean' } },
+  required: ['ok'],
+  additionalProperties: false
 } as const
 
-/** `GET /health` → `{ ok: true }`. The response schema guarantees nothing else (nothing secret) leaks. */
+/**
+ * `GET /health` → `{ ok: true }`; while the server drains, 503 `{ ok: false, draining: true }` so a load
+ * balancer's readiness check takes it out of rotation. The response schema guarantees nothing else (nothing
+ * secret) leaks.
+ */
 async function llmrtcHealth (fastify: FastifyInstance, _opts: object): Promise<void> {
-  fastify.get(fastify.llmrtcConfig.healthPath, { schema: { response: healthResponse } }, async function health () {
+  const draining = (): boolean => fastify.hasDecorator('llmrtcDrain') && fastify.llmrtcDrain.draining
+  fastify.get(fastify.llmrtcConfig.healthPath, { schema: { response: { 200: healthBody, 503: healthBody } } }, async function health (_request, reply) {
+    if (draining()) return await reply.code(503).send({ ok: false, draining: true })
     return { ok: true }
   })
 }

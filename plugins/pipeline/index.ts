@@ -30,6 +30,8 @@ export interface LLMRTCPipelineDecorator {
   for: (session: Session) => VoicePipeline
   /** Sessions with a pipeline. */
   readonly size: number
+  /** Resolves once no session has a turn running or queued (all at the same moment). */
+  idle: () => Promise<void>
 }
 
 declare module 'fastify' {
@@ -145,7 +147,15 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
 
   fastify.decorate('llmrtcPipeline', {
     for: (session: Session) => entryFor(session).pipeline,
-    get size () { return entries.size }
+    get size () { return entries.size },
+    async idle () {
+      // A turn may start on one session while another's ends: wait until one pass finds all idle.
+      for (;;) {
+        const busy = [...entries.values()].filter(entry => entry.pipeline.state !== 'listening' || entry.pipeline.busy)
+        if (busy.length === 0) return
+        await Promise.all(busy.map(async entry => { await entry.pipeline.idle() }))
+      }
+    }
   })
 
   const signaling = fastify.llmrtcSignaling
