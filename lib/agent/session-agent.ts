@@ -39,9 +39,6 @@ export interface SessionAgentOptions extends ToolLoopLimits {
   hooks: HookRegistry
   clock: Clock
   log: Logger
-  /** Observes every finished tool call and stage change (metrics). */
-  onToolEnd?: (outcome: ToolCallOutcome, stageId: string | undefined) => void
-  onStageChange?: (change: StageChange) => void
 }
 
 /**
@@ -132,7 +129,6 @@ export class SessionAgent implements TurnAgent {
     o.send({ type: 'stage-change', from: change.from, to: change.to, reason: change.reason })
     o.log.info({ from: change.from, to: change.to, transitionId: change.transitionId }, 'playbook stage changed')
     publishStageChange(o.sessionId, change, playbook.playbook.id)
-    o.onStageChange?.(change)
     return true
   }
 
@@ -188,7 +184,6 @@ export class SessionAgent implements TurnAgent {
     }
     void o.hooks.run('onToolEnd', ctx, info, { startTime: end - outcome.durationMs, endTime: end, durationMs: outcome.durationMs })
     publishToolEnd({ sessionId: o.sessionId, turnId: ctx.turnId, ...(stageId !== undefined ? { stageId } : {}) }, outcome)
-    o.onToolEnd?.(outcome, stageId)
   }
 
   /** Runs a playbook callback; its failure is reported (PLAYBOOK_ERROR) and the stage stays. */
