@@ -58,6 +58,8 @@ export class VoicePipeline {
   /** Audio before the speech was confirmed: a streaming STT gets it once it is. */
   #preRoll: Int16Array | undefined
   #transcription: StreamingTranscription | undefined
+  /** `audio` utterances received so far: the newest is the one whose turn may start. */
+  #utterances = 0
 
   constructor (options: VoicePipelineOptions) {
     this.#o = options
@@ -104,7 +106,10 @@ export class VoicePipeline {
   runUtterance (wav: Buffer, attachments: VisionAttachment[]): void {
     this.#interrupt()
     const stt = this.#o.providers.stt
-    this.#queueTurn(wav, async (signal) => await stt.transcribe(wav, { signal }), attachments, this.#o.clock.now())
+    // A newer utterance supersedes this one if it comes before this one's turn started: a flood of
+    // `audio` messages leaves one turn running and one waiting, not a backlog of turns (and their audio).
+    const utterance = ++this.#utterances
+    this.#queueTurn(wav, async (signal) => await stt.transcribe(wav, { signal }), attachments, this.#o.clock.now(), () => utterance === this.#utterances)
   }
 
   /** Runs `task` between turns: after the running and queued ones, before any that come later. */
@@ -202,8 +207,9 @@ export class VoicePipeline {
     this.#transcription.write(preRoll)
   }
 
-  #queueTurn (audio: Buffer, transcribe: (signal: AbortSignal) => Promise<STTResult>, attachments: VisionAttachment[], speechEndedAt: number): void {
+  #queueTurn (audio: Buffer, transcribe: (signal: AbortSignal) => Promise<STTResult>, attachments: VisionAttachment[], speechEndedAt: number, current = (): boolean => true): void {
     this.#enqueue(async () => {
+      if (!current()) return
       const output = this.#trackOutput ?? this.#webSocketOutput
       const turn = new Turn({
         sessionId: this.#o.sessionId,

@@ -294,6 +294,19 @@ t.test('without a track, an utterance over the WebSocket is answered with tts-ch
   t.ok(Buffer.from(chunk.data, 'base64').length > 0)
 })
 
+t.test('a flood of utterances interrupts the running turn and runs the newest only: those still waiting are dropped', async t => {
+  const llm = new ScriptedLLM(['hang', ['The last one.']])
+  const stt = new ScriptedSTT(['first', 'newest'])
+  const h = harness(t, { stt, llm }, { track: false })
+  h.pipeline.runUtterance(Buffer.from('RIFF 0'), [])
+  await until(() => llm.requests.length === 1, 'the first turn reaches the LLM')
+  for (let i = 1; i <= 50; i++) h.pipeline.runUtterance(Buffer.from(`RIFF ${i}`), [])
+  await h.pipeline.idle()
+  t.same(stt.calls.map(wav => wav.toString()), ['RIFF 0', 'RIFF 50'], 'only the running and the newest utterance were transcribed')
+  t.same(h.results.map(r => r.outcome), ['cancelled', 'completed'])
+  t.same(h.history.messages.filter(m => m.role === 'user').map(m => m.content), ['first', 'newest'])
+})
+
 t.test('without a track and without streaming TTS, the answer comes as one tts message', async t => {
   const h = harness(t, { stt: new ScriptedSTT(['hello']), llm: new ScriptedLLM([['Hi there friend.']]) }, { track: false, streamingTTS: false })
   h.pipeline.runUtterance(Buffer.from('RIFF fake wav'), [])
