@@ -8,12 +8,16 @@ const signalingUrl = new URL(location.pathname, location.href)
 signalingUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
 const SIGNALING = new Set(['ready', 'pong', 'signal', 'ice', 'reconnect-ack'])
 
-let ws, pc, channel, pingTimer, micStream, micSender
+let ws, pc, channel, pingTimer
+let micStream = null
+let micSender = null // kept while the peer lives: turning the microphone back on replaces its track
+let answerWaiter = null // settles the offer in flight when its answer arrives
 let sessionId = null
 let wanted = false // the user wants to be connected (reconnect on loss)
 let attempt = 0
 let assistantBubble = null
 let pendingReady = null
+const toolNames = new Map() // callId → tool name, for tool-call-end
 
 function setState (name, label) { ui.state.className = `state ${name}`; ui.state.textContent = label }
 function status (text) { ui.status.textContent = text }
@@ -73,20 +77,38 @@ async function startPeer (iceServers) {
   await negotiate()
 }
 
-/** Sends an offer with complete SDP (waits up to 3 s for ICE gathering), as the published client does. */
+/**
+ * Sends an offer with complete SDP (waits up to 3 s for ICE gathering), as the published client does,
+ * and resolves once its answer is applied: a second offer sent before that would get the first answer.
+ */
 async function negotiate () {
-  await pc.setLocalDescription(await pc.createOffer())
-  if (pc.iceGatheringState !== 'complete') {
+  const peer = pc
+  await peer.setLocalDescription(await peer.createOffer())
+  if (peer.iceGatheringState !== 'complete') {
     await new Promise((resolve) => {
-      const done = () => { if (pc.iceGatheringState === 'complete') resolve() }
-      pc.addEventListener('icegatheringstatechange', done)
+      const done = () => { if (peer.iceGatheringState === 'complete') resolve() }
+      peer.addEventListener('icegatheringstatechange', done)
       setTimeout(resolve, 3000)
     })
   }
-  send({ type: 'offer', signal: { type: 'offer', sdp: pc.localDescription.sdp } })
+  if (pc !== peer) throw new Error('the connection closed')
+  const answered = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => settle(new Error('the server did not answer the offer')), 15_000)
+    const settle = (error) => { clearTimeout(timer); answerWaiter = null; if (error) reject(error); else resolve() }
+    answerWaiter = settle
+  })
+  send({ type: 'offer', signal: { type: 'offer', sdp: peer.localDescription.sdp } })
+  await answered
+}
+
+function onAnswer (signal) {
+  const settle = answerWaiter ?? (() => {})
+  if (pc === null) return
+  pc.setRemoteDescription(signal).then(() => settle(), (error) => settle(error))
 }
 
 function teardownPeer () {
+  answerWaiter?.(new Error('the connection closed'))
   micSender = null
   channel?.close()
   pc?.close()
@@ -94,10 +116,19 @@ function teardownPeer () {
 }
 
 async function startMic () {
-  micStream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true } })
-  const [track] = micStream.getAudioTracks()
-  micSender = pc.addTrack(track, micStream)
-  await negotiate()
+  ui.mic.disabled = true
+  try {
+    micStream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true } })
+    const [track] = micStream.getAudioTracks()
+    if (micSender !== null) {
+      await micSender.replaceTrack(track) // same sender, same m-line: no renegotiation
+    } else {
+      micSender = pc.addTrack(track, micStream)
+      await negotiate()
+    }
+  } finally {
+    ui.mic.disabled = pc === null
+  }
   ui.mic.textContent = 'Microphone off'
   ui.mic.classList.add('on')
   setState('listening', 'listening')
@@ -107,9 +138,7 @@ async function startMic () {
 function stopMic () {
   micStream?.getTracks().forEach((track) => track.stop())
   micStream = null
-micSender = null
-  if (micSender !== null && pc !== null) pc.removeTrack(micSender)
-  micSender = null
+  micSender?.replaceTrack(null).catch(() => {})
   ui.mic.textContent = 'Microphone on'
   ui.mic.classList.remove('on')
 }
@@ -138,7 +167,7 @@ function onMessage (message, source) {
       attempt = 0
       afterReady(pendingReady)
       break
-    case 'signal': pc?.setRemoteDescription(message.signal); break
+    case 'signal': onAnswer(message.signal); break
     case 'ice': if (message.candidate !== null) pc?.addIceCandidate(message.candidate).catch(() => {}); break
     case 'speech-start': setState('speaking-user', 'you are speaking'); break
     case 'speech-cancelled': setState('listening', 'listening'); break
@@ -155,15 +184,23 @@ function onMessage (message, source) {
     case 'tts-start': setState('speaking', 'speaking'); break
     case 'tts-complete': assistantBubble = null; setState('listening', 'listening'); break
     case 'tts-cancelled': assistantBubble?.classList.add('cut'); assistantBubble = null; break
-    case 'tool-call-start': bubble('event', `tool ${message.name}…`); break
-    case 'tool-call-end': bubble('event', `tool done in ${message.durationMs} ms${message.error ? `: ${message.error}` : ''}`); break
+    case 'tool-call-start': toolNames.set(message.callId, message.name); bubble('event', `tool ${message.name}…`); break
+    case 'tool-call-end': {
+      const name = toolNames.get(message.callId) ?? ''
+      toolNames.delete(message.callId)
+      bubble('event', `tool ${name}${name ? ' ' : ''}done in ${message.durationMs} ms${message.error ? `: ${message.error}` : ''}`)
+      break
+    }
     case 'stage-change': bubble('event', `stage ${message.from} → ${message.to} (${message.reason})`); break
     case 'metrics': {
       const t = message.timings
       ui.metrics.textContent = `last turn: transcript ${t.transcriptMs ?? '–'} ms · first token ${t.firstTokenMs ?? '–'} ms · first audio ${t.firstAudioOutMs ?? '–'} ms after you stopped`
       break
     }
-    case 'error': showError(`${message.code}: ${message.message}`); break
+    case 'error':
+      showError(`${message.code}: ${message.message}`)
+      if (message.code === 'WEBRTC_UNAVAILABLE') answerWaiter?.(new Error('WebRTC is not available on this server'))
+      break
   }
 }
 
@@ -177,7 +214,8 @@ async function afterReady (ready) {
     if (micStream !== null) { stopMic(); await startMic() } else status('Connected. Turn the microphone on and speak.')
     if (micStream === null) setState('idle', 'connected')
   } catch (error) {
-    showError(`Could not start WebRTC: ${error.message}`)
+    // No peer left: the socket closed meanwhile, and the reconnect (or the disconnect) takes it from here.
+    if (pc !== null) showError(`Could not start WebRTC: ${error.message}`)
   }
 }
 
@@ -185,5 +223,3 @@ ui.connect.onclick = () => { if (wanted) disconnect(); else { attempt = 0; conne
 ui.mic.onclick = () => {
   if (micStream !== null) { stopMic(); setState('idle', 'connected'); status('Microphone off.') } else startMic().catch((error) => showError(`Microphone: ${error.message}`))
 }
-micStream = null
-micSender = null
