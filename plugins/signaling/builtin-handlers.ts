@@ -16,7 +16,8 @@ export function registerBuiltinHandlers (
   })
 
   router.on('attachments', (message, ctx) => {
-    ctx.session.pendingAttachments.push(...message.attachments)
+    // Not push(...list): a list of ~150k items (2 MB, under maxMessageBytes) overflows the call stack.
+    for (const attachment of message.attachments) ctx.session.pendingAttachments.push(attachment)
   })
 
   router.on('reconnect', async (message, ctx) => {

@@ -8,13 +8,14 @@ import type { ConnectionContext } from '../../lib/signaling/message-router.js'
  * Signaling (`offer`, `ice`, `reconnect`) and `audio` belong to the WebSocket and are ignored here.
  */
 export function handleChannelMessage (data: string | ArrayBuffer, ctx: ConnectionContext, maxMessageBytes: number): void {
-  if (typeof data !== 'string') {
-    sendError(ctx, new LLMRTC_ERR_PROTOCOL_BINARY_FRAME())
-    return
-  }
-  const size = Buffer.byteLength(data)
+  // Size first, then binary, as on the WebSocket.
+  const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
   if (size > maxMessageBytes) {
     sendError(ctx, new LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE(size, maxMessageBytes))
+    return
+  }
+  if (typeof data !== 'string') {
+    sendError(ctx, new LLMRTC_ERR_PROTOCOL_BINARY_FRAME())
     return
   }
   const parsed = parseClientMessage(data)
@@ -29,7 +30,7 @@ export function handleChannelMessage (data: string | ArrayBuffer, ctx: Connectio
   const message = parsed.message
   switch (message.type) {
     case 'attachments':
-      ctx.session.pendingAttachments.push(...message.attachments)
+      for (const attachment of message.attachments) ctx.session.pendingAttachments.push(attachment)
       break
     case 'ping':
       ctx.connection.send({ type: 'pong', timestamp: message.timestamp })

@@ -111,6 +111,19 @@ t.test('attachments are kept on the session for the next turn', async t => {
   client.ws.terminate()
 })
 
+t.test('an attachments list too long to spread into a call is still queued, not answered with INTERNAL_ERROR', async t => {
+  const app = await buildApp(t)
+  const client = await connect(app)
+  const { id } = await client.next('ready')
+  // 200 000 items: 2.6 MB, under the default maxMessageBytes (push(...list) overflows the stack here).
+  client.send({ type: 'attachments', attachments: new Array(200_000).fill({ data: 'a' }) })
+  client.send({ type: 'ping', timestamp: 1 })
+  await client.next('pong')
+  t.same(client.messages.filter(m => m.type === 'error'), [])
+  t.equal(app.llmrtcSessions.get(id as string)?.pendingAttachments.length, 200_000)
+  client.ws.terminate()
+})
+
 t.test('reconnect with an unknown id keeps the current session', async t => {
   const app = await buildApp(t)
   const client = await connect(app)
