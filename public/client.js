@@ -30,6 +30,14 @@ function bubble (kind, text) {
   node.scrollIntoView({ block: 'end' })
   return node
 }
+/**
+ * An answer still open when a new turn starts was cut short: by barge-in (tts-cancelled comes only when
+ * its audio was playing, not while it was being written) or by a failure.
+ */
+function endAnswer () {
+  assistantBubble?.classList.add('cut')
+  assistantBubble = null
+}
 function send (message) { if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message)) }
 
 function connect () {
@@ -169,11 +177,11 @@ function onMessage (message, source) {
       break
     case 'signal': onAnswer(message.signal); break
     case 'ice': if (message.candidate !== null) pc?.addIceCandidate(message.candidate).catch(() => {}); break
-    case 'speech-start': setState('speaking-user', 'you are speaking'); break
+    case 'speech-start': endAnswer(); setState('speaking-user', 'you are speaking'); break
     case 'speech-cancelled': setState('listening', 'listening'); break
     case 'speech-end': setState('thinking', 'thinking'); break
     case 'transcript':
-      if (message.isFinal) { ui.interim.textContent = ''; bubble('user', message.text) } else ui.interim.textContent = message.text
+      if (message.isFinal) { endAnswer(); ui.interim.textContent = ''; bubble('user', message.text) } else ui.interim.textContent = message.text
       break
     case 'llm-chunk':
       if (message.done) break
@@ -183,7 +191,7 @@ function onMessage (message, source) {
     case 'llm': if (assistantBubble !== null) assistantBubble.textContent = message.text; break
     case 'tts-start': setState('speaking', 'speaking'); break
     case 'tts-complete': assistantBubble = null; setState('listening', 'listening'); break
-    case 'tts-cancelled': assistantBubble?.classList.add('cut'); assistantBubble = null; break
+    case 'tts-cancelled': endAnswer(); break
     case 'tool-call-start': toolNames.set(message.callId, message.name); bubble('event', `tool ${message.name}…`); break
     case 'tool-call-end': {
       const name = toolNames.get(message.callId) ?? ''

@@ -117,10 +117,11 @@ export async function waitForSound (page: Page, rms: number, timeoutMs = 30_000)
   return await handle.jsonValue() as number
 }
 
-/** Saves a screenshot under test-artifacts/ and returns its path. */
-export async function screenshot (page: Page, name: string): Promise<string> {
+/** Saves a screenshot of the page (or of the element `selector`) under test-artifacts/; returns its path. */
+export async function screenshot (page: Page, name: string, selector?: string): Promise<string> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true })
   const path = join(ARTIFACTS_DIR, name)
-  await page.screenshot({ path })
+  if (selector === undefined) await page.screenshot({ path })
+  else await page.locator(selector).screenshot({ path })
   return path
 }
