@@ -21,7 +21,18 @@ export const envSchema = {
     METRICS_PATH: { type: 'string', description: 'Path of the Prometheus metrics route (default /metrics).' },
     SESSION_TTL_MS: { type: 'integer', minimum: 1, description: 'A session idle for this long expires (default 1800000, 30 min).' },
     RECONNECT_GRACE_MS: { type: 'integer', minimum: 0, description: 'A disconnected session is kept this long for reconnect (default 120000).' },
-    MAX_SESSIONS: { type: 'integer', minimum: 1, description: 'Most sessions held at once (default 1000).' },
+    MAX_SESSIONS: { type: 'integer', minimum: 1, description: 'Most sessions held at once (default 100).' },
+    MAX_SESSIONS_PER_CLIENT: { type: 'integer', minimum: 0, description: 'Sessions one client holds at once: per principal when authenticated, else per IP (default 10; 0: no limit).' },
+    MAX_MESSAGES_PER_SECOND: { type: 'integer', minimum: 0, description: 'Client messages accepted per second on one connection (default 50; 0: no limit).' },
+    MESSAGE_BURST: { type: 'integer', minimum: 1, description: 'Client messages accepted in a row before MAX_MESSAGES_PER_SECOND applies (default 100).' },
+    MAX_AUDIO_BYTES: { type: 'integer', minimum: 1024, description: 'Largest base64 data of an audio message in bytes (default 3145728, 3 MiB).' },
+    MAX_AUDIO_MS: { type: 'integer', minimum: 1000, description: 'Longest utterance in an audio message, in ms (default 60000).' },
+    RATE_LIMIT_MAX: { type: 'integer', minimum: 0, description: 'HTTP requests per minute per IP on llmrtc\'s routes and WebSocket upgrades (default 100; 0: no limit).' },
+    ALLOWED_ORIGINS: { type: 'string', description: 'Origins allowed to open the WebSocket, comma-separated, or * (default *); also enables CORS for them.' },
+    JWT_SECRET: { type: 'string', description: 'Turns on bearer JWT authentication of the WebSocket: the HMAC secret or PEM public key (secret: never logged).' },
+    JWT_ISSUER: { type: 'string', description: 'Accepted JWT issuers (iss), comma-separated (default any).' },
+    JWT_AUDIENCE: { type: 'string', description: 'Accepted JWT audiences (aud), comma-separated (default any).' },
+    TRUST_PROXY: { type: 'string', description: 'Standalone server: trust X-Forwarded-For from these proxies: true (any), or comma-separated addresses/CIDRs (default false).' },
     REDIS_URL: { type: 'string', description: 'Keep session records in this Redis (redis:// or rediss://), shared by every server, so a client can resume on any of them (secret: never logged).' },
     REDIS_KEY_PREFIX: { type: 'string', description: 'Namespace of llmrtc\'s Redis keys; records live at <prefix>session:<id> (default llmrtc:).' },
     HEARTBEAT_TIMEOUT_MS: { type: 'integer', minimum: 1, description: 'A connection silent for this long is closed (default 45000).' },
@@ -75,6 +86,17 @@ export interface LLMRTCEnv {
   SESSION_TTL_MS?: number
   RECONNECT_GRACE_MS?: number
   MAX_SESSIONS?: number
+  MAX_SESSIONS_PER_CLIENT?: number
+  MAX_MESSAGES_PER_SECOND?: number
+  MESSAGE_BURST?: number
+  MAX_AUDIO_BYTES?: number
+  MAX_AUDIO_MS?: number
+  RATE_LIMIT_MAX?: number
+  ALLOWED_ORIGINS?: string
+  JWT_SECRET?: string
+  JWT_ISSUER?: string
+  JWT_AUDIENCE?: string
+  TRUST_PROXY?: string
   REDIS_URL?: string
   REDIS_KEY_PREFIX?: string
   HEARTBEAT_TIMEOUT_MS?: number

@@ -11,9 +11,10 @@ import type { Session } from '../sessions/session.js'
 import { DEFAULT_TURN_OPTIONS, type TurnOptions } from '../pipeline/turn-types.js'
 import type { SpeechSegmenterOptions } from '../vad/segmenter-options.js'
 import type { LLMRTCEnv } from './env-schema.js'
+import { resolveSecurityOptions, type LLMRTCSecurityOptions, type ResolvedSecurityOptions } from './security-options.js'
 
 /** Options of the `llmrtc` plugin (and of `LLMRTCServer`). Many also have an environment variable (named on each). */
-export interface LLMRTCOptions {
+export interface LLMRTCOptions extends LLMRTCSecurityOptions {
   /**
    * Providers per role; a missing role is chosen from the environment (see docs/providers.md). A list
    * (`llm: [primary, fallback]`) fails over to the next provider when one fails before any output.
@@ -43,7 +44,7 @@ export interface LLMRTCOptions {
   sessionTtlMs?: number
   /** A disconnected session is kept this long for `reconnect`, in ms (default 120 s). Env RECONNECT_GRACE_MS. */
   reconnectGraceMs?: number
-  /** Most sessions held at once (default 1000). Env MAX_SESSIONS. */
+  /** Most sessions held at once (default 100: a 2-core process serves ~25-35 talking sessions, docs/security.md). Env MAX_SESSIONS. */
   maxSessions?: number
   /** Where session records are kept (default in memory). */
   sessionStore?: SessionStore
@@ -73,7 +74,7 @@ export interface LLMRTCOptions {
 }
 
 /** Options after defaults and the environment were applied. */
-export interface ResolvedLLMRTCOptions {
+export interface ResolvedLLMRTCOptions extends ResolvedSecurityOptions {
   providers: { llm?: LLMProvider | LLMProvider[], stt?: STTProvider | STTProvider[], tts?: TTSProvider | TTSProvider[] }
   systemPrompt: string
   historyLimit: number
@@ -109,6 +110,7 @@ export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful voice assistant. Answer 
 export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): ResolvedLLMRTCOptions {
   if (options === null || typeof options !== 'object') invalidOption('options', 'an object', options)
   const resolved: ResolvedLLMRTCOptions = {
+    ...resolveSecurityOptions(options, env),
     providers: options.providers ?? {},
     systemPrompt: options.systemPrompt ?? env.SYSTEM_PROMPT ?? DEFAULT_SYSTEM_PROMPT,
     historyLimit: options.historyLimit ?? env.HISTORY_LIMIT ?? 20,
@@ -122,7 +124,7 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
     healthPath: options.healthPath ?? '/health',
     sessionTtlMs: options.sessionTtlMs ?? env.SESSION_TTL_MS ?? 30 * 60_000,
     reconnectGraceMs: options.reconnectGraceMs ?? env.RECONNECT_GRACE_MS ?? 120_000,
-    maxSessions: options.maxSessions ?? env.MAX_SESSIONS ?? 1000,
+    maxSessions: options.maxSessions ?? env.MAX_SESSIONS ?? 100,
     sessionStore: options.sessionStore,
     redis: resolveRedisOptions(options.redis, env, options.sessionStore !== undefined),
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? env.HEARTBEAT_TIMEOUT_MS ?? 45_000,

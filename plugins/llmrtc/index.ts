@@ -1,7 +1,9 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { LLMRTCOptions } from '../../lib/config/options.js'
+import type { AuthenticateResult } from '../../lib/config/security-options.js'
 import llmrtcConfig from '../config/index.js'
+import llmrtcCors from '../cors/index.js'
 import llmrtcDemoPage from '../demo-page/index.js'
 import llmrtcHealth from '../health/index.js'
 import llmrtcHooks from '../hooks/index.js'
@@ -12,6 +14,7 @@ import llmrtcProviderCartesia from '../providers/cartesia/index.js'
 import llmrtcProviderDeepgram from '../providers/deepgram/index.js'
 import llmrtcProviderLocal from '../providers/local/index.js'
 import llmrtcProviderOpenAI from '../providers/openai/index.js'
+import llmrtcRateLimit from '../rate-limit/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
 import llmrtcTracing from '../tracing/index.js'
@@ -20,6 +23,8 @@ import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../webrtc/index.js'
 
 /** Options of the umbrella plugin: llmrtc's options plus those of the media plugins. */
 export interface LLMRTCPluginOptions extends LLMRTCOptions {
+  /** Authenticates each WebSocket upgrade (see LLMRTCOptions.authenticate), with Fastify's request. */
+  authenticate? (request: FastifyRequest): AuthenticateResult | Promise<AuthenticateResult>
   /** Options of the WebRTC transport, or false to run without WebRTC (WebSocket audio only). */
   webrtc?: LLMRTCWebRTCOptions | false
   /** Server-wide speech segmentation (thresholds and durations in ms) and the VAD model file. */
@@ -49,6 +54,9 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   // Installed local engines (espeak-ng, pocketsphinx) serve when no key does; after OpenAI, whose
   // factories it marks usable under LOCAL_ONLY for a local base URL.
   await fastify.register(llmrtcProviderLocal, { env: options.env })
+  // CORS, and the HTTP rate limit before the plugins that add llmrtc's routes: it attaches to them as they come.
+  await fastify.register(llmrtcCors)
+  await fastify.register(llmrtcRateLimit)
   await fastify.register(llmrtcSessions)
   await fastify.register(llmrtcSignaling)
   if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})

@@ -1,5 +1,6 @@
-// Manual check of the voice page in real headless Chromium (not part of npm test; the browser tests of
-// issue 6 will grow from it). Needs Debian chromium. Run everything inside a loopback-only namespace:
+// Manual check of the voice page in real headless Chromium against a server you started yourself (not part
+// of npm test: test/browser/voice-page.test.ts is the automated one). Needs Debian chromium. Run
+// everything inside a loopback-only namespace:
 //   espeak-ng -v en-us -w /tmp/q.wav "Repeat after me, the cat sat on the mat." && sox /tmp/q.wav -r 48000 /tmp/q48.wav pad 0.5 2
 //   unshare -n sh -c 'ip link set lo up; (npm start > /tmp/server.log 2>&1 &); sleep 4; node test/manual/try-page.mjs /tmp/q48.wav'
 // --allow-loopback-in-peer-connection matters: Chromium gathers no loopback candidates without it, so in a
