@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { loggerOptions } from './lib/logger.js'
 import llmrtc, { type LLMRTCPluginOptions } from './plugins/llmrtc/index.js'
 
 /**
@@ -9,7 +10,8 @@ export default async function app (fastify: FastifyInstance, opts: LLMRTCPluginO
   await fastify.register(llmrtc, opts)
 }
 
-/** Server options fastify-cli applies. */
+/** Server options fastify-cli applies with `-o`: the logger redacts secrets and `?token=` (merged over `-l`). */
 export const options = {
-  forceCloseConnections: true
+  forceCloseConnections: true,
+  logger: loggerOptions
 }

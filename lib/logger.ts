@@ -21,3 +21,44 @@ export const silentLogger: Logger = {
   error: noop,
   child: () => silentLogger
 }
+
+/** Keys whose values are secrets, wherever they appear at the top of a log object or one level down. */
+const SECRET_KEYS = [
+  'authorization', 'cookie', 'apiKey', 'api_key', 'secret', 'token', 'accessToken', 'password', 'turnSecret',
+  'JWT_SECRET', 'TURN_SECRET', 'OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'CARTESIA_API_KEY'
+]
+
+/** pino `redact` paths for what llmrtc (or an app around it) might log by mistake: keys, tokens, secrets. */
+export const redactPaths: string[] = [
+  'req.headers.authorization', 'req.headers.cookie', 'req.query.token', 'jwt.secret', '*.jwt.secret',
+  ...SECRET_KEYS.flatMap(key => [key, `*.${key}`])
+]
+
+/** Query parameters that carry credentials (the WebSocket token of a browser, `?token=`). */
+const SECRET_QUERY = /([?&](?:token|access_token|jwt)=)[^&#]*/gi
+
+/** `url` with the values of credential query parameters replaced by `[Redacted]`. */
+export function redactUrl (url: string): string {
+  return url.replace(SECRET_QUERY, '$1[Redacted]')
+}
+
+/** The request in Fastify's request logs, as Fastify's own serializer writes it, minus credentials in the URL. */
+export function serializeRequest (req: { method?: string, url?: string, host?: string, ip?: string, headers?: Record<string, unknown>, socket?: { remotePort?: number } | null }): Record<string, unknown> {
+  return {
+    method: req.method,
+    url: req.url === undefined ? undefined : redactUrl(req.url),
+    version: req.headers?.['accept-version'],
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort
+  }
+}
+
+/**
+ * Logger options llmrtc's own servers (LLMRTCServer, the CLI, app.ts under fastify-cli) start Fastify
+ * with: secrets redacted, no token in logged URLs. Spread them into your own `logger` option.
+ */
+export const loggerOptions = {
+  redact: { paths: redactPaths, censor: '[Redacted]' },
+  serializers: { req: serializeRequest }
+}

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { envSchema } from '../lib/config/env-schema.js'
 import type { LLMRTCPluginOptions } from '../plugins/llmrtc/index.js'
 import { LLMRTC_ERR_OPTIONS_INVALID } from '../lib/errors.js'
+import { loggerOptions } from '../lib/logger.js'
 import llmrtc from '../plugins/llmrtc/index.js'
 
 export interface LLMRTCServerOptions extends LLMRTCPluginOptions {
@@ -12,8 +13,16 @@ export interface LLMRTCServerOptions extends LLMRTCPluginOptions {
   port?: number
   /** Address to bind (default: env HOST, else 127.0.0.1). */
   host?: string
-  /** Fastify's logger option (default: info level, or env LOG_LEVEL). */
+  /**
+   * Fastify's logger option (default: info level, or env LOG_LEVEL). An options object gets llmrtc's
+   * redaction of secrets and tokens (`loggerOptions` of lib/logger.ts) under its own settings.
+   */
   logger?: FastifyServerOptions['logger']
+  /**
+   * Fastify's `trustProxy`: set it behind a reverse proxy, so that per-IP limits see the client's address
+   * (X-Forwarded-For) instead of the proxy's (default: env TRUST_PROXY, else false).
+   */
+  trustProxy?: FastifyServerOptions['trustProxy']
 }
 
 const logLevels: readonly string[] = envSchema.properties.LOG_LEVEL.enum
@@ -43,8 +52,12 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
     if (options.logger === undefined && !logLevels.includes(level)) {
       throw new LLMRTC_ERR_OPTIONS_INVALID('LOG_LEVEL', `one of ${logLevels.join(', ')}`, JSON.stringify(level))
     }
+    const logger = options.logger === undefined || options.logger === true
+      ? { level, ...loggerOptions }
+      : typeof options.logger === 'object' ? { ...loggerOptions, ...options.logger } : options.logger
     this.#app = Fastify({
-      logger: options.logger ?? { level },
+      logger,
+      trustProxy: options.trustProxy ?? parseTrustProxy(env.TRUST_PROXY),
       forceCloseConnections: true
     })
     this.#app.register(llmrtc, options)
@@ -87,4 +100,11 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
   }
 
   get started (): boolean { return this.#started }
+}
+
+/** TRUST_PROXY: true, false, or comma-separated addresses and CIDRs of the proxies (as Fastify takes them). */
+function parseTrustProxy (value: string | undefined): boolean | string {
+  const text = value?.trim() ?? ''
+  if (text === '' || text === 'false') return false
+  return text === 'true' ? true : text
 }

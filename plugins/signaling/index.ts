@@ -4,7 +4,8 @@ import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import type { WebSocket, RawData } from 'ws'
 import { systemClock } from '../../lib/clock.js'
-import { LLMRTC_ERR_INTERNAL, LLMRTC_ERR_PROTOCOL_BINARY_FRAME, LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE, clientErrorOf } from '../../lib/errors.js'
+import { LLMRTC_ERR_INTERNAL, LLMRTC_ERR_PROTOCOL_BINARY_FRAME, LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE, LLMRTC_ERR_RATE_LIMITED, LLMRTC_ERR_SESSION_CLIENT_LIMIT, clientErrorOf } from '../../lib/errors.js'
+import { MessageRateLimiter, admitMessage, setMessageLimiter } from '../../lib/limits/message-rate-limiter.js'
 import type { Logger } from '../../lib/logger.js'
 import { parseClientMessage } from '../../lib/protocol/parse-client-message.js'
 import { PROTOCOL_VERSION } from '../../lib/protocol/server-messages.js'
@@ -12,7 +13,9 @@ import { iceServersFor } from '../../lib/transport/ice-servers.js'
 import type { Session } from '../../lib/sessions/session.js'
 import { ClientConnection } from '../../lib/signaling/client-connection.js'
 import { MessageRouter, type ConnectionContext, type MessageHandler, type RoutedType } from '../../lib/signaling/message-router.js'
+import llmrtcAuth from '../auth/index.js'
 import { registerBuiltinHandlers } from './builtin-handlers.js'
+import { ClientSessions } from './client-sessions.js'
 import { CLOSE_CODES } from './close-codes.js'
 import { ConnectionHooks } from './connection-hooks.js'
 
@@ -40,10 +43,6 @@ export interface LLMRTCSignalingDecorator extends EventEmitter<SignalingEvents> 
 declare module 'fastify' {
   interface FastifyInstance {
     llmrtcSignaling: LLMRTCSignalingDecorator
-  }
-  interface FastifyRequest {
-    /** The authenticated principal of an upgrade request; null when authentication is off. */
-    llmrtcPrincipal?: string | null
   }
 }
 
@@ -87,6 +86,10 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
     for (const socket of sockets) socket.terminate()
   })
 
+  // The upgrade's origin check and authentication: whoever registers signaling gets them.
+  if (!fastify.hasDecorator('llmrtcAuth')) await fastify.register(llmrtcAuth)
+  const clients = new ClientSessions(config.maxSessionsPerClient)
+
   if (!fastify.hasDecorator('websocketServer')) {
     // A hard cap for ws itself; messages between our limit and this cap get a MESSAGE_TOO_LARGE error.
     await fastify.register(websocket, { options: { maxPayload: config.maxMessageBytes * 2 } })
@@ -94,6 +97,7 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
 
   // A session that ends while connected (idle expiry) tells its client why, then closes.
   sessions.on('ended', (session, reason) => {
+    clients.remove(session.id)
     const connection = session.connection
     if (connection === undefined || reason === 'replaced') return
     if (reason === 'idle-timeout') {
@@ -111,6 +115,7 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
   fastify.route({
     method: 'GET',
     url: config.path,
+    onRequest: fastify.llmrtcAuth.guardUpgrade,
     handler: async function signalingPage (request, reply) { return await page(request, reply) },
     wsHandler: signalingSocket
   })
@@ -124,24 +129,43 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
     })
     const controller = new AbortController()
     const connection = new ClientConnection(socket, (err) => { log.debug({ err }, 'send failed') })
+    const principal = request.llmrtcPrincipal
+    // `injectWS` requests have no address.
+    const client = ClientSessions.clientOf(principal, request.ip ?? 'unknown')
     let session: Session
     try {
-      session = sessions.create(request.llmrtcPrincipal ?? null)
+      if (!clients.admits(client)) throw new LLMRTC_ERR_SESSION_CLIENT_LIMIT(config.maxSessionsPerClient)
+      session = sessions.create(principal)
     } catch (err) {
       connection.send(clientErrorOf(err))
-      const full = (err as { code?: string }).code === 'LLMRTC_ERR_SESSION_LIMIT'
+      const code = (err as { code?: string }).code
+      const full = code === 'LLMRTC_ERR_SESSION_LIMIT' || code === 'LLMRTC_ERR_SESSION_CLIENT_LIMIT'
+      if (code === 'LLMRTC_ERR_SESSION_CLIENT_LIMIT') log.info({ limit: config.maxSessionsPerClient, by: principal !== null ? 'principal' : 'ip' }, 'connection refused: client session limit')
       socket.close(full ? CLOSE_CODES.tryAgainLater : CLOSE_CODES.goingAway, full ? 'session limit' : 'server shutting down')
       return
     }
+    clients.add(session.id, client)
     sessions.bind(session, connection)
     const ctx: ConnectionContext = {
       connection,
       session,
       log: log.child({ sessionId: session.id }) as Logger,
-      principal: request.llmrtcPrincipal ?? null,
+      principal,
       signal: controller.signal
     }
     open.add(ctx)
+    if (config.maxMessagesPerSecond > 0) {
+      // WebSocket and data-channel messages draw from one bucket (plugins/webrtc/channel-messages.ts).
+      setMessageLimiter(ctx, new MessageRateLimiter({
+        perSecond: config.maxMessagesPerSecond,
+        burst: config.messageBurst,
+        now: clock.now,
+        onLimited: () => {
+          ctx.log.debug({ perSecond: config.maxMessagesPerSecond }, 'messages dropped: rate limit')
+          enqueue(() => { sendError(new LLMRTC_ERR_RATE_LIMITED('messages', `${config.maxMessagesPerSecond} per second`)) })
+        }
+      }))
+    }
     let queue: Promise<void> = Promise.resolve()
 
     let heartbeat = clock.setTimeout(onHeartbeatTimeout, config.heartbeatTimeoutMs)
@@ -154,6 +178,7 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
       clock.clearTimeout(heartbeat)
       heartbeat = clock.setTimeout(onHeartbeatTimeout, config.heartbeatTimeoutMs)
       sessions.touch(ctx.session)
+      if (!admitMessage(ctx)) return
       const size = byteLength(data)
       if (size > config.maxMessageBytes) {
         enqueue(() => { sendError(new LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE(size, config.maxMessageBytes)) })

@@ -1,4 +1,5 @@
 import { LLMRTC_ERR_PROTOCOL_BINARY_FRAME, LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE, protocolCodeOf } from '../../lib/errors.js'
+import { admitMessage } from '../../lib/limits/message-rate-limiter.js'
 import { parseClientMessage } from '../../lib/protocol/parse-client-message.js'
 import type { ConnectionContext } from '../../lib/signaling/message-router.js'
 
@@ -8,6 +9,8 @@ import type { ConnectionContext } from '../../lib/signaling/message-router.js'
  * Signaling (`offer`, `ice`, `reconnect`) and `audio` belong to the WebSocket and are ignored here.
  */
 export function handleChannelMessage (data: string | ArrayBuffer, ctx: ConnectionContext, maxMessageBytes: number): void {
+  // The connection's message rate limit counts channel messages too (set by signaling).
+  if (!admitMessage(ctx)) return
   // Size first, then binary, as on the WebSocket.
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
   if (size > maxMessageBytes) {

@@ -16,16 +16,16 @@ export interface RecordingSocket {
  * Connects through `injectWS` (no network). Its in-memory duplex does not carry a close initiated by
  * the client to the server promptly: for disconnect behaviour use `connectOverNetwork`.
  */
-export async function connect (app: FastifyInstance, path = '/'): Promise<RecordingSocket> {
-  return await record(async (onInit) => await app.injectWS(path, {}, { onInit }))
+export async function connect (app: FastifyInstance, path = '/', headers: Record<string, string> = {}): Promise<RecordingSocket> {
+  return await record(async (onInit) => await app.injectWS(path, { headers }, { onInit }))
 }
 
 /** Connects over a real loopback socket (the app is made to listen on 127.0.0.1, port 0, if it is not). */
-export async function connectOverNetwork (app: FastifyInstance, path = '/'): Promise<RecordingSocket> {
+export async function connectOverNetwork (app: FastifyInstance, path = '/', headers: Record<string, string> = {}): Promise<RecordingSocket> {
   if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
   return await record(async (onInit) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`)
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers })
     onInit(ws)
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => { resolve() })

@@ -16,7 +16,7 @@ t.test('defaults apply when neither options nor environment say otherwise', asyn
     healthPath: '/health',
     sessionTtlMs: 1_800_000,
     reconnectGraceMs: 120_000,
-    maxSessions: 1000,
+    maxSessions: 100,
     heartbeatTimeoutMs: 45_000,
     maxMessageBytes: 4 * 1024 * 1024
   })
