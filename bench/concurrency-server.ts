@@ -128,7 +128,10 @@ const server = new LLMRTCServer({
   port: 0,
   host: '127.0.0.1',
   logger: { level: 'warn', stream: logStream },
-  providers: instantProviders()
+  providers: instantProviders(),
+  // Every benchmark client connects from 127.0.0.1: no per-client session limit, no HTTP rate limit.
+  maxSessionsPerClient: 0,
+  rateLimit: false
 })
 const app = server.getApp()
 await app.ready()
