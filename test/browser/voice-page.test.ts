@@ -19,10 +19,10 @@ const { scratchDir } = await import('../helpers/scratch-dir.js')
 // "what can you do" gets a long one, still playing when the loop comes back to "what time is it": a barge-in.
 const MICROPHONE = [500, 'what time is it', 8000, 'what can you do', 4000]
 
+const browser = await launchChromium(t, await fakeMicrophoneFile(scratchDir(), MICROPHONE))
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' }
 const app = await buildApp(t, { env }, async app => { await app.register(llmrtcProviderLocal, { env }) })
 const pageUrl = (await listenUrl(app)).replace(/^ws:/, 'http:')
-const browser = await launchChromium(t, await fakeMicrophoneFile(scratchDir(), MICROPHONE))
 const page = await probedPage(browser)
 const pageErrors: string[] = []
 page.on('pageerror', error => pageErrors.push(error.message))
