@@ -16,6 +16,9 @@ export type { LLMRTCSignalingDecorator, SignalingEvents } from './plugins/signal
 
 export { LLMRTCServer, type LLMRTCServerOptions, type LLMRTCServerEvents } from './server/llmrtc-server.js'
 export type { LLMRTCOptions, ResolvedLLMRTCOptions } from './lib/config/options.js'
+export type { LLMRTCSecurityOptions, JwtAuthOptions, UpgradeRequest, AuthenticateResult } from './lib/config/security-options.js'
+export { loggerOptions, redactPaths, redactUrl } from './lib/logger.js'
+export { default as llmrtcAuth, type LLMRTCAuthDecorator } from './plugins/auth/index.js'
 export * from './lib/errors.js'
 export * from './lib/providers/types.js'
 export * from './lib/hooks/hook-types.js'
