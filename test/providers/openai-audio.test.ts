@@ -139,6 +139,17 @@ t.test('a consumer that stops reading streamed speech closes the connection', as
   t.equal(request.clientAborted, true)
 })
 
+t.test('a 200 answer that is text or JSON, not audio, fails with LLMRTC_ERR_TTS instead of being played', async t => {
+  const mock = await mockFor(t)
+  mock.script('speech',
+    { type: 'raw', status: 200, contentType: 'application/json', body: '{"error":{"message":"quota exceeded"}}' },
+    { type: 'raw', status: 200, contentType: 'text/html; charset=utf-8', body: '<html>502 Bad Gateway</html>' })
+  await t.rejects(drain(tts(mock).speakStream('Hello.')), { code: 'LLMRTC_ERR_TTS', message: /expected audio, got application\/json/ })
+  await t.rejects(tts(mock).speak('Hello.'), { code: 'LLMRTC_ERR_TTS', message: /expected audio, got text\/html/ })
+  await Promise.all(mock.requestsTo('speech').map(async r => await r.closed))
+  t.ok((await drain(tts(mock).speakStream('Hello.'))).length > 0, 'audio still plays')
+})
+
 t.test('a connection lost mid-speech fails after the partial audio; a 500 before it is retried', async t => {
   const mock = await mockFor(t)
   mock.script('speech', { type: 'speech', pcm: tone(2000), disconnectAfterChunks: 2 }, { type: 'error', status: 500 })

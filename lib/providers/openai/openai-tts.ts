@@ -1,6 +1,6 @@
 import type OpenAI from 'openai'
 import type { SpeechCreateParams } from 'openai/resources/audio/speech'
-import { LLMRTC_ERR_OPTIONS_INVALID } from '../../errors.js'
+import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_TTS } from '../../errors.js'
 import type { AudioFormat, TTSConfig, TTSProvider, TTSResult } from '../types.js'
 import { createOpenAIClient, untilAborted, type OpenAIClientOptions } from './client.js'
 
@@ -46,6 +46,7 @@ export class OpenAITTS implements TTSProvider {
     const signal = config.signal
     const format = config.format ?? 'pcm'
     const response = await untilAborted(this.#client.audio.speech.create(this.#body(text, config, format), { signal }), signal)
+    expectAudio(response, this.name)
     const audio = Buffer.from(await untilAborted(response.arrayBuffer(), signal))
     return format === 'pcm' ? { audio, format, sampleRate: this.pcmSampleRate } : { audio, format }
   }
@@ -54,6 +55,7 @@ export class OpenAITTS implements TTSProvider {
   async * speakStream (text: string, config: TTSConfig = {}): AsyncIterable<Buffer> {
     const signal = config.signal
     const response = await untilAborted(this.#client.audio.speech.create(this.#body(text, config, 'pcm'), { signal }), signal)
+    expectAudio(response, this.name)
     const body = response.body
     if (body === null) return
     const reader = body.getReader()
@@ -93,6 +95,17 @@ export class OpenAITTS implements TTSProvider {
     if (speed !== undefined) body.speed = speed
     return body
   }
+}
+
+/**
+ * A 200 whose body is text or JSON (a proxy's error page, an error object from a compatible server) is
+ * not audio: played as PCM it would be noise. Fails the call instead, and releases the connection.
+ */
+function expectAudio (response: Response, name: string): void {
+  const type = response.headers.get('content-type') ?? ''
+  if (!/^(text\/|application\/(problem\+)?json)/i.test(type)) return
+  response.body?.cancel().catch(() => {})
+  throw new LLMRTC_ERR_TTS(name, `expected audio, got ${type.split(';')[0] ?? type}`)
 }
 
 function validSpeed (speed: number | undefined): number | undefined {
