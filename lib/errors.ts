@@ -71,6 +71,7 @@ export const LLMRTC_ERR_AUTH_ORIGIN = createError('LLMRTC_ERR_AUTH_ORIGIN', 'Ori
 export const LLMRTC_ERR_RATE_LIMITED = createError('LLMRTC_ERR_RATE_LIMITED', 'Too many %s: the limit is %s', 429)
 
 // Server
+export const LLMRTC_ERR_SERVER_DRAINING = createError('LLMRTC_ERR_SERVER_DRAINING', 'The server is draining: connect to another server', 503)
 export const LLMRTC_ERR_SERVER_NOT_STARTED = createError('LLMRTC_ERR_SERVER_NOT_STARTED', 'The server is not started', 500)
 export const LLMRTC_ERR_INTERNAL = createError('LLMRTC_ERR_INTERNAL', 'Internal error: %s', 500)
 
@@ -117,6 +118,7 @@ export const errorRegistry = {
   LLMRTC_ERR_AUTH_UNAUTHORIZED,
   LLMRTC_ERR_AUTH_ORIGIN,
   LLMRTC_ERR_RATE_LIMITED,
+  LLMRTC_ERR_SERVER_DRAINING,
   LLMRTC_ERR_SERVER_NOT_STARTED,
   LLMRTC_ERR_INTERNAL
 } as const
@@ -166,6 +168,7 @@ const protocolCodes: Record<LLMRTCErrorCode, ProtocolErrorCode> = {
   LLMRTC_ERR_AUTH_UNAUTHORIZED: 'UNAUTHORIZED',
   LLMRTC_ERR_AUTH_ORIGIN: 'UNAUTHORIZED',
   LLMRTC_ERR_RATE_LIMITED: 'RATE_LIMITED',
+  LLMRTC_ERR_SERVER_DRAINING: 'SESSION_LIMIT',
   LLMRTC_ERR_SERVER_NOT_STARTED: 'INTERNAL_ERROR',
   LLMRTC_ERR_INTERNAL: 'INTERNAL_ERROR'
 }

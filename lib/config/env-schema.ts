@@ -37,6 +37,10 @@ export const envSchema = {
     REDIS_KEY_PREFIX: { type: 'string', description: 'Namespace of llmrtc\'s Redis keys; records live at <prefix>session:<id> (default llmrtc:).' },
     HEARTBEAT_TIMEOUT_MS: { type: 'integer', minimum: 1, description: 'A connection silent for this long is closed (default 45000).' },
     MAX_MESSAGE_BYTES: { type: 'integer', minimum: 1024, description: 'Largest accepted WebSocket message (default 4194304, 4 MiB).' },
+    DRAIN_TIMEOUT_MS: { type: 'integer', minimum: 0, description: 'How long a drain (SIGTERM) waits for turns in progress before closing (default 30000).' },
+    PLAYBOOK: { type: 'string', description: 'Path of a JavaScript module exporting a playbook (default export or `playbook`), loaded at start (docs/playbooks.md).' },
+    MAX_TOOL_ROUNDS: { type: 'integer', minimum: 1, description: 'Most LLM rounds that may call tools in one turn before the spoken answer (default 5).' },
+    TOOL_TIMEOUT_MS: { type: 'integer', minimum: 1, description: 'Deadline of one tool call, for tools without their own (default 10000).' },
     LLM_PROVIDER: { type: 'string', description: 'LLM provider by name (default: chosen from the keys present, else the built-in assistant).' },
     STT_PROVIDER: { type: 'string', description: 'STT provider by name (default: chosen from the keys present, else the built-in one).' },
     TTS_PROVIDER: { type: 'string', description: 'TTS provider by name (default: chosen from the keys present, else the built-in one).' },
@@ -101,6 +105,10 @@ export interface LLMRTCEnv {
   REDIS_KEY_PREFIX?: string
   HEARTBEAT_TIMEOUT_MS?: number
   MAX_MESSAGE_BYTES?: number
+  DRAIN_TIMEOUT_MS?: number
+  PLAYBOOK?: string
+  MAX_TOOL_ROUNDS?: number
+  TOOL_TIMEOUT_MS?: number
   LLM_PROVIDER?: string
   STT_PROVIDER?: string
   TTS_PROVIDER?: string

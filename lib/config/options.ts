@@ -12,6 +12,10 @@ import { DEFAULT_TURN_OPTIONS, type TurnOptions } from '../pipeline/turn-types.j
 import type { SpeechSegmenterOptions } from '../vad/segmenter-options.js'
 import type { LLMRTCEnv } from './env-schema.js'
 import { resolveSecurityOptions, type LLMRTCSecurityOptions, type ResolvedSecurityOptions } from './security-options.js'
+import { validatePlaybook } from '../playbooks/validate-playbook.js'
+import type { IntentDetector, Playbook } from '../playbooks/types.js'
+import { ToolRegistry } from '../tools/tool-registry.js'
+import type { Tool } from '../tools/types.js'
 
 /** Options of the `llmrtc` plugin (and of `LLMRTCServer`). Many also have an environment variable (named on each). */
 export interface LLMRTCOptions extends LLMRTCSecurityOptions {
@@ -71,6 +75,22 @@ export interface LLMRTCOptions extends LLMRTCSecurityOptions {
   env?: Record<string, string | undefined> | false
   /** Time source (tests inject a fake clock). */
   clock?: Clock
+  /** Tools the LLM may call in every turn (and every playbook stage): see docs/playbooks.md. */
+  tools?: Tool[]
+  /** A multi-stage conversation (stages, their prompts and tools, transitions). Env PLAYBOOK (a module path). */
+  playbook?: Playbook
+  /** Names the intent of the user's words, for playbook `intent` conditions. */
+  intentDetector?: IntentDetector
+  /** Most LLM rounds that may call tools in one turn, before the spoken answer (default 5). Env MAX_TOOL_ROUNDS. */
+  maxToolRounds?: number
+  /** How long the tool phase of one turn may last, in ms (default 30 000). */
+  toolPhaseTimeoutMs?: number
+  /** Deadline of one tool call, for tools without their own, in ms (default 10 000). Env TOOL_TIMEOUT_MS. */
+  toolTimeoutMs?: number
+  /** Most tool handlers one LLM response runs at once (default 4). */
+  maxConcurrentTools?: number
+  /** How long a drain (SIGTERM, `stop()`) waits for turns in progress before closing, in ms (default 30 000). Env DRAIN_TIMEOUT_MS. */
+  drainTimeoutMs?: number
 }
 
 /** Options after defaults and the environment were applied. */
@@ -100,6 +120,15 @@ export interface ResolvedLLMRTCOptions extends ResolvedSecurityOptions {
   turn: TurnOptions
   vadForSession: ((session: Session) => SpeechSegmenterOptions | undefined) | undefined
   clock: Clock | undefined
+  tools: Tool[]
+  /** Validated; from the option, else loaded from env PLAYBOOK when the pipeline registers. */
+  playbook: Playbook | undefined
+  intentDetector: IntentDetector | undefined
+  maxToolRounds: number
+  toolPhaseTimeoutMs: number
+  toolTimeoutMs: number
+  maxConcurrentTools: number
+  drainTimeoutMs: number
   /** The validated environment (secrets included: never log this object). */
   env: LLMRTCEnv
 }
@@ -139,6 +168,14 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
     },
     vadForSession: options.vadForSession,
     clock: options.clock,
+    tools: options.tools ?? [],
+    playbook: options.playbook === undefined ? undefined : validatePlaybook(options.playbook).playbook,
+    intentDetector: options.intentDetector,
+    maxToolRounds: options.maxToolRounds ?? env.MAX_TOOL_ROUNDS ?? 5,
+    toolPhaseTimeoutMs: options.toolPhaseTimeoutMs ?? 30_000,
+    toolTimeoutMs: options.toolTimeoutMs ?? env.TOOL_TIMEOUT_MS ?? 10_000,
+    maxConcurrentTools: options.maxConcurrentTools ?? 4,
+    drainTimeoutMs: options.drainTimeoutMs ?? env.DRAIN_TIMEOUT_MS ?? 30_000,
     env
   }
   validate(resolved)
@@ -165,6 +202,7 @@ function validate (o: ResolvedLLMRTCOptions): void {
   integer('llmTimeoutMs', o.turn.llmTimeoutMs, 1)
   integer('ttsTimeoutMs', o.turn.ttsTimeoutMs, 1)
   if (o.vadForSession !== undefined && typeof o.vadForSession !== 'function') invalidOption('vadForSession', 'a function', o.vadForSession)
+  validateTools(o)
   for (const role of ['llm', 'stt', 'tts'] as const) {
     const given = o.providers[role]
     if (given === undefined) continue
@@ -183,6 +221,17 @@ function validate (o: ResolvedLLMRTCOptions): void {
       invalidOption('sessionStore', 'a SessionStore with get, set, delete and close', o.sessionStore)
     }
   }
+}
+
+function validateTools (o: ResolvedLLMRTCOptions): void {
+  if (!Array.isArray(o.tools)) invalidOption('tools', 'an array of tools made with defineTool()', o.tools)
+  new ToolRegistry(o.tools) // eslint-disable-line no-new -- checks names and schemas
+  if (o.intentDetector !== undefined && typeof o.intentDetector !== 'function') invalidOption('intentDetector', 'a function', o.intentDetector)
+  integer('maxToolRounds', o.maxToolRounds, 1)
+  integer('toolPhaseTimeoutMs', o.toolPhaseTimeoutMs, 1)
+  integer('toolTimeoutMs', o.toolTimeoutMs, 1)
+  integer('maxConcurrentTools', o.maxConcurrentTools, 1)
+  integer('drainTimeoutMs', o.drainTimeoutMs, 0)
 }
 
 /** ICE_SERVERS: a JSON array of RTCIceServer, or comma-separated URLs. */

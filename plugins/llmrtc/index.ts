@@ -5,6 +5,7 @@ import type { AuthenticateResult } from '../../lib/config/security-options.js'
 import llmrtcConfig from '../config/index.js'
 import llmrtcCors from '../cors/index.js'
 import llmrtcDemoPage from '../demo-page/index.js'
+import llmrtcDrain from '../drain/index.js'
 import llmrtcHealth from '../health/index.js'
 import llmrtcHooks from '../hooks/index.js'
 import llmrtcMetrics, { metricsEnabled, type LLMRTCMetricsOptions } from '../metrics/index.js'
@@ -62,6 +63,7 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})
   await fastify.register(llmrtcVad, vad ?? {})
   await fastify.register(llmrtcPipeline)
+  await fastify.register(llmrtcDrain)
   await fastify.register(llmrtcHealth)
   if (metrics !== false && metricsEnabled(metrics, fastify.llmrtcEnv)) await fastify.register(llmrtcMetrics, metrics ?? {})
   if (tracing !== false) await fastify.register(llmrtcTracing)

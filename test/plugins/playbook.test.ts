@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 import t from 'tap'
 import llmrtc from '../../plugins/llmrtc/index.js'
@@ -77,6 +78,6 @@ t.test('a bad playbook, tool or PLAYBOOK module fails start-up with a clear erro
   await t.rejects(buildApp(t, { webrtc: false, tools: [tool] }), { code: 'LLMRTC_ERR_TOOL_DEFINITION' })
   await t.rejects(buildApp(t, { webrtc: false, maxToolRounds: 0 }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /maxToolRounds/ })
   const lookup = defineTool({ name: 'lookup_order', description: 'x', parameters: { type: 'object' } }, () => 1)
-  const { playbook } = await import('../../examples/support-playbook.mjs') as { playbook: Playbook }
+  const { playbook } = await import(pathToFileURL(examplePath).href) as { playbook: Playbook }
   await t.rejects(buildApp(t, { webrtc: false, playbook, tools: [lookup] }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /lookup_order/ })
 })
