@@ -48,11 +48,16 @@ async function main (): Promise<void> {
   }
   const app = server.getApp()
   let stopping = false
+  // SIGTERM (an orchestrator, a rolling deploy) drains: turns in progress finish first. SIGINT (Ctrl-C),
+  // or a second signal during a drain, stops at once.
   const stop = (signal: string): void => {
-    if (stopping) return
+    if (stopping) {
+      app.log.warn({ signal }, 'stopping now')
+      process.exit(0)
+    }
     stopping = true
-    app.log.info({ signal }, 'shutting down')
-    server.stop().then(() => process.exit(0), (err: unknown) => {
+    app.log.info({ signal }, signal === 'SIGTERM' ? 'draining, then shutting down' : 'shutting down')
+    server.stop(signal === 'SIGTERM' ? {} : { drainTimeoutMs: 0 }).then(() => process.exit(0), (err: unknown) => {
       app.log.error({ err }, 'shutdown failed')
       process.exit(1)
     })

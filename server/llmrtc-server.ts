@@ -91,11 +91,19 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
   }
 
   /**
-   * Graceful stop: new connections are refused, sockets close with 1001, sessions end and providers
-   * are released. Idempotent.
+   * Graceful stop: a drain first (`/health` answers 503, new connections are refused, turns in progress
+   * finish, up to `drainTimeoutMs` or the given `drainTimeoutMs`; 0 skips the wait), then sockets close
+   * with 1001, sessions are saved and end, and providers are released. Idempotent.
    */
-  async stop (): Promise<void> {
-    this.#stopping ??= this.#app.close().then(() => { this.#started = false })
+  async stop (options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.#stopping ??= (async () => {
+      const app = this.#app
+      if (this.#started && app.hasDecorator('llmrtcDrain') && options.drainTimeoutMs !== 0) {
+        await app.llmrtcDrain.drain(options.drainTimeoutMs)
+      }
+      await app.close()
+      this.#started = false
+    })()
     await this.#stopping
   }
 

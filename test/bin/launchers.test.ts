@@ -158,3 +158,14 @@ async function freePort (): Promise<number> {
   await new Promise(resolve => server.close(resolve))
   return port
 }
+
+t.test('llmrtc-backend loads the PLAYBOOK module at start, and a missing one stops it with exit 1', async t => {
+  const run = startChild(t, process.execPath, [cli, '--port', '0'], cleanEnv({ PLAYBOOK: join(root, 'examples/support-playbook.mjs') }))
+  await run.waitFor(/llmrtc is listening on/)
+  t.match(run.output(), /"playbook":"order-desk","stages":4,"msg":"playbook loaded"/)
+  run.child.kill('SIGTERM')
+  t.same(await run.exited, { code: 0, signal: null })
+  const broken = startChild(t, process.execPath, [cli, '--port', '0'], cleanEnv({ PLAYBOOK: './no-such-playbook.mjs' }))
+  t.same(await broken.exited, { code: 1, signal: null })
+  t.match(broken.output(), /Cannot load the playbook module \.\/no-such-playbook\.mjs/)
+})

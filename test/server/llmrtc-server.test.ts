@@ -1,6 +1,8 @@
 import t from 'tap'
 import { LLMRTCServer } from '../../server/llmrtc-server.js'
 import { connectOverNetwork, until } from '../helpers/ws-client.js'
+import { encodeWav } from '../../lib/audio/wav.js'
+import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
 
 t.test('library mode: start, events, user routes through getApp, stop', async t => {
   const server = new LLMRTCServer({ env: false, port: 0, host: '127.0.0.1', logger: false, systemPrompt: 'Be brief.' })
@@ -74,4 +76,31 @@ t.test('port and host come from the environment when not given', async t => {
   const address = await server.start()
   t.equal(address.host, '127.0.0.1')
   t.ok(address.port > 0)
+})
+
+t.test('stop() drains first: /health answers 503 while a turn finishes, then the socket closes with 1001', async t => {
+  let release = (): void => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  let markStarted = (): void => {}
+  const started = new Promise<void>(resolve => { markStarted = resolve })
+  const llm = new ScriptedLLM([['All done.']])
+  const stream = llm.stream.bind(llm)
+  llm.stream = async function * (request) { markStarted(); await gate; yield * stream(request) }
+  const server = new LLMRTCServer({ env: false, port: 0, host: '127.0.0.1', logger: false, webrtc: false, providers: { llm, stt: new ScriptedSTT(['hello']), tts: new ScriptedTTS() } })
+  t.teardown(() => server.stop({ drainTimeoutMs: 0 }))
+  const { port } = await server.start()
+  const client = await connectOverNetwork(server.getApp())
+  await client.next('ready')
+  client.send({ type: 'audio', data: encodeWav(new Int16Array(9600).fill(1000), 16_000).toString('base64') })
+  await started
+  let stopped = false
+  const stopping = server.stop().then(() => { stopped = true })
+  const health = await fetch(`http://127.0.0.1:${port}/health`)
+  t.same([health.status, await health.json()], [503, { ok: false, draining: true }])
+  t.notOk(stopped, 'stop waits for the turn')
+  release()
+  await stopping
+  t.ok(client.messages.some(m => m.type === 'llm'), 'the answer was given before the close')
+  t.equal((await client.closed).code, 1001)
+  t.notOk(server.started)
 })
