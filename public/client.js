@@ -6,6 +6,10 @@ const $ = (id) => document.getElementById(id)
 const ui = { state: $('state'), banner: $('banner'), connect: $('connect'), mic: $('mic'), status: $('status'), conversation: $('conversation'), interim: $('interim'), metrics: $('metrics'), speaker: $('speaker') }
 const signalingUrl = new URL(location.pathname, location.href)
 signalingUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
+// With authentication on, open the page as /?token=<JWT>: the token goes on the WebSocket URL (browsers
+// cannot set headers on a WebSocket), which is where the server looks for it.
+const pageToken = new URLSearchParams(location.search).get('token')
+if (pageToken) signalingUrl.searchParams.set('token', pageToken)
 const SIGNALING = new Set(['ready', 'pong', 'signal', 'ice', 'reconnect-ack'])
 
 let ws, pc, channel, pingTimer
