@@ -50,8 +50,10 @@ t.test('MP3, Ogg/Opus and float WAV utterances run turns in the order they were 
     }
   })
   const heard = client.messages.filter(m => m.type === 'transcript').map(m => Number(/I heard (\d+\.\d)/.exec(m.text as string)?.[1]))
-  const expected = [Number(seconds), 1, Number(seconds)]
-  t.equal(heard.length, 3)
+  // The Ogg turn is interrupted by the WAV one as soon as that is decoded (an `audio` message barges in):
+  // on a loaded machine that can be before its transcript was sent. Whatever is heard is whole and in order.
+  const expected = heard.length === 3 ? [Number(seconds), 1, Number(seconds)] : [Number(seconds), Number(seconds)]
+  t.ok(heard.length === 3 || heard.length === 2, `${heard.length} transcripts`)
   t.ok(heard.every((s, i) => Math.abs(s - (expected[i] as number)) <= 0.15), `each utterance, whole, in order: ${heard.join(', ')} s`)
   client.ws.terminate()
 })
