@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import { LLMRTC_ERR_SESSION_STORE } from '../errors.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { SessionRecord, SessionStore } from './session-store.js'
+import { parseJsonObject } from '../json.js'
 
 export interface RedisSessionStoreOptions {
   /** The ioredis client the records go through. */
@@ -152,14 +153,8 @@ function serialize (record: SessionRecord): string {
 }
 
 function parse (text: string, id: string): SessionRecord | undefined {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  if (value === null || typeof value !== 'object') return undefined
-  const r = value as Record<string, unknown>
+  const r = parseJsonObject(text)
+  if (r === undefined) return undefined
   const ok = r.id === id &&
     (r.principal === null || typeof r.principal === 'string') &&
     Array.isArray(r.history) &&

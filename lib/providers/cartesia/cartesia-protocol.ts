@@ -4,6 +4,8 @@
  * many contexts, told apart by `context_id`.
  */
 
+import { parseJsonObject } from '../../json.js'
+
 /** The API version llmrtc speaks (the one @cartesia/cartesia-js 4.2 sends for REST and WebSocket). */
 export const CARTESIA_VERSION = '2026-08-14'
 
@@ -58,14 +60,8 @@ export function webSocketURL (baseURL: string): string {
 
 /** A received text frame as a message, or undefined when it is not one llmrtc knows. */
 export function parseMessage (text: string): CartesiaMessage | undefined {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    return undefined
-  }
-  if (value === null || typeof value !== 'object') return undefined
-  const message = value as Record<string, unknown>
+  const message = parseJsonObject(text)
+  if (message === undefined) return undefined
   switch (message.type) {
     case 'chunk':
       return typeof message.context_id === 'string' && typeof message.data === 'string' ? message as CartesiaMessage : undefined

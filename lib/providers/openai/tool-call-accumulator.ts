@@ -1,5 +1,6 @@
 import type { ChatCompletionChunk, ChatCompletionMessageToolCall } from 'openai/resources/chat/completions'
 import type { ToolCallRequest } from '../types.js'
+import { parseJsonObject } from '../../json.js'
 
 type ToolCallDelta = ChatCompletionChunk.Choice.Delta.ToolCall
 
@@ -52,10 +53,8 @@ function toolCallRequest (callId: string, name: string, rawArguments: string): T
  */
 export function parseArguments (raw: string): Record<string, unknown> {
   if (raw.trim() === '') return {}
-  try {
-    const parsed: unknown = JSON.parse(raw)
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>
-  } catch {}
+  const parsed = parseJsonObject(raw)
+  if (parsed !== undefined) return parsed
   // The contract's type says object, its documentation says "or the raw string": keep the string.
   return raw as unknown as Record<string, unknown>
 }

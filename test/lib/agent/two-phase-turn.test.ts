@@ -18,6 +18,7 @@ import type { Tool } from '../../../lib/tools/types.js'
 import { FakeClock } from '../../helpers/fake-clock.js'
 import { ManualOutput } from '../../fakes/manual-output.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS, untilAborted } from '../../fakes/scripted-providers.js'
+import { say, speech, until } from '../../helpers/speech-events.js'
 
 type Script = ConstructorParameters<typeof ScriptedLLM>[0][number]
 
@@ -98,21 +99,6 @@ function harness (t: Test, transcripts: string[], scripts: Script[], options: Ha
   return { pipeline, llm, messages, types: () => messages.map(m => m.type), history, output, hooks, results, engine, data }
 }
 
-const speech = (ms: number): Int16Array => new Int16Array(16 * ms).fill(1000)
-
-function say (pipeline: VoicePipeline, ms = 600): void {
-  pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
-  pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(ms - 100) })
-  pipeline.onSpeechEvent({ type: 'speech-end', atMs: ms, utterance: speech(ms), durationMs: ms })
-}
-
-async function until (condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 5000; i++) {
-    if (condition()) return
-    await new Promise(resolve => setImmediate(resolve))
-  }
-  throw new Error(`never happened: ${what}`)
-}
 
 /** Plays out all audio until the pipeline is idle. */
 async function finish (h: Harness): Promise<void> {

@@ -9,6 +9,7 @@ import type { LLMProvider, STTProvider, TTSProvider } from '../../../lib/provide
 import { ConversationHistory } from '../../../lib/sessions/conversation-history.js'
 import { ManualOutput } from '../../fakes/manual-output.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../../fakes/scripted-providers.js'
+import { say, speech, until } from '../../helpers/speech-events.js'
 
 interface Harness {
   pipeline: VoicePipeline
@@ -44,22 +45,6 @@ function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider, tts?
   return { pipeline, messages, types: () => messages.map(m => m.type), history, output, hooks, results }
 }
 
-const speech = (ms: number): Int16Array => new Int16Array(16 * ms).fill(1000)
-
-/** The VAD's events for one confirmed utterance (start, confirmed audio, end). */
-function say (pipeline: VoicePipeline, ms = 600): void {
-  pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
-  pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(ms - 100) })
-  pipeline.onSpeechEvent({ type: 'speech-end', atMs: ms, utterance: speech(ms), durationMs: ms })
-}
-
-async function until (condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (condition()) return
-    await new Promise(resolve => setImmediate(resolve))
-  }
-  throw new Error(`never happened: ${what}`)
-}
 
 t.test('a voice turn sends the protocol messages in order and records both sides in history', async t => {
   const h = harness(t, { stt: new ScriptedSTT(['hello there']), llm: new ScriptedLLM([['Hi! ', 'Nice to ', 'meet you. ', 'How can I help?']]) })
