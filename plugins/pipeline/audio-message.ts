@@ -59,8 +59,11 @@ export function handleAudioMessage (message: AudioMessage, ctx: ConnectionContex
     pipeline.runUtterance(audio, attachments)
     return
   }
-  const decoding = pcm16 ? Promise.resolve(audio) : decodeToWav(audio, limits.maxAudioMs, ctx.signal)
-  const run = (previous ?? Promise.resolve()).then(async () => {
+  // One decode at a time per connection, and none for an utterance that a newer one replaced while it
+  // waited (as the pipeline replaces a turn that has not started): a flood costs one ffmpeg, not one each.
+  const run: Promise<void> = (previous ?? Promise.resolve()).then(async () => {
+    if (pending.get(ctx.connection) !== run) return
+    const decoding = pcm16 ? Promise.resolve(audio) : decodeToWav(audio, limits.maxAudioMs, ctx.signal)
     await utteranceReady(decoding, ctx, pipeline, attachments)
   })
   pending.set(ctx.connection, run)

@@ -58,6 +58,25 @@ t.test('MP3, Ogg/Opus and float WAV utterances run turns in the order they were 
   client.ws.terminate()
 })
 
+t.test('a flood of compressed utterances runs one ffmpeg at a time, and decodes the newest of those waiting', async t => {
+  const app = await buildApp(t, { webrtc: false, maxMessagesPerSecond: 0 })
+  const client = await connect(app)
+  await client.next('ready')
+  const ogg = (ms: number): string => encode(encodeWav(speech.subarray(0, 16 * ms), 16_000), ['-c:a', 'libopus', '-f', 'ogg']).toString('base64')
+  const [short, long] = [ogg(500), ogg(1000)]
+  let ffmpegs = 0
+  const watch = setInterval(() => { ffmpegs = Math.max(ffmpegs, process.getActiveResourcesInfo().filter(type => type === 'ProcessWrap').length) }, 1)
+  t.teardown(() => { clearInterval(watch) })
+  // Nineteen short utterances, then a long one.
+  for (let i = 0; i < 20; i++) client.send({ type: 'audio', data: i === 19 ? long : short })
+  const heard = (): number[] => client.messages.filter(m => m.type === 'transcript').map(m => Number(/I heard (\d+\.\d)/.exec(m.text as string)?.[1]))
+  while (!heard().some(s => s > 0.8)) await client.next('transcript', client.messages.length)
+  clearInterval(watch)
+  t.equal(ffmpegs, 1, 'never more than one ffmpeg at a time')
+  t.ok(heard().length <= 2, `the first (decoding when the others came) and the newest only: ${heard().join(', ')} s`)
+  client.ws.terminate()
+})
+
 t.test('undecodable audio gets INVALID_AUDIO_FORMAT; non-audio never reaches ffmpeg', async t => {
   const app = await buildApp(t, { webrtc: false })
   const client = await connect(app)
