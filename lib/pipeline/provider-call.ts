@@ -3,6 +3,7 @@ import {
   LLMRTC_ERR_TTS, LLMRTC_ERR_TTS_TIMEOUT, isLLMRTCErrorCode
 } from '../errors.js'
 import { scrubSecrets } from '../providers/scrub-secrets.js'
+import { linkSignals } from '../streams/link-signals.js'
 
 export type ProviderRole = 'stt' | 'llm' | 'tts'
 
@@ -18,7 +19,8 @@ export interface CallSignal {
 
 export function callSignal (turn: AbortSignal, timeoutMs: number): CallSignal {
   const deadline = AbortSignal.timeout(timeoutMs)
-  return { signal: AbortSignal.any([turn, deadline]), timedOut: () => deadline.aborted && !turn.aborted }
+  // Both sources are short-lived: no dispose needed (linkSignals, not AbortSignal.any: a leak per call on Node 20).
+  return { signal: linkSignals(turn, deadline).signal, timedOut: () => deadline.aborted && !turn.aborted }
 }
 
 /**

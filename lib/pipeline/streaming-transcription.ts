@@ -1,5 +1,6 @@
 import type { STTConfig, STTResult } from '../providers/types.js'
 import { AsyncQueue } from '../streams/async-queue.js'
+import { linkSignals } from '../streams/link-signals.js'
 import { SPEECH_SAMPLE_RATE_HZ } from '../vad/speech-events.js'
 
 /**
@@ -13,18 +14,24 @@ export class StreamingTranscription {
   readonly #done: Promise<string>
 
   constructor (transcribeStream: (audio: AsyncIterable<Buffer>, config: STTConfig) => AsyncIterable<STTResult>, onInterim: (text: string) => void, signal: AbortSignal) {
-    const joined = AbortSignal.any([signal, this.#controller.signal])
+    // `signal` lives as long as the session: stop following it when this utterance's transcription ends.
+    const link = linkSignals(signal, this.#controller.signal)
+    const joined = link.signal
     const audio = this.#audio = new AsyncQueue<Buffer>(Infinity, joined)
     this.#done = (async () => {
       const finals: string[] = []
-      for await (const result of transcribeStream(audio, { sampleRateHz: SPEECH_SAMPLE_RATE_HZ, interimResults: true, signal: joined })) {
-        if (joined.aborted) break
-        const text = result.text.trim()
-        if (result.isFinal) {
-          if (text !== '') finals.push(text)
-        } else if (text !== '') {
-          onInterim([...finals, text].join(' '))
+      try {
+        for await (const result of transcribeStream(audio, { sampleRateHz: SPEECH_SAMPLE_RATE_HZ, interimResults: true, signal: joined })) {
+          if (joined.aborted) break
+          const text = result.text.trim()
+          if (result.isFinal) {
+            if (text !== '') finals.push(text)
+          } else if (text !== '') {
+            onInterim([...finals, text].join(' '))
+          }
         }
+      } finally {
+        link.dispose()
       }
       return finals.join(' ')
     })()

@@ -5,6 +5,7 @@ import type { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
 import type { VisionAttachment } from '../../lib/providers/types.js'
 import type { AudioMessage } from '../../lib/protocol/client-messages.js'
 import type { ConnectionContext } from '../../lib/signaling/message-router.js'
+import { linkSignals } from '../../lib/streams/link-signals.js'
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 /** Rate compressed utterances are decoded to: what VAD and STT run on. */
@@ -86,12 +87,15 @@ async function utteranceReady (decoding: Promise<Buffer>, ctx: ConnectionContext
 /** The utterance as a 16 kHz mono WAV, decoded by ffmpeg. */
 async function decodeToWav (audio: Buffer, maxAudioMs: number, connection: AbortSignal): Promise<Buffer> {
   const deadline = AbortSignal.timeout(DECODE_TIMEOUT_MS)
+  const link = linkSignals(connection, deadline)
   try {
-    const samples = await decodeAudio(audio, { sampleRateHz: DECODE_RATE_HZ, maxDurationMs: maxAudioMs, signal: AbortSignal.any([connection, deadline]) })
+    const samples = await decodeAudio(audio, { sampleRateHz: DECODE_RATE_HZ, maxDurationMs: maxAudioMs, signal: link.signal })
     return encodeWav(samples, DECODE_RATE_HZ)
   } catch (error) {
     if (deadline.aborted && !connection.aborted) throw new LLMRTC_ERR_AUDIO_PROCESSING(`decoding took longer than ${DECODE_TIMEOUT_MS} ms`, { cause: error })
     throw error
+  } finally {
+    link.dispose()
   }
 }
 

@@ -3,6 +3,7 @@ import { clientErrorOf, protocolCodeOf } from '../../lib/errors.js'
 import type { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
 import type { Session } from '../../lib/sessions/session.js'
 import type { SessionMedia } from '../../lib/transport/media-transport.js'
+import { linkSignals } from '../../lib/streams/link-signals.js'
 import type { SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
 
 /**
@@ -12,7 +13,8 @@ import type { SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
 export function attachSpeechDetection (init: { fastify: FastifyInstance, session: Session, media: SessionMedia, pipeline: VoicePipeline, vadOptions: SpeechSegmenterOptions | undefined }): () => void {
   const { fastify, session, media, pipeline } = init
   const controller = new AbortController()
-  const signal = AbortSignal.any([controller.signal, session.signal])
+  // Stops following the session's signal when detached (the controller aborts).
+  const signal = linkSignals(controller.signal, session.signal).signal
   const detector = fastify.llmrtcVad.createDetector({
     ...init.vadOptions,
     signal,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_VAD } from '../../lib/errors.js'
 import { DEFAULT_SEGMENTER_OPTIONS, resolveSegmenterOptions, type ResolvedSegmenterOptions, type SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
+import { linkSignals } from '../../lib/streams/link-signals.js'
 import { SileroVad } from '../../lib/vad/silero-vad.js'
 import { SpeechDetector, type SpeechDetectorOptions } from '../../lib/vad/speech-detector.js'
 
@@ -49,7 +50,8 @@ async function llmrtcVad (fastify: FastifyInstance, opts: LLMRTCVadOptions): Pro
     createDetector (detectorOptions: SpeechDetectorOptions): SpeechDetector {
       if (vad === undefined) throw new LLMRTC_ERR_VAD('the model loads when the app is ready: await fastify.ready() first')
       const resolved = resolveSegmenterOptions(detectorOptions, options, 'vad.')
-      const signal = detectorOptions.signal === undefined ? closing.signal : AbortSignal.any([closing.signal, detectorOptions.signal])
+      // Stops following the app's signal when the detector's own one aborts.
+      const signal = detectorOptions.signal === undefined ? closing.signal : linkSignals(detectorOptions.signal, closing.signal).signal
       return new SpeechDetector(vad, { ...detectorOptions, ...resolved, signal })
     }
   })

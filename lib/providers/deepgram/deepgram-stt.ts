@@ -1,5 +1,6 @@
 import type { DeepgramClient } from '@deepgram/sdk'
 import { isWav } from '../../audio/wav.js'
+import { linkSignals } from '../../streams/link-signals.js'
 import { retry } from '../retry.js'
 import type { STTConfig, STTProvider, STTResult } from '../types.js'
 import { DEEPGRAM, isAborted, sttFailure, sttTimeout } from './deepgram-errors.js'
@@ -33,7 +34,8 @@ export class DeepgramSTT implements STTProvider {
     const signal = config.signal
     signal?.throwIfAborted()
     const deadline = AbortSignal.timeout(this.#o.requestTimeoutMs)
-    const joined = signal !== undefined ? AbortSignal.any([signal, deadline]) : deadline
+    const link = signal !== undefined ? linkSignals(signal, deadline) : undefined
+    const joined = link?.signal ?? deadline
     const query = {
       model: config.model ?? this.#o.model,
       language: config.language ?? this.#o.language,
@@ -53,6 +55,8 @@ export class DeepgramSTT implements STTProvider {
       if (isAborted(signal)) throw signal?.reason
       if (deadline.aborted) throw sttTimeout(this.#o.requestTimeoutMs, error)
       throw sttFailure(error)
+    } finally {
+      link?.dispose()
     }
   }
 

@@ -1,4 +1,5 @@
 import type { DeepgramClient } from '@deepgram/sdk'
+import { linkSignals } from '../../streams/link-signals.js'
 import { retry } from '../retry.js'
 import type { AudioFormat, TTSConfig, TTSProvider, TTSResult } from '../types.js'
 import { DEEPGRAM, isAborted, ttsFailure, ttsTimeout } from './deepgram-errors.js'
@@ -82,7 +83,8 @@ export class DeepgramTTS implements TTSProvider {
     signal?.throwIfAborted()
     const deadline = new AbortController()
     const timer = setTimeout(() => { deadline.abort() }, this.#o.requestTimeoutMs).unref()
-    const joined = signal !== undefined ? AbortSignal.any([signal, deadline.signal]) : deadline.signal
+    // Also aborts the body's download later (barge-in): not disposed here.
+    const joined = signal !== undefined ? linkSignals(signal, deadline.signal).signal : deadline.signal
     const request: SpeakRequest = {
       text,
       model: config.voice ?? config.model ?? this.#o.ttsModel,
