@@ -8,6 +8,7 @@ import {
   LLMRTC_ERR_TOOL_UNKNOWN
 } from '../errors.js'
 import type { ChatMessage, ToolCallRequest } from '../providers/types.js'
+import { linkSignals } from '../streams/link-signals.js'
 import { checkTool } from './define-tool.js'
 import type { Tool, ToolCallOutcome, ToolContext } from './types.js'
 
@@ -126,7 +127,9 @@ export class ToolExecutor {
     const timeoutMs = tool.timeoutMs ?? this.#timeoutMs
     const cancellable = tool.cancelOnBargeIn !== false
     const deadline = new AbortController()
-    const signal = cancellable ? AbortSignal.any([deadline.signal, ctx.signal]) : deadline.signal
+    // Both sources are short-lived (the call's deadline, the turn): no dispose needed (linkSignals, not
+    // AbortSignal.any: a leak per call on Node 20).
+    const signal = cancellable ? linkSignals(deadline.signal, ctx.signal).signal : deadline.signal
     const toolCtx: ToolContext = { signal, sessionId: ctx.sessionId, turnId: ctx.turnId, callId: call.callId, data: ctx.data }
     if (ctx.stageId !== undefined) toolCtx.stageId = ctx.stageId
 
