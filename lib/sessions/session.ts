@@ -3,6 +3,9 @@ import type { VisionAttachment } from '../providers/types.js'
 import { ConversationHistory } from './conversation-history.js'
 import type { SessionRecord } from './session-store.js'
 
+/** Most images held for the next turn (the newest win). */
+export const MAX_PENDING_ATTACHMENTS = 16
+
 /** The client connection a session is bound to (the signaling WebSocket, plus a data channel once open). */
 export interface SessionConnection {
   readonly id: string
@@ -32,7 +35,7 @@ export class Session {
   connectedAt: number
   /** Epoch ms when the last connection went away; undefined while connected. */
   disconnectedAt: number | undefined
-  /** Images queued by `attachments` for the next turn. */
+  /** Images queued by `attachments` for the next turn (the newest `MAX_PENDING_ATTACHMENTS`). */
   pendingAttachments: VisionAttachment[] = []
   /** Aborted when the session ends: everything the session started listens to it. */
   readonly #lifetime = new AbortController()
@@ -55,6 +58,17 @@ export class Session {
   /** Sends to the bound connection; a message for a disconnected session is dropped. */
   send (message: ServerMessage): void {
     this.connection?.send(message)
+  }
+
+  /**
+   * Queues images for the next turn. Only the newest `MAX_PENDING_ATTACHMENTS` are kept: camera or screen
+   * frames sent faster than turns happen replace older ones instead of piling up.
+   */
+  queueAttachments (attachments: readonly VisionAttachment[]): void {
+    const queue = this.pendingAttachments
+    const from = Math.max(0, attachments.length - MAX_PENDING_ATTACHMENTS)
+    for (let i = from; i < attachments.length; i++) queue.push(attachments[i] as VisionAttachment)
+    if (queue.length > MAX_PENDING_ATTACHMENTS) queue.splice(0, queue.length - MAX_PENDING_ATTACHMENTS)
   }
 
   /** Ends the session's work (turns, timers); idempotent. */

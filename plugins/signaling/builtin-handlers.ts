@@ -17,7 +17,7 @@ export function registerBuiltinHandlers (
 
   router.on('attachments', (message, ctx) => {
     // Not push(...list): a list of ~150k items (2 MB, under maxMessageBytes) overflows the call stack.
-    for (const attachment of message.attachments) ctx.session.pendingAttachments.push(attachment)
+    ctx.session.queueAttachments(message.attachments)
   })
 
   router.on('reconnect', async (message, ctx) => {

@@ -33,7 +33,7 @@ export function handleChannelMessage (data: string | ArrayBuffer, ctx: Connectio
   const message = parsed.message
   switch (message.type) {
     case 'attachments':
-      for (const attachment of message.attachments) ctx.session.pendingAttachments.push(attachment)
+      ctx.session.queueAttachments(message.attachments)
       break
     case 'ping':
       ctx.connection.send({ type: 'pong', timestamp: message.timestamp })
