@@ -58,7 +58,7 @@ export class PrometheusMetrics {
     this.#tts = new Histogram({ name: 'llmrtc_tts_first_audio_seconds', help: 'From the first token of the answer to its first synthesized audio.', buckets: STAGE_BUCKETS, registers })
     this.#voiceToVoice = new Histogram({ name: 'llmrtc_voice_to_voice_seconds', help: 'From the end of speech to the first audio of the answer handed to the output.', buckets: STAGE_BUCKETS, registers })
     this.#turnDuration = new Histogram({ name: 'llmrtc_turn_duration_seconds', help: 'From the end of speech to the end of the turn (playout included), by outcome.', labelNames: ['outcome'], buckets: TURN_BUCKETS, registers })
-    this.#errors = new Counter({ name: 'llmrtc_errors_total', help: 'Errors reported to onError, by protocol code and component.', labelNames: ['code', 'component'], registers })
+    this.#errors = new Counter({ name: 'llmrtc_errors_total', help: 'Errors reported to onError or answered to a bad client message, by protocol code and component.', labelNames: ['code', 'component'], registers })
     this.#bargeIns = new Counter({ name: 'llmrtc_barge_ins_total', help: 'Turns interrupted by the user, by what the assistant was doing.', labelNames: ['during'], registers })
     this.#vadInference = new Histogram({ name: 'llmrtc_vad_inference_seconds', help: 'Duration of one inference run (batch) of the shared VAD model; process-wide.', buckets: VAD_BUCKETS, registers })
     this.#vadWindows = new Counter({ name: 'llmrtc_vad_windows_total', help: 'Windows (32 ms) scored by the shared VAD model; process-wide.', registers })

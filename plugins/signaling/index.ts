@@ -18,6 +18,7 @@ import { registerBuiltinHandlers } from './builtin-handlers.js'
 import { ClientSessions } from './client-sessions.js'
 import { CLOSE_CODES } from './close-codes.js'
 import { ConnectionHooks } from './connection-hooks.js'
+import { publishError } from '../../lib/observability/channels.js'
 
 const CLOSE_HANDSHAKE_GRACE_MS = 1000
 
@@ -231,7 +232,10 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
     })
 
     function sendError (err: unknown): void {
-      connection.send(clientErrorOf(err))
+      const message = clientErrorOf(err)
+      connection.send(message)
+      // Answers to a bad message never reach onError: counted here (metrics), as component 'signaling'.
+      publishError({ code: message.code, component: 'signaling', sessionId: ctx.session.id, timestamp: clock.now() })
     }
 
     connection.send({ type: 'ready', id: session.id, protocolVersion: PROTOCOL_VERSION, iceServers: iceServersFor(config, connection.id, clock.now()) })

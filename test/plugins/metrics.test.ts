@@ -72,6 +72,19 @@ t.test('a failing provider is counted by protocol code, and its turn as failed',
   client.ws.terminate()
 })
 
+t.test('errors answered to a bad client message are counted as component signaling', async t => {
+  const app = await buildApp(t, scripted([], []))
+  const client = await connect(app)
+  await client.next('ready')
+  client.send('{oops')
+  client.send({ type: 'ping' })
+  client.send({ type: 'ping', timestamp: 1 })
+  await client.next('pong')
+  const text = await scrape(app)
+  t.equal(sample(text, 'llmrtc_errors_total', 'code="INVALID_MESSAGE",component="signaling"'), 2)
+  client.ws.terminate()
+})
+
 t.test('an utterance that interrupts a running turn counts as a barge-in while thinking', async t => {
   const app = await buildApp(t, scripted(['first', 'second'], ['hang', ['Done.']]))
   const client = await connect(app)
