@@ -108,6 +108,17 @@ export class SpeechDetector {
     }
   }
 
+  /** The end-of-speech wait of the current utterance, in ms (see SpeechSegmenter). */
+  get endOfSpeechSilenceMs (): number {
+    return this.#segmenter.endOfSpeechSilenceMs
+  }
+
+  /** Moves the end-of-speech wait of the current utterance (adaptive end of turn); may end it now. */
+  setEndOfSpeechSilenceMs (ms: number): void {
+    if (this.#closed || this.#failed) return
+    this.#segmenter.setEndOfSpeechSilenceMs(ms)
+  }
+
   /** Resolves once every complete window pushed so far has been scored and its events emitted. */
   async drain (): Promise<void> {
     while (this.#pumping !== undefined) await this.#pumping

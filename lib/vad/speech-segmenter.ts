@@ -19,13 +19,20 @@ const SAMPLES_PER_MS = SPEECH_SAMPLE_RATE_HZ / 1000
  *   end of its last speech window; `utterance` is the pre-roll and every `speech-audio` joined, trailing
  *   silence included; `durationMs` is the utterance's length). An unconfirmed one ends with
  *   `speech-cancelled` (`atMs` likewise).
+ * - Inside an utterance, each window of silence emits `speech-pause` (`silenceMs` growing), and the first
+ *   speech window after one emits `speech-resume`: the pipeline starts preemptive work on a pause and
+ *   learns the user's pause lengths.
+ * - `setEndOfSpeechSilenceMs()` moves the end-of-speech wait of the current utterance (adaptive end of
+ *   turn); each new utterance starts from `endOfSpeechSilenceMs`.
  * - Emitted arrays are never overwritten: consumers may keep them without copying.
  */
 export class SpeechSegmenter {
   readonly #options: ResolvedSegmenterOptions
   readonly #emit: (event: SpeechEvent) => void
   readonly #minSpeech: number
-  readonly #endSilence: number
+  readonly #baseEndSilence: number
+  #endSilence: number
+  #pushing = false
   readonly #maxSpeech: number
   /** Recent audio, for the pre-roll: a ring of `preSpeechPadMs`. */
   readonly #ring: Int16Array
@@ -45,7 +52,7 @@ export class SpeechSegmenter {
     this.#options = resolveSegmenterOptions(options)
     this.#emit = emit
     this.#minSpeech = this.#options.minSpeechMs * SAMPLES_PER_MS
-    this.#endSilence = this.#options.endOfSpeechSilenceMs * SAMPLES_PER_MS
+    this.#baseEndSilence = this.#endSilence = this.#options.endOfSpeechSilenceMs * SAMPLES_PER_MS
     this.#maxSpeech = this.#options.maxSpeechMs * SAMPLES_PER_MS
     this.#ring = new Int16Array(this.#options.preSpeechPadMs * SAMPLES_PER_MS)
   }
@@ -58,6 +65,22 @@ export class SpeechSegmenter {
   /** True between `speech-start` and `speech-end`/`speech-cancelled`. */
   get inSpeech (): boolean {
     return this.#utterance !== undefined
+  }
+
+  /** The end-of-speech wait of the current utterance, in ms. */
+  get endOfSpeechSilenceMs (): number {
+    return this.#endSilence / SAMPLES_PER_MS
+  }
+
+  /**
+   * Sets the silence that ends the current utterance, in ms (at least one window, at most
+   * `maxSpeechMs`). When the silence so far already reaches it, the utterance ends now (or, when called
+   * from an event handler during `push`, at the end of that push).
+   */
+  setEndOfSpeechSilenceMs (ms: number): void {
+    const samples = Math.max(1, Math.min(Math.round(ms * SAMPLES_PER_MS), this.#maxSpeech))
+    this.#endSilence = samples
+    if (!this.#pushing) this.#endIfSilentEnough()
   }
 
   /** Stream time in ms: the end of the last window pushed. */
@@ -73,31 +96,50 @@ export class SpeechSegmenter {
     const start = this.#position
     const end = start + window.length
     const utterance = this.#utterance
-    if (utterance === undefined) {
-      if (probability >= this.#options.activationThreshold) this.#start(window, start, end)
-    } else {
-      utterance.append(window)
-      if (probability >= this.#options.deactivationThreshold) {
-        this.#speech += window.length
-        this.#silence = 0
-        this.#lastSpeechEnd = end
+    this.#pushing = true
+    try {
+      if (utterance === undefined) {
+        if (probability >= this.#options.activationThreshold) this.#start(window, start, end)
       } else {
-        this.#silence += window.length
+        utterance.append(window)
+        const speaking = probability >= this.#options.deactivationThreshold
+        const pauseMs = this.#silence / SAMPLES_PER_MS
+        if (speaking) {
+          this.#speech += window.length
+          this.#silence = 0
+          this.#lastSpeechEnd = end
+        } else {
+          this.#silence += window.length
+        }
+        if (!this.#confirmed && this.#speech >= this.#minSpeech) this.#confirmed = true
+        if (this.#confirmed && utterance.length > this.#emitted) {
+          this.#emit({ type: 'speech-audio', samples: utterance.view(this.#emitted) })
+          this.#emitted = utterance.length
+        }
+        if (speaking && pauseMs > 0) this.#emit({ type: 'speech-resume', atMs: start / SAMPLES_PER_MS, pauseMs })
+        if (this.#silence >= this.#endSilence || utterance.length >= this.#maxSpeech) {
+          this.#end(utterance)
+        } else if (!speaking) {
+          this.#emit({ type: 'speech-pause', atMs: end / SAMPLES_PER_MS, silenceMs: this.#silence / SAMPLES_PER_MS, utterance: this.#confirmed ? utterance.view() : undefined })
+        }
       }
-      if (!this.#confirmed && this.#speech >= this.#minSpeech) this.#confirmed = true
-      if (this.#confirmed && utterance.length > this.#emitted) {
-        this.#emit({ type: 'speech-audio', samples: utterance.view(this.#emitted) })
-        this.#emitted = utterance.length
-      }
-      if (this.#silence >= this.#endSilence || utterance.length >= this.#maxSpeech) this.#end(utterance)
+    } finally {
+      this.#pushing = false
     }
     this.#remember(window)
     this.#position = end
+    // The wait may have been shortened by a handler of this push's events.
+    this.#endIfSilentEnough()
   }
 
   /** Ends the current utterance now (stream closing): as speech-end if confirmed, else speech-cancelled. */
   flush (): void {
     if (this.#utterance !== undefined) this.#end(this.#utterance)
+  }
+
+  #endIfSilentEnough (): void {
+    const utterance = this.#utterance
+    if (utterance !== undefined && this.#silence > 0 && this.#silence >= this.#endSilence) this.#end(utterance)
   }
 
   #start (window: Int16Array, start: number, end: number): void {
@@ -110,6 +152,7 @@ export class SpeechSegmenter {
     this.#silence = 0
     this.#lastSpeechEnd = end
     this.#confirmed = this.#speech >= this.#minSpeech
+    this.#endSilence = this.#baseEndSilence
     this.#emitted = utterance.length
     this.#emit({ type: 'speech-start', atMs: start / SAMPLES_PER_MS, preRoll: utterance.view() })
   }

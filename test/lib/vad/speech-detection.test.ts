@@ -33,7 +33,7 @@ async function detect (samples: Int16Array, rateHz: number, channels = 1, option
   return { events, errors, detector }
 }
 
-const types = (events: SpeechEvent[]): string[] => events.filter(e => e.type !== 'speech-audio').map(e => e.type)
+const types = (events: SpeechEvent[]): string[] => events.filter(e => e.type !== 'speech-audio' && e.type !== 'speech-pause' && e.type !== 'speech-resume').map(e => e.type)
 
 t.test('the bundled model is Silero VAD v5 with the documented checksum, found from the package root', async t => {
   const path = defaultSileroModelPath()

@@ -21,7 +21,9 @@ function run (probabilities: number[], options?: SpeechSegmenterOptions): Array<
 }
 
 const repeat = (p: number, n: number): number[] => Array.from({ length: n }, () => p)
-const types = (events: SpeechEvent[]): string[] => events.filter(e => e.type !== 'speech-audio').map(e => e.type)
+const PROGRESS = new Set(['speech-audio', 'speech-pause', 'speech-resume'])
+/** The utterance-level events (progress events inside an utterance left out). */
+const types = (events: SpeechEvent[]): string[] => events.filter(e => !PROGRESS.has(e.type)).map(e => e.type)
 const valuesOf = (samples: Int16Array): number[] => [...new Set(samples)]
 
 t.test('silence and sub-threshold probabilities produce no events', async t => {
@@ -69,8 +71,8 @@ t.test('speech ends after endOfSpeechSilenceMs of silence with the whole utteran
 
 t.test('a blip shorter than minSpeechMs is cancelled and never emits speech-audio', async t => {
   const events = run([...repeat(0, 10), ...repeat(0.9, 5), ...repeat(0, 30)])
-  t.same(events.map(e => e.type), ['speech-start', 'speech-cancelled'])
-  const cancelled = events[1]
+  t.same(types(events), ['speech-start', 'speech-cancelled'])
+  const cancelled = events.at(-1)
   t.ok(cancelled?.type === 'speech-cancelled' && cancelled.atMs === 15 * 32 && cancelled.window === 32)
 })
 
@@ -137,4 +139,65 @@ t.test('options are validated with the name, what was expected and what was give
   t.throws(() => resolveSegmenterOptions(42 as unknown as SpeechSegmenterOptions), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
   const base = resolveSegmenterOptions({ minSpeechMs: 100 })
   t.equal(resolveSegmenterOptions({ preSpeechPadMs: 0 }, base).minSpeechMs, 100, 'session options apply over server options')
+})
+
+t.test('silence inside an utterance emits speech-pause per window and speech again emits speech-resume', async t => {
+  const events = run([...repeat(0, 5), ...repeat(0.9, 10), ...repeat(0, 4), ...repeat(0.9, 5), ...repeat(0, 30)])
+  const pauses = events.filter(e => e.type === 'speech-pause')
+  const first = pauses.slice(0, 4)
+  t.same(first.map(e => e.type === 'speech-pause' ? e.silenceMs : -1), [32, 64, 96, 128], 'silence grows one window per event')
+  t.ok(first.every(e => e.type === 'speech-pause' && e.utterance !== undefined), 'confirmed speech: the utterance so far comes with the pause')
+  const pauseAt4 = first[3]
+  if (pauseAt4?.type !== 'speech-pause' || pauseAt4.utterance === undefined) return t.fail('pause with utterance')
+  t.equal(pauseAt4.utterance.length, 19 * WINDOW, 'five windows of pre-roll, ten speech windows and four silent ones')
+  const resumes = events.filter(e => e.type === 'speech-resume')
+  t.same(resumes.map(e => e.type === 'speech-resume' ? [e.pauseMs, e.window] : []), [[128, 19]], 'speech-resume names the pause it ended')
+  t.same(types(events), ['speech-start', 'speech-end'], 'one utterance')
+  const end = events.at(-1)
+  t.equal(end?.type, 'speech-end')
+  t.notOk(events.some(e => e.type === 'speech-pause' && e.window === end?.window), 'the window that ends the utterance emits speech-end, not a pause')
+})
+
+t.test('an unconfirmed blip reports its pauses without audio', async t => {
+  const events = run([...repeat(0, 5), ...repeat(0.9, 2), ...repeat(0, 20)])
+  const pauses = events.filter(e => e.type === 'speech-pause')
+  t.ok(pauses.length > 0)
+  t.ok(pauses.every(e => e.type === 'speech-pause' && e.utterance === undefined))
+  t.same(types(events), ['speech-start', 'speech-cancelled'])
+})
+
+t.test('setEndOfSpeechSilenceMs moves the wait of the current utterance only, and may end it at once', async t => {
+  const events: Array<SpeechEvent & { window: number }> = []
+  let window = 0
+  const segmenter = new SpeechSegmenter({}, event => events.push({ ...event, window }))
+  const push = (p: number, n: number): void => { for (let i = 0; i < n; i++) segmenter.push(windowOf(window++), p) }
+  push(0, 3)
+  push(0.9, 10)
+  segmenter.setEndOfSpeechSilenceMs(2000)
+  t.equal(segmenter.endOfSpeechSilenceMs, 2000)
+  push(0, 30) // 960 ms: past the default 550 ms, short of 2000 ms
+  t.same(types(events), ['speech-start'], 'a longer wait keeps the utterance open')
+  segmenter.setEndOfSpeechSilenceMs(300)
+  t.same(types(events), ['speech-start', 'speech-end'], 'a wait already exceeded ends the utterance now')
+  t.equal(events.at(-1)?.window, window, 'without waiting for another window')
+  push(0.9, 10)
+  t.equal(segmenter.endOfSpeechSilenceMs, 550, 'the next utterance starts from endOfSpeechSilenceMs')
+  push(0, 17)
+  t.same(types(events), ['speech-start', 'speech-end', 'speech-start'], '544 ms: still open')
+  push(0, 1)
+  t.same(types(events), ['speech-start', 'speech-end', 'speech-start', 'speech-end'])
+})
+
+t.test('a wait shortened by an event handler during push ends the utterance at the end of that push', async t => {
+  const events: SpeechEvent[] = []
+  const segmenter: SpeechSegmenter = new SpeechSegmenter({}, event => {
+    events.push(event)
+    if (event.type === 'speech-pause' && event.silenceMs >= 96) segmenter.setEndOfSpeechSilenceMs(64)
+  })
+  for (let i = 0; i < 10; i++) segmenter.push(windowOf(i), 0.9)
+  for (let i = 0; i < 2; i++) segmenter.push(windowOf(i), 0)
+  t.same(types(events), ['speech-start'], 'no handler shortened it yet')
+  segmenter.push(windowOf(12), 0)
+  t.same(types(events), ['speech-start', 'speech-end'])
+  t.equal(events.filter(e => e.type === 'speech-end').length, 1, 'ended once')
 })
