@@ -195,7 +195,14 @@ function onMessage (message, source) {
     case 'llm': if (assistantBubble !== null) assistantBubble.textContent = message.text; break
     case 'tts-start': setState('speaking', 'speaking'); break
     case 'tts-complete': assistantBubble = null; setState('listening', 'listening'); break
-    case 'tts-cancelled': endAnswer(); break
+    case 'tts-cancelled':
+      endAnswer()
+      // A failure while paused: no speech-start follows to move the label on.
+      if (ui.state.classList.contains('paused')) setState('listening', 'listening')
+      break
+    // llmrtc's own: the answer paused while the server checks whether the user is interrupting.
+    case 'tts-paused': setState('paused', 'paused — listening'); break
+    case 'tts-resumed': setState('speaking', 'speaking'); break
     case 'tool-call-start': toolNames.set(message.callId, message.name); bubble('event', `tool ${message.name}…`); break
     case 'tool-call-end': {
       const name = toolNames.get(message.callId) ?? ''

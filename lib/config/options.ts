@@ -16,9 +16,11 @@ import { validatePlaybook } from '../playbooks/validate-playbook.js'
 import type { IntentDetector, Playbook } from '../playbooks/types.js'
 import { ToolRegistry } from '../tools/tool-registry.js'
 import type { Tool } from '../tools/types.js'
+import { resolveTurnTaking, type TurnTakingOptions } from '../turn-taking/resolve-turn-taking.js'
+import type { TurnTakingSettings } from '../turn-taking/turn-taking-settings.js'
 
 /** Options of the `llmrtc` plugin (and of `LLMRTCServer`). Many also have an environment variable (named on each). */
-export interface LLMRTCOptions extends LLMRTCSecurityOptions {
+export interface LLMRTCOptions extends LLMRTCSecurityOptions, TurnTakingOptions {
   /**
    * Providers per role; a missing role is chosen from the environment (see docs/providers.md). A list
    * (`llm: [primary, fallback]`) fails over to the next provider when one fails before any output.
@@ -69,6 +71,13 @@ export interface LLMRTCOptions extends LLMRTCSecurityOptions {
   llmTimeoutMs?: number
   /** Deadline of synthesizing one sentence, in ms (default 20 000). */
   ttsTimeoutMs?: number
+  /** Turn-taking of one session (interruption, turnDetection, preemptive, userIdle, language), over the server's. */
+  turnTakingForSession?: (session: Session) => TurnTakingOptions | undefined
+  /**
+   * What the assistant says when a session's media is up, before the user speaks: a text to say as it
+   * is, or `{ instructions }` for the LLM to answer on its own (default none).
+   */
+  greeting?: string | { instructions: string }
   /** Speech segmentation for one session, over the server's `vad` options (e.g. a longer pause for dictation). */
   vadForSession?: (session: Session) => SpeechSegmenterOptions | undefined
   /** Environment to read variables from (default process.env; false reads none). */
@@ -118,6 +127,10 @@ export interface ResolvedLLMRTCOptions extends ResolvedSecurityOptions {
   hooks: LLMRTCHookObject
   /** Turn settings: streaming TTS, per-call deadlines. */
   turn: TurnOptions
+  /** Interruptions, preemptive generation, adaptive end of turn, user idle (docs/turn-taking.md). */
+  turnTaking: TurnTakingSettings
+  turnTakingForSession: ((session: Session) => TurnTakingOptions | undefined) | undefined
+  greeting: string | { instructions: string } | undefined
   vadForSession: ((session: Session) => SpeechSegmenterOptions | undefined) | undefined
   clock: Clock | undefined
   tools: Tool[]
@@ -166,6 +179,9 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
       llmTimeoutMs: options.llmTimeoutMs ?? DEFAULT_TURN_OPTIONS.llmTimeoutMs,
       ttsTimeoutMs: options.ttsTimeoutMs ?? DEFAULT_TURN_OPTIONS.ttsTimeoutMs
     },
+    turnTaking: resolveTurnTaking(options),
+    turnTakingForSession: options.turnTakingForSession,
+    greeting: options.greeting,
     vadForSession: options.vadForSession,
     clock: options.clock,
     tools: options.tools ?? [],
@@ -202,6 +218,11 @@ function validate (o: ResolvedLLMRTCOptions): void {
   integer('llmTimeoutMs', o.turn.llmTimeoutMs, 1)
   integer('ttsTimeoutMs', o.turn.ttsTimeoutMs, 1)
   if (o.vadForSession !== undefined && typeof o.vadForSession !== 'function') invalidOption('vadForSession', 'a function', o.vadForSession)
+  if (o.turnTakingForSession !== undefined && typeof o.turnTakingForSession !== 'function') invalidOption('turnTakingForSession', 'a function', o.turnTakingForSession)
+  const greeting: unknown = o.greeting
+  if (greeting !== undefined && typeof greeting !== 'string' && (typeof greeting !== 'object' || greeting === null || typeof (greeting as { instructions?: unknown }).instructions !== 'string')) {
+    invalidOption('greeting', 'a string, or { instructions: string }', greeting)
+  }
   validateTools(o)
   for (const role of ['llm', 'stt', 'tts'] as const) {
     const given = o.providers[role]

@@ -20,7 +20,8 @@ export const LLMRTC_CHANNELS = {
   error: 'llmrtc:error',
   vadBatch: 'llmrtc:vad:batch',
   toolEnd: 'llmrtc:tool:end',
-  stageChange: 'llmrtc:stage:change'
+  stageChange: 'llmrtc:stage:change',
+  speculation: 'llmrtc:speculation'
 } as const
 
 /** A turn ended, whatever its outcome. Times are epoch ms of the pipeline's clock. */
@@ -92,6 +93,15 @@ export interface StageChangeEvent {
   transitionId: string
 }
 
+/**
+ * Preemptive generation: an LLM answer was started during a pause of the user (`started`), then played
+ * as the turn's answer (`used`) or thrown away because the user went on, or the words changed (`wasted`).
+ */
+export interface SpeculationEvent {
+  sessionId: string
+  outcome: 'started' | 'used' | 'wasted'
+}
+
 /** Channel name → payload. */
 export interface LLMRTCChannelEvents {
   'llmrtc:turn:end': TurnEndEvent
@@ -100,6 +110,7 @@ export interface LLMRTCChannelEvents {
   'llmrtc:vad:batch': VadBatchEvent
   'llmrtc:tool:end': ToolEndEvent
   'llmrtc:stage:change': StageChangeEvent
+  'llmrtc:speculation': SpeculationEvent
 }
 
 export type LLMRTCChannelName = keyof LLMRTCChannelEvents
@@ -111,6 +122,13 @@ const error = dc.channel(LLMRTC_CHANNELS.error)
 const vadBatch = dc.channel(LLMRTC_CHANNELS.vadBatch)
 const toolEnd = dc.channel(LLMRTC_CHANNELS.toolEnd)
 const stageChange = dc.channel(LLMRTC_CHANNELS.stageChange)
+const speculation = dc.channel(LLMRTC_CHANNELS.speculation)
+
+/** Called by the voice pipeline for each step of a preemptive generation. */
+export function publishSpeculation (sessionId: string, outcome: SpeculationEvent['outcome']): void {
+  if (!speculation.hasSubscribers) return
+  speculation.publish({ sessionId, outcome } satisfies SpeculationEvent)
+}
 
 /**
  * Subscribes to one channel with a typed listener; returns the unsubscribe function. A listener must not

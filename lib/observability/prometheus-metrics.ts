@@ -46,6 +46,7 @@ export class PrometheusMetrics {
   readonly #toolCalls: Counter<'name' | 'outcome'>
   readonly #toolDuration: Histogram<'name'>
   readonly #stageTransitions: Counter<'from' | 'to'>
+  readonly #speculations: Counter<'outcome'>
 
   constructor (options: PrometheusMetricsOptions) {
     this.#options = options
@@ -65,7 +66,9 @@ export class PrometheusMetrics {
     this.#toolCalls = new Counter({ name: 'llmrtc_tool_calls_total', help: 'Tool calls, by tool and outcome.', labelNames: ['name', 'outcome'], registers })
     this.#toolDuration = new Histogram({ name: 'llmrtc_tool_duration_seconds', help: 'Duration of tool calls, by tool.', labelNames: ['name'], buckets: TOOL_BUCKETS, registers })
     this.#stageTransitions = new Counter({ name: 'llmrtc_stage_transitions_total', help: 'Playbook stage changes, by stage left and stage entered.', labelNames: ['from', 'to'], registers })
+    this.#speculations = new Counter({ name: 'llmrtc_preemptive_generations_total', help: 'LLM answers started during a pause of the user (started), then played (used) or thrown away (wasted).', labelNames: ['outcome'], registers })
     // Known label values start at 0, so a rate() sees the first one.
+    for (const outcome of ['started', 'used', 'wasted']) this.#speculations.inc({ outcome }, 0)
     for (const outcome of TURN_OUTCOMES) this.#turns.inc({ outcome }, 0)
     this.#bargeIns.inc({ during: 'speaking' }, 0)
     this.#bargeIns.inc({ during: 'thinking' }, 0)
@@ -88,6 +91,9 @@ export class PrometheusMetrics {
       const name = event.errorCode === 'LLMRTC_ERR_TOOL_UNKNOWN' ? UNKNOWN_TOOL : event.name
       this.#toolCalls.inc({ name, outcome: event.outcome })
       if (event.outcome !== 'cancelled') observeMs(this.#toolDuration.labels({ name }), event.durationMs)
+    })
+    this.#on('llmrtc:speculation', (event) => {
+      if (this.#owns(event.sessionId)) this.#speculations.inc({ outcome: event.outcome })
     })
     this.#on('llmrtc:stage:change', (event) => {
       if (this.#owns(event.sessionId)) this.#stageTransitions.inc({ from: event.from, to: event.to })

@@ -4,7 +4,7 @@ import type { TurnContext } from '../hooks/hook-types.js'
 import type { Logger } from '../logger.js'
 import type { StageChange } from '../playbooks/types.js'
 import type { ServerMessage } from '../protocol/server-messages.js'
-import type { ChatMessage, LLMRequest, Providers, STTResult, ToolCallRequest } from '../providers/types.js'
+import type { ChatMessage, LLMChunk, LLMRequest, Providers, STTResult, ToolCallRequest } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { AudioOutput } from '../transport/media-transport.js'
 
@@ -83,6 +83,14 @@ export interface TurnAgent {
   readonly toolPhaseTimeoutMs: number
 }
 
+/** An LLM answer started before the turn (preemptive generation), for the turn's first LLM call. */
+export interface PrefetchedAnswer {
+  /** The request it was started with (what `onLLMStart` sees). */
+  request: LLMRequest
+  /** The answer: chunks generated so far, then the live ones; `signal` (the turn's) aborts it. */
+  stream: (signal: AbortSignal) => AsyncIterable<LLMChunk>
+}
+
 /** The user's side of a turn: the utterance and how to get its transcript. */
 export interface TurnInput {
   /** The utterance as a WAV file (for hooks and buffered STT). */
@@ -93,6 +101,18 @@ export interface TurnInput {
   attachments: Array<{ data: string, mimeType?: string, alt?: string }>
   /** Epoch ms when the user stopped speaking (the VAD's decision), for latency figures. */
   speechEndedAt: number
+  /** The turn's id (default: a random UUID). A used speculative answer passes its own. */
+  turnId?: string
+  /**
+   * Preemptive generation: called once the turn knows the user's words (and put them in the history);
+   * returns the answer already started for exactly these words, or undefined to ask the LLM now.
+   */
+  prefetch?: (transcript: string) => PrefetchedAnswer | undefined
+  /**
+   * No user words: the assistant speaks first. `say` speaks this text as it is; `reply` asks the LLM
+   * for an answer with these instructions added to the system prompt. `transcribe` is not called.
+   */
+  assistantFirst?: { say: string } | { reply: string }
 }
 
 /** Latency figures of one turn, in ms after the end of speech (absent: never reached). */

@@ -7,7 +7,7 @@ import { heardText } from './heard-text.js'
 import { callSignal, classifyProviderError, type ProviderRole } from './provider-call.js'
 import { SentenceChunker } from './sentence-chunker.js'
 import { SpeechWriter } from './speech-writer.js'
-import type { TurnAgent, TurnEnvironment, TurnInput, TurnResult, TurnTimings } from './turn-types.js'
+import type { PrefetchedAnswer, TurnAgent, TurnEnvironment, TurnInput, TurnResult, TurnTimings } from './turn-types.js'
 
 /** Thrown inside a turn to end it after an error was already reported. */
 class TurnEnded extends Error {}
@@ -34,15 +34,27 @@ export class Turn {
   #finalSentencesFrom = 0
   #sentencesOffered = 0
   #chunkIndex = 0
+  #userMessage: ChatMessage | undefined
+  #prefetched: PrefetchedAnswer | undefined
 
   constructor (env: TurnEnvironment, input: TurnInput) {
     this.#env = env
     this.#input = input
-    this.ctx = { turnId: randomUUID(), sessionId: env.sessionId, startTime: env.clock.now() }
+    this.ctx = { turnId: input.turnId ?? randomUUID(), sessionId: env.sessionId, startTime: env.clock.now() }
     this.#playedAtStart = env.output.playedMs
   }
 
   get signal (): AbortSignal { return this.#controller.signal }
+  /** Where the turn's speech goes. */
+  get output (): TurnEnvironment['output'] { return this.#env.output }
+  /** The user's message this turn put in the history (undefined before its transcript, or for none). */
+  get userMessage (): ChatMessage | undefined { return this.#userMessage }
+  /** The user's utterance (a WAV file; empty when the assistant speaks first). */
+  get audio (): Buffer { return this.#input.audio }
+  /** True when the turn answers the user's words (not the assistant speaking first). */
+  get userWords (): boolean { return this.#input.assistantFirst === undefined && this.#input.audio.length > 0 }
+  /** True once any of the answer's audio played. */
+  get heardAnything (): boolean { return this.#env.output.playedMs > this.#playedAtStart }
   /** True once the assistant's audio started and until it played out. */
   get speaking (): boolean { return this.#ttsStarted && !this.#ttsCompleted }
 
@@ -65,13 +77,20 @@ export class Turn {
     let outcome: TurnResult['outcome'] = 'completed'
     try {
       await env.hooks.run('onTurnStart', this.ctx, this.#input.audio)
-      const transcript = await this.#transcribe()
-      if (transcript === '') {
-        outcome = 'empty'
+      const first = this.#input.assistantFirst
+      if (first !== undefined) {
+        await this.#answer(undefined, first)
       } else {
-        const userMessage: ChatMessage = { role: 'user', content: transcript, ...(this.#input.attachments.length > 0 ? { attachments: this.#input.attachments } : {}) }
-        env.history.add(userMessage)
-        await this.#answer(userMessage)
+        const transcript = await this.#transcribe()
+        if (transcript === '') {
+          outcome = 'empty'
+        } else {
+          const userMessage: ChatMessage = { role: 'user', content: transcript, ...(this.#input.attachments.length > 0 ? { attachments: this.#input.attachments } : {}) }
+          env.history.add(userMessage)
+          this.#userMessage = userMessage
+          this.#prefetched = this.#input.prefetch?.(transcript)
+          await this.#answer(userMessage)
+        }
       }
     } catch (error) {
       if (error instanceof TurnEnded && error.message === 'blocked') outcome = 'blocked'
@@ -114,7 +133,7 @@ export class Turn {
     return text
   }
 
-  async #answer (userMessage: ChatMessage): Promise<void> {
+  async #answer (userMessage: ChatMessage | undefined, first?: TurnInput['assistantFirst']): Promise<void> {
     const env = this.#env
     const signal = this.signal
     const speech = this.#speech = new SpeechWriter({
@@ -142,9 +161,19 @@ export class Turn {
     const started = env.clock.now()
     let text: string
     try {
-      text = env.agent === undefined
-        ? (await this.#llmRound({ messages: env.history.toMessages() }, say)).text
-        : await this.#toolLoop(env.agent, userMessage, say, () => { if (streamedTTS) for (const s of chunker.flush()) this.#startSpeaking(sentences, s) })
+      if (first !== undefined && 'say' in first) {
+        text = first.say
+        this.#prefetched = { request: { messages: [] }, stream: async function * () { yield { content: first.say, done: true } } }
+        await this.#llmRound({ messages: [] }, say, false, false)
+      } else if (first !== undefined) {
+        const messages = env.history.toMessages()
+        messages.push({ role: 'system', content: first.reply })
+        text = (await this.#llmRound({ messages }, say)).text
+      } else {
+        text = env.agent === undefined || userMessage === undefined
+          ? (await this.#llmRound({ messages: env.history.toMessages() }, say)).text
+          : await this.#toolLoop(env.agent, userMessage, say, () => { if (streamedTTS) for (const s of chunker.flush()) this.#startSpeaking(sentences, s) })
+      }
     } catch (error) {
       sentences.abort()
       throw error
@@ -177,7 +206,7 @@ export class Turn {
       const ttsEnd = env.clock.now()
       await env.hooks.run('onTTSEnd', this.ctx, { startTime: ttsStarted, endTime: ttsEnd, durationMs: ttsEnd - ttsStarted })
     }
-    if (env.agent !== undefined && !signal.aborted) {
+    if (env.agent !== undefined && userMessage !== undefined && !signal.aborted) {
       await env.agent.afterAnswer({ ctx: this.ctx, userText: userMessage.content, assistantText: this.#assistantText, keep: userMessage })
     }
   }
@@ -227,10 +256,14 @@ export class Turn {
    * One LLM call, streamed: each chunk goes to the client (`llm-chunk`) and to `say`. Returns its text
    * and the tool calls it asked for. A failure is reported (LLM_ERROR / LLM_TIMEOUT) and ends the turn.
    */
-  async #llmRound (request: LLMRequest, say: (content: string) => void, separate = false): Promise<{ text: string, toolCalls: ToolCallRequest[] }> {
+  async #llmRound (request: LLMRequest, say: (content: string) => void, separate = false, hooks = true): Promise<{ text: string, toolCalls: ToolCallRequest[] }> {
     const env = this.#env
     const llm = env.providers.llm
-    await env.hooks.run('onLLMStart', this.ctx, request)
+    // A prefetched answer (preemptive generation, or words to say) stands for the first LLM call.
+    const prefetched = this.#prefetched
+    this.#prefetched = undefined
+    if (prefetched !== undefined) request = prefetched.request
+    if (hooks) await env.hooks.run('onLLMStart', this.ctx, request)
     const call = callSignal(this.signal, env.options.llmTimeoutMs)
     request.signal = call.signal
     let text = ''
@@ -242,14 +275,15 @@ export class Turn {
       say(content)
     }
     try {
-      if (llm.stream !== undefined) {
-        for await (const chunk of llm.stream(request)) {
+      const stream = prefetched !== undefined ? prefetched.stream(call.signal) : llm.stream?.(request)
+      if (stream !== undefined) {
+        for await (const chunk of stream) {
           if (call.signal.aborted) break
           if (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0) toolCalls = chunk.toolCalls
           if (chunk.content === '') continue
           this.timings.firstTokenMs ??= env.clock.now() - this.#input.speechEndedAt
           emit(chunk.content)
-          await env.hooks.run('onLLMChunk', this.ctx, chunk, this.#chunkIndex++)
+          if (hooks) await env.hooks.run('onLLMChunk', this.ctx, chunk, this.#chunkIndex++)
         }
       } else {
         const result = await llm.complete(request)

@@ -1,16 +1,21 @@
 import { encodeWav } from '../audio/wav.js'
-import type { Clock } from '../clock.js'
+import type { Clock, TimerHandle } from '../clock.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { Logger } from '../logger.js'
-import { publishBargeIn, publishTurnEnd } from '../observability/channels.js'
+import { publishBargeIn, publishSpeculation, publishTurnEnd } from '../observability/channels.js'
 import type { ServerMessage } from '../protocol/server-messages.js'
-import type { Providers, STTResult, VisionAttachment } from '../providers/types.js'
+import type { ChatMessage, LLMRequest, Providers, STTResult, VisionAttachment } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { AudioOutput } from '../transport/media-transport.js'
+import { BackchannelMatcher, countWords, normalizeWords } from '../turn-taking/backchannels.js'
+import { Endpointing, type EndpointControl } from '../turn-taking/endpointing.js'
+import { PLAIN_TURN_TAKING, type TurnTakingSettings } from '../turn-taking/turn-taking-settings.js'
+import { UserIdleMonitor } from '../turn-taking/user-idle.js'
 import { SPEECH_SAMPLE_RATE_HZ, type SpeechEvent } from '../vad/speech-events.js'
+import { SpeculativeAnswer } from './speculative-answer.js'
 import { StreamingTranscription } from './streaming-transcription.js'
 import { Turn } from './turn.js'
-import type { TurnAgent, TurnOptions, TurnResult } from './turn-types.js'
+import type { PrefetchedAnswer, TurnAgent, TurnInput, TurnOptions, TurnResult } from './turn-types.js'
 import { WebSocketAudioOutput } from './websocket-audio-output.js'
 
 export type PipelineState = 'listening' | 'user-speaking' | 'thinking' | 'speaking'
@@ -32,6 +37,34 @@ export interface VoicePipelineOptions {
   onTurnEnd?: (result: TurnResult) => void
   /** The session's tools and playbook: turns then run the two-phase tool loop. */
   agent?: TurnAgent
+  /** Interruptions, preemptive generation, adaptive end of turn, user idle (default PLAIN_TURN_TAKING). */
+  turnTaking?: TurnTakingSettings
+  /** The user stayed silent through every idle prompt: end the session. */
+  onIdleEnd?: () => void
+}
+
+/** Silence after which a possible interruption is judged (a blip resumes the answer, words are transcribed), in ms. */
+const JUDGE_AFTER_SILENCE_MS = 160
+/** Speech this long during the answer interrupts without waiting for words (no backchannel lasts so long), in ms. */
+const LONG_SPEECH_MS = 1200
+/** Silence after which the words so far are transcribed for the turn detector when nothing is preemptive, in ms. */
+const DETECT_AFTER_MS = 200
+
+/**
+ * Speech that started while a turn was running, and is not (yet) an interruption. In `pause` mode the
+ * answer's audio is paused meanwhile; if the speech turns out to be a blip or a backchannel, it plays on.
+ */
+interface Candidate {
+  /** Audio since the onset, in ms (confirmed speech only). */
+  speechMs: number
+  confirmed: boolean
+  /** The words heard so far (an interim transcript, or a quick transcription at a pause). */
+  text: string | undefined
+  /** Speech since `text` was judged. */
+  dirty: boolean
+  /** A quick transcription of the speech so far, in flight. */
+  checking: AbortController | undefined
+  resumeTimer: TimerHandle | undefined
 }
 
 /**
@@ -39,14 +72,20 @@ export interface VoicePipelineOptions {
  * Speech events come from the VAD (or an `audio` message runs a turn directly). Turns run one at a time;
  * a barge-in cancels the running turn end to end, and the next turn starts only once it cleaned up.
  *
- * While the assistant is thinking or speaking, a `speech-start` is held back until the speech is
- * confirmed (the first `speech-audio`): a cough neither interrupts the assistant nor reaches the client.
- * Confirmed speech then sends `tts-cancelled` (if audio was playing) before `speech-start`.
+ * Turn-taking (docs/turn-taking.md): speech that starts while a turn runs is a candidate interruption.
+ * In `pause` mode the answer pauses at once (`tts-paused`); a blip, a backchannel or a pause that
+ * outlasts `resumeAfterMs` resumes it (`tts-resumed`); words cancel it (`tts-cancelled`, then
+ * `speech-start`). While the user pauses, the words so far are transcribed, the turn detector sets the
+ * end-of-speech wait, and the LLM's answer is started preemptively.
  */
 export class VoicePipeline {
   readonly #o: VoicePipelineOptions
+  readonly #settings: TurnTakingSettings
   readonly #webSocketOutput: WebSocketAudioOutput
   readonly #lifetime = new AbortController()
+  readonly #backchannels: BackchannelMatcher
+  readonly #endpointing: Endpointing | undefined
+  readonly #idle: UserIdleMonitor | undefined
   #trackOutput: AudioOutput | undefined
   #turn: Turn | undefined
   #turns: Promise<void> = Promise.resolve()
@@ -55,15 +94,36 @@ export class VoicePipeline {
   /** The user is speaking and the client was told (`speech-start` sent). */
   #announced = false
   #capturing = false
+  /** The current utterance is not listened to (interruption mode `off` while a turn runs). */
+  #ignoring = false
+  #candidate: Candidate | undefined
+  /** The answer's audio was paused for a candidate and the client was told (`tts-paused`). */
+  #pausedNotified = false
   /** Audio before the speech was confirmed: a streaming STT gets it once it is. */
   #preRoll: Int16Array | undefined
   #transcription: StreamingTranscription | undefined
+  /** A streaming transcription of a candidate interruption: its interim results judge it, the client sees none. */
+  #heldTranscription: StreamingTranscription | undefined
+  /** The streaming STT's words so far in the current utterance. */
+  #interim = ''
+  #speculation: SpeculativeAnswer | undefined
+  /** The user's words of a turn cancelled before it said anything: they open the next turn. */
+  #carryOver: CarryOver | undefined
   /** `audio` utterances received so far: the newest is the one whose turn may start. */
   #utterances = 0
 
   constructor (options: VoicePipelineOptions) {
     this.#o = options
+    this.#settings = options.turnTaking ?? PLAIN_TURN_TAKING
     this.#webSocketOutput = new WebSocketAudioOutput(options.send)
+    this.#backchannels = new BackchannelMatcher(this.#settings.language, this.#settings.interruption.backchannels)
+    const detection = this.#settings.turnDetection
+    if (detection !== false) this.#endpointing = new Endpointing(detection, options.history, options.log)
+    const idle = this.#settings.userIdle
+    if (idle !== false) {
+      this.#idle = new UserIdleMonitor(idle, options.clock, async (text) => { await this.say(text) }, () => { options.onIdleEnd?.() })
+      this.#idle.quiet()
+    }
   }
 
   get state (): PipelineState {
@@ -72,9 +132,17 @@ export class VoicePipeline {
     return this.#turn.speaking ? 'speaking' : 'thinking'
   }
 
+  /** The session's turn-taking settings. */
+  get turnTaking (): Readonly<TurnTakingSettings> { return this.#settings }
+
   /** Speech goes to this track from now on (undefined: back to `tts-chunk` messages). */
   setTrackOutput (output: AudioOutput | undefined): void {
     this.#trackOutput = output
+  }
+
+  /** Where the end-of-speech wait of the current utterance is moved (the session's speech detector). */
+  setEndpointControl (control: EndpointControl | undefined): void {
+    this.#endpointing?.attach(control)
   }
 
   /** True while a turn (or a scheduled task) is running or queued. */
@@ -94,6 +162,8 @@ export class VoicePipeline {
     switch (event.type) {
       case 'speech-start': this.#speechStarted(event.preRoll); break
       case 'speech-audio': this.#speechConfirmed(event.samples); break
+      case 'speech-pause': this.#speechPaused(event.silenceMs, event.utterance); break
+      case 'speech-resume': this.#speechResumed(event.pauseMs); break
       case 'speech-cancelled': this.#speechCancelled(); break
       case 'speech-end': this.#speechEnded(event.utterance, event.durationMs); break
     }
@@ -109,7 +179,17 @@ export class VoicePipeline {
     // A newer utterance supersedes this one if it comes before this one's turn started: a flood of
     // `audio` messages leaves one turn running and one waiting, not a backlog of turns (and their audio).
     const utterance = ++this.#utterances
-    this.#queueTurn(wav, async (signal) => await stt.transcribe(wav, { signal }), attachments, this.#o.clock.now(), () => utterance === this.#utterances)
+    this.#queueTurn({ audio: wav, transcribe: async (signal) => await stt.transcribe(wav, { signal }), attachments, speechEndedAt: this.#o.clock.now() }, () => utterance === this.#utterances)
+  }
+
+  /** The assistant says `text` (after the turns queued before it); interruptible like any answer. */
+  async say (text: string): Promise<TurnResult | undefined> {
+    return await this.#assistantTurn({ say: text })
+  }
+
+  /** The assistant answers on its own, with `instructions` added to the system prompt (e.g. a greeting). */
+  async generateReply (instructions: string): Promise<TurnResult | undefined> {
+    return await this.#assistantTurn({ reply: instructions })
   }
 
   /** Runs `task` between turns: after the running and queued ones, before any that come later. */
@@ -120,30 +200,62 @@ export class VoicePipeline {
   /** Cancels the running turn (client gone, session closing); the session stays usable. */
   cancelTurn (): void {
     this.#preRoll = undefined
+    this.#dropCandidate()
     this.#turn?.cancel()
     this.#transcription?.abort()
     this.#transcription = undefined
+    this.#discardSpeculation()
     this.#announced = false
     this.#capturing = false
+    this.#ignoring = false
   }
 
   async close (): Promise<void> {
     this.cancelTurn()
+    this.#idle?.close()
     this.#lifetime.abort()
     await this.idle()
   }
 
   #speechStarted (preRoll: Int16Array): void {
     this.#capturing = true
+    this.#ignoring = false
     this.#preRoll = preRoll
-    if (this.#turn === undefined) this.#announce()
+    this.#interim = ''
+    this.#idle?.userSpoke()
+    this.#endpointing?.utteranceStarted()
+    if (this.#turn === undefined) {
+      this.#announce()
+      return
+    }
+    if (this.#settings.interruption.mode === 'off') {
+      this.#ignoring = true
+      return
+    }
+    this.#openCandidate()
   }
 
   #speechConfirmed (samples: Int16Array): void {
-    if (!this.#capturing) return
+    if (!this.#capturing || this.#ignoring) return
     if (!this.#announced) {
-      this.#interrupt()
-      this.#announce()
+      const candidate = this.#candidate ?? (this.#turn !== undefined ? this.#openCandidate() : undefined)
+      if (candidate === undefined) {
+        this.#announce()
+      } else {
+        candidate.confirmed = true
+        candidate.dirty = true
+        candidate.speechMs += samples.length / (SPEECH_SAMPLE_RATE_HZ / 1000)
+        if (this.#turn === undefined) {
+          // The answer ended meanwhile: this is the user's turn now.
+          this.#dropCandidate()
+          this.#heldTranscription = undefined
+          this.#announce()
+        } else if (candidate.speechMs >= this.#settings.interruption.minSpeechMs && (this.#settings.interruption.minWords === 0 || candidate.speechMs >= LONG_SPEECH_MS)) {
+          this.#commitInterruption()
+        } else if (this.#settings.interruption.mode === 'pause' && !this.#output().paused) {
+          this.#pauseAnswer()
+        }
+      }
     }
     // A paid streaming STT opens only for confirmed speech, never for a blip.
     if (this.#preRoll !== undefined) {
@@ -153,32 +265,102 @@ export class VoicePipeline {
     this.#transcription?.write(samples)
   }
 
+  #speechPaused (silenceMs: number, utterance: Int16Array | undefined): void {
+    if (!this.#capturing || this.#ignoring) return
+    const candidate = this.#candidate
+    if (candidate !== undefined) {
+      if (silenceMs >= JUDGE_AFTER_SILENCE_MS) this.#judgeAtPause(candidate, utterance)
+      return
+    }
+    if (!this.#announced || utterance === undefined || this.#speculation !== undefined) return
+    const preemptive = this.#settings.preemptive
+    const startAfterMs = preemptive !== false ? preemptive.afterMs : DETECT_AFTER_MS
+    if (silenceMs < startAfterMs || (preemptive === false && this.#endpointing === undefined)) return
+    this.#speculate(utterance, silenceMs)
+  }
+
+  #speechResumed (pauseMs: number): void {
+    if (!this.#capturing || this.#ignoring) return
+    const candidate = this.#candidate
+    if (candidate !== undefined) {
+      candidate.dirty = true
+      if (this.#settings.interruption.mode === 'pause' && !this.#output().paused) this.#pauseAnswer()
+      return
+    }
+    if (!this.#announced) return
+    this.#endpointing?.speechResumed(pauseMs)
+    this.#discardSpeculation()
+  }
+
   #speechCancelled (): void {
     this.#preRoll = undefined
+    if (this.#candidate !== undefined) this.#resumeAnswer()
+    this.#dropCandidate()
     if (this.#announced) this.#o.send({ type: 'speech-cancelled' })
     this.#transcription?.abort()
     this.#transcription = undefined
+    this.#discardSpeculation()
     this.#announced = false
     this.#capturing = false
+    this.#ignoring = false
+    this.#quietIfIdle()
   }
 
   #speechEnded (utterance: Int16Array, durationMs: number): void {
     if (!this.#capturing) return
+    this.#capturing = false
+    this.#preRoll = undefined
+    if (this.#ignoring) {
+      this.#ignoring = false
+      this.#transcription?.abort()
+      this.#transcription = undefined
+      return
+    }
+    const candidate = this.#candidate
+    if (candidate !== undefined) {
+      this.#judgeAtEnd(candidate, utterance, durationMs)
+      return
+    }
+    this.#endUtterance(utterance, durationMs)
+  }
+
+  /** The user's utterance is over: `speech-end`, and its turn is queued. */
+  #endUtterance (utterance: Int16Array, durationMs: number, knownText?: string): void {
     const now = this.#o.clock.now()
     this.#o.send({ type: 'speech-end' })
     void this.#o.hooks.run('onSpeechEnd', this.#o.sessionId, now, durationMs)
     this.#announced = false
-    this.#capturing = false
-    this.#preRoll = undefined
+    this.#endpointing?.utteranceEnded(this.#endpointing.lastDecision?.endpointMs ?? 0)
     const wav = encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ)
     const transcription = this.#transcription
     this.#transcription = undefined
     transcription?.end()
+    const speculation = this.#speculation
+    this.#speculation = undefined
     const stt = this.#o.providers.stt
-    const transcribe = transcription !== undefined
-      ? async (signal: AbortSignal): Promise<STTResult> => ({ text: await transcription.final(signal), isFinal: true })
-      : async (signal: AbortSignal): Promise<STTResult> => await stt.transcribe(wav, { signal })
-    this.#queueTurn(wav, transcribe, this.#o.takeAttachments(), now)
+    let own: (signal: AbortSignal) => Promise<string>
+    if (knownText !== undefined) {
+      transcription?.abort()
+      own = async () => knownText
+    } else if (transcription !== undefined) {
+      own = async (signal) => await transcription.final(signal)
+    } else if (speculation !== undefined) {
+      // The words up to the pause are all the words: the user did not speak again since.
+      own = async (signal) => await raceSignal(speculation.transcript, signal)
+    } else {
+      own = async (signal) => (await stt.transcribe(wav, { signal })).text
+    }
+    const carry = this.#carryOver
+    this.#carryOver = undefined
+    const transcribe = async (signal: AbortSignal): Promise<STTResult> => {
+      if (carry === undefined) return { text: await own(signal), isFinal: true }
+      const [before, after] = await Promise.all([raceSignal(carry.text, signal).catch(() => ''), own(signal)])
+      return { text: [before.trim(), after.trim()].filter(t => t !== '').join(' '), isFinal: true }
+    }
+    const attachments = this.#o.takeAttachments()
+    const input: TurnInput = { audio: wav, transcribe, attachments, speechEndedAt: now }
+    if (speculation !== undefined) input.prefetch = (text) => this.#usePrefetched(speculation, text, carry === undefined && attachments.length === 0)
+    this.#queueTurn(input, undefined, carry)
   }
 
   #announce (): void {
@@ -188,12 +370,215 @@ export class VoicePipeline {
   }
 
   /** Barge-in: the running turn stops now (`tts-cancelled` if it was speaking). */
-  #interrupt (): void {
-    if (this.#turn === undefined) return
-    this.#o.log.debug({ turnId: this.#turn.ctx.turnId }, 'barge-in')
-    const running = !this.#turn.signal.aborted
-    const speaking = this.#turn.cancel()
-    if (running) publishBargeIn(this.#o.sessionId, this.#turn.ctx.turnId, this.#o.clock.now(), speaking)
+  #interrupt (carryOver = false): void {
+    const turn = this.#turn
+    if (turn === undefined) return
+    this.#o.log.debug({ turnId: turn.ctx.turnId }, 'barge-in')
+    const running = !turn.signal.aborted
+    const heard = turn.heardAnything
+    const speaking = turn.cancel()
+    this.#pausedNotified = false
+    if (!running) return
+    publishBargeIn(this.#o.sessionId, turn.ctx.turnId, this.#o.clock.now(), speaking)
+    // Cut off before saying anything: the user was not done, and their earlier words open the next turn.
+    if (carryOver && !heard && !speaking && turn.userWords) {
+      const text = this.#turnText(turn)
+      text.catch(() => {})
+      this.#carryOver = { text, message: turn.userMessage }
+    }
+  }
+
+  #openCandidate (): Candidate {
+    // The onset window itself is speech.
+    const candidate: Candidate = { speechMs: 32, confirmed: false, text: undefined, dirty: false, checking: undefined, resumeTimer: undefined }
+    this.#candidate = candidate
+    if (this.#settings.interruption.mode === 'pause') this.#pauseAnswer()
+    const resumeAfterMs = this.#settings.interruption.resumeAfterMs
+    candidate.resumeTimer = this.#o.clock.setTimeout(() => {
+      candidate.resumeTimer = undefined
+      // A pause that has not become an interruption by now was not one: the answer plays on.
+      if (this.#candidate === candidate) this.#resumeAnswer()
+    }, resumeAfterMs)
+    return candidate
+  }
+
+  /** The words so far decide: an interruption needs `minWords` words that are not all backchannels. */
+  #interrupts (text: string): boolean {
+    const minWords = this.#settings.interruption.minWords
+    if (minWords === 0) return true
+    return countWords(text) >= minWords && !this.#backchannels.isBackchannel(text)
+  }
+
+  #judgeAtPause (candidate: Candidate, utterance: Int16Array | undefined): void {
+    if (!candidate.confirmed) {
+      // A cough, a knock, a short "hm": never confirmed as speech.
+      this.#resumeAnswer()
+      return
+    }
+    if (!candidate.dirty && candidate.text !== undefined) {
+      this.#resumeAnswer()
+      return
+    }
+    if (this.#transcription !== undefined) {
+      // Streaming STT: its interim results judge as they come; a pause with no words yet waits for them.
+      if (candidate.text !== undefined) {
+        candidate.dirty = false
+        this.#resumeAnswer()
+      }
+      return
+    }
+    if (candidate.checking !== undefined || utterance === undefined) return
+    const check = candidate.checking = new AbortController()
+    candidate.dirty = false
+    const wav = encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ)
+    this.#o.providers.stt.transcribe(wav, { signal: check.signal }).then((result) => {
+      if (candidate.checking === check) candidate.checking = undefined
+      if (this.#candidate !== candidate || check.signal.aborted) return
+      candidate.text = result.text.trim()
+      if (this.#interrupts(candidate.text)) this.#commitInterruption()
+      else if (!candidate.dirty) this.#resumeAnswer()
+    }, (err: unknown) => {
+      if (candidate.checking === check) candidate.checking = undefined
+      if (this.#candidate !== candidate || check.signal.aborted) return
+      this.#o.log.debug({ err }, 'transcribing a possible interruption failed: the answer plays on')
+      this.#resumeAnswer()
+    })
+  }
+
+  /** The candidate's speech ended before it was judged an interruption: its whole transcript decides. */
+  #judgeAtEnd (candidate: Candidate, utterance: Int16Array, durationMs: number): void {
+    if (!candidate.confirmed) {
+      this.#resumeAnswer()
+      this.#dropCandidate()
+      return
+    }
+    candidate.checking?.abort()
+    const transcription = this.#transcription
+    this.#transcription = undefined
+    transcription?.end()
+    const signal = this.#lifetime.signal
+    const words = !candidate.dirty && candidate.text !== undefined
+      ? Promise.resolve(candidate.text)
+      : transcription !== undefined
+        ? transcription.final(signal)
+        : this.#o.providers.stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal }).then(result => result.text)
+    words.then((text) => {
+      if (this.#candidate !== candidate) return
+      if (this.#interrupts(text.trim())) {
+        this.#commitInterruption(false)
+        this.#endUtterance(utterance, durationMs, text)
+      } else {
+        this.#resumeAnswer()
+        this.#dropCandidate()
+      }
+    }, () => {
+      if (this.#candidate !== candidate) return
+      this.#resumeAnswer()
+      this.#dropCandidate()
+    })
+  }
+
+  /** The candidate is an interruption: the turn stops (`tts-cancelled`), and the user has the floor (`speech-start`). */
+  #commitInterruption (forwardWords = true): void {
+    this.#dropCandidate()
+    this.#heldTranscription = undefined
+    this.#interrupt(true)
+    this.#announce()
+    if (forwardWords && this.#interim !== '') this.#o.send({ type: 'transcript', text: this.#interim, isFinal: false })
+  }
+
+  #dropCandidate (): void {
+    const candidate = this.#candidate
+    if (candidate === undefined) return
+    this.#candidate = undefined
+    candidate.checking?.abort()
+    if (candidate.resumeTimer !== undefined) this.#o.clock.clearTimeout(candidate.resumeTimer)
+  }
+
+  #output (): AudioOutput {
+    return this.#turn?.output ?? this.#trackOutput ?? this.#webSocketOutput
+  }
+
+  #pauseAnswer (): void {
+    const output = this.#output()
+    if (output.paused) return
+    output.pause()
+    if (this.#turn?.speaking === true && !this.#pausedNotified) {
+      this.#pausedNotified = true
+      this.#o.send({ type: 'tts-paused' })
+    }
+  }
+
+  #resumeAnswer (): void {
+    const output = this.#output()
+    if (output.paused) output.resume()
+    if (this.#pausedNotified) {
+      this.#pausedNotified = false
+      this.#o.send({ type: 'tts-resumed' })
+    }
+  }
+
+  /** The user pauses: transcribe the words so far, set the end-of-speech wait, start the answer. */
+  #speculate (utterance: Int16Array, silenceMs: number): void {
+    const stt = this.#o.providers.stt
+    const signal = this.#lifetime.signal
+    const transcript = this.#transcription !== undefined
+      ? Promise.resolve(this.#interim)
+      : stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal }).then(result => result.text.trim())
+    const endpointing = this.#endpointing
+    if (endpointing !== undefined) {
+      endpointing.holdForDecision()
+      transcript.then(async (text) => { await endpointing.decide(text, silenceMs) }, () => {})
+    }
+    const preemptive = this.#settings.preemptive !== false && !this.busy && this.#carryOver === undefined
+    const speculation: SpeculativeAnswer = this.#speculation = new SpeculativeAnswer({
+      transcript,
+      request: (text): LLMRequest | undefined => preemptive && !this.busy && speculation === this.#speculation ? this.#speculativeRequest(text) : undefined,
+      llm: this.#o.providers.llm,
+      signal,
+      llmTimeoutMs: this.#o.turnOptions.llmTimeoutMs
+    })
+    if (preemptive) transcript.then((text) => { if (speculation.request !== undefined && text !== '') publishSpeculation(this.#o.sessionId, 'started') }, () => {})
+  }
+
+  /** The request the turn would make for `text` (the history as it is now, plus the user's words). */
+  #speculativeRequest (text: string): LLMRequest {
+    const history = this.#o.history
+    const user: ChatMessage = { role: 'user', content: text }
+    historyVersions.set(user, history.version)
+    const agent = this.#o.agent
+    if (agent === undefined) return { messages: [...history.toMessages(), user] }
+    const spec = agent.round(true)
+    const request: LLMRequest = { messages: [{ role: 'system', content: spec.systemPrompt }, ...history.messages, user] }
+    if (spec.tools.length > 0) {
+      request.tools = spec.tools
+      if (spec.toolChoice !== undefined) request.toolChoice = spec.toolChoice
+    }
+    if (spec.config !== undefined) request.config = spec.config
+    return request
+  }
+
+  /** Called by the turn once its words are known: the speculative answer, if it answers exactly them. */
+  #usePrefetched (speculation: SpeculativeAnswer, text: string, eligible: boolean): PrefetchedAnswer | undefined {
+    const request = speculation.request
+    const user = request?.messages.at(-1)
+    const matches = eligible && speculation.usable && user !== undefined && sameWords(user.content, text) &&
+      historyVersions.get(user) === this.#o.history.version - 1
+    if (!matches || request === undefined) {
+      if (request !== undefined) publishSpeculation(this.#o.sessionId, 'wasted')
+      speculation.discard()
+      return undefined
+    }
+    publishSpeculation(this.#o.sessionId, 'used')
+    return { request, stream: (signal) => speculation.stream(signal) }
+  }
+
+  #discardSpeculation (): void {
+    const speculation = this.#speculation
+    this.#speculation = undefined
+    if (speculation === undefined) return
+    if (speculation.request !== undefined) publishSpeculation(this.#o.sessionId, 'wasted')
+    speculation.discard()
   }
 
   #startTranscription (preRoll: Int16Array): void {
@@ -201,13 +586,43 @@ export class VoicePipeline {
     const transcribeStream = stt.transcribeStream
     if (!this.#o.streamingSTT || transcribeStream === undefined) return
     this.#transcription?.abort()
-    this.#transcription = new StreamingTranscription(transcribeStream.bind(stt), (text) => {
-      this.#o.send({ type: 'transcript', text, isFinal: false })
-    }, this.#lifetime.signal)
-    this.#transcription.write(preRoll)
+    const transcription: StreamingTranscription = new StreamingTranscription(transcribeStream.bind(stt), (text) => { this.#onInterim(transcription, text) }, this.#lifetime.signal)
+    this.#transcription = transcription
+    this.#heldTranscription = this.#candidate !== undefined && !this.#announced ? transcription : undefined
+    transcription.write(preRoll)
   }
 
-  #queueTurn (audio: Buffer, transcribe: (signal: AbortSignal) => Promise<STTResult>, attachments: VisionAttachment[], speechEndedAt: number, current = (): boolean => true): void {
+  #onInterim (transcription: StreamingTranscription, text: string): void {
+    if (transcription === this.#transcription) this.#interim = text
+    const candidate = this.#candidate
+    if (transcription !== this.#heldTranscription) {
+      this.#o.send({ type: 'transcript', text, isFinal: false })
+      return
+    }
+    if (candidate === undefined) return
+    candidate.text = text
+    if (candidate.speechMs >= this.#settings.interruption.minSpeechMs && this.#interrupts(text)) this.#commitInterruption()
+  }
+
+  /** What the user said in `turn`, for a turn cancelled before it answered: its transcript, or its audio transcribed again. */
+  async #turnText (turn: Turn): Promise<string> {
+    const message = turn.userMessage
+    if (message !== undefined) return message.content
+    return (await this.#o.providers.stt.transcribe(turn.audio, { signal: this.#lifetime.signal })).text
+  }
+
+  async #assistantTurn (first: NonNullable<TurnInput['assistantFirst']>): Promise<TurnResult | undefined> {
+    return await new Promise<TurnResult | undefined>((resolve) => {
+      this.#queueTurn({ audio: Buffer.alloc(0), transcribe: async () => ({ text: '', isFinal: true }), attachments: [], speechEndedAt: this.#o.clock.now(), assistantFirst: first }, undefined, undefined, resolve)
+    })
+  }
+
+  #quietIfIdle (): void {
+    if (!this.busy && !this.#capturing) this.#idle?.quiet()
+  }
+
+  #queueTurn (input: TurnInput, current = (): boolean => true, carry?: CarryOver, done?: (result: TurnResult | undefined) => void): void {
+    this.#idle?.busy()
     this.#enqueue(async () => {
       if (!current()) return
       const output = this.#trackOutput ?? this.#webSocketOutput
@@ -223,28 +638,56 @@ export class VoicePipeline {
         log: this.#o.log,
         options: this.#o.turnOptions,
         ...(this.#o.agent !== undefined ? { agent: this.#o.agent } : {})
-      }, { audio, transcribe, attachments, speechEndedAt })
+      }, input)
+      // The earlier words joined this turn: their own user message gives way to the joined one.
+      if (carry?.message !== undefined) this.#o.history.removeLast(carry.message)
       this.#turn = turn
+      let result: TurnResult | undefined
       try {
-        const result = await turn.run()
-        publishTurnEnd(result, speechEndedAt, this.#o.providers)
+        result = await turn.run()
+        publishTurnEnd(result, input.speechEndedAt, this.#o.providers)
         this.#o.onTurnEnd?.(result)
       } catch (err) {
         this.#o.log.error({ err }, 'turn crashed')
       } finally {
         if (this.#turn === turn) this.#turn = undefined
+        this.#afterTurn()
+        done?.(result)
       }
-    })
+    }, () => { done?.(undefined) })
+  }
+
+  /** A turn settled: a candidate interruption of it is the user's own turn now. */
+  #afterTurn (): void {
+    this.#pausedNotified = false
+    if (this.#candidate !== undefined && this.#turn === undefined) {
+      this.#dropCandidate()
+      this.#heldTranscription = undefined
+      if (this.#capturing && !this.#ignoring && !this.#announced) {
+        this.#announce()
+        if (this.#interim !== '') this.#o.send({ type: 'transcript', text: this.#interim, isFinal: false })
+      }
+    }
+    this.#ignoring = false
+    if (this.#pending <= 1) this.#quietIfIdleAfter()
+  }
+
+  #quietIfIdleAfter (): void {
+    // #pending still counts the task that is finishing.
+    if (!this.#capturing) this.#idle?.quiet()
   }
 
   /** Chains `task` after the turns and tasks before it; skipped once the pipeline closed. */
-  #enqueue (task: () => Promise<void>): void {
+  #enqueue (task: () => Promise<void>, skipped?: () => void): void {
     const previous = this.#turns
     this.#pending++
     this.#turns = (async () => {
       try {
         await previous
-        if (this.#lifetime.signal.aborted) return
+        if (this.#lifetime.signal.aborted) {
+          skipped?.()
+          return
+        }
         await task()
       } catch (err) {
         this.#o.log.error({ err }, 'scheduled task failed')
@@ -253,4 +696,28 @@ export class VoicePipeline {
       }
     })()
   }
+}
+
+/** The words of a turn cut off before it answered, joined to the next turn's. */
+interface CarryOver {
+  text: Promise<string>
+  /** Its user message in the history (replaced by the joined one), if it got that far. */
+  message: ChatMessage | undefined
+}
+
+/** The user message each speculative request was built on → the history version it was built on. */
+const historyVersions = new WeakMap<ChatMessage, number>()
+
+function sameWords (a: string, b: string): boolean {
+  return normalizeWords(a).join(' ') === normalizeWords(b).join(' ')
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  return await new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+  })
 }

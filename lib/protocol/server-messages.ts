@@ -26,6 +26,10 @@ export interface TTSChunkMessage { type: 'tts-chunk', format: 'pcm', sampleRate:
 export interface TTSMessage { type: 'tts', format: string, data: string }
 export interface TTSCompleteMessage { type: 'tts-complete' }
 export interface TTSCancelledMessage { type: 'tts-cancelled' }
+/** llmrtc's own: the assistant's speech paused because the user may be interrupting. */
+export interface TTSPausedMessage { type: 'tts-paused' }
+/** llmrtc's own: the sound was not an interruption, the answer plays on from where it paused. */
+export interface TTSResumedMessage { type: 'tts-resumed' }
 export interface ToolCallStartMessage { type: 'tool-call-start', name: string, callId: string, arguments: unknown }
 export interface ToolCallEndMessage { type: 'tool-call-end', callId: string, result?: unknown, error?: string, durationMs: number }
 export interface StageChangeMessage { type: 'stage-change', from: string, to: string, reason: string }
@@ -48,6 +52,8 @@ export type PayloadServerMessage =
   | TTSMessage
   | TTSCompleteMessage
   | TTSCancelledMessage
+  | TTSPausedMessage
+  | TTSResumedMessage
   | ToolCallStartMessage
   | ToolCallEndMessage
   | StageChangeMessage

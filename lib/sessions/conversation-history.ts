@@ -10,6 +10,7 @@ export class ConversationHistory {
   #systemPrompt: string
   readonly #limit: number
   #messages: ChatMessage[]
+  #version = 0
 
   /**
    * @param systemPrompt pinned first message; empty for none
@@ -32,15 +33,28 @@ export class ConversationHistory {
 
   get length (): number { return this.#messages.length }
 
+  /** Changes with every add, remove and clear: work prepared on one version is stale on another. */
+  get version (): number { return this.#version }
+
   add (...messages: ChatMessage[]): void {
     for (const message of messages) {
       if (message.role !== 'system') this.#messages.push(message)
     }
+    this.#version++
     this.#trim()
+  }
+
+  /** Removes `message` (the same object) when it is the newest message; returns whether it was. */
+  removeLast (message: ChatMessage): boolean {
+    if (this.#messages.at(-1) !== message) return false
+    this.#messages.pop()
+    this.#version++
+    return true
   }
 
   clear (): void {
     this.#messages = []
+    this.#version++
   }
 
   /** What an LLM request carries: the system prompt (if any), then the kept messages. */

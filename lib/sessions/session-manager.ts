@@ -29,7 +29,7 @@ export interface SessionManagerOptions {
  * Why a session left this server. `handed-off`: with a shared store, a disconnected session whose record
  * was written is kept only there (it may be resumed on any server); it did not end for the client.
  */
-export type SessionEndReason = 'idle-timeout' | 'reconnect-grace-expired' | 'replaced' | 'closed' | 'shutdown' | 'handed-off'
+export type SessionEndReason = 'idle-timeout' | 'reconnect-grace-expired' | 'replaced' | 'closed' | 'shutdown' | 'handed-off' | 'user-idle'
 
 export interface SessionManagerEvents {
   /** A session ended; its connection (if any) should be told and closed. */

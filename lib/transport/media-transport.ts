@@ -3,18 +3,34 @@ import type { AudioFrame } from '../audio/audio-frame.js'
 
 /**
  * Where a turn's speech goes: a paced, real-time playout queue (the WebRTC track). Writing never blocks
- * the producer; `clear()` (barge-in) drops everything queued at once.
+ * the producer; `clear()` (barge-in) drops everything queued at once. `pause()` (the user may be
+ * interrupting) silences the output but keeps the queue, so `resume()` (it was a cough) plays on from
+ * exactly where it stopped.
  */
 export interface AudioOutput {
   /** Queues PCM s16le mono at `sampleRateHz` (resampled to the track's rate). `mark` is reported by `played` once this chunk has fully played out. */
   write: (pcm: Int16Array, sampleRateHz: number, mark?: string) => void
   /** Resolves when all audio queued so far has played out (or was cleared). */
   drain: () => Promise<void>
-  /** Drops queued audio now; returns the milliseconds of audio that were dropped unplayed. */
+  /**
+   * Drops queued audio now; returns the milliseconds of audio that were dropped unplayed. Also ends a
+   * pause: the next turn's audio plays as soon as it is written.
+   */
   clear: () => number
-  /** True while queued audio remains to be played. */
+  /**
+   * Stops taking audio from the queue: the next frame fades the current audio out over ≤ 10-20 ms, then
+   * silence; queued audio and later writes are kept. While paused, `playedMs` does not advance, `playing`
+   * stays true while audio is queued and `drain()` does not resolve until that audio has played (after
+   * `resume()`) or was dropped (`clear()`). Idempotent.
+   */
+  pause: () => void
+  /** Plays on from exactly where `pause()` stopped, fading in over the first frame. Idempotent. */
+  resume: () => void
+  /** True between `pause()` and `resume()`/`clear()`. */
+  readonly paused: boolean
+  /** True while queued audio remains to be played (paused or not). */
   readonly playing: boolean
-  /** Milliseconds of audio played out since creation. */
+  /** Milliseconds of audio played out since creation (silence while paused is not counted). */
   readonly playedMs: number
   /** Called with each `mark` when its chunk finished playing out. */
   onPlayed: (listener: (mark: string) => void) => () => void

@@ -13,6 +13,25 @@ export const FRAME_SAMPLES = OUTPUT_SAMPLE_RATE_HZ * FRAME_MS / 1000
 const SAMPLES_PER_MS = OUTPUT_SAMPLE_RATE_HZ / 1000
 
 /**
+ * Gains of the one-frame fades of `pause()` and `resume()`: a raised-cosine (half-Hann) ramp over the
+ * 480 samples of a frame, `FADE_OUT[i] = (1 + cos(π (i + 1) / 480)) / 2`, from 0.99999 down to exactly 0,
+ * and `FADE_IN[i] = 1 - FADE_OUT[i]`, from 0.00001 up to exactly 1. Its slope is zero at both ends, so
+ * neither end makes a corner in the waveform (a click); over 10 ms its largest step is π/960 of the level.
+ */
+const FADE_OUT = new Float32Array(FRAME_SAMPLES)
+const FADE_IN = new Float32Array(FRAME_SAMPLES)
+for (let i = 0; i < FRAME_SAMPLES; i++) {
+  FADE_OUT[i] = (1 + Math.cos(Math.PI * (i + 1) / FRAME_SAMPLES)) / 2
+  FADE_IN[i] = 1 - (FADE_OUT[i] as number)
+}
+
+/**
+ * `playing`: frames take audio from the queue. `fading-out`: paused, the next frame is the faded last one.
+ * `paused`: frames are silence and the queue waits. `fading-in`: resumed, the next frame fades in.
+ */
+type PauseState = 'playing' | 'fading-out' | 'paused' | 'fading-in'
+
+/**
  * A streaming sample-rate converter for mono s16 PCM (one per input rate, state carried across writes).
  * `process` may return a view of an internal buffer: the output copies it.
  */
@@ -56,6 +75,15 @@ const pacingClock: Clock = { ...systemClock, now: () => performance.now() }
  *
  * "Played" means the frame's 10 ms slot has passed: marks and `drain()` settle one frame after the last
  * sample was handed to the track.
+ *
+ * Pause and resume, sample-exact: the first frame emitted after `pause()` carries the next 480 queued
+ * samples multiplied by `FADE_OUT` (they are consumed and count as played: they were heard, fading out);
+ * the frames after it are silence and take nothing from the queue. The first frame after `resume()`
+ * carries the following queued samples multiplied by `FADE_IN`, and the ones after it play unchanged.
+ * So the track hears the queue in order with exactly one faded-out frame and one faded-in frame, nothing
+ * skipped or repeated. A `resume()` before the faded-out frame was emitted cancels the pause with no fade
+ * at all, and a `pause()` before the faded-in frame was emitted goes back to silence with no new fade.
+ * When the queue runs out inside a faded frame, the ramp is cut there like any end of audio.
  */
 export class PacedAudioOutput implements AudioOutput {
   readonly #onFrame: (samples: Int16Array) => void
@@ -74,6 +102,7 @@ export class PacedAudioOutput implements AudioOutput {
   readonly #listeners = new Set<(mark: string) => void>()
   #startAt = 0
   #frameIndex = 0
+  #pauseState: PauseState = 'playing'
   #timer: TimerHandle | undefined
   #closed = false
   #framesSent = 0
@@ -91,6 +120,8 @@ export class PacedAudioOutput implements AudioOutput {
   }
 
   get playedMs (): number { return this.#playedSamples / SAMPLES_PER_MS }
+
+  get paused (): boolean { return this.#pauseState === 'fading-out' || this.#pauseState === 'paused' }
 
   /** Frames emitted so far, and how often the schedule restarted after the event loop fell behind. */
   get stats (): { framesSent: number, restarts: number } {
@@ -120,8 +151,21 @@ export class PacedAudioOutput implements AudioOutput {
     return new Promise(resolve => { this.#drains.push(resolve) })
   }
 
+  pause (): void {
+    if (this.#closed) return
+    if (this.#pauseState === 'playing') this.#pauseState = 'fading-out'
+    else if (this.#pauseState === 'fading-in') this.#pauseState = 'paused'
+  }
+
+  resume (): void {
+    if (this.#pauseState === 'fading-out') this.#pauseState = 'playing'
+    else if (this.#pauseState === 'paused') this.#pauseState = 'fading-in'
+  }
+
+  /** Drops queued audio and ends a pause (the next turn's audio plays as soon as it is written). */
   clear (): number {
     const dropped = this.#queuedSamples
+    this.#pauseState = 'playing'
     this.#queue.length = 0
     this.#queuedSamples = 0
     for (const converter of this.#converters.values()) converter.reset()
@@ -138,6 +182,7 @@ export class PacedAudioOutput implements AudioOutput {
   close (): void {
     if (this.#closed) return
     this.#closed = true
+    this.#pauseState = 'playing'
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
     this.#timer = undefined
     this.#queue.length = 0
@@ -201,7 +246,7 @@ export class PacedAudioOutput implements AudioOutput {
   #emitFrame (): void {
     const frame = this.#frame
     let filled = 0
-    while (this.#queue.length > 0) {
+    while (this.#pauseState !== 'paused' && this.#queue.length > 0) {
       const chunk = this.#queue[0] as Chunk
       const source = chunk.samples
       const count = Math.min(FRAME_SAMPLES - filled, source.length - chunk.offset)
@@ -212,6 +257,13 @@ export class PacedAudioOutput implements AudioOutput {
       if (chunk.offset < source.length) break
       this.#queue.shift()
       if (chunk.mark !== undefined) this.#finishing.push(chunk.mark)
+    }
+    if (this.#pauseState === 'fading-out') {
+      for (let i = 0; i < filled; i++) frame[i] = Math.round((frame[i] as number) * (FADE_OUT[i] as number))
+      this.#pauseState = 'paused'
+    } else if (this.#pauseState === 'fading-in') {
+      for (let i = 0; i < filled; i++) frame[i] = Math.round((frame[i] as number) * (FADE_IN[i] as number))
+      this.#pauseState = 'playing'
     }
     if (filled < FRAME_SAMPLES) frame.fill(0, filled)
     this.#queuedSamples -= filled

@@ -14,12 +14,16 @@ import { ToolRegistry } from '../../lib/tools/tool-registry.js'
 import type { TurnResult } from '../../lib/pipeline/turn-types.js'
 import type { Session } from '../../lib/sessions/session.js'
 import type { SessionMedia } from '../../lib/transport/media-transport.js'
+import { resolveTurnTaking } from '../../lib/turn-taking/resolve-turn-taking.js'
+import type { TurnTakingSettings } from '../../lib/turn-taking/turn-taking-settings.js'
 import { attachSpeechDetection } from './speech-detection.js'
 import { handleAudioMessage } from './audio-message.js'
 
 interface SessionPipeline {
   pipeline: VoicePipeline
   agent?: SessionAgent
+  /** The greeting was said (once per session, when its media first came up). */
+  greeted?: boolean
   /** Stops speech detection on the current track. */
   detach?: () => void
 }
@@ -105,6 +109,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     const providers = fastify.llmrtcProviders
     const sessionLog = log.child({ sessionId: session.id })
     const agent = agentFor(session, sessionLog, (task) => { pipeline.schedule(task) })
+    const turnTaking = turnTakingFor(session, sessionLog)
     const pipeline: VoicePipeline = new VoicePipeline({
       sessionId: session.id,
       providers: { llm: providers.llm, stt: providers.stt, tts: providers.tts },
@@ -117,6 +122,11 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
       turnOptions: config.turn,
       streamingSTT: config.streamingSTT,
       onTurnEnd: (result) => { turnEnded(session, result, sessionLog) },
+      turnTaking,
+      onIdleEnd: () => {
+        sessionLog.info('the user stayed silent through every idle prompt: session ended')
+        sessions.end(session, 'user-idle')
+      },
       ...(agent !== undefined ? { agent } : {})
     })
     // The playbook starts with the session (its initial stage's onEnter, its timers).
@@ -124,6 +134,28 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     const entry: SessionPipeline = { pipeline, ...(agent !== undefined ? { agent } : {}) }
     entries.set(session.id, entry)
     return entry
+  }
+
+  /** The server's turn-taking, with the session's own options (turnTakingForSession) over it. */
+  function turnTakingFor (session: Session, sessionLog: Logger): TurnTakingSettings {
+    try {
+      const own = config.turnTakingForSession?.(session)
+      return own === undefined ? config.turnTaking : resolveTurnTaking(own, config.turnTaking)
+    } catch (err) {
+      // A bad per-session option: the session keeps the server's turn-taking, and the client is told.
+      sessionLog.error({ err }, 'turnTakingForSession failed: the server\'s turn-taking applies')
+      session.send(clientErrorOf(err))
+      return config.turnTaking
+    }
+  }
+
+  /** The greeting, once per session, when its speech can first be heard. */
+  function greet (entry: SessionPipeline): void {
+    const greeting = config.greeting
+    if (greeting === undefined || entry.greeted === true) return
+    entry.greeted = true
+    if (typeof greeting === 'string') void entry.pipeline.say(greeting)
+    else void entry.pipeline.generateReply(greeting.instructions)
   }
 
   function turnEnded (session: Session, result: TurnResult, sessionLog: Logger): void {
@@ -178,6 +210,9 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
       const entry = entryFor(session)
       entry.detach?.()
       entry.pipeline.setTrackOutput(media.output)
+      // A resumed session (history recovered) was greeted already.
+      if (session.history.length > 0) entry.greeted = true
+      greet(entry)
       if (!fastify.hasDecorator('llmrtcVad')) {
         log.warn('no llmrtc-vad plugin: microphone audio is not listened to')
         return

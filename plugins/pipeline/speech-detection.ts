@@ -27,9 +27,12 @@ export function attachSpeechDetection (init: { fastify: FastifyInstance, session
       void fastify.llmrtc.hooks.run('onError', err, { code: protocolCodeOf(err), component: 'vad', sessionId: session.id, timestamp: Date.now() })
     }
   })
+  // Adaptive end of turn moves this detector's end-of-speech wait.
+  pipeline.setEndpointControl(detector)
   const unsubscribe = media.onAudio((frame) => { detector.push(frame) })
   return () => {
     unsubscribe()
+    pipeline.setEndpointControl(undefined)
     controller.abort()
   }
 }

@@ -1,5 +1,7 @@
 /** WebSocket close codes the server uses (4xxx are application codes). */
 export const CLOSE_CODES = {
+  /** 1000: the conversation is over (the user stayed silent through every idle prompt). */
+  normal: 1000,
   /** 1001: the server is shutting down; reconnect (elsewhere). */
   goingAway: 1001,
   /** 1013: the server is full; try again later. */

@@ -106,6 +106,8 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
       connection.close(CLOSE_CODES.sessionExpired, 'session expired')
     } else if (reason === 'shutdown') {
       connection.close(CLOSE_CODES.goingAway, 'server shutting down')
+    } else if (reason === 'user-idle') {
+      connection.close(CLOSE_CODES.normal, 'user idle')
     }
   })
 

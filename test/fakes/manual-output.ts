@@ -1,15 +1,17 @@
 import type { AudioOutput } from '../../lib/transport/media-transport.js'
 
-/** An audio output whose playback moves only when the test calls `play(ms)`. */
+/** An audio output whose playback moves only when the test calls `play(ms)` (and not while paused). */
 export class ManualOutput implements AudioOutput {
   readonly #queue: Array<{ ms: number, mark: string | undefined }> = []
   readonly #listeners = new Set<(mark: string) => void>()
   readonly #drains: Array<() => void> = []
   #playedMs = 0
+  #paused = false
   writtenMs = 0
 
   get playing (): boolean { return this.#queue.length > 0 }
   get playedMs (): number { return this.#playedMs }
+  get paused (): boolean { return this.#paused }
   get queuedMs (): number { return this.#queue.reduce((sum, c) => sum + c.ms, 0) }
 
   write (pcm: Int16Array, sampleRateHz: number, mark?: string): void {
@@ -26,17 +28,22 @@ export class ManualOutput implements AudioOutput {
   clear (): number {
     const dropped = this.queuedMs
     this.#queue.length = 0
+    this.#paused = false
     this.#settle()
     return dropped
   }
+
+  pause (): void { this.#paused = true }
+  resume (): void { this.#paused = false }
 
   onPlayed (listener: (mark: string) => void): () => void {
     this.#listeners.add(listener)
     return () => { this.#listeners.delete(listener) }
   }
 
-  /** Plays `ms` of queued audio (all of it by default). */
+  /** Plays `ms` of queued audio (all of it by default); nothing while paused. */
   play (ms = Infinity): void {
+    if (this.#paused) return
     let left = ms
     while (left > 0 && this.#queue.length > 0) {
       const chunk = this.#queue[0] as { ms: number, mark: string | undefined }

@@ -63,5 +63,7 @@ t.test('signaling messages are told apart from payload events', async t => {
   t.ok(isSignalingMessage({ type: 'ready', id: 'x', protocolVersion: 1 }))
   t.ok(isSignalingMessage({ type: 'signal', signal: { type: 'answer', sdp: 'x' } }))
   t.notOk(isSignalingMessage({ type: 'speech-start' }))
+  t.notOk(isSignalingMessage({ type: 'tts-paused' }), 'llmrtc\'s pause and resume travel with the payload events')
+  t.notOk(isSignalingMessage({ type: 'tts-resumed' }))
   t.notOk(isSignalingMessage({ type: 'error', code: 'INVALID_MESSAGE', message: 'x' }))
 })

@@ -123,7 +123,8 @@ t.test('barge-in while speaking: tts-cancelled, then speech-start, and history k
   const mark = h.messages.length
   h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
   t.equal(h.messages.length, mark, 'speech-start is held until the speech is confirmed')
-  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(200) })
+  // The segmenter's first confirmed audio: 7 windows after the onset window (256 ms of speech).
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(224) })
   t.same(h.types().slice(mark), ['tts-cancelled', 'speech-start'])
   t.equal(h.output.queuedMs, 0, 'queued audio dropped at once')
   h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 600, utterance: speech(600), durationMs: 600 })
@@ -148,7 +149,7 @@ t.test('barge-in while thinking aborts the LLM stream without tts-cancelled', as
   t.equal(llm.aborted >= 1, true, 'the first LLM request saw its signal abort')
   t.notOk(h.types().includes('tts-cancelled'))
   t.same(h.results.map(r => r.outcome), ['cancelled', 'completed'])
-  t.same(h.history.messages.map(m => m.content), ['first', 'second', 'Answer two.'], 'nothing of the unheard answer enters history')
+  t.same(h.history.messages.map(m => m.content), ['first second', 'Answer two.'], 'nothing of the unheard answer enters history, and the cut-off words open the next turn')
 })
 
 t.test('barge-in during transcription cancels the STT call', async t => {

@@ -193,3 +193,194 @@ t.test('24 kHz speech is resampled to the track\'s 48 kHz with its tone intact',
   for (let i = 1000; i < 1000 + 2400 && i < played.length; i++) if (((played[i - 1] ?? 0) < 0) !== ((played[i] ?? 0) < 0)) crossings++
   t.ok(crossings >= 95 && crossings <= 105, `and its frequency (${crossings} zero crossings in 50 ms)`)
 })
+
+/** `count` samples counting up from `from` (each one tells where it came from). */
+function counter (count: number, from = 1): Int16Array {
+  return Int16Array.from({ length: count }, (_, i) => from + i)
+}
+
+/** Largest absolute difference between consecutive samples. */
+function maxStep (samples: Int16Array): number {
+  let max = 0
+  for (let i = 1; i < samples.length; i++) max = Math.max(max, Math.abs((samples[i] as number) - (samples[i - 1] as number)))
+  return max
+}
+
+t.test('pause fades the audio out within one frame, then emits silence and consumes nothing', async t => {
+  const clock = new FakeClock(0)
+  const { output, frames } = recorder(clock)
+  output.write(tone(500, 48_000, 10_000), 48_000)
+  output.start()
+  clock.advance(30) // frames at 0..30 ms: 4 frames at full level
+  output.pause()
+  t.equal(output.paused, true)
+  clock.advance(100)
+  const faded = frames[4]?.samples ?? new Int16Array(0)
+  t.ok((faded[0] ?? 0) > 9990, `the faded frame starts at the full level (${faded[0]})`)
+  t.equal(faded[FRAME_SAMPLES - 1], 0, 'and ends at zero')
+  let decreasing = true
+  for (let i = 1; i < faded.length; i++) if ((faded[i] as number) > (faded[i - 1] as number)) decreasing = false
+  t.ok(decreasing, 'its envelope only decreases')
+  t.ok(frames.slice(5).every(f => isSilent(f.samples)), 'every frame after it is silence')
+  t.equal(output.playing, true, 'the rest of the answer is still queued')
+  t.equal(output.playedMs, 50, 'the faded frame counts as played, the silence does not')
+  output.close()
+})
+
+t.test('the fade makes no click: a sine keeps its natural sample-to-sample steps through pause and resume', async t => {
+  const clock = new FakeClock(0)
+  const { output, frames } = recorder(clock)
+  const amplitude = 16_000
+  const sine = Int16Array.from({ length: 48_000 / 2 }, (_, i) => Math.round(amplitude * Math.sin(2 * Math.PI * 440 * i / 48_000)))
+  const naturalStep = maxStep(sine)
+  output.write(sine, 48_000)
+  output.start()
+  clock.advance(95) // mid-frame: pause lands on a frame boundary anyway
+  output.pause()
+  clock.advance(50)
+  output.resume()
+  clock.advance(50)
+  const heard = Int16Array.from(frames.flatMap(f => [...f.samples]))
+  t.ok(maxStep(heard) <= naturalStep + amplitude * 0.005, `largest step ${maxStep(heard)}, the sine's own ${naturalStep}`)
+  t.ok(naturalStep < amplitude * 0.06, 'and that is far from a jump to or from silence')
+  output.close()
+})
+
+t.test('resume plays on with the exact next samples: one faded-out and one faded-in frame, nothing lost or repeated', async t => {
+  const clock = new FakeClock(0)
+  const { output, frames } = recorder(clock)
+  const input = counter(4800) // 100 ms: sample i holds i + 1
+  const marks: Array<[string, number]> = []
+  output.onPlayed(mark => { marks.push([mark, clock.now()]) })
+  output.write(input, 48_000, 'end')
+  output.start()
+  clock.advance(20) // frames 0-2 as they are
+  output.pause()
+  clock.advance(60) // frame 3 fades out, frames 4-8 are silence
+  output.resume()
+  clock.advance(200) // frame 9 fades in, then the rest
+  const audible = frames.filter(f => !isSilent(f.samples))
+  t.equal(audible.length, 10, '100 ms of audio in 10 frames, as without a pause')
+  t.same(frames.slice(4, 9).map(f => isSilent(f.samples)), [true, true, true, true, true])
+  const [fadeOut, fadeIn] = [frames[3]?.samples ?? new Int16Array(0), frames[9]?.samples ?? new Int16Array(0)]
+  const gain = (samples: Int16Array, block: number): number[] => Array.from(samples, (s, i) => s / (input[block * FRAME_SAMPLES + i] as number))
+  const outGain = gain(fadeOut, 3)
+  const inGain = gain(fadeIn, 4)
+  t.ok((outGain[0] ?? 0) > 0.99 && outGain[FRAME_SAMPLES - 1] === 0, 'the faded-out frame is block 3 going from 1 to 0')
+  t.ok((inGain[0] ?? 1) < 0.01 && Math.abs((inGain[FRAME_SAMPLES - 1] ?? 0) - 1) < 0.001, 'the faded-in frame is block 4 going from 0 to 1')
+  const unfaded = [...frames.slice(0, 3), ...frames.slice(10, 15)].flatMap(f => [...f.samples])
+  const expected = [...input.subarray(0, 3 * FRAME_SAMPLES), ...input.subarray(5 * FRAME_SAMPLES)]
+  t.same(unfaded, expected, 'every other sample is the input, in order')
+  t.same(marks, [['end', 150]], 'the mark fires when its last frame slot is over, the pause included')
+  t.equal(output.playedMs, 100)
+})
+
+t.test('while paused playedMs stays put, drain waits, and writes are queued behind the paused audio', async t => {
+  const clock = new FakeClock(0)
+  const { output, frames } = recorder(clock)
+  output.write(counter(1440), 48_000) // 30 ms
+  output.start() // frame 0 as it is
+  output.pause()
+  clock.advance(20) // frame 1 fades out, its slot ends at 20 ms
+  const playedAtPause = output.playedMs
+  t.equal(playedAtPause, 20)
+  let drained = false
+  const done = output.drain().then(() => { drained = true })
+  output.write(counter(480, 2000), 48_000, 'later')
+  clock.advance(500)
+  await Promise.resolve()
+  t.equal(output.playedMs, playedAtPause, `playedMs frozen at ${playedAtPause}`)
+  t.equal(drained, false, 'drain does not resolve while audio is queued')
+  t.equal(output.playing, true)
+  output.resume()
+  clock.advance(30)
+  await done
+  t.equal(output.playedMs, 40)
+  const audio = frames.filter(f => !isSilent(f.samples))
+  t.equal(audio.length, 4, 'one frame, fade-out, fade-in, then the write made while paused')
+  t.same([...(audio[3]?.samples ?? [])], [...counter(480, 2000)])
+})
+
+t.test('clear while paused drops the queue and unpauses: the next answer plays at once', async t => {
+  const clock = new FakeClock(0)
+  const { output, frames } = recorder(clock)
+  output.write(tone(1000), 48_000, 'dropped')
+  output.start()
+  clock.advance(10)
+  output.pause()
+  clock.advance(50)
+  const drained = output.drain()
+  t.equal(output.clear(), 970, 'what the fade-out frame did not take is dropped')
+  t.equal(output.paused, false)
+  await drained
+  const from = frames.length
+  output.write(counter(480), 48_000)
+  clock.advance(20)
+  t.same([...(frames[from]?.samples ?? [])], [...counter(480)], 'the next audio plays unfaded')
+  t.equal(output.playing, false)
+})
+
+t.test('pause with nothing queued is harmless; pause and resume are idempotent', async t => {
+  const clock = new FakeClock(0)
+  const { output, frames } = recorder(clock)
+  output.start()
+  output.resume() // not paused: nothing happens
+  t.equal(output.paused, false)
+  output.pause()
+  output.pause()
+  clock.advance(50)
+  t.ok(frames.every(f => isSilent(f.samples)))
+  t.equal(output.playing, false)
+  await output.drain()
+  output.write(counter(4800), 48_000) // written while paused: waits
+  clock.advance(50)
+  t.equal(output.playedMs, 0)
+  output.resume()
+  output.resume()
+  t.equal(output.paused, false)
+  clock.advance(200)
+  const audio = frames.filter(f => !isSilent(f.samples))
+  t.equal(audio.length, 10, 'one fade-in frame, then the rest, once')
+  t.same(audio.slice(1).flatMap(f => [...f.samples]), [...counter(4800).subarray(FRAME_SAMPLES)])
+  t.equal(output.playedMs, 100)
+})
+
+t.test('resume before the next frame cancels the pause without any fade; pause right after resume stays silent', async t => {
+  const clock = new FakeClock(0)
+  const { output, frames } = recorder(clock)
+  const input = counter(4800)
+  output.write(input, 48_000)
+  output.start() // frame 0
+  output.pause()
+  output.resume()
+  clock.advance(20) // frames 1, 2 untouched
+  t.same(frames.flatMap(f => [...f.samples]), [...input.subarray(0, 3 * FRAME_SAMPLES)])
+  output.pause()
+  clock.advance(10) // frame 3 fades out
+  output.resume()
+  output.pause() // before the fade-in frame: back to silence, no second fade-out
+  clock.advance(50)
+  t.ok(frames.slice(4).every(f => isSilent(f.samples)))
+  t.equal(output.playedMs, 40)
+  output.resume()
+  clock.advance(100)
+  const rest = frames.slice(4).filter(f => !isSilent(f.samples))
+  t.equal(rest.length, 6, 'block 4 fades in, blocks 5-9 follow')
+  t.same(rest.slice(1).flatMap(f => [...f.samples]), [...input.subarray(5 * FRAME_SAMPLES)])
+})
+
+t.test('pausing and resuming allocates no frame buffer', async t => {
+  const clock = new FakeClock(0)
+  const { output, buffers } = recorder(clock)
+  output.write(tone(200), 48_000)
+  output.start()
+  for (let i = 0; i < 5; i++) {
+    output.pause()
+    clock.advance(20)
+    output.resume()
+    clock.advance(20)
+  }
+  t.equal(buffers.size, 1)
+  output.close()
+  t.equal(output.paused, false)
+})

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto'
+import type { LLMChunk, LLMProvider, LLMRequest } from '../providers/types.js'
+import { linkSignals } from '../streams/link-signals.js'
+
+/** How a speculative answer ended: played as the turn's answer, or thrown away. */
+export type SpeculationOutcome = 'used' | 'wasted'
+
+export interface SpeculativeAnswerInit {
+  /** The user's words so far (a transcript of the utterance up to the pause). */
+  transcript: Promise<string>
+  /**
+   * The LLM request the turn would make for these words, or undefined to transcribe only (another turn
+   * is running, or the history would not match).
+   */
+  request: (text: string) => LLMRequest | undefined
+  llm: LLMProvider
+  /** The session's lifetime: closing the session aborts the speculation. */
+  signal: AbortSignal
+  /** Deadline of the speculative LLM call, in ms. */
+  llmTimeoutMs: number
+}
+
+/**
+ * Preemptive generation: while the user pauses, the transcript of the utterance so far and the LLM's
+ * answer to it are started, and the answer is buffered, never sent. If the turn then ends with the same
+ * words, the turn plays the buffered answer at once and goes on with the live stream (`stream()`); if
+ * the user goes on speaking, `discard()` aborts it through its signal and nothing of it reaches the
+ * client or the history. A speculative answer that asks for a tool stops there: tools have side
+ * effects, so the confirmed turn asks again and runs them.
+ */
+export class SpeculativeAnswer {
+  /** Becomes the turn's id when used (a TTS context started under it carries on). */
+  readonly id = randomUUID()
+  readonly transcript: Promise<string>
+  readonly #controller = new AbortController()
+  readonly #link: ReturnType<typeof linkSignals>
+  readonly #chunks: LLMChunk[] = []
+  #request: LLMRequest | undefined
+  #finished = false
+  #error: unknown
+  #wantsTools = false
+  #wake: (() => void) | undefined
+  #outcome: SpeculationOutcome | undefined
+
+  constructor (init: SpeculativeAnswerInit) {
+    this.#link = linkSignals(init.signal, this.#controller.signal)
+    const signal = this.#link.signal
+    this.transcript = init.transcript
+    // Until someone awaits it, a failed transcript must not become an unhandled rejection.
+    this.transcript.catch(() => {})
+    void this.transcript.then((text) => {
+      if (signal.aborted || text.trim() === '') return
+      const request = init.request(text.trim())
+      if (request === undefined) return
+      this.#request = request
+      void this.#generate(init.llm, request, AbortSignal.timeout(init.llmTimeoutMs))
+    }, () => {})
+  }
+
+  /** The request the answer was started with (undefined: the LLM was not started). */
+  get request (): LLMRequest | undefined { return this.#request }
+  /** True once the LLM asked for a tool: the answer is not used. */
+  get wantsTools (): boolean { return this.#wantsTools }
+  /** True while the buffered answer may still be used: the LLM was started, has not failed and wants no tool. */
+  get usable (): boolean { return this.#request !== undefined && !this.#wantsTools && this.#error === undefined && !this.#controller.signal.aborted }
+  get outcome (): SpeculationOutcome | undefined { return this.#outcome }
+  /** Chunks of text generated so far (0 when not started). */
+  get bufferedChunks (): number { return this.#chunks.length }
+
+  /** Throws the work away (the user went on speaking, or the turn does not match): aborts it. Idempotent. */
+  discard (): void {
+    this.#outcome ??= 'wasted'
+    this.#controller.abort()
+    this.#link.dispose()
+    this.#wakeUp()
+  }
+
+  /**
+   * The answer for the turn that uses it: the chunks generated so far, then the live ones. `signal`
+   * (the turn's) aborts the speculation. Throws the LLM's error, if it failed.
+   */
+  async * stream (signal: AbortSignal): AsyncIterable<LLMChunk> {
+    this.#outcome = 'used'
+    const onAbort = (): void => { this.discard() }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      let next = 0
+      for (;;) {
+        while (next < this.#chunks.length) yield this.#chunks[next++] as LLMChunk
+        if (this.#error !== undefined) throw this.#error
+        if (this.#finished || this.#controller.signal.aborted) return
+        await new Promise<void>(resolve => { this.#wake = resolve })
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      this.#link.dispose()
+    }
+  }
+
+  async #generate (llm: LLMProvider, request: LLMRequest, deadline: AbortSignal): Promise<void> {
+    const call = linkSignals(this.#link.signal, deadline)
+    try {
+      if (llm.stream !== undefined) {
+        for await (const chunk of llm.stream({ ...request, signal: call.signal })) {
+          if (call.signal.aborted) break
+          if (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0) {
+            // Never run a tool on words the user may not have finished: the confirmed turn asks again.
+            this.#wantsTools = true
+            this.#controller.abort()
+            break
+          }
+          this.#chunks.push(chunk)
+          this.#wakeUp()
+        }
+      } else {
+        const result = await llm.complete({ ...request, signal: call.signal })
+        if (result.toolCalls !== undefined && result.toolCalls.length > 0) this.#wantsTools = true
+        else this.#chunks.push({ content: result.fullText, done: true })
+      }
+      call.signal.throwIfAborted()
+    } catch (error) {
+      if (!this.#controller.signal.aborted) this.#error = error
+    } finally {
+      call.dispose()
+      this.#finished = true
+      this.#wakeUp()
+    }
+  }
+
+  #wakeUp (): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+}

@@ -1,0 +1,379 @@
+import t, { type Test } from 'tap'
+import { HookRegistry } from '../../../lib/hooks/hook-registry.js'
+import { silentLogger } from '../../../lib/logger.js'
+import { subscribeChannel, type SpeculationEvent } from '../../../lib/observability/channels.js'
+import { DEFAULT_TURN_OPTIONS, type TurnResult } from '../../../lib/pipeline/turn-types.js'
+import { VoicePipeline } from '../../../lib/pipeline/voice-pipeline.js'
+import type { ServerMessage } from '../../../lib/protocol/server-messages.js'
+import type { LLMProvider, STTProvider } from '../../../lib/providers/types.js'
+import { ConversationHistory } from '../../../lib/sessions/conversation-history.js'
+import { HeuristicTurnDetector } from '../../../lib/turn-detection/heuristic-turn-detector.js'
+import { resolveTurnTaking, type TurnTakingOptions } from '../../../lib/turn-taking/resolve-turn-taking.js'
+import { ManualOutput } from '../../fakes/manual-output.js'
+import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../../fakes/scripted-providers.js'
+import { FakeClock } from '../../helpers/fake-clock.js'
+import { speech, until } from '../../helpers/speech-events.js'
+
+interface Harness {
+  pipeline: VoicePipeline
+  messages: ServerMessage[]
+  types: () => string[]
+  history: ConversationHistory
+  output: ManualOutput
+  clock: FakeClock
+  results: TurnResult[]
+  endpoints: number[]
+  idleEnded: () => boolean
+}
+
+function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider }, turnTaking: TurnTakingOptions = {}, streamingSTT = false): Harness {
+  const messages: ServerMessage[] = []
+  const history = new ConversationHistory('Be brief.', 20)
+  const output = new ManualOutput()
+  const clock = new FakeClock()
+  const results: TurnResult[] = []
+  const endpoints: number[] = []
+  let idleEnded = false
+  let endpoint = 550
+  const pipeline = new VoicePipeline({
+    sessionId: 'session-1',
+    providers: { tts: new ScriptedTTS(), ...providers },
+    hooks: new HookRegistry(silentLogger),
+    history,
+    send: (m) => { messages.push(m) },
+    takeAttachments: () => [],
+    clock,
+    log: silentLogger,
+    turnOptions: { ...DEFAULT_TURN_OPTIONS },
+    streamingSTT,
+    onTurnEnd: (r) => { results.push(r) },
+    turnTaking: resolveTurnTaking({ preemptive: false, turnDetection: false, ...turnTaking }),
+    onIdleEnd: () => { idleEnded = true }
+  })
+  pipeline.setTrackOutput(output)
+  pipeline.setEndpointControl({
+    get endOfSpeechSilenceMs () { return endpoint },
+    setEndOfSpeechSilenceMs: (ms: number) => { endpoint = ms; endpoints.push(ms) }
+  })
+  t.teardown(() => pipeline.close())
+  return { pipeline, messages, types: () => messages.map(m => m.type), history, output, clock, results, endpoints, idleEnded: () => idleEnded }
+}
+
+/** A whole user utterance: start, confirmed audio, end. */
+function utterance (pipeline: VoicePipeline, ms = 600): void {
+  pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(ms - 100) })
+  pipeline.onSpeechEvent({ type: 'speech-end', atMs: ms, utterance: speech(ms), durationMs: ms })
+}
+
+/** Runs a first turn until its answer is playing (audio queued, nothing played yet). */
+async function answering (h: Harness): Promise<void> {
+  utterance(h.pipeline)
+  await until(() => h.types().includes('tts-start') && h.output.queuedMs > 0, 'the answer is playing')
+  h.output.play(50)
+}
+
+const LONG_ANSWER = ['The first sentence of a long answer. ', 'The second sentence of it. ', 'And a third one to end.']
+
+t.test('a cough while the assistant speaks pauses the answer at once, and it plays on from where it paused', async t => {
+  const h = harness(t, { stt: new ScriptedSTT(['hello']), llm: new ScriptedLLM([LONG_ANSWER]) })
+  await answering(h)
+  const before = h.messages.length
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  t.equal(h.output.paused, true, 'paused on the onset')
+  t.same(h.types().slice(before), ['tts-paused'], 'ours: tts-paused; no speech-start')
+  const playedAtPause = h.output.playedMs
+  h.output.play(100)
+  t.equal(h.output.playedMs, playedAtPause, 'nothing plays while paused')
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: undefined })
+  t.equal(h.output.paused, false, 'a blip resumes after a short hold')
+  t.same(h.types().slice(before), ['tts-paused', 'tts-resumed'])
+  h.pipeline.onSpeechEvent({ type: 'speech-cancelled', atMs: 0 })
+  h.output.play()
+  await h.pipeline.idle()
+  t.same(h.types().slice(before), ['tts-paused', 'tts-resumed', 'tts-complete'], 'no turn, no cancel')
+  t.equal(h.results.length, 1)
+  t.equal(h.results[0]?.outcome, 'completed')
+  t.same(h.history.messages.map(m => m.content), ['hello', LONG_ANSWER.join('')], 'the whole answer was heard')
+})
+
+t.test('words over the answer cancel it: tts-cancelled, speech-start, and a new turn', async t => {
+  const stt = new ScriptedSTT(['hello', 'wait stop', 'wait stop please'])
+  const h = harness(t, { stt, llm: new ScriptedLLM([LONG_ANSWER, ['Sure.']]) })
+  await answering(h)
+  const before = h.messages.length
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(200) })
+  t.same(h.types().slice(before), ['tts-paused'], 'confirmed speech without words yet: still paused')
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: speech(460) })
+  await until(() => h.types().slice(before).includes('speech-start'), 'the interruption is committed')
+  t.same(h.types().slice(before), ['tts-paused', 'tts-cancelled', 'speech-start'])
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(400) })
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(900), durationMs: 900 })
+  await until(() => h.types().lastIndexOf('tts-start') > before, 'the new answer')
+  h.output.play()
+  await h.pipeline.idle()
+  t.same(h.results.map(r => r.outcome), ['cancelled', 'completed'])
+  t.equal(h.history.messages.at(-2)?.content, 'wait stop please')
+  t.equal(h.history.messages.at(-1)?.content, 'Sure.')
+  t.ok((h.history.messages[1]?.content.length ?? 0) < LONG_ANSWER.join('').length, 'history keeps only the heard part of the first answer')
+})
+
+t.test('a backchannel over the answer resumes it and becomes no turn', async t => {
+  const stt = new ScriptedSTT(['hello', 'mm-hmm'])
+  const llm = new ScriptedLLM([LONG_ANSWER])
+  const h = harness(t, { stt, llm })
+  await answering(h)
+  const before = h.messages.length
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: speech(560) })
+  await until(() => h.types().includes('tts-resumed'), 'resumed')
+  t.equal(h.output.paused, false)
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(900), durationMs: 900 })
+  h.output.play()
+  await h.pipeline.idle()
+  t.same(h.types().slice(before), ['tts-paused', 'tts-resumed', 'tts-complete'])
+  t.equal(stt.calls.length, 2, 'one quick transcription of the backchannel, not another at its end')
+  t.equal(llm.requests.length, 1, 'no turn for it')
+  t.same(h.history.messages.map(m => m.role), ['user', 'assistant'])
+})
+
+t.test('a pause that does not become an interruption resumes after resumeAfterMs', async t => {
+  const h = harness(t, { stt: new ScriptedSTT(['hello', 'hang']), llm: new ScriptedLLM([LONG_ANSWER]) }, { interruption: { resumeAfterMs: 1500 } })
+  await answering(h)
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: speech(560) })
+  t.equal(h.output.paused, true, 'waiting for the words')
+  h.clock.advance(1499)
+  t.equal(h.output.paused, true)
+  h.clock.advance(1)
+  t.equal(h.output.paused, false, 'resumed')
+  t.equal(h.types().at(-1), 'tts-resumed')
+  t.notOk(h.types().includes('tts-cancelled'))
+})
+
+t.test('in confirm mode the answer plays on until the words interrupt it', async t => {
+  const h = harness(t, { stt: new ScriptedSTT(['hello', 'no no', 'no no']), llm: new ScriptedLLM([LONG_ANSWER, ['OK.']]) }, { interruption: { mode: 'confirm' } })
+  await answering(h)
+  const before = h.messages.length
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  t.equal(h.output.paused, false, 'not paused')
+  t.same(h.types().slice(before), [], 'nothing sent yet')
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: speech(560) })
+  await until(() => h.types().includes('tts-cancelled'), 'cancelled')
+  t.same(h.types().slice(before), ['tts-cancelled', 'speech-start'])
+})
+
+t.test('with interruptions off the user cannot interrupt, and what they say meanwhile is not heard', async t => {
+  const stt = new ScriptedSTT(['hello'])
+  const llm = new ScriptedLLM([LONG_ANSWER])
+  const h = harness(t, { stt, llm }, { interruption: { mode: 'off' } })
+  await answering(h)
+  const before = h.messages.length
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(2000) })
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(2100), durationMs: 2100 })
+  t.equal(h.output.paused, false)
+  h.output.play()
+  await h.pipeline.idle()
+  t.same(h.types().slice(before), ['tts-complete'])
+  t.equal(stt.calls.length, 1)
+  t.equal(llm.requests.length, 1)
+})
+
+t.test('preemptive generation: an answer started in the pause is used when the turn ends with the same words', async t => {
+  const stt = new ScriptedSTT(['what time is it'])
+  const llm = new ScriptedLLM([['It is noon.']])
+  const h = harness(t, { stt, llm }, { preemptive: { afterMs: 200 } })
+  const events: SpeculationEvent[] = []
+  t.teardown(subscribeChannel('llmrtc:speculation', (e) => { events.push(e) }))
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(500) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 192, utterance: speech(792) })
+  t.equal(stt.calls.length, 0, 'not before afterMs')
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 224, utterance: speech(824) })
+  await until(() => llm.requests.length === 1, 'the LLM was started in the pause')
+  t.same(h.types(), ['speech-start'], 'nothing of it reaches the client')
+  t.same(h.history.messages, [], 'nor the history')
+  t.equal(llm.requests[0]?.messages.at(-1)?.content, 'what time is it')
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(1100), durationMs: 1100 })
+  await until(() => h.types().includes('tts-start'), 'answer')
+  h.output.play()
+  await h.pipeline.idle()
+  t.equal(stt.calls.length, 1, 'the words of the pause are the transcript: no second STT call')
+  t.equal(llm.requests.length, 1, 'the answer was not asked twice')
+  t.same(h.types(), ['speech-start', 'speech-end', 'transcript', 'llm-chunk', 'tts-start', 'llm-chunk', 'llm', 'tts-complete', 'metrics'].filter(type => type !== 'metrics'))
+  t.same(h.history.messages.map(m => m.content), ['what time is it', 'It is noon.'])
+  t.same(events.filter(e => e.sessionId === 'session-1').map(e => e.outcome), ['started', 'used'])
+})
+
+t.test('preemptive generation: speech again discards the speculative answer, nothing leaks', async t => {
+  const stt = new ScriptedSTT(['I would like to book a table for', 'I would like to book a table for four'])
+  const llm = new ScriptedLLM(['hang', ['For four, sure.']])
+  const h = harness(t, { stt, llm }, { preemptive: { afterMs: 200 } })
+  const events: SpeculationEvent[] = []
+  t.teardown(subscribeChannel('llmrtc:speculation', (e) => { events.push(e) }))
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(900) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 224, utterance: speech(1224) })
+  await until(() => llm.requests.length === 1, 'speculation started')
+  h.pipeline.onSpeechEvent({ type: 'speech-resume', atMs: 0, pauseMs: 600 })
+  await until(() => llm.aborted === 1, 'the speculative LLM call is aborted')
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(400) })
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(2200), durationMs: 2200 })
+  await until(() => h.types().includes('tts-start'), 'answer')
+  h.output.play()
+  await h.pipeline.idle()
+  t.equal(llm.requests.length, 2)
+  t.equal(llm.requests[1]?.messages.at(-1)?.content, 'I would like to book a table for four')
+  t.same(h.history.messages.map(m => m.content), ['I would like to book a table for four', 'For four, sure.'], 'one turn, the speculative words never in history')
+  t.equal(h.types().filter(type => type === 'transcript').length, 1)
+  t.same(events.filter(e => e.sessionId === 'session-1').map(e => e.outcome), ['started', 'wasted'])
+})
+
+t.test('preemptive generation never runs a tool: a speculative answer that wants one is asked again by the turn', async t => {
+  const stt = new ScriptedSTT(['look up order 42'])
+  const llm = new ScriptedLLM([{ chunks: [], toolCalls: [{ callId: 'c1', name: 'lookup', arguments: {} }] }, ['Order 42 is on its way.']])
+  const h = harness(t, { stt, llm }, { preemptive: { afterMs: 200 } })
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(500) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 224, utterance: speech(824) })
+  await until(() => llm.requests.length === 1, 'speculation started')
+  await new Promise(resolve => setImmediate(resolve))
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(1100), durationMs: 1100 })
+  await until(() => h.types().includes('tts-start'), 'answer')
+  h.output.play()
+  await h.pipeline.idle()
+  t.equal(llm.requests.length, 2, 'the confirmed turn asked again')
+  t.notOk(h.types().includes('tool-call-start'), 'no tool ran for the speculation')
+  t.equal(h.history.messages.at(-1)?.content, 'Order 42 is on its way.')
+})
+
+t.test('adaptive end of turn: unfinished words hold the turn open, a finished question ends it soon', async t => {
+  const stt = new ScriptedSTT(['I would like to book a table for', 'what is the weather in Paris?'])
+  const h = harness(t, { stt, llm: new ScriptedLLM([]) }, { turnDetection: { detector: new HeuristicTurnDetector(), minEndpointMs: 250, maxEndpointMs: 1600, dynamic: false } })
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(900) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 224, utterance: speech(1224) })
+  t.same(h.endpoints, [1600], 'held at the longest wait while the words are transcribed')
+  await until(() => h.endpoints.length === 2, 'decided')
+  t.ok((h.endpoints[1] ?? 0) >= 1000, `a trailing "for" waits long (${String(h.endpoints[1])} ms)`)
+  h.pipeline.onSpeechEvent({ type: 'speech-resume', atMs: 0, pauseMs: 700 })
+  t.equal(h.endpoints.at(-1), 550, 'speech again: back to the starting wait')
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 224, utterance: speech(2224) })
+  await until(() => h.endpoints.length === 5, 'decided again')
+  t.ok((h.endpoints[4] ?? Infinity) <= 400, `a finished question ends soon (${String(h.endpoints[4])} ms)`)
+})
+
+t.test('a turn cut off before it answered joins the next one: one user message with all the words', async t => {
+  const stt = new ScriptedSTT(['book a table for', 'four people', 'four people'])
+  const llm = new ScriptedLLM(['hang', ['A table for four.']])
+  const h = harness(t, { stt, llm })
+  utterance(h.pipeline)
+  await until(() => llm.requests.length === 1, 'first turn thinking')
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: speech(560) })
+  await until(() => h.types().filter(type => type === 'speech-start').length === 2, 'interruption committed')
+  t.notOk(h.types().includes('tts-cancelled'), 'nothing was playing')
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(700), durationMs: 700 })
+  await until(() => h.types().includes('tts-start'), 'answer')
+  h.output.play()
+  await h.pipeline.idle()
+  t.equal(llm.requests[1]?.messages.at(-1)?.content, 'book a table for four people')
+  t.same(h.history.messages.map(m => m.content), ['book a table for four people', 'A table for four.'])
+})
+
+t.test('say() speaks a text as an answer, interruptible, and keeps it in the history', async t => {
+  const llm = new ScriptedLLM([])
+  const h = harness(t, { stt: new ScriptedSTT([]), llm })
+  const said = h.pipeline.say('Hello! How can I help you today?')
+  await until(() => h.types().includes('tts-start'), 'speaking')
+  h.output.play()
+  const result = await said
+  t.equal(result?.outcome, 'completed')
+  t.equal(llm.requests.length, 0, 'no LLM call')
+  t.same(h.types(), ['llm-chunk', 'tts-start', 'llm-chunk', 'llm', 'tts-complete'])
+  t.same(h.history.messages, [{ role: 'assistant', content: 'Hello! How can I help you today?' }])
+})
+
+t.test('generateReply() asks the LLM with the instructions and speaks its answer', async t => {
+  const llm = new ScriptedLLM([['Welcome back!']])
+  const h = harness(t, { stt: new ScriptedSTT([]), llm })
+  const reply = h.pipeline.generateReply('Greet the caller warmly.')
+  await until(() => h.types().includes('tts-start'), 'speaking')
+  h.output.play()
+  t.equal((await reply)?.outcome, 'completed')
+  t.equal(llm.requests[0]?.messages.at(-1)?.content, 'Greet the caller warmly.')
+  t.same(h.history.messages, [{ role: 'assistant', content: 'Welcome back!' }])
+})
+
+t.test('user idle: a prompt after the silence, then goodbye and the end of the session', async t => {
+  const h = harness(t, { stt: new ScriptedSTT([]), llm: new ScriptedLLM([]) }, { userIdle: { afterMs: 5000, prompts: ['Are you still there?'], maxPrompts: 1, goodbye: 'Bye now.' } })
+  h.clock.advance(4999)
+  t.same(h.types(), [])
+  h.clock.advance(1)
+  await until(() => h.types().includes('tts-start'), 'prompt')
+  h.output.play()
+  await h.pipeline.idle()
+  t.equal(h.history.messages.at(-1)?.content, 'Are you still there?')
+  h.clock.advance(5000)
+  await until(() => h.history.messages.length === 2 || h.types().filter(x => x === 'tts-start').length === 2, 'goodbye')
+  h.output.play()
+  await until(() => h.idleEnded(), 'session ended')
+  t.equal(h.history.messages.at(-1)?.content, 'Bye now.')
+})
+
+t.test('user idle: speech starts the count over', async t => {
+  const h = harness(t, { stt: new ScriptedSTT(['hi']), llm: new ScriptedLLM([['Hello.']]) }, { userIdle: { afterMs: 5000, maxPrompts: 1 } })
+  h.clock.advance(4000)
+  utterance(h.pipeline)
+  await until(() => h.types().includes('tts-start'), 'answer')
+  h.clock.advance(4000)
+  h.output.play()
+  await h.pipeline.idle()
+  h.clock.advance(4999)
+  t.notOk(h.history.messages.some(m => m.content === 'Are you still there?'), 'no prompt before afterMs of quiet after the turn')
+  h.clock.advance(1)
+  await until(() => h.history.messages.length === 3 || h.types().filter(x => x === 'tts-start').length === 2, 'prompt')
+  t.notOk(h.idleEnded())
+})
+
+t.test('streaming STT: interim words of a backchannel resume the answer and never reach the client', async t => {
+  const stt = new ScriptedSTT(['hello', 'uh huh'], { interims: ['uh', 'uh huh'] })
+  const llm = new ScriptedLLM([LONG_ANSWER])
+  const h = harness(t, { stt, llm }, {}, true)
+  await answering(h)
+  const before = h.messages.length
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(224) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(32) })
+  await new Promise(resolve => setImmediate(resolve))
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: speech(700) })
+  await until(() => h.types().includes('tts-resumed'), 'resumed on the interim words')
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(900), durationMs: 900 })
+  h.output.play()
+  await h.pipeline.idle()
+  t.same(h.types().slice(before), ['tts-paused', 'tts-resumed', 'tts-complete'], 'no transcript, no speech-start')
+  t.equal(llm.requests.length, 1)
+})
+
+t.test('streaming STT: interim words that are not a backchannel interrupt at once and are forwarded', async t => {
+  const stt = new ScriptedSTT(['hello', 'stop that now'], { interims: ['stop', 'stop that'] })
+  const h = harness(t, { stt, llm: new ScriptedLLM([LONG_ANSWER, ['Stopped.']]) }, {}, true)
+  await answering(h)
+  const before = h.messages.length
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(224) })
+  await until(() => h.types().slice(before).includes('speech-start'), 'interrupted')
+  t.same(h.messages.slice(before, before + 4), [{ type: 'tts-paused' }, { type: 'tts-cancelled' }, { type: 'speech-start' }, { type: 'transcript', text: 'stop', isFinal: false }])
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(900), durationMs: 900 })
+  await until(() => h.types().lastIndexOf('tts-start') > before, 'the new answer')
+  h.output.play()
+  await h.pipeline.idle()
+  t.equal(h.history.messages.at(-2)?.content, 'stop that now')
+})
