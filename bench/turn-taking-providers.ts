@@ -3,13 +3,18 @@
  * filled by the bench as the microphone sends each part, on the same clock: client and server share one
  * process), so a run is deterministic however the server cuts the speech into utterances.
  *
- * STT rule: the WAV the server passes covers the last `wavMs` of the stream up to its decision, which
- * reached the server `STT_LAG_MS` after the client sent it (uplink, 32 ms VAD windows). So a call at time
- * `t` returns the joined text of the current item's parts whose sent audio overlaps
- * [t − STT_LAG_MS − wavMs, t − STT_LAG_MS] by at least `MIN_OVERLAP_MS` (a part still being sent counts
- * up to its latest frame). One rule serves the whole utterance at `speech-end`, a partial one during a
+ * STT rule: the WAV the server passes is a stretch of the uplink as the server heard it, starting with
+ * the VAD's pre-roll. Its first sample at |s| ≥ 300 is the onset of the first part it holds (the
+ * microphone sends digital silence between parts, and parts are ≥ 400 ms apart). That part is the one of
+ * the current item whose sent start is nearest to `t − STT_LAG_MS − (wavMs − onsetMs)` (`t` the call
+ * time; the estimate only has to pick among parts ≥ 1 s apart, so a late VAD under load does not
+ * matter). Anchored there, the WAV covers [part start − onsetMs, part start − onsetMs + wavMs] of the
+ * client's clock, and the STT returns the joined text of the item's parts whose sent audio overlaps that
+ * window by at least `MIN_OVERLAP_MS` (or wholly, for a shorter part; a part still being sent counts up
+ * to its latest frame). One rule serves the whole utterance at `speech-end`, a partial one during a
  * pause (preemptive transcription), and a backchannel or interruption alone (its own text). A cough's
- * text is '' (no words). The text is fixed at call time, before the STT delay.
+ * text is '' (no words); a WAV without sound gives ''. The text is fixed at call time, before the STT
+ * delay.
  *
  * LLM: streams the scripted answer to the user's last message, word by word, after `llmMs`. TTS: a
  * continuous tone after `ttsMs` (per call), 330 ms per word, in 100 ms chunks without gaps, so any
@@ -22,6 +27,7 @@ import { FALLBACK_ANSWER, fullText, type Item } from './turn-taking-corpus.js'
 
 export const STT_LAG_MS = 100
 export const MIN_OVERLAP_MS = 60
+const ONSET_LEVEL = 300
 export const TTS_RATE_HZ = 24_000
 export const MS_PER_WORD = 330
 export const LONG_TONE_HZ = 440
@@ -41,7 +47,16 @@ export interface SentPart {
   endAt: number
 }
 
-export interface SttCall { itemId: string, at: number, wavMs: number, window: [number, number], text: string }
+export interface SttCall {
+  itemId: string
+  at: number
+  wavMs: number
+  /** The WAV's span on the client's clock (anchored on its first sound), or undefined for a silent WAV. */
+  window?: [number, number]
+  /** Anchor estimate from the call time minus the anchored start of the first part (the server's lag beyond STT_LAG_MS). */
+  lagErrorMs?: number
+  text: string
+}
 export interface LlmCall { itemId: string, at: number, userText: string, answer: string }
 export interface TtsCall { itemId: string, at: number, text: string, long: boolean, audioMs: number }
 
@@ -68,11 +83,17 @@ export class Script {
   get itemId (): string { return this.item?.id ?? 'warm-up' }
 
   /** The STT rule (see the file's comment). */
-  transcriptAt (at: number, wavMs: number): { text: string, window: [number, number] } {
-    const window: [number, number] = [at - STT_LAG_MS - wavMs, at - STT_LAG_MS]
-    const parts = this.sent.filter(p => p.itemId === this.itemId &&
-      Math.min(p.endAt, window[1]) - Math.max(p.startAt, window[0]) >= Math.min(MIN_OVERLAP_MS, p.endAt - p.startAt))
-    return { text: fullText(parts), window }
+  transcribe (at: number, samples: Int16Array, sampleRateHz: number): Omit<SttCall, 'itemId'> {
+    const wavMs = samples.length / sampleRateHz * 1000
+    const onset = samples.findIndex(sample => Math.abs(sample) >= ONSET_LEVEL)
+    const parts = this.sent.filter(p => p.itemId === this.itemId && p.startAt <= at)
+    if (onset < 0 || parts.length === 0) return { at, wavMs, text: '' }
+    const onsetMs = onset / sampleRateHz * 1000
+    const estimate = at - STT_LAG_MS - (wavMs - onsetMs)
+    const anchor = parts.reduce((best, p) => Math.abs(p.startAt - estimate) < Math.abs(best.startAt - estimate) ? p : best)
+    const window: [number, number] = [anchor.startAt - onsetMs, anchor.startAt - onsetMs + wavMs]
+    const heard = parts.filter(p => Math.min(p.endAt, window[1]) - Math.max(p.startAt, window[0]) >= Math.min(MIN_OVERLAP_MS, p.endAt - p.startAt))
+    return { at, wavMs, window, lagErrorMs: estimate - anchor.startAt, text: fullText(heard) }
   }
 
   answerFor (userText: string): string {
@@ -121,11 +142,10 @@ export function scriptedProviders (script: Script, delays: Delays): { stt: STTPr
     async transcribe (audio: Buffer, config?: STTConfig): Promise<STTResult> {
       const at = performance.now()
       const wav = decodeWav(audio)
-      const wavMs = wav.samples.length / wav.channels / wav.sampleRateHz * 1000
-      const { text, window } = script.transcriptAt(at, wavMs)
-      script.sttCalls.push({ itemId: script.itemId, at, wavMs, window, text })
+      const call = script.transcribe(at, wav.channels === 1 ? wav.samples : wav.samples.filter((_s, i) => i % wav.channels === 0), wav.sampleRateHz)
+      script.sttCalls.push({ itemId: script.itemId, ...call })
       await delay(delays.sttMs, config?.signal)
-      return { text, isFinal: true }
+      return { text: call.text, isFinal: true }
     }
   }
   const answerOf = (request: LLMRequest): string => {

@@ -43,7 +43,7 @@ export interface TurnMeasure {
   cutOffBy: string[]
   endToSpeechEndMs?: number
   deadAirMs?: number
-  /** Of the dead air: `speech-end` arrival → the answer's first audio handed to the output (server and providers). */
+  /** Of the dead air: the VAD's end-of-speech decision → the answer's first audio handed to the output (server and providers). */
   speechEndToWriteMs?: number
   /** Of the dead air: first audio handed to the output → heard at the client (downlink). */
   writeToSoundMs?: number
@@ -100,12 +100,12 @@ export function measureItem (run: ItemRun, rec: Recording): ItemMeasure {
     audioRuns: loudRuns(rx, origin)
   }
   if (run.error !== undefined) return out
-  if (run.spec.segmentAfterMs === undefined) out.turn = measureTurn(run, messages, rx, inItem(rec.audioWrites.map(at => ({ at }))).map(w => w.at))
+  if (run.spec.segmentAfterMs === undefined) out.turn = measureTurn(run, messages, rx, inItem(rec.vad), inItem(rec.audioWrites.map(at => ({ at }))).map(w => w.at))
   else out.during = measureDuring(run, messages, rx, inItem(rec.vad))
   return out
 }
 
-function measureTurn (run: ItemRun, messages: Message[], rx: RxFrame[], writes: number[]): TurnMeasure {
+function measureTurn (run: ItemRun, messages: Message[], rx: RxFrame[], vad: VadEvent[], writes: number[]): TurnMeasure {
   const firstStart = run.parts[0]?.startAt ?? run.startAt
   const lastEnd = run.parts.at(-1)?.endAt ?? run.endAt
   const cutOffBy: string[] = []
@@ -122,13 +122,15 @@ function measureTurn (run: ItemRun, messages: Message[], rx: RxFrame[], writes: 
   const speechEnd = messages.find(m => m.type === 'speech-end' && m.at > lastEnd)
   const from = speechEnd?.at ?? lastEnd
   const firstSound = rx.find(f => loud(f) && f.at > from)
-  const write = writes.find(at => at > from && (firstSound === undefined || at < firstSound.at))
+  // In one process the server runs on before the client reads its socket: start from the VAD's decision.
+  const decision = speechEnd === undefined ? undefined : vad.filter(e => e.type === 'speech-end' && e.at <= speechEnd.at).at(-1)
+  const write = decision === undefined ? undefined : writes.find(at => at > decision.at && (firstSound === undefined || at < firstSound.at))
   return {
     falseCutOff: cutOffBy.length > 0,
     cutOffBy,
     ...(speechEnd !== undefined ? { endToSpeechEndMs: speechEnd.at - lastEnd } : {}),
     ...(firstSound !== undefined ? { deadAirMs: firstSound.at - lastEnd } : {}),
-    ...(speechEnd !== undefined && write !== undefined ? { speechEndToWriteMs: write - speechEnd.at } : {}),
+    ...(decision !== undefined && write !== undefined ? { speechEndToWriteMs: write - decision.at } : {}),
     ...(firstSound !== undefined && write !== undefined ? { writeToSoundMs: firstSound.at - write } : {})
   }
 }

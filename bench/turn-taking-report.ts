@@ -14,7 +14,7 @@ const defined = (values: Array<number | undefined>): number[] => values.filter((
 
 export function turnTable (items: ItemMeasure[]): string[] {
   const lines = [
-    '| category | items | false cut-offs | end of speech → `speech-end` p50 / p95 (ms) | dead air: end of speech → first answer audio p50 / p95 (ms) | … `speech-end` → first audio written (server, providers) p50 | … written → heard (downlink) p50 | no answer |',
+    '| category | items | false cut-offs | end of speech → `speech-end` p50 / p95 (ms) | dead air: end of speech → first answer audio p50 / p95 (ms) | … end-of-speech decision → first audio written (server, providers) p50 | … written → heard (downlink) p50 | no answer |',
     '|---|---|---|---|---|---|---|---|'
   ]
   const row = (label: string, list: ItemMeasure[]): void => {

@@ -4,7 +4,7 @@
  * the user talks over it, and the answer audio lost on the way.
  *
  * Run: `npx tsx bench/turn-taking.ts [--baseline] [--delays stt=300,llm=400,tts=150] [--items N] [--json out.json]`
- * (42 items, about 6 minutes; prints markdown). `--baseline` passes the options that reproduce the
+ * (42 items, about 7 minutes; prints markdown; `--only cough,backchannel` keeps some categories). `--baseline` passes the options that reproduce the
  * behaviour before turn-taking (`interruption: { mode: 'confirm', minWords: 0 }, turnDetection: false,
  * preemptive: false`: a fixed 550 ms end-of-speech wait, cancel on 250 ms of confirmed speech); without
  * it the server gets no turn-taking options (its defaults).
@@ -21,7 +21,8 @@ import { parseArgs } from 'node:util'
 import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcAudioSource } from '../plugins/webrtc/wrtc.js'
 import { LLMRTCServer } from '../server/llmrtc-server.js'
 import { guard } from './guard.js'
-import { SAMPLE_RATE_HZ, loadCorpus, type Item } from './turn-taking-corpus.js'
+import { summary } from './instant-providers.js'
+import { SAMPLE_RATE_HZ, loadCorpus, type Category, type Item } from './turn-taking-corpus.js'
 import { Script, scriptedProviders, toneOf, type Delays, type SentPart } from './turn-taking-providers.js'
 import { CLIENT_SOUND_PEAK, measureItem, type ItemRun, type Message, type Recording, type VadEvent } from './turn-taking-record.js'
 import { categoriesOf, duringTable, perItemTable, speculativeMetrics, sttMismatches, targets, turnTable } from './turn-taking-report.js'
@@ -32,7 +33,7 @@ const isolated = isolateNetwork()
 guard(10 * 60_000)
 
 const { values: args } = parseArgs({
-  options: { baseline: { type: 'boolean', default: false }, delays: { type: 'string' }, items: { type: 'string' }, json: { type: 'string' } }
+  options: { baseline: { type: 'boolean', default: false }, delays: { type: 'string' }, items: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' } }
 })
 const delays: Delays = { sttMs: 0, llmMs: 0, ttsMs: 0 }
 for (const pair of (args.delays ?? '').split(',').filter(p => p !== '')) {
@@ -48,7 +49,8 @@ const ANSWER_TIMEOUT_MS = 15_000
 
 const WARM_UP_TEXT = 'Hello, can you hear me?'
 const WARM_UP: Item = { id: 'warm-up', category: 'complete', parts: [{ text: WARM_UP_TEXT, pauseBeforeMs: 0, source: { say: WARM_UP_TEXT } }], answer: 'Yes, I can hear you.', audio: [await synthesizeSpeech(WARM_UP_TEXT, SAMPLE_RATE_HZ)] }
-const items = await loadCorpus(args.items !== undefined ? Number(args.items) : undefined)
+const only = args.only?.split(',') as Category[] | undefined
+const items = await loadCorpus(args.items !== undefined ? Number(args.items) : undefined, only)
 const script = new Script([...items, WARM_UP])
 const rec: Recording = { messages: [], rx: [], vad: [], sttCalls: script.sttCalls, llmCalls: script.llmCalls, ttsCalls: script.ttsCalls, audioWrites: [] }
 
@@ -215,6 +217,7 @@ const measures = runs.map(run => measureItem(run, rec))
 const mismatches = sttMismatches(items, measures, rec.sttCalls)
 for (const m of mismatches) process.stderr.write(`STT rule mismatch: ${m}\n`)
 
+const lagErrors = summary(rec.sttCalls.flatMap(c => c.lagErrorMs !== undefined ? [Math.abs(c.lagErrorMs)] : []))
 const mode = args.baseline ? '`--baseline` (interruption confirm/minWords 0, turnDetection false, preemptive false)' : 'server defaults (no turn-taking options passed)'
 const out: string[] = [
   `Turn-taking, ${mode}; delays stt ${delays.sttMs} / llm ${delays.llmMs} / tts ${delays.ttsMs} ms. ` +
@@ -225,7 +228,8 @@ const out: string[] = [
   '', '### Speech during the answer', '', ...duringTable(measures),
   '', '### Speculative work (`/metrics`)', '', ...speculativeMetrics(metricsBefore, metricsAfter),
   '', '### Against the targets', '', ...targets(measures, delays).map(line => `- ${line}`),
-  '', `STT rule check: ${mismatches.length === 0 ? 'every transcript as intended' : `${mismatches.length} mismatch(es):`}`, ...mismatches.map(m => `- ${m}`),
+  '', `STT rule check (${rec.sttCalls.length} calls; anchor estimate − anchored part start p50 ${lagErrors.p50.toFixed(0)}, max ${lagErrors.max.toFixed(0)} ms): ` +
+  `${mismatches.length === 0 ? 'every STT result as intended' : `${mismatches.length} mismatch(es):`}`, ...mismatches.map(m => `- ${m}`),
   ...(serverErrors.length > 0 ? ['', `Server errors (${serverErrors.length}): ${[...new Set(serverErrors)].join('; ')}`] : []),
   '', '### Per item', '', ...perItemTable(measures)
 ]

@@ -38,6 +38,11 @@ export const envSchema = {
     HEARTBEAT_TIMEOUT_MS: { type: 'integer', minimum: 1, description: 'A connection silent for this long is closed (default 45000).' },
     MAX_MESSAGE_BYTES: { type: 'integer', minimum: 1024, description: 'Largest accepted WebSocket message (default 4194304, 4 MiB).' },
     DRAIN_TIMEOUT_MS: { type: 'integer', minimum: 0, description: 'How long a drain (SIGTERM) waits for turns in progress before closing (default 30000).' },
+    INTERRUPTION_MODE: { type: 'string', enum: ['pause', 'confirm', 'off'], description: 'What speech over the answer does: pause it at once and cancel on words (pause, default), cancel on words only (confirm), nothing (off).' },
+    TURN_DETECTION: { type: 'boolean', description: 'Adaptive end of turn: wait less after a finished sentence, longer after an unfinished one (default true).' },
+    PREEMPTIVE: { type: 'boolean', description: 'Start the LLM\'s answer while the user pauses (default true).' },
+    GREETING: { type: 'string', description: 'What the assistant says when a session\'s media is up (default none).' },
+    USER_IDLE_MS: { type: 'integer', minimum: 1000, description: 'Silence before the assistant asks "Are you still there?"; after two prompts the session ends (default off).' },
     PLAYBOOK: { type: 'string', description: 'Path of a JavaScript module exporting a playbook (default export or `playbook`), loaded at start (docs/playbooks.md).' },
     MAX_TOOL_ROUNDS: { type: 'integer', minimum: 1, description: 'Most LLM rounds that may call tools in one turn before the spoken answer (default 5).' },
     TOOL_TIMEOUT_MS: { type: 'integer', minimum: 1, description: 'Deadline of one tool call, for tools without their own (default 10000).' },
@@ -106,6 +111,11 @@ export interface LLMRTCEnv {
   HEARTBEAT_TIMEOUT_MS?: number
   MAX_MESSAGE_BYTES?: number
   DRAIN_TIMEOUT_MS?: number
+  INTERRUPTION_MODE?: 'pause' | 'confirm' | 'off'
+  TURN_DETECTION?: boolean
+  PREEMPTIVE?: boolean
+  GREETING?: string
+  USER_IDLE_MS?: number
   PLAYBOOK?: string
   MAX_TOOL_ROUNDS?: number
   TOOL_TIMEOUT_MS?: number

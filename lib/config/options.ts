@@ -9,6 +9,7 @@ import { resolveRedisOptions, type LLMRTCRedisOptions, type ResolvedRedisOptions
 import type { Redis } from 'ioredis'
 import type { Session } from '../sessions/session.js'
 import { DEFAULT_TURN_OPTIONS, type TurnOptions } from '../pipeline/turn-types.js'
+import { resolveSpeechTextFilterOptions, type SpeechTextFilterOptions } from '../pipeline/speech-text-filter.js'
 import type { SpeechSegmenterOptions } from '../vad/segmenter-options.js'
 import type { LLMRTCEnv } from './env-schema.js'
 import { resolveSecurityOptions, type LLMRTCSecurityOptions, type ResolvedSecurityOptions } from './security-options.js'
@@ -78,6 +79,8 @@ export interface LLMRTCOptions extends LLMRTCSecurityOptions, TurnTakingOptions 
    * is, or `{ instructions }` for the LLM to answer on its own (default none).
    */
   greeting?: string | { instructions: string }
+  /** What the LLM's text becomes before TTS: markdown, emoji and code not read aloud, URLs and numbers read sensibly (default all on; false: spoken as written). docs/text-filters.md. */
+  speechFilters?: SpeechTextFilterOptions | false
   /** Speech segmentation for one session, over the server's `vad` options (e.g. a longer pause for dictation). */
   vadForSession?: (session: Session) => SpeechSegmenterOptions | undefined
   /** Environment to read variables from (default process.env; false reads none). */
@@ -177,11 +180,12 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
       streamingTTS: options.streamingTTS ?? env.STREAMING_TTS ?? true,
       sttTimeoutMs: options.sttTimeoutMs ?? DEFAULT_TURN_OPTIONS.sttTimeoutMs,
       llmTimeoutMs: options.llmTimeoutMs ?? DEFAULT_TURN_OPTIONS.llmTimeoutMs,
-      ttsTimeoutMs: options.ttsTimeoutMs ?? DEFAULT_TURN_OPTIONS.ttsTimeoutMs
+      ttsTimeoutMs: options.ttsTimeoutMs ?? DEFAULT_TURN_OPTIONS.ttsTimeoutMs,
+      speechFilters: resolveSpeechTextFilterOptions(options.speechFilters)
     },
-    turnTaking: resolveTurnTaking(options),
+    turnTaking: resolveTurnTaking(options, undefined, env),
     turnTakingForSession: options.turnTakingForSession,
-    greeting: options.greeting,
+    greeting: options.greeting ?? (env.GREETING !== undefined && env.GREETING !== '' ? env.GREETING : undefined),
     vadForSession: options.vadForSession,
     clock: options.clock,
     tools: options.tools ?? [],

@@ -25,8 +25,9 @@ export interface SpeculativeAnswerInit {
  * answer to it are started, and the answer is buffered, never sent. If the turn then ends with the same
  * words, the turn plays the buffered answer at once and goes on with the live stream (`stream()`); if
  * the user goes on speaking, `discard()` aborts it through its signal and nothing of it reaches the
- * client or the history. A speculative answer that asks for a tool stops there: tools have side
- * effects, so the confirmed turn asks again and runs them.
+ * client or the history. Nothing here runs a tool: a speculative answer that asks for one ends with that
+ * request, and the tool runs only if the turn is confirmed and uses the answer (the turn's tool loop
+ * runs it); a discarded one never runs it.
  */
 export class SpeculativeAnswer {
   /** Becomes the turn's id when used (a TTS context started under it carries on). */
@@ -59,10 +60,10 @@ export class SpeculativeAnswer {
 
   /** The request the answer was started with (undefined: the LLM was not started). */
   get request (): LLMRequest | undefined { return this.#request }
-  /** True once the LLM asked for a tool: the answer is not used. */
+  /** True once the LLM asked for a tool (which only the confirmed turn may run). */
   get wantsTools (): boolean { return this.#wantsTools }
-  /** True while the buffered answer may still be used: the LLM was started, has not failed and wants no tool. */
-  get usable (): boolean { return this.#request !== undefined && !this.#wantsTools && this.#error === undefined && !this.#controller.signal.aborted }
+  /** True while the buffered answer may still be used: the LLM was started and has not failed. */
+  get usable (): boolean { return this.#request !== undefined && this.#error === undefined && !this.#controller.signal.aborted }
   get outcome (): SpeculationOutcome | undefined { return this.#outcome }
   /** Chunks of text generated so far (0 when not started). */
   get bufferedChunks (): number { return this.#chunks.length }
@@ -103,19 +104,15 @@ export class SpeculativeAnswer {
       if (llm.stream !== undefined) {
         for await (const chunk of llm.stream({ ...request, signal: call.signal })) {
           if (call.signal.aborted) break
-          if (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0) {
-            // Never run a tool on words the user may not have finished: the confirmed turn asks again.
-            this.#wantsTools = true
-            this.#controller.abort()
-            break
-          }
+          // A tool request is kept, not run: the confirmed turn runs it, a discarded answer never does.
+          if (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0) this.#wantsTools = true
           this.#chunks.push(chunk)
           this.#wakeUp()
         }
       } else {
         const result = await llm.complete({ ...request, signal: call.signal })
         if (result.toolCalls !== undefined && result.toolCalls.length > 0) this.#wantsTools = true
-        else this.#chunks.push({ content: result.fullText, done: true })
+        this.#chunks.push({ content: result.fullText, done: true, ...(result.toolCalls !== undefined ? { toolCalls: result.toolCalls } : {}) })
       }
       call.signal.throwIfAborted()
     } catch (error) {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js'
+import { resolveSpeechTextFilterOptions, type ResolvedSpeechTextFilterOptions } from './speech-text-filter.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { TurnContext } from '../hooks/hook-types.js'
 import type { Logger } from '../logger.js'
@@ -20,6 +21,8 @@ export interface TurnOptions {
   ttsTimeoutMs: number
   /** Shortest sentence sent to TTS on its own, in characters (default 12). */
   sentenceMinChars: number
+  /** What the LLM's text becomes before TTS (default: every filter on; false: spoken as written). */
+  speechFilters: ResolvedSpeechTextFilterOptions | false
 }
 
 export const DEFAULT_TURN_OPTIONS: TurnOptions = {
@@ -27,7 +30,8 @@ export const DEFAULT_TURN_OPTIONS: TurnOptions = {
   sttTimeoutMs: 15_000,
   llmTimeoutMs: 60_000,
   ttsTimeoutMs: 20_000,
-  sentenceMinChars: 12
+  sentenceMinChars: 12,
+  speechFilters: resolveSpeechTextFilterOptions(undefined)
 }
 
 /** What a turn needs from its session and server. */

@@ -6,6 +6,7 @@ import { AsyncQueue } from '../streams/async-queue.js'
 import { heardText } from './heard-text.js'
 import { callSignal, classifyProviderError, type ProviderRole } from './provider-call.js'
 import { SentenceChunker } from './sentence-chunker.js'
+import { SpeechTextFilter, filterSpeechText } from './speech-text-filter.js'
 import { SpeechWriter } from './speech-writer.js'
 import type { PrefetchedAnswer, TurnAgent, TurnEnvironment, TurnInput, TurnResult, TurnTimings } from './turn-types.js'
 
@@ -154,8 +155,17 @@ export class Turn {
     // A TTS failure stops the turn at once (the LLM stream included), and is reported once.
     speaking.catch(async (error: unknown) => { await this.#fail('tts', error) })
     const chunker = new SentenceChunker({ minChars: env.options.sentenceMinChars })
+    // Markdown, emoji and code are not read aloud; the client and the history keep the LLM's text.
+    const filters = env.options.speechFilters
+    const filter = filters === false ? undefined : new SpeechTextFilter(filters)
     const say = (content: string): void => {
-      if (streamedTTS) for (const sentence of chunker.push(content)) this.#startSpeaking(sentences, sentence)
+      if (streamedTTS) for (const sentence of chunker.push(filter === undefined ? content : filter.push(content))) this.#startSpeaking(sentences, sentence)
+    }
+    const flushSpeech = (): void => {
+      if (!streamedTTS) return
+      const rest = filter?.flush() ?? ''
+      if (rest !== '') for (const sentence of chunker.push(rest)) this.#startSpeaking(sentences, sentence)
+      for (const sentence of chunker.flush()) this.#startSpeaking(sentences, sentence)
     }
 
     const started = env.clock.now()
@@ -172,7 +182,7 @@ export class Turn {
       } else {
         text = env.agent === undefined || userMessage === undefined
           ? (await this.#llmRound({ messages: env.history.toMessages() }, say)).text
-          : await this.#toolLoop(env.agent, userMessage, say, () => { if (streamedTTS) for (const s of chunker.flush()) this.#startSpeaking(sentences, s) })
+          : await this.#toolLoop(env.agent, userMessage, say, flushSpeech)
       }
     } catch (error) {
       sentences.abort()
@@ -184,16 +194,17 @@ export class Turn {
     this.#assistantText = text.slice(this.#finalAnswerFrom)
     // The last sentence is ready now: speaking starts (tts-start) before the closing llm messages.
     if (streamedTTS) {
-      for (const sentence of chunker.flush()) this.#startSpeaking(sentences, sentence)
+      flushSpeech()
       sentences.close()
     }
     env.send({ type: 'llm-chunk', content: '', done: true })
     env.send({ type: 'llm', text })
-    if (!streamedTTS && text.trim() !== '') this.#startSpeaking(undefined, text)
+    const spokenText = streamedTTS || filters === false ? text : filterSpeechText(text, filters)
+    if (!streamedTTS && spokenText.trim() !== '') this.#startSpeaking(undefined, spokenText)
     const ttsStarted = env.clock.now()
     try {
       if (streamedTTS) await speaking
-      else if (text.trim() !== '') await this.#speakWhole(speech, text)
+      else if (spokenText.trim() !== '') await this.#speakWhole(speech, spokenText)
     } catch (error) {
       await this.#fail('tts', error)
       throw new TurnEnded('failed')

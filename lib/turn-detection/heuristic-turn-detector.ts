@@ -148,7 +148,6 @@ function startsLikeQuestion (words: readonly string[], cues: LanguageCues): bool
 }
 
 function hasDateCue (words: readonly string[], cues: LanguageCues): boolean {
-  if (cues.dateCues.length === 0) return false
   const text = ` ${words.join(' ')} `
   return cues.dateCues.some(cue => text.includes(` ${cue} `))
 }

@@ -21,8 +21,21 @@ export interface TurnTakingOptions {
   language?: string
 }
 
-/** The server's turn-taking (defaults on), or one session's over the server's (`base`). */
-export function resolveTurnTaking (options: TurnTakingOptions, base?: TurnTakingSettings): TurnTakingSettings {
+/** Environment variables that set the server's turn-taking when the options do not. */
+export interface TurnTakingEnv {
+  INTERRUPTION_MODE?: 'pause' | 'confirm' | 'off'
+  TURN_DETECTION?: boolean
+  PREEMPTIVE?: boolean
+  USER_IDLE_MS?: number
+}
+
+/** The server's turn-taking (defaults on; options win over `env`), or one session's over the server's (`base`). */
+export function resolveTurnTaking (given: TurnTakingOptions, base?: TurnTakingSettings, env: TurnTakingEnv = {}): TurnTakingSettings {
+  const options: TurnTakingOptions = { ...given }
+  if (options.interruption?.mode === undefined && env.INTERRUPTION_MODE !== undefined) options.interruption = { ...options.interruption, mode: env.INTERRUPTION_MODE }
+  if (options.turnDetection === undefined && env.TURN_DETECTION === false) options.turnDetection = false
+  if (options.preemptive === undefined && env.PREEMPTIVE === false) options.preemptive = false
+  if (options.userIdle === undefined && env.USER_IDLE_MS !== undefined) options.userIdle = { afterMs: env.USER_IDLE_MS }
   const language = options.language ?? base?.language ?? 'en'
   if (typeof language !== 'string' || !/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(language)) invalidOption('language', "a BCP 47 language tag such as 'en' or 'fr-CA'", language)
   const detection = options.turnDetection

@@ -1,6 +1,8 @@
 const PUNCTUATION = new Set([',', '.', '!', '?', ';', ':', '…'])
 const CLOSERS = new Set([')', ']', '}'])
 const OPENERS = new Set(['(', '['])
+/** A space after these goes out at once: the sentence chunker cuts a sentence there, and must not wait a chunk for it. */
+const SENTENCE_ENDS = new Set(['.', '!', '?', '…', '"', '”', '’', ')'])
 
 /**
  * Tidies the spaces that removed markup and emoji leave behind, as a stream: runs of spaces and tabs
@@ -25,7 +27,13 @@ export class SpacingNormalizer {
       }
       if (ch === '\r') continue
       if (ch === ' ' || ch === '\t') {
-        this.#space = this.#newlines === 0 && !OPENERS.has(this.#last)
+        if (this.#space) continue
+        if (this.#newlines === 0 && SENTENCE_ENDS.has(this.#last)) {
+          out += ' '
+          this.#last = ' '
+          continue
+        }
+        this.#space = this.#newlines === 0 && !OPENERS.has(this.#last) && this.#last !== ' '
         continue
       }
       if (ch === '\n') {

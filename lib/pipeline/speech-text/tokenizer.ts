@@ -38,6 +38,8 @@ export class SpeechTokenizer {
   #fence: { char: string, length: number } | undefined
   #row: TableRow | undefined
   #inUrlTail = false
+  /** A link's text, filtered with the same rules. */
+  readonly #filterText = (text: string): string => new SpeechTokenizer(this.#rules, 'inline').run(text, true)
 
   constructor (rules: TokenizerRules, phase: 'line-start' | 'inline' = 'line-start') {
     this.#rules = rules
@@ -77,18 +79,20 @@ export class SpeechTokenizer {
   /** Markers at a line start; `undefined` (and the inline phase) when the line starts with text. */
   #lineStart (text: string, at: number, end: number, complete: boolean): Step | More | undefined {
     const { markdown, codeBlocks } = this.#rules
+    if (!markdown && !codeBlocks) {
+      this.#phase = 'inline'
+      return undefined
+    }
     const c = text[at]
-    if ((markdown || codeBlocks) && (c === ' ' || c === '\t')) return { consume: spacesAt(text, at), emit: '' }
+    if (c === ' ' || c === '\t') return { consume: spacesAt(text, at), emit: '' }
     const s = text.slice(at, end)
-    if (markdown || codeBlocks) {
-      const fence = fenceOpening(s, complete)
-      if (fence === MORE) return fence
-      if (fence !== undefined) {
-        this.#fence = fence
-        this.#phase = fence.lineDone ? 'fence-line-start' : 'fence-body'
-        const said = codeBlocks && this.#rules.codeBlockReplacement !== '' ? `${this.#rules.codeBlockReplacement}\n` : ''
-        return { consume: fence.consume, emit: said }
-      }
+    const fence = fenceOpening(s, complete)
+    if (fence === MORE) return fence
+    if (fence !== undefined) {
+      this.#fence = fence
+      this.#phase = fence.lineDone ? 'fence-line-start' : 'fence-body'
+      const said = codeBlocks && this.#rules.codeBlockReplacement !== '' ? `${this.#rules.codeBlockReplacement}\n` : ''
+      return { consume: fence.consume, emit: said }
     }
     if (markdown) {
       if (c === '>') return { consume: s[1] === ' ' ? 2 : 1, emit: '' }
@@ -153,7 +157,7 @@ export class SpeechTokenizer {
     const prev = this.#prev
     const step = (rules.emoji ? emoji(s, complete) : undefined) ??
       (this.#row !== undefined && s[0] === '|' ? cellBorder(s, complete, this.#row) : undefined) ??
-      (rules.markdown ? inlineMarkdown(s, complete, prev, text => this.#filterInline(text)) : undefined) ??
+      (rules.markdown ? inlineMarkdown(s, complete, prev, this.#filterText) : undefined) ??
       (rules.urls && s[0] === '@' && isWordChar(prev) ? emailAt(s, complete) : undefined) ??
       (rules.numbers ? number(s, complete, prev) : undefined)
     if (step !== undefined) return step
@@ -169,10 +173,6 @@ export class SpeechTokenizer {
     row.separatorDue = false
     row.hasWords = true
     return said
-  }
-
-  #filterInline (text: string): string {
-    return new SpeechTokenizer(this.#rules, 'inline').run(text, true)
   }
 
   /** A line inside a code fence: the closing fence ends it; anything else is dropped (or said as is). */

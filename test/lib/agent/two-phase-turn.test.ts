@@ -16,6 +16,8 @@ import { ToolExecutor } from '../../../lib/tools/tool-executor.js'
 import { ToolRegistry } from '../../../lib/tools/tool-registry.js'
 import type { Tool } from '../../../lib/tools/types.js'
 import { FakeClock } from '../../helpers/fake-clock.js'
+import { resolveTurnTaking } from '../../../lib/turn-taking/resolve-turn-taking.js'
+import type { TurnTakingSettings } from '../../../lib/turn-taking/turn-taking-settings.js'
 import { ManualOutput } from '../../fakes/manual-output.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS, untilAborted } from '../../fakes/scripted-providers.js'
 import { say, speech, until } from '../../helpers/speech-events.js'
@@ -40,6 +42,7 @@ interface HarnessOptions {
   tools?: Tool[]
   maxToolRounds?: number
   clock?: Clock
+  turnTaking?: TurnTakingSettings
 }
 
 function harness (t: Test, transcripts: string[], scripts: Script[], options: HarnessOptions = {}): Harness {
@@ -91,6 +94,7 @@ function harness (t: Test, transcripts: string[], scripts: Script[], options: Ha
     turnOptions: { ...DEFAULT_TURN_OPTIONS },
     streamingSTT: false,
     onTurnEnd: (r) => { results.push(r) },
+    ...(options.turnTaking !== undefined ? { turnTaking: options.turnTaking } : {}),
     agent
   })
   pipeline.setTrackOutput(output)
@@ -341,4 +345,58 @@ t.test('a timeout transition fires on its timer between turns', async t => {
   clock.advance(1_000)
   await until(() => h.messages.some(m => m.type === 'stage-change'), 'stage change')
   t.same(h.messages.find(m => m.type === 'stage-change'), { type: 'stage-change', from: 'greet', to: 'done', reason: 'timeout: 60000 ms' })
+})
+
+
+t.test('preemptive generation never runs a tool: the tool request waits for the confirmed turn, which runs it once', async t => {
+  const ran: string[] = []
+  const recordingLookup = defineTool({
+    name: 'lookup_order',
+    description: 'Finds an order by its id',
+    parameters: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'], additionalProperties: false }
+  }, async ({ orderId }) => { ran.push(String(orderId)); return { orderId, status: 'shipped' } })
+  const h = harness(t, ['where is order 42'], [
+    { chunks: ['One moment. '], toolCalls: [call('lookup_order', { orderId: '42' })] },
+    ['Order 42 has shipped.']
+  ], { tools: [recordingLookup], turnTaking: resolveTurnTaking({ turnDetection: false, preemptive: { afterMs: 200 } }) })
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(600) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 224, utterance: speech(924) })
+  await until(() => h.llm.requests.length === 1, 'the speculative LLM call')
+  for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
+  t.same(ran, [], 'the tool the speculative answer asked for did not run')
+  t.same(h.types(), ['speech-start'], 'nothing of it reached the client')
+  t.same(h.llm.requests[0]?.tools?.map(tool => tool.name), ['lookup_order'], 'the speculative request offered the tools, as the turn would')
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(1200), durationMs: 1200 })
+  await until(() => h.types().includes('tts-start'), 'answer')
+  await finish(h)
+  t.same(ran, ['42'], 'the confirmed turn ran it once')
+  const types = h.types()
+  t.ok(types.indexOf('speech-end') < types.indexOf('tool-call-start'), 'after the end of the turn')
+  t.equal(h.llm.requests.length, 2, 'the speculative round was used, not asked again')
+  t.equal(h.history.messages.at(-1)?.content, 'Order 42 has shipped.')
+})
+
+t.test('a discarded speculative answer never runs its tool', async t => {
+  const ran: string[] = []
+  const recordingLookup = defineTool({
+    name: 'lookup_order',
+    description: 'Finds an order by its id',
+    parameters: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'], additionalProperties: false }
+  }, async ({ orderId }) => { ran.push(String(orderId)); return { orderId, status: 'shipped' } })
+  const h = harness(t, ['where is order 4', 'where is order 42'], [
+    { chunks: [], toolCalls: [call('lookup_order', { orderId: '4' })] },
+    { chunks: [], toolCalls: [call('lookup_order', { orderId: '42' })] },
+    ['Order 42 has shipped.']
+  ], { tools: [recordingLookup], turnTaking: resolveTurnTaking({ turnDetection: false, preemptive: { afterMs: 200 } }) })
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(600) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 224, utterance: speech(924) })
+  await until(() => h.llm.requests.length === 1, 'the speculative LLM call')
+  h.pipeline.onSpeechEvent({ type: 'speech-resume', atMs: 0, pauseMs: 300 })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(1500), durationMs: 1500 })
+  await until(() => h.types().includes('tts-start'), 'answer')
+  await finish(h)
+  t.same(ran, ['42'], 'only the confirmed turn\'s tool call ran')
 })

@@ -234,24 +234,6 @@ t.test('preemptive generation: speech again discards the speculative answer, not
   t.same(events.filter(e => e.sessionId === 'session-1').map(e => e.outcome), ['started', 'wasted'])
 })
 
-t.test('preemptive generation never runs a tool: a speculative answer that wants one is asked again by the turn', async t => {
-  const stt = new ScriptedSTT(['look up order 42'])
-  const llm = new ScriptedLLM([{ chunks: [], toolCalls: [{ callId: 'c1', name: 'lookup', arguments: {} }] }, ['Order 42 is on its way.']])
-  const h = harness(t, { stt, llm }, { preemptive: { afterMs: 200 } })
-  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
-  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(500) })
-  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 224, utterance: speech(824) })
-  await until(() => llm.requests.length === 1, 'speculation started')
-  await new Promise(resolve => setImmediate(resolve))
-  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(1100), durationMs: 1100 })
-  await until(() => h.types().includes('tts-start'), 'answer')
-  h.output.play()
-  await h.pipeline.idle()
-  t.equal(llm.requests.length, 2, 'the confirmed turn asked again')
-  t.notOk(h.types().includes('tool-call-start'), 'no tool ran for the speculation')
-  t.equal(h.history.messages.at(-1)?.content, 'Order 42 is on its way.')
-})
-
 t.test('adaptive end of turn: unfinished words hold the turn open, a finished question ends it soon', async t => {
   const stt = new ScriptedSTT(['I would like to book a table for', 'what is the weather in Paris?'])
   const h = harness(t, { stt, llm: new ScriptedLLM([]) }, { turnDetection: { detector: new HeuristicTurnDetector(), minEndpointMs: 250, maxEndpointMs: 1600, dynamic: false } })

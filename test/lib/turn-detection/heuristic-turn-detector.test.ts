@@ -63,6 +63,7 @@ t.test('a trailing preposition or auxiliary is unfinished, but less so with a fu
     ['de', 'ich komme aus der'], ['es', 'voy a'], ['it', 'vado a'], ['pt', 'eu vou para'], ['nl', 'ik ga naar']
   ], UNFINISHED)
   t.equal(predict(['en', "That's what it's for."]), P.openWordPunctuated)
+  t.equal(predict(['en', 'The problem is.']), P.openWordPunctuated)
 })
 
 t.test('words that look unfinished but end a sentence are not treated as unfinished', async t => {
@@ -92,7 +93,9 @@ t.test('unfinished phone numbers, postal codes, identifiers and addresses stay l
     ['en', 'my zip is 9021'], ['en', 'my address is 12'], ['en', 'the account number is 12'],
     ['fr', 'mon numéro est le zéro six douze'], ['de', 'Meine Telefonnummer ist null eins sieben sechs'],
     ['es', 'Mi teléfono es 612 345'], ['it', 'il mio numero è 333 12'], ['pt', 'meu telefone é 11 9876'],
-    ['nl', 'mijn telefoonnummer is 06 12'], ['de', 'meine Postleitzahl ist 101']
+    ['nl', 'mijn telefoonnummer is 06 12'], ['de', 'meine Postleitzahl ist 101'],
+    ['de', 'meine Handynummer ist null eins sieben sechs einundzwanzig'], ['it', 'il mio numero è tre tre tre ventitré'],
+    ['nl', 'mijn telefoonnummer is nul zes eenentwintig'], ['es', 'mi teléfono es seis uno dos veintitrés']
   ], UNFINISHED)
   expectBand(t, [
     ['en', 'my number is 555 123 4567'], ['en', 'my zip is 90210'], ['en', 'my phone number is +44 7911 123456'],
@@ -131,7 +134,11 @@ t.test('a date without its year is unfinished when a full date is expected, doub
     ['es', 'nací el 5 de marzo'], ['es', 'nací el 5 de marzo de'], ['de', 'ich bin am 5. März geboren am 5. März'],
     ['pt', 'nasci no dia 5 de março'], ['it', 'sono nato il 5 marzo'], ['nl', 'ik ben geboren op 5 maart']
   ], UNFINISHED)
+  expectBand(t, [['en', 'March twenty-first', 'What is your date of birth?'], ['en', 'the fifth of May', 'What is your date of birth?'],
+    ['es', 'el cinco de mayo', '¿Cuál es su fecha de nacimiento?'], ['en', 'June 3 of', 'What is your date of birth?']], UNFINISHED)
   t.equal(predict(['en', "Let's meet on March 5th."]), P.dateWithoutYear)
+  t.equal(predict(['en', "Let's meet on March 5th at noon."]), P.statement, 'a time after the date')
+  t.equal(predict(['en', 'We watched March Madness.']), P.statement, 'a month name that is no date')
   t.ok(predict(['en', 'March 5th 1990', 'What is your date of birth?']) > 0.5, 'a date with its year is not held')
   t.ok(predict(['en', 'I was born in March.']) > 0.85, 'a month alone after "in" is a complete period')
 })
@@ -168,6 +175,7 @@ t.test('a missing language or history counts as English without context', async 
   const loose = { transcript: 'coffee and', silenceMs: 0 } as unknown as Parameters<HeuristicTurnDetector['predict']>[0]
   t.equal(detector.predict(loose), P.connective)
   t.equal(detector.predict({ transcript: 'coffee and', silenceMs: 0, history: [], language: '' }), P.connective)
+  t.equal(detector.predict({ ...loose, transcript: undefined as unknown as string }), P.empty, 'no transcript is unknown')
 })
 
 t.test('every rule answers a probability between 0 and 1 and the detector is named', async t => {
