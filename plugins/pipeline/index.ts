@@ -191,7 +191,12 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   })
 
   const signaling = fastify.llmrtcSignaling
-  signaling.on('open', (ctx) => { entryFor(ctx.session) })
+  // Without WebRTC the greeting goes out at once, as tts-chunk messages; with it, once the media is up.
+  const greetOnOpen = !fastify.hasDecorator('llmrtcTransport') || !fastify.llmrtcTransport.available
+  signaling.on('open', (ctx) => {
+    const entry = entryFor(ctx.session)
+    if (greetOnOpen && ctx.session.history.length === 0) greet(entry)
+  })
   // The fresh session a reconnect replaced has no use for its pipeline.
   signaling.on('rebound', (_ctx, previous) => { drop(previous.id) })
   // The client is gone: its turn stops, the session (and its pipeline) waits for a reconnect.
