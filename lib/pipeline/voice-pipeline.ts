@@ -2,20 +2,21 @@ import { encodeWav } from '../audio/wav.js'
 import type { Clock, TimerHandle } from '../clock.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { Logger } from '../logger.js'
-import { publishBargeIn, publishSpeculation, publishTurnEnd } from '../observability/channels.js'
+import { publishBargeIn, publishTurnEnd } from '../observability/channels.js'
 import type { ServerMessage } from '../protocol/server-messages.js'
-import type { ChatMessage, LLMRequest, Providers, STTResult, VisionAttachment } from '../providers/types.js'
+import type { ChatMessage, Providers, STTResult, VisionAttachment } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { AudioOutput } from '../transport/media-transport.js'
-import { BackchannelMatcher, countWords, normalizeWords } from '../turn-taking/backchannels.js'
+import { BackchannelMatcher, countWords } from '../turn-taking/backchannels.js'
 import { Endpointing, type EndpointControl } from '../turn-taking/endpointing.js'
 import { PLAIN_TURN_TAKING, type TurnTakingSettings } from '../turn-taking/turn-taking-settings.js'
 import { UserIdleMonitor } from '../turn-taking/user-idle.js'
 import { SPEECH_SAMPLE_RATE_HZ, type SpeechEvent } from '../vad/speech-events.js'
-import { SpeculativeAnswer } from './speculative-answer.js'
+import { Preemption } from './preemption.js'
+import { raceSignal } from '../streams/race-signal.js'
 import { StreamingTranscription } from './streaming-transcription.js'
 import { Turn } from './turn.js'
-import type { PrefetchedAnswer, TurnAgent, TurnInput, TurnOptions, TurnResult } from './turn-types.js'
+import type { TurnAgent, TurnInput, TurnOptions, TurnResult } from './turn-types.js'
 import { WebSocketAudioOutput } from './websocket-audio-output.js'
 
 export type PipelineState = 'listening' | 'user-speaking' | 'thinking' | 'speaking'
@@ -106,7 +107,7 @@ export class VoicePipeline {
   #heldTranscription: StreamingTranscription | undefined
   /** The streaming STT's words so far in the current utterance. */
   #interim = ''
-  #speculation: SpeculativeAnswer | undefined
+  readonly #preemption: Preemption | undefined
   /** The user's words of a turn cancelled before it said anything: they open the next turn. */
   #carryOver: CarryOver | undefined
   /** `audio` utterances received so far: the newest is the one whose turn may start. */
@@ -119,6 +120,18 @@ export class VoicePipeline {
     this.#backchannels = new BackchannelMatcher(this.#settings.language, this.#settings.interruption.backchannels)
     const detection = this.#settings.turnDetection
     if (detection !== false) this.#endpointing = new Endpointing(detection, options.history, options.log)
+    if (this.#settings.preemptive !== false || this.#endpointing !== undefined) {
+      this.#preemption = new Preemption({
+        sessionId: options.sessionId,
+        providers: options.providers,
+        history: options.history,
+        agent: options.agent,
+        signal: this.#lifetime.signal,
+        llmTimeoutMs: options.turnOptions.llmTimeoutMs,
+        endpointing: this.#endpointing,
+        answer: this.#settings.preemptive !== false
+      })
+    }
     const idle = this.#settings.userIdle
     if (idle !== false) {
       this.#idle = new UserIdleMonitor(idle, options.clock, async (text) => { await this.say(text) }, () => { options.onIdleEnd?.() })
@@ -204,7 +217,7 @@ export class VoicePipeline {
     this.#turn?.cancel()
     this.#transcription?.abort()
     this.#transcription = undefined
-    this.#discardSpeculation()
+    this.#preemption?.discard()
     this.#announced = false
     this.#capturing = false
     this.#ignoring = false
@@ -272,11 +285,11 @@ export class VoicePipeline {
       if (silenceMs >= JUDGE_AFTER_SILENCE_MS) this.#judgeAtPause(candidate, utterance)
       return
     }
-    if (!this.#announced || utterance === undefined || this.#speculation !== undefined) return
+    const preemption = this.#preemption
+    if (!this.#announced || utterance === undefined || preemption === undefined || preemption.active) return
     const preemptive = this.#settings.preemptive
-    const startAfterMs = preemptive !== false ? preemptive.afterMs : DETECT_AFTER_MS
-    if (silenceMs < startAfterMs || (preemptive === false && this.#endpointing === undefined)) return
-    this.#speculate(utterance, silenceMs)
+    if (silenceMs < (preemptive !== false ? preemptive.afterMs : DETECT_AFTER_MS)) return
+    preemption.start(utterance, silenceMs, this.#transcription !== undefined ? this.#interim : undefined, () => !this.busy && this.#carryOver === undefined)
   }
 
   #speechResumed (pauseMs: number): void {
@@ -289,7 +302,7 @@ export class VoicePipeline {
     }
     if (!this.#announced) return
     this.#endpointing?.speechResumed(pauseMs)
-    this.#discardSpeculation()
+    this.#preemption?.discard()
   }
 
   #speechCancelled (): void {
@@ -299,7 +312,7 @@ export class VoicePipeline {
     if (this.#announced) this.#o.send({ type: 'speech-cancelled' })
     this.#transcription?.abort()
     this.#transcription = undefined
-    this.#discardSpeculation()
+    this.#preemption?.discard()
     this.#announced = false
     this.#capturing = false
     this.#ignoring = false
@@ -335,8 +348,7 @@ export class VoicePipeline {
     const transcription = this.#transcription
     this.#transcription = undefined
     transcription?.end()
-    const speculation = this.#speculation
-    this.#speculation = undefined
+    const speculation = this.#preemption?.take()
     const stt = this.#o.providers.stt
     let own: (signal: AbortSignal) => Promise<string>
     if (knownText !== undefined) {
@@ -359,7 +371,8 @@ export class VoicePipeline {
     }
     const attachments = this.#o.takeAttachments()
     const input: TurnInput = { audio: wav, transcribe, attachments, speechEndedAt: now }
-    if (speculation !== undefined) input.prefetch = (text) => this.#usePrefetched(speculation, text, carry === undefined && attachments.length === 0)
+    const preemption = this.#preemption
+    if (speculation !== undefined && preemption !== undefined) input.prefetch = (text) => preemption.prefetchFor(speculation, text, carry === undefined && attachments.length === 0)
     this.#queueTurn(input, undefined, carry)
   }
 
@@ -518,69 +531,6 @@ export class VoicePipeline {
     }
   }
 
-  /** The user pauses: transcribe the words so far, set the end-of-speech wait, start the answer. */
-  #speculate (utterance: Int16Array, silenceMs: number): void {
-    const stt = this.#o.providers.stt
-    const signal = this.#lifetime.signal
-    const transcript = this.#transcription !== undefined
-      ? Promise.resolve(this.#interim)
-      : stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal }).then(result => result.text.trim())
-    const endpointing = this.#endpointing
-    if (endpointing !== undefined) {
-      endpointing.holdForDecision()
-      transcript.then(async (text) => { await endpointing.decide(text, silenceMs) }, () => {})
-    }
-    const preemptive = this.#settings.preemptive !== false && !this.busy && this.#carryOver === undefined
-    const speculation: SpeculativeAnswer = this.#speculation = new SpeculativeAnswer({
-      transcript,
-      request: (text): LLMRequest | undefined => preemptive && !this.busy && speculation === this.#speculation ? this.#speculativeRequest(text) : undefined,
-      llm: this.#o.providers.llm,
-      signal,
-      llmTimeoutMs: this.#o.turnOptions.llmTimeoutMs
-    })
-    if (preemptive) transcript.then((text) => { if (speculation.request !== undefined && text !== '') publishSpeculation(this.#o.sessionId, 'started') }, () => {})
-  }
-
-  /** The request the turn would make for `text` (the history as it is now, plus the user's words). */
-  #speculativeRequest (text: string): LLMRequest {
-    const history = this.#o.history
-    const user: ChatMessage = { role: 'user', content: text }
-    historyVersions.set(user, history.version)
-    const agent = this.#o.agent
-    if (agent === undefined) return { messages: [...history.toMessages(), user] }
-    const spec = agent.round(true)
-    const request: LLMRequest = { messages: [{ role: 'system', content: spec.systemPrompt }, ...history.messages, user] }
-    if (spec.tools.length > 0) {
-      request.tools = spec.tools
-      if (spec.toolChoice !== undefined) request.toolChoice = spec.toolChoice
-    }
-    if (spec.config !== undefined) request.config = spec.config
-    return request
-  }
-
-  /** Called by the turn once its words are known: the speculative answer, if it answers exactly them. */
-  #usePrefetched (speculation: SpeculativeAnswer, text: string, eligible: boolean): PrefetchedAnswer | undefined {
-    const request = speculation.request
-    const user = request?.messages.at(-1)
-    const matches = eligible && speculation.usable && user !== undefined && sameWords(user.content, text) &&
-      historyVersions.get(user) === this.#o.history.version - 1
-    if (!matches || request === undefined) {
-      if (request !== undefined) publishSpeculation(this.#o.sessionId, 'wasted')
-      speculation.discard()
-      return undefined
-    }
-    publishSpeculation(this.#o.sessionId, 'used')
-    return { request, stream: (signal) => speculation.stream(signal) }
-  }
-
-  #discardSpeculation (): void {
-    const speculation = this.#speculation
-    this.#speculation = undefined
-    if (speculation === undefined) return
-    if (speculation.request !== undefined) publishSpeculation(this.#o.sessionId, 'wasted')
-    speculation.discard()
-  }
-
   #startTranscription (preRoll: Int16Array): void {
     const stt = this.#o.providers.stt
     const transcribeStream = stt.transcribeStream
@@ -703,21 +653,4 @@ interface CarryOver {
   text: Promise<string>
   /** Its user message in the history (replaced by the joined one), if it got that far. */
   message: ChatMessage | undefined
-}
-
-/** The user message each speculative request was built on → the history version it was built on. */
-const historyVersions = new WeakMap<ChatMessage, number>()
-
-function sameWords (a: string, b: string): boolean {
-  return normalizeWords(a).join(' ') === normalizeWords(b).join(' ')
-}
-
-/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
-async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted()
-  return await new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => { reject(signal.reason) }
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
-  })
 }
