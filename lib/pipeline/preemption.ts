@@ -5,7 +5,7 @@ import type { ConversationHistory } from '../sessions/conversation-history.js'
 import { normalizeWords } from '../turn-taking/backchannels.js'
 import type { Endpointing } from '../turn-taking/endpointing.js'
 import { SPEECH_SAMPLE_RATE_HZ } from '../vad/speech-events.js'
-import { SpeculativeAnswer } from './speculative-answer.js'
+import { SpeculativeAnswer, type SpeculativeSpeechOptions } from './speculative-answer.js'
 import type { PrefetchedAnswer, TurnAgent } from './turn-types.js'
 
 export interface PreemptionInit {
@@ -20,6 +20,8 @@ export interface PreemptionInit {
   endpointing: Endpointing | undefined
   /** Whether the LLM's answer is started in the pauses (`preemptive` on), or only the words are transcribed. */
   answer: boolean
+  /** Synthesize the answer's first sentence ahead too (streaming TTS). */
+  speech: SpeculativeSpeechOptions | undefined
 }
 
 /**
@@ -61,7 +63,8 @@ export class Preemption {
       request: (text): LLMRequest | undefined => answer && mayAnswer() && speculation === this.#current ? this.#request(text) : undefined,
       llm: o.providers.llm,
       signal: o.signal,
-      llmTimeoutMs: o.llmTimeoutMs
+      llmTimeoutMs: o.llmTimeoutMs,
+      ...(o.speech !== undefined ? { speech: o.speech } : {})
     })
     if (answer) transcript.then((text) => { if (speculation.request !== undefined && text !== '') publishSpeculation(o.sessionId, 'started') }, () => {})
   }
@@ -97,7 +100,12 @@ export class Preemption {
       return undefined
     }
     publishSpeculation(this.#o.sessionId, 'used')
-    return { request, stream: (signal) => speculation.stream(signal) }
+    const firstSentence = speculation.firstSentence
+    return {
+      request,
+      stream: (signal) => speculation.stream(signal),
+      ...(firstSentence !== undefined ? { speech: { text: firstSentence, stream: (signal: AbortSignal) => speculation.speech(signal) } } : {})
+    }
   }
 
   /** The request the turn would make for `text`: the history as it is now, plus the user's words. */

@@ -1,6 +1,25 @@
 import { randomUUID } from 'node:crypto'
-import type { LLMChunk, LLMProvider, LLMRequest } from '../providers/types.js'
+import type { LLMChunk, LLMProvider, LLMRequest, TTSProvider, TTSStreamEvent } from '../providers/types.js'
 import { linkSignals } from '../streams/link-signals.js'
+import { SentenceChunker } from './sentence-chunker.js'
+import { SpeechTextFilter, type ResolvedSpeechTextFilterOptions } from './speech-text-filter.js'
+
+/** How the first sentence of a speculative answer is synthesized ahead (as the turn would cut and filter it). */
+export interface SpeculativeSpeechOptions {
+  tts: TTSProvider
+  filters: ResolvedSpeechTextFilterOptions | false
+  sentenceMinChars: number
+  /** Deadline of the synthesis, in ms. */
+  timeoutMs: number
+}
+
+/** Audio of one sentence, buffered while it is synthesized. */
+interface BufferedSpeech {
+  text: string
+  items: Array<Buffer | TTSStreamEvent>
+  finished: boolean
+  error: unknown
+}
 
 /** How a speculative answer ended: played as the turn's answer, or thrown away. */
 export type SpeculationOutcome = 'used' | 'wasted'
@@ -18,6 +37,8 @@ export interface SpeculativeAnswerInit {
   signal: AbortSignal
   /** Deadline of the speculative LLM call, in ms. */
   llmTimeoutMs: number
+  /** Synthesize the first sentence ahead, into a buffer (streaming TTS only). */
+  speech?: SpeculativeSpeechOptions
 }
 
 /**
@@ -42,8 +63,18 @@ export class SpeculativeAnswer {
   #wantsTools = false
   #wake: (() => void) | undefined
   #outcome: SpeculationOutcome | undefined
+  readonly #speechOptions: SpeculativeSpeechOptions | undefined
+  #filter: SpeechTextFilter | undefined
+  #chunker: SentenceChunker | undefined
+  #speech: BufferedSpeech | undefined
+  #speechWake: (() => void) | undefined
 
   constructor (init: SpeculativeAnswerInit) {
+    this.#speechOptions = init.speech?.tts.speakStream !== undefined ? init.speech : undefined
+    if (this.#speechOptions !== undefined) {
+      this.#chunker = new SentenceChunker({ minChars: this.#speechOptions.sentenceMinChars })
+      if (this.#speechOptions.filters !== false) this.#filter = new SpeechTextFilter(this.#speechOptions.filters)
+    }
     this.#link = linkSignals(init.signal, this.#controller.signal)
     const signal = this.#link.signal
     this.transcript = init.transcript
@@ -68,12 +99,37 @@ export class SpeculativeAnswer {
   /** Chunks of text generated so far (0 when not started). */
   get bufferedChunks (): number { return this.#chunks.length }
 
+  /** The first sentence synthesized ahead (undefined: none), for the turn's first sentence. */
+  get firstSentence (): string | undefined { return this.#speech?.text }
+
   /** Throws the work away (the user went on speaking, or the turn does not match): aborts it. Idempotent. */
   discard (): void {
     this.#outcome ??= 'wasted'
     this.#controller.abort()
     this.#link.dispose()
     this.#wakeUp()
+  }
+
+  /**
+   * The buffered audio of the first sentence, then the rest as it is synthesized, for the turn's first
+   * sentence (when it is `firstSentence`). Throws the TTS's error, if it failed.
+   */
+  async * speech (signal: AbortSignal): AsyncIterable<Buffer | TTSStreamEvent> {
+    const speech = this.#speech
+    if (speech === undefined) return
+    const onAbort = (): void => { this.discard() }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      let next = 0
+      for (;;) {
+        while (next < speech.items.length) yield speech.items[next++] as Buffer | TTSStreamEvent
+        if (speech.error !== undefined) throw speech.error
+        if (speech.finished || this.#controller.signal.aborted) return
+        await new Promise<void>(resolve => { this.#speechWake = resolve })
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
   }
 
   /**
@@ -108,7 +164,9 @@ export class SpeculativeAnswer {
           if (chunk.toolCalls !== undefined && chunk.toolCalls.length > 0) this.#wantsTools = true
           this.#chunks.push(chunk)
           this.#wakeUp()
+          this.#offerText(chunk.content)
         }
+        if (!call.signal.aborted) this.#offerText(undefined)
       } else {
         const result = await llm.complete({ ...request, signal: call.signal })
         if (result.toolCalls !== undefined && result.toolCalls.length > 0) this.#wantsTools = true
@@ -128,5 +186,47 @@ export class SpeculativeAnswer {
     const wake = this.#wake
     this.#wake = undefined
     wake?.()
+    const speechWake = this.#speechWake
+    this.#speechWake = undefined
+    speechWake?.()
+  }
+
+  /** Text of the answer as it comes (undefined: the end): the first whole sentence starts its synthesis. */
+  #offerText (content: string | undefined): void {
+    const chunker = this.#chunker
+    if (chunker === undefined || this.#speech !== undefined || this.#wantsTools) return
+    const filter = this.#filter
+    let sentences: string[]
+    if (content === undefined) {
+      const rest = filter?.flush() ?? ''
+      sentences = [...(rest !== '' ? chunker.push(rest) : []), ...chunker.flush()]
+    } else {
+      sentences = chunker.push(filter === undefined ? content : filter.push(content))
+    }
+    const first = sentences[0]
+    // Known to be the last sentence when the answer ended with it: the TTS context is closed, as the turn would.
+    if (first !== undefined) void this.#synthesize(first, content === undefined && sentences.length === 1)
+  }
+
+  async #synthesize (text: string, last: boolean): Promise<void> {
+    const options = this.#speechOptions
+    const speakStream = options?.tts.speakStream
+    if (options === undefined || speakStream === undefined) return
+    const speech: BufferedSpeech = this.#speech = { text, items: [], finished: false, error: undefined }
+    const call = linkSignals(this.#link.signal, AbortSignal.timeout(options.timeoutMs))
+    try {
+      for await (const item of speakStream.call(options.tts, text, { signal: call.signal, contextId: this.id, continuation: !last })) {
+        if (call.signal.aborted) break
+        speech.items.push(item)
+        this.#wakeUp()
+      }
+      call.signal.throwIfAborted()
+    } catch (error) {
+      if (!this.#controller.signal.aborted) speech.error = error
+    } finally {
+      call.dispose()
+      speech.finished = true
+      this.#wakeUp()
+    }
   }
 }

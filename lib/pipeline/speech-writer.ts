@@ -1,7 +1,7 @@
 import { decodeWav, isWav } from '../audio/wav.js'
 import { downmix } from '../audio/downmix.js'
 import type { TurnContext } from '../hooks/hook-types.js'
-import type { TTSProvider, TTSResult } from '../providers/types.js'
+import type { TTSProvider, TTSResult, TTSStreamEvent } from '../providers/types.js'
 import type { AudioOutput } from '../transport/media-transport.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
@@ -43,7 +43,7 @@ export class SpeechWriter {
    * turn id) so prosody flows across them; `last` ends the context. Throws the classified TTS error;
    * quiet on abort.
    */
-  async speakStreamed (text: string, last = false): Promise<void> {
+  async speakStreamed (text: string, last = false, source?: (signal: AbortSignal) => AsyncIterable<Buffer | TTSStreamEvent>): Promise<void> {
     const speakStream = this.#tts.speakStream
     if (speakStream === undefined) {
       await this.speakWhole(text)
@@ -54,7 +54,9 @@ export class SpeechWriter {
     const call = callSignal(this.#signal, this.#timeoutMs)
     const rate = this.#tts.pcmSampleRate ?? 24000
     try {
-      for await (const item of speakStream.call(this.#tts, text, { signal: call.signal, contextId: this.#ctx.turnId, continuation: !last })) {
+      // `source`: this sentence's speech, already being synthesized (preemptive generation).
+      const items = source !== undefined ? source(call.signal) : speakStream.call(this.#tts, text, { signal: call.signal, contextId: this.#ctx.turnId, continuation: !last })
+      for await (const item of items) {
         if (call.signal.aborted) break
         if (Buffer.isBuffer(item)) this.#write(sentence, toSamples(item), rate)
         else if (item.type === 'audio') this.#write(sentence, toSamples(item.audio), rate)

@@ -5,7 +5,7 @@ import type { TurnContext } from '../hooks/hook-types.js'
 import type { Logger } from '../logger.js'
 import type { StageChange } from '../playbooks/types.js'
 import type { ServerMessage } from '../protocol/server-messages.js'
-import type { ChatMessage, LLMChunk, LLMRequest, Providers, STTResult, ToolCallRequest } from '../providers/types.js'
+import type { ChatMessage, LLMChunk, LLMRequest, Providers, STTResult, ToolCallRequest, TTSStreamEvent } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { AudioOutput } from '../transport/media-transport.js'
 
@@ -93,6 +93,8 @@ export interface PrefetchedAnswer {
   request: LLMRequest
   /** The answer: chunks generated so far, then the live ones; `signal` (the turn's) aborts it. */
   stream: (signal: AbortSignal) => AsyncIterable<LLMChunk>
+  /** The first sentence, already being synthesized: used when the turn's first sentence is `text`. */
+  speech?: { text: string, stream: (signal: AbortSignal) => AsyncIterable<Buffer | TTSStreamEvent> }
 }
 
 /** The user's side of a turn: the utterance and how to get its transcript. */

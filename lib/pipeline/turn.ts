@@ -37,6 +37,7 @@ export class Turn {
   #chunkIndex = 0
   #userMessage: ChatMessage | undefined
   #prefetched: PrefetchedAnswer | undefined
+  #prefetchedSpeech: PrefetchedAnswer['speech']
 
   constructor (env: TurnEnvironment, input: TurnInput) {
     this.#env = env
@@ -274,6 +275,7 @@ export class Turn {
     const prefetched = this.#prefetched
     this.#prefetched = undefined
     if (prefetched !== undefined) request = prefetched.request
+    this.#prefetchedSpeech = prefetched?.speech
     if (hooks) await env.hooks.run('onLLMStart', this.ctx, request)
     const call = callSignal(this.signal, env.options.llmTimeoutMs)
     request.signal = call.signal
@@ -321,10 +323,15 @@ export class Turn {
   }
 
   async #speakQueued (speech: SpeechWriter, sentences: AsyncQueue<string>): Promise<void> {
+    let first = true
     for await (const sentence of sentences) {
       if (this.signal.aborted) return
+      // The first sentence may have been synthesized ahead, with the answer (preemptive generation).
+      const ahead = first ? this.#prefetchedSpeech : undefined
+      first = false
+      const source = ahead !== undefined && ahead.text === sentence ? ahead.stream : undefined
       // Known to be last when the LLM has finished and nothing else is queued.
-      await speech.speakStreamed(sentence, sentences.closed && sentences.size === 0)
+      await speech.speakStreamed(sentence, sentences.closed && sentences.size === 0, source)
     }
   }
 

@@ -129,7 +129,10 @@ export class VoicePipeline {
         signal: this.#lifetime.signal,
         llmTimeoutMs: options.turnOptions.llmTimeoutMs,
         endpointing: this.#endpointing,
-        answer: this.#settings.preemptive !== false
+        answer: this.#settings.preemptive !== false,
+        speech: options.turnOptions.streamingTTS
+          ? { tts: options.providers.tts, filters: options.turnOptions.speechFilters, sentenceMinChars: options.turnOptions.sentenceMinChars, timeoutMs: options.turnOptions.ttsTimeoutMs }
+          : undefined
       })
     }
     const idle = this.#settings.userIdle
@@ -372,6 +375,8 @@ export class VoicePipeline {
     const attachments = this.#o.takeAttachments()
     const input: TurnInput = { audio: wav, transcribe, attachments, speechEndedAt: now }
     const preemption = this.#preemption
+    // A TTS context started by the speculation carries on in the turn.
+    if (speculation !== undefined) input.turnId = speculation.id
     if (speculation !== undefined && preemption !== undefined) input.prefetch = (text) => preemption.prefetchFor(speculation, text, carry === undefined && attachments.length === 0)
     this.#queueTurn(input, undefined, carry)
   }

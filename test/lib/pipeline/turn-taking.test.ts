@@ -26,7 +26,7 @@ interface Harness {
   idleEnded: () => boolean
 }
 
-function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider }, turnTaking: TurnTakingOptions = {}, streamingSTT = false): Harness {
+function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider, tts?: ScriptedTTS }, turnTaking: TurnTakingOptions = {}, streamingSTT = false): Harness {
   const messages: ServerMessage[] = []
   const history = new ConversationHistory('Be brief.', 20)
   const output = new ManualOutput()
@@ -358,4 +358,25 @@ t.test('streaming STT: interim words that are not a backchannel interrupt at onc
   h.output.play()
   await h.pipeline.idle()
   t.equal(h.history.messages.at(-2)?.content, 'stop that now')
+})
+
+t.test('preemptive generation synthesizes the first sentence ahead: the turn plays it without asking the TTS again', async t => {
+  const tts = new ScriptedTTS()
+  const llm = new ScriptedLLM([['It is twelve noon now. ', 'Anything else I can do?']])
+  const h = harness(t, { stt: new ScriptedSTT(['what time is it']), llm, tts }, { preemptive: { afterMs: 200 } })
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(500) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 224, utterance: speech(824) })
+  await until(() => tts.spoken.length === 1, 'the first sentence is synthesized during the pause')
+  t.same(tts.spoken, ['It is twelve noon now.'])
+  t.equal(h.output.writtenMs, 0, 'nothing was played')
+  t.same(h.types(), ['speech-start'])
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(1100), durationMs: 1100 })
+  await until(() => h.types().includes('tts-start'), 'answer')
+  await until(() => h.types().includes('llm'), 'llm')
+  h.output.play()
+  await h.pipeline.idle()
+  t.same(tts.spoken, ['It is twelve noon now.', 'Anything else I can do?'], 'each sentence synthesized once')
+  t.equal(Math.round(h.output.writtenMs), Math.round(('It is twelve noon now.'.length + 'Anything else I can do?'.length) * tts.msPerChar), 'all of both sentences played')
+  t.equal(h.results[0]?.ctx.turnId.length, 36, 'the turn carries the speculation\'s id (its TTS context)')
 })
