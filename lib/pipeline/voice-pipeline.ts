@@ -1,5 +1,5 @@
 import { encodeWav } from '../audio/wav.js'
-import type { Clock, TimerHandle } from '../clock.js'
+import type { Clock } from '../clock.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { Logger } from '../logger.js'
 import { publishBargeIn, publishTurnEnd } from '../observability/channels.js'
@@ -7,7 +7,7 @@ import type { ServerMessage } from '../protocol/server-messages.js'
 import type { ChatMessage, Providers, STTResult, VisionAttachment } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { AudioOutput } from '../transport/media-transport.js'
-import { BackchannelMatcher, countWords } from '../turn-taking/backchannels.js'
+import { InterruptionJudge } from '../turn-taking/interruption-judge.js'
 import { Endpointing, type EndpointControl } from '../turn-taking/endpointing.js'
 import { PLAIN_TURN_TAKING, type TurnTakingSettings } from '../turn-taking/turn-taking-settings.js'
 import { UserIdleMonitor } from '../turn-taking/user-idle.js'
@@ -44,29 +44,8 @@ export interface VoicePipelineOptions {
   onIdleEnd?: () => void
 }
 
-/** Silence after which a possible interruption is judged (a blip resumes the answer, words are transcribed), in ms. */
-const JUDGE_AFTER_SILENCE_MS = 160
-/** Speech this long during the answer interrupts without waiting for words (no backchannel lasts so long), in ms. */
-const LONG_SPEECH_MS = 1200
 /** Silence after which the words so far are transcribed for the turn detector when nothing is preemptive, in ms. */
 const DETECT_AFTER_MS = 200
-
-/**
- * Speech that started while a turn was running, and is not (yet) an interruption. In `pause` mode the
- * answer's audio is paused meanwhile; if the speech turns out to be a blip or a backchannel, it plays on.
- */
-interface Candidate {
-  /** Audio since the onset, in ms (confirmed speech only). */
-  speechMs: number
-  confirmed: boolean
-  /** The words heard so far (an interim transcript, or a quick transcription at a pause). */
-  text: string | undefined
-  /** Speech since `text` was judged. */
-  dirty: boolean
-  /** A quick transcription of the speech so far, in flight. */
-  checking: AbortController | undefined
-  resumeTimer: TimerHandle | undefined
-}
 
 /**
  * One session's conversation loop as a state machine: listening → user speaking → thinking → speaking.
@@ -84,7 +63,6 @@ export class VoicePipeline {
   readonly #settings: TurnTakingSettings
   readonly #webSocketOutput: WebSocketAudioOutput
   readonly #lifetime = new AbortController()
-  readonly #backchannels: BackchannelMatcher
   readonly #endpointing: Endpointing | undefined
   readonly #idle: UserIdleMonitor | undefined
   #trackOutput: AudioOutput | undefined
@@ -97,7 +75,7 @@ export class VoicePipeline {
   #capturing = false
   /** The current utterance is not listened to (interruption mode `off` while a turn runs). */
   #ignoring = false
-  #candidate: Candidate | undefined
+  readonly #judge: InterruptionJudge
   /** The answer's audio was paused for a candidate and the client was told (`tts-paused`). */
   #pausedNotified = false
   /** Audio before the speech was confirmed: a streaming STT gets it once it is. */
@@ -117,7 +95,14 @@ export class VoicePipeline {
     this.#o = options
     this.#settings = options.turnTaking ?? PLAIN_TURN_TAKING
     this.#webSocketOutput = new WebSocketAudioOutput(options.send)
-    this.#backchannels = new BackchannelMatcher(this.#settings.language, this.#settings.interruption.backchannels)
+    const pipeline = this
+    this.#judge = new InterruptionJudge(this.#settings.interruption, this.#settings.language, options.clock, options.log, {
+      pause: () => { this.#pauseAnswer() },
+      resume: () => { this.#resumeAnswer() },
+      interrupt: () => { this.#commitInterruption() },
+      transcribe: async (utterance, signal) => (await options.providers.stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal })).text,
+      get streaming () { return pipeline.#transcription !== undefined }
+    })
     const detection = this.#settings.turnDetection
     if (detection !== false) this.#endpointing = new Endpointing(detection, options.history, options.log)
     if (this.#settings.preemptive !== false || this.#endpointing !== undefined) {
@@ -216,7 +201,7 @@ export class VoicePipeline {
   /** Cancels the running turn (client gone, session closing); the session stays usable. */
   cancelTurn (): void {
     this.#preRoll = undefined
-    this.#dropCandidate()
+    this.#judge.drop()
     this.#turn?.cancel()
     this.#transcription?.abort()
     this.#transcription = undefined
@@ -248,29 +233,23 @@ export class VoicePipeline {
       this.#ignoring = true
       return
     }
-    this.#openCandidate()
+    this.#judge.open()
   }
 
   #speechConfirmed (samples: Int16Array): void {
     if (!this.#capturing || this.#ignoring) return
     if (!this.#announced) {
-      const candidate = this.#candidate ?? (this.#turn !== undefined ? this.#openCandidate() : undefined)
-      if (candidate === undefined) {
+      // Speech judged again after a blip let the answer play on.
+      if (!this.#judge.pending && this.#turn !== undefined) this.#judge.open()
+      if (!this.#judge.pending) {
+        this.#announce()
+      } else if (this.#turn === undefined) {
+        // The answer ended meanwhile: this is the user's turn now.
+        this.#judge.drop()
+        this.#heldTranscription = undefined
         this.#announce()
       } else {
-        candidate.confirmed = true
-        candidate.dirty = true
-        candidate.speechMs += samples.length / (SPEECH_SAMPLE_RATE_HZ / 1000)
-        if (this.#turn === undefined) {
-          // The answer ended meanwhile: this is the user's turn now.
-          this.#dropCandidate()
-          this.#heldTranscription = undefined
-          this.#announce()
-        } else if (candidate.speechMs >= this.#settings.interruption.minSpeechMs && (this.#settings.interruption.minWords === 0 || candidate.speechMs >= LONG_SPEECH_MS)) {
-          this.#commitInterruption()
-        } else if (this.#settings.interruption.mode === 'pause' && !this.#output().paused) {
-          this.#pauseAnswer()
-        }
+        this.#judge.confirmed(samples.length / (SPEECH_SAMPLE_RATE_HZ / 1000))
       }
     }
     // A paid streaming STT opens only for confirmed speech, never for a blip.
@@ -283,9 +262,8 @@ export class VoicePipeline {
 
   #speechPaused (silenceMs: number, utterance: Int16Array | undefined): void {
     if (!this.#capturing || this.#ignoring) return
-    const candidate = this.#candidate
-    if (candidate !== undefined) {
-      if (silenceMs >= JUDGE_AFTER_SILENCE_MS) this.#judgeAtPause(candidate, utterance)
+    if (this.#judge.pending) {
+      this.#judge.paused(silenceMs, utterance)
       return
     }
     const preemption = this.#preemption
@@ -297,10 +275,8 @@ export class VoicePipeline {
 
   #speechResumed (pauseMs: number): void {
     if (!this.#capturing || this.#ignoring) return
-    const candidate = this.#candidate
-    if (candidate !== undefined) {
-      candidate.dirty = true
-      if (this.#settings.interruption.mode === 'pause' && !this.#output().paused) this.#pauseAnswer()
+    if (this.#judge.pending) {
+      this.#judge.resumed()
       return
     }
     if (!this.#announced) return
@@ -310,8 +286,8 @@ export class VoicePipeline {
 
   #speechCancelled (): void {
     this.#preRoll = undefined
-    if (this.#candidate !== undefined) this.#resumeAnswer()
-    this.#dropCandidate()
+    if (this.#judge.pending) this.#resumeAnswer()
+    this.#judge.drop()
     if (this.#announced) this.#o.send({ type: 'speech-cancelled' })
     this.#transcription?.abort()
     this.#transcription = undefined
@@ -332,9 +308,8 @@ export class VoicePipeline {
       this.#transcription = undefined
       return
     }
-    const candidate = this.#candidate
-    if (candidate !== undefined) {
-      this.#judgeAtEnd(candidate, utterance, durationMs)
+    if (this.#judge.pending) {
+      this.#judgeEnded(utterance, durationMs)
       return
     }
     this.#endUtterance(utterance, durationMs)
@@ -406,111 +381,30 @@ export class VoicePipeline {
     }
   }
 
-  #openCandidate (): Candidate {
-    // The onset window itself is speech.
-    const candidate: Candidate = { speechMs: 32, confirmed: false, text: undefined, dirty: false, checking: undefined, resumeTimer: undefined }
-    this.#candidate = candidate
-    if (this.#settings.interruption.mode === 'pause') this.#pauseAnswer()
-    const resumeAfterMs = this.#settings.interruption.resumeAfterMs
-    candidate.resumeTimer = this.#o.clock.setTimeout(() => {
-      candidate.resumeTimer = undefined
-      // A pause that has not become an interruption by now was not one: the answer plays on.
-      if (this.#candidate === candidate) this.#resumeAnswer()
-    }, resumeAfterMs)
-    return candidate
-  }
-
-  /** The words so far decide: an interruption needs `minWords` words that are not all backchannels. */
-  #interrupts (text: string): boolean {
-    const minWords = this.#settings.interruption.minWords
-    if (minWords === 0) return true
-    return countWords(text) >= minWords && !this.#backchannels.isBackchannel(text)
-  }
-
-  #judgeAtPause (candidate: Candidate, utterance: Int16Array | undefined): void {
-    if (!candidate.confirmed) {
-      // A cough, a knock, a short "hm": never confirmed as speech.
-      this.#resumeAnswer()
-      return
-    }
-    if (!candidate.dirty && candidate.text !== undefined) {
-      this.#resumeAnswer()
-      return
-    }
-    if (this.#transcription !== undefined) {
-      // Streaming STT: its interim results judge as they come; a pause with no words yet waits for them.
-      if (candidate.text !== undefined) {
-        candidate.dirty = false
-        this.#resumeAnswer()
-      }
-      return
-    }
-    if (candidate.checking !== undefined || utterance === undefined) return
-    const check = candidate.checking = new AbortController()
-    candidate.dirty = false
-    const wav = encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ)
-    this.#o.providers.stt.transcribe(wav, { signal: check.signal }).then((result) => {
-      if (candidate.checking === check) candidate.checking = undefined
-      if (this.#candidate !== candidate || check.signal.aborted) return
-      candidate.text = result.text.trim()
-      if (this.#interrupts(candidate.text)) this.#commitInterruption()
-      else if (!candidate.dirty) this.#resumeAnswer()
-    }, (err: unknown) => {
-      if (candidate.checking === check) candidate.checking = undefined
-      if (this.#candidate !== candidate || check.signal.aborted) return
-      this.#o.log.debug({ err }, 'transcribing a possible interruption failed: the answer plays on')
-      this.#resumeAnswer()
-    })
-  }
-
-  /** The candidate's speech ended before it was judged an interruption: its whole transcript decides. */
-  #judgeAtEnd (candidate: Candidate, utterance: Int16Array, durationMs: number): void {
-    if (!candidate.confirmed) {
-      this.#resumeAnswer()
-      this.#dropCandidate()
-      return
-    }
-    candidate.checking?.abort()
+  /** Speech over the answer ended before it was judged: its whole transcript decides. */
+  #judgeEnded (utterance: Int16Array, durationMs: number): void {
     const transcription = this.#transcription
     this.#transcription = undefined
     transcription?.end()
     const signal = this.#lifetime.signal
-    const words = !candidate.dirty && candidate.text !== undefined
-      ? Promise.resolve(candidate.text)
-      : transcription !== undefined
-        ? transcription.final(signal)
-        : this.#o.providers.stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal }).then(result => result.text)
-    words.then((text) => {
-      if (this.#candidate !== candidate) return
-      if (this.#interrupts(text.trim())) {
-        this.#commitInterruption(false)
-        this.#endUtterance(utterance, durationMs, text)
-      } else {
-        this.#resumeAnswer()
-        this.#dropCandidate()
-      }
-    }, () => {
-      if (this.#candidate !== candidate) return
-      this.#resumeAnswer()
-      this.#dropCandidate()
+    const stt = this.#o.providers.stt
+    void this.#judge.ended(async () => transcription !== undefined
+      ? await transcription.final(signal)
+      : (await stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal })).text
+    ).then((text) => {
+      if (text === undefined) return
+      this.#commitInterruption(false)
+      this.#endUtterance(utterance, durationMs, text)
     })
   }
 
-  /** The candidate is an interruption: the turn stops (`tts-cancelled`), and the user has the floor (`speech-start`). */
+  /** The speech is an interruption: the turn stops (`tts-cancelled`), and the user has the floor (`speech-start`). */
   #commitInterruption (forwardWords = true): void {
-    this.#dropCandidate()
+    this.#judge.drop()
     this.#heldTranscription = undefined
     this.#interrupt(true)
     this.#announce()
     if (forwardWords && this.#interim !== '') this.#o.send({ type: 'transcript', text: this.#interim, isFinal: false })
-  }
-
-  #dropCandidate (): void {
-    const candidate = this.#candidate
-    if (candidate === undefined) return
-    this.#candidate = undefined
-    candidate.checking?.abort()
-    if (candidate.resumeTimer !== undefined) this.#o.clock.clearTimeout(candidate.resumeTimer)
   }
 
   #output (): AudioOutput {
@@ -543,20 +437,17 @@ export class VoicePipeline {
     this.#transcription?.abort()
     const transcription: StreamingTranscription = new StreamingTranscription(transcribeStream.bind(stt), (text) => { this.#onInterim(transcription, text) }, this.#lifetime.signal)
     this.#transcription = transcription
-    this.#heldTranscription = this.#candidate !== undefined && !this.#announced ? transcription : undefined
+    this.#heldTranscription = this.#judge.pending && !this.#announced ? transcription : undefined
     transcription.write(preRoll)
   }
 
   #onInterim (transcription: StreamingTranscription, text: string): void {
     if (transcription === this.#transcription) this.#interim = text
-    const candidate = this.#candidate
     if (transcription !== this.#heldTranscription) {
       this.#o.send({ type: 'transcript', text, isFinal: false })
       return
     }
-    if (candidate === undefined) return
-    candidate.text = text
-    if (candidate.speechMs >= this.#settings.interruption.minSpeechMs && this.#interrupts(text)) this.#commitInterruption()
+    this.#judge.words(text)
   }
 
   /** What the user said in `turn`, for a turn cancelled before it answered: its transcript, or its audio transcribed again. */
@@ -615,8 +506,8 @@ export class VoicePipeline {
   /** A turn settled: a candidate interruption of it is the user's own turn now. */
   #afterTurn (): void {
     this.#pausedNotified = false
-    if (this.#candidate !== undefined && this.#turn === undefined) {
-      this.#dropCandidate()
+    if (this.#judge.pending && this.#turn === undefined) {
+      this.#judge.drop()
       this.#heldTranscription = undefined
       if (this.#capturing && !this.#ignoring && !this.#announced) {
         this.#announce()
