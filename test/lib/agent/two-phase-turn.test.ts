@@ -348,13 +348,19 @@ t.test('a timeout transition fires on its timer between turns', async t => {
 })
 
 
-t.test('preemptive generation never runs a tool: the tool request waits for the confirmed turn, which runs it once', async t => {
+/** lookup_order, recording the order ids it ran for. */
+function recordingLookupTool (): { ran: string[], tool: Tool } {
   const ran: string[] = []
-  const recordingLookup = defineTool({
+  const tool = defineTool({
     name: 'lookup_order',
     description: 'Finds an order by its id',
     parameters: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'], additionalProperties: false }
   }, async ({ orderId }) => { ran.push(String(orderId)); return { orderId, status: 'shipped' } })
+  return { ran, tool }
+}
+
+t.test('preemptive generation never runs a tool: the tool request waits for the confirmed turn, which runs it once', async t => {
+  const { ran, tool: recordingLookup } = recordingLookupTool()
   const h = harness(t, ['where is order 42'], [
     { chunks: ['One moment. '], toolCalls: [call('lookup_order', { orderId: '42' })] },
     ['Order 42 has shipped.']
@@ -378,12 +384,7 @@ t.test('preemptive generation never runs a tool: the tool request waits for the 
 })
 
 t.test('a discarded speculative answer never runs its tool', async t => {
-  const ran: string[] = []
-  const recordingLookup = defineTool({
-    name: 'lookup_order',
-    description: 'Finds an order by its id',
-    parameters: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'], additionalProperties: false }
-  }, async ({ orderId }) => { ran.push(String(orderId)); return { orderId, status: 'shipped' } })
+  const { ran, tool: recordingLookup } = recordingLookupTool()
   const h = harness(t, ['where is order 4', 'where is order 42'], [
     { chunks: [], toolCalls: [call('lookup_order', { orderId: '4' })] },
     { chunks: [], toolCalls: [call('lookup_order', { orderId: '42' })] },
