@@ -168,7 +168,8 @@ async function say (item: Item, index: number): Promise<SentPart> {
 async function settle (after: number): Promise<ItemRun['settled']> {
   const start = performance.now()
   const complete = (): boolean => rec.messages.some(m => m.type === 'tts-complete' && m.at > after)
-  const quiet = (ms: number) => () => performance.now() - lastActivityAt >= ms
+  // The user's own speech counts as activity: the server may stay silent while it listens.
+  const quiet = (ms: number) => () => performance.now() - Math.max(lastActivityAt, after) >= ms
   const completed = await until(() => complete() || quiet(4000)(), ANSWER_TIMEOUT_MS)
   const settled = await until(quiet(QUIET_MS), ANSWER_TIMEOUT_MS - (performance.now() - start) + 5000)
   return !completed || !settled ? 'timeout' : complete() ? 'tts-complete' : 'quiet'

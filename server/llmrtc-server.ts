@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { envSchema } from '../lib/config/env-schema.js'
 import type { LLMRTCPluginOptions } from '../plugins/llmrtc/index.js'
+import type { TurnResult } from '../lib/pipeline/turn-types.js'
 import { LLMRTC_ERR_OPTIONS_INVALID } from '../lib/errors.js'
 import { loggerOptions } from '../lib/logger.js'
 import llmrtc from '../plugins/llmrtc/index.js'
@@ -108,6 +109,21 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
   }
 
   get started (): boolean { return this.#started }
+
+  /**
+   * The assistant says `text` in a session (after its running turn), as an answer that can be
+   * interrupted. Resolves with the turn's result, or undefined for an unknown session.
+   */
+  async say (sessionId: string, text: string): Promise<TurnResult | undefined> {
+    const session = this.#app.llmrtcSessions.get(sessionId)
+    return session === undefined ? undefined : await this.#app.llmrtcPipeline.for(session).say(text)
+  }
+
+  /** The assistant answers on its own in a session, with `instructions` added to the system prompt. */
+  async generateReply (sessionId: string, instructions: string): Promise<TurnResult | undefined> {
+    const session = this.#app.llmrtcSessions.get(sessionId)
+    return session === undefined ? undefined : await this.#app.llmrtcPipeline.for(session).generateReply(instructions)
+  }
 }
 
 /** TRUST_PROXY: true, false, or comma-separated addresses and CIDRs of the proxies (as Fastify takes them). */
