@@ -55,7 +55,7 @@ export class Preemption {
     const endpointing = o.endpointing
     if (endpointing !== undefined) {
       endpointing.holdForDecision()
-      transcript.then(async (text) => { await endpointing.decide(text, silenceMs) }, () => {})
+      transcript.then(async (text) => { await endpointing.decide(text, silenceMs) }, () => { endpointing.undecided() })
     }
     const answer = o.answer && mayAnswer()
     const speculation: SpeculativeAnswer = this.#current = new SpeculativeAnswer({

@@ -335,8 +335,16 @@ export class VoicePipeline {
     } else if (transcription !== undefined) {
       own = async (signal) => await transcription.final(signal)
     } else if (speculation !== undefined) {
-      // The words up to the pause are all the words: the user did not speak again since.
-      own = async (signal) => await raceSignal(speculation.transcript, signal)
+      // The words up to the pause are all the words: the user did not speak again since. If that
+      // transcription failed, the turn asks the STT again.
+      own = async (signal) => {
+        try {
+          return await raceSignal(speculation.transcript, signal)
+        } catch (error) {
+          if (signal.aborted) throw error
+          return (await stt.transcribe(wav, { signal })).text
+        }
+      }
     } else {
       own = async (signal) => (await stt.transcribe(wav, { signal })).text
     }

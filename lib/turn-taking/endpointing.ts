@@ -67,6 +67,11 @@ export class Endpointing {
     if (control.endOfSpeechSilenceMs < this.#options.maxEndpointMs) control.setEndOfSpeechSilenceMs(this.#options.maxEndpointMs)
   }
 
+  /** No words came for the decision (the STT failed): back to the starting wait. */
+  undecided (): void {
+    if (this.#base !== undefined) this.#control?.setEndOfSpeechSilenceMs(this.#base)
+  }
+
   /** Decides the wait from the words so far. May end the utterance at once (synchronous `speech-end`). */
   async decide (transcript: string, silenceMs: number): Promise<void> {
     const generation = this.#generation
