@@ -233,14 +233,14 @@ export class VoicePipeline {
       this.#ignoring = true
       return
     }
-    this.#judge.open()
+    this.#judge.open(preRoll)
   }
 
   #speechConfirmed (samples: Int16Array): void {
     if (!this.#capturing || this.#ignoring) return
     if (!this.#announced) {
       // Speech judged again after a blip let the answer play on.
-      if (!this.#judge.pending && this.#turn !== undefined) this.#judge.open()
+      if (!this.#judge.pending && this.#turn !== undefined) this.#judge.open(this.#preRoll ?? new Int16Array(0))
       if (!this.#judge.pending) {
         this.#announce()
       } else if (this.#turn === undefined) {
@@ -249,7 +249,7 @@ export class VoicePipeline {
         this.#heldTranscription = undefined
         this.#announce()
       } else {
-        this.#judge.confirmed(samples.length / (SPEECH_SAMPLE_RATE_HZ / 1000))
+        this.#judge.confirmed(samples, samples.length / (SPEECH_SAMPLE_RATE_HZ / 1000))
       }
     }
     // A paid streaming STT opens only for confirmed speech, never for a blip.

@@ -1,10 +1,13 @@
 import type { Clock, TimerHandle } from '../clock.js'
+import { PcmBuffer } from '../audio/pcm-buffer.js'
 import type { Logger } from '../logger.js'
 import { BackchannelMatcher, countWords } from './backchannels.js'
 import type { ResolvedInterruptionOptions } from './options.js'
 
 /** Silence after which a possible interruption is judged (a blip resumes the answer, words are transcribed), in ms. */
-export const JUDGE_AFTER_SILENCE_MS = 160
+export const JUDGE_AFTER_SILENCE_MS = 96
+/** Confirmed speech this long is transcribed once while it goes on, so a backchannel can be let through before it ends, in ms. */
+export const EARLY_CHECK_MS = 400
 /** Speech this long during the answer interrupts without waiting for words (no backchannel lasts so long), in ms. */
 export const LONG_SPEECH_MS = 1200
 /** The VAD window that started the speech: it counts as speech. */
@@ -35,6 +38,12 @@ interface Candidate {
   dirty: boolean
   /** A quick transcription of the speech so far, in flight. */
   checking: AbortController | undefined
+  /** The early transcription (EARLY_CHECK_MS) was made. */
+  checkedEarly: boolean
+  /** The words so far are only backchannels and the answer plays on: more of the same speech does not pause it. */
+  playingOn: boolean
+  /** The speech so far (pre-roll and confirmed audio), for a quick transcription while it goes on. */
+  audio: PcmBuffer
   resumeTimer: TimerHandle | undefined
 }
 
@@ -63,10 +72,12 @@ export class InterruptionJudge {
   /** True while speech over the answer is being judged. */
   get pending (): boolean { return this.#candidate !== undefined }
 
-  /** Speech started over the answer: pause it (in `pause` mode) and start judging. */
-  open (): void {
+  /** Speech started over the answer (`preRoll`: its audio so far): pause it (in `pause` mode) and start judging. */
+  open (preRoll: Int16Array): void {
     this.drop()
-    const candidate: Candidate = { speechMs: ONSET_MS, confirmed: false, text: undefined, dirty: false, checking: undefined, resumeTimer: undefined }
+    const audio = new PcmBuffer(preRoll.length + 16_000)
+    audio.append(preRoll)
+    const candidate: Candidate = { speechMs: ONSET_MS, confirmed: false, text: undefined, dirty: false, checking: undefined, checkedEarly: false, playingOn: false, audio, resumeTimer: undefined }
     this.#candidate = candidate
     this.#pause()
     candidate.resumeTimer = this.#clock.setTimeout(() => {
@@ -92,16 +103,25 @@ export class InterruptionJudge {
     return countWords(text) >= minWords && !this.#backchannels.isBackchannel(text)
   }
 
-  /** `ms` of the speech was confirmed by the VAD. */
-  confirmed (ms: number): void {
+  /** Speech confirmed by the VAD (16 kHz samples). */
+  confirmed (samples: Int16Array, ms: number): void {
     const candidate = this.#candidate
     if (candidate === undefined) return
     candidate.confirmed = true
     candidate.dirty = true
     candidate.speechMs += ms
+    candidate.audio.append(samples)
     const o = this.#options
-    if (candidate.speechMs >= o.minSpeechMs && (o.minWords === 0 || candidate.speechMs >= LONG_SPEECH_MS)) this.#decide(true)
-    else this.#pause()
+    if (candidate.speechMs >= o.minSpeechMs && (o.minWords === 0 || candidate.speechMs >= LONG_SPEECH_MS)) {
+      this.#decide(true)
+      return
+    }
+    if (!candidate.playingOn) this.#pause()
+    // A backchannel ("mm-hmm") is let through while it is still being said, as people do.
+    if (!candidate.checkedEarly && candidate.speechMs >= EARLY_CHECK_MS && !this.#host.streaming) {
+      candidate.checkedEarly = true
+      this.#check(candidate, candidate.audio.view())
+    }
   }
 
   /** Speech again after a pause: the words so far no longer say it all. */
@@ -109,6 +129,7 @@ export class InterruptionJudge {
     const candidate = this.#candidate
     if (candidate === undefined) return
     candidate.dirty = true
+    candidate.playingOn = false
     this.#pause()
   }
 
@@ -118,6 +139,7 @@ export class InterruptionJudge {
     if (candidate === undefined) return
     candidate.text = text
     if (candidate.speechMs >= this.#options.minSpeechMs && this.interrupts(text)) this.#decide(true)
+    else if (this.#backchannels.isBackchannel(text)) this.#playOn(candidate)
   }
 
   /** A window of silence in the speech (`utterance`: the audio so far, once confirmed). */
@@ -130,18 +152,24 @@ export class InterruptionJudge {
       return
     }
     if (!candidate.dirty && candidate.text !== undefined) {
-      this.#host.resume()
+      this.#playOn(candidate)
       return
     }
     if (this.#host.streaming) {
       // Interim results judge as they come; a pause with no words yet waits for them.
       if (candidate.text !== undefined) {
         candidate.dirty = false
-        this.#host.resume()
+        this.#playOn(candidate)
       }
       return
     }
     if (candidate.checking !== undefined || utterance === undefined) return
+    this.#check(candidate, utterance)
+  }
+
+  /** One quick transcription of the speech so far: words interrupt, anything else lets the answer play on. */
+  #check (candidate: Candidate, utterance: Int16Array): void {
+    candidate.checking?.abort()
     const check = candidate.checking = new AbortController()
     candidate.dirty = false
     this.#host.transcribe(utterance, check.signal).then((text) => {
@@ -149,7 +177,7 @@ export class InterruptionJudge {
       if (this.#candidate !== candidate || check.signal.aborted) return
       candidate.text = text.trim()
       if (this.interrupts(candidate.text)) this.#decide(true)
-      else if (!candidate.dirty) this.#host.resume()
+      else if (!candidate.dirty || this.#backchannels.isBackchannel(candidate.text)) this.#playOn(candidate)
     }, (err: unknown) => {
       if (candidate.checking === check) candidate.checking = undefined
       if (this.#candidate !== candidate || check.signal.aborted) return
@@ -185,6 +213,12 @@ export class InterruptionJudge {
     this.#host.resume()
     this.drop()
     return undefined
+  }
+
+  /** Not an interruption (so far): the answer plays on, also while the same speech goes on. */
+  #playOn (candidate: Candidate): void {
+    candidate.playingOn = true
+    this.#host.resume()
   }
 
   #decide (interrupts: boolean): void {
