@@ -10,11 +10,13 @@
  * time; the estimate only has to pick among parts ≥ 1 s apart, so a late VAD under load does not
  * matter). Anchored there, the WAV covers [part start − onsetMs, part start − onsetMs + wavMs] of the
  * client's clock, and the STT returns the joined text of the item's parts whose sent audio overlaps that
- * window by at least `MIN_OVERLAP_MS` (or wholly, for a shorter part; a part still being sent counts up
- * to its latest frame). One rule serves the whole utterance at `speech-end`, a partial one during a
- * pause (preemptive transcription), and a backchannel or interruption alone (its own text). A cough's
- * text is '' (no words); a WAV without sound gives ''. The text is fixed at call time, before the STT
- * delay.
+ * window by at least `MIN_OVERLAP_MS` (or wholly, for a shorter part). Of a part the window covers only
+ * in part (one still being sent, or cut by the VAD inside a sentence), it returns the words in
+ * proportion, as if they were evenly spaced over the part (at least one word): "Wait," of "Wait, stop,
+ * I meant Friday not Tuesday." after its first 400 ms. One rule serves the whole utterance at
+ * `speech-end`, a partial one during a pause (preemptive transcription), and a backchannel or
+ * interruption alone, also while it is still being said. A cough's text is '' (no words); a WAV without
+ * sound gives ''. The text is fixed at call time, before the STT delay.
  *
  * LLM: streams the scripted answer to the user's last message, word by word, after `llmMs`. TTS: a
  * continuous tone after `ttsMs` (per call), 330 ms per word, in 100 ms chunks without gaps, so any
@@ -45,6 +47,8 @@ export interface SentPart {
   startAt: number
   /** Last non-silent sample so far (final once the part is sent). */
   endAt: number
+  /** Length of the part's audio, ms. */
+  durationMs: number
 }
 
 export interface SttCall {
@@ -92,7 +96,9 @@ export class Script {
     const estimate = at - STT_LAG_MS - (wavMs - onsetMs)
     const anchor = parts.reduce((best, p) => Math.abs(p.startAt - estimate) < Math.abs(best.startAt - estimate) ? p : best)
     const window: [number, number] = [anchor.startAt - onsetMs, anchor.startAt - onsetMs + wavMs]
-    const heard = parts.filter(p => Math.min(p.endAt, window[1]) - Math.max(p.startAt, window[0]) >= Math.min(MIN_OVERLAP_MS, p.endAt - p.startAt))
+    const heard = parts
+      .filter(p => Math.min(p.endAt, window[1]) - Math.max(p.startAt, window[0]) >= Math.min(MIN_OVERLAP_MS, p.endAt - p.startAt))
+      .map(p => ({ text: wordsCovered(p, window) }))
     return { at, wavMs, window, lagErrorMs: estimate - anchor.startAt, text: fullText(heard) }
   }
 
@@ -104,6 +110,15 @@ export class Script {
     const t = normalize(text)
     return t !== '' && this.#longAnswers.some(answer => answer.includes(t))
   }
+}
+
+/** The words of `part` that `window` covers, taking them as evenly spaced over the part's audio (at least one). */
+function wordsCovered (part: SentPart, window: [number, number]): string {
+  const list = part.text.split(/\s+/).filter(w => w !== '')
+  const fraction = (at: number): number => Math.min(1, Math.max(0, (at - part.startAt) / part.durationMs))
+  const from = Math.min(list.length - 1, Math.round(fraction(window[0]) * list.length))
+  const to = Math.max(from + 1, Math.round(fraction(Math.min(part.endAt, window[1])) * list.length))
+  return list.slice(from, to).join(' ')
 }
 
 export function normalize (text: string): string {

@@ -156,10 +156,11 @@ async function until (done: () => boolean, timeoutMs: number): Promise<boolean> 
 }
 
 async function say (item: Item, index: number): Promise<SentPart> {
-  const part: SentPart = { itemId: item.id, index, text: item.parts[index]?.text ?? '', startAt: NaN, endAt: NaN }
+  const audio = item.audio[index] ?? new Int16Array(0)
+  const part: SentPart = { itemId: item.id, index, text: item.parts[index]?.text ?? '', startAt: NaN, endAt: NaN, durationMs: audio.length / (SAMPLE_RATE_HZ / 1000) }
   script.sent.push(part)
   speaking = part
-  await client.speak(item.audio[index] ?? new Int16Array(0), SAMPLE_RATE_HZ)
+  await client.speak(audio, SAMPLE_RATE_HZ)
   speaking = undefined
   return part
 }

@@ -5,8 +5,8 @@
  *
  * p = 1 waits `minEndpointMs`, p = 0 waits `maxEndpointMs`, and the wait never increases with p. The curve
  * is quadratic so that confident predictions stay close to the minimum (p = 0.9 → min + 1 % of the range)
- * while doubt is paid for mostly at the low end; with the defaults (250-1600 ms) p = 0.5 waits 588 ms, about
- * the fixed 550 ms the VAD used before, so an undecided detector behaves as before. A `p` outside 0-1 is
+ * while doubt is paid for mostly at the low end; with the defaults (200-1600 ms) p = 0.5 waits 550 ms,
+ * the fixed wait the VAD used before, so an undecided detector behaves as before. A `p` outside 0-1 is
  * clamped; NaN counts as 0.5 (unknown). The result is rounded to a whole millisecond.
  */
 export function endpointForProbability (p: number, minEndpointMs: number, maxEndpointMs: number): number {

@@ -95,7 +95,7 @@ export class HeuristicTurnDetector implements TurnDetector {
       return punctuated ? P.connectivePunctuated : P.connective
     }
     const question = ending === '' && startsLikeQuestion(words, cues)
-    if (cues.prepositions.has(last)) return punctuated ? P.openWordPunctuated : P.openWord
+    if (cues.prepositions.has(last) && !endsWithParticle(words)) return punctuated ? P.openWordPunctuated : P.openWord
     // A verb ends many questions ("che ore sono", "do you know what my name is").
     if (cues.auxiliaries.has(last) && !(before !== undefined && cues.pronouns.has(before)) && !(question && words.length >= 3)) {
       return punctuated ? P.openWordPunctuated : P.openWord
@@ -150,4 +150,17 @@ function startsLikeQuestion (words: readonly string[], cues: LanguageCues): bool
 function hasDateCue (words: readonly string[], cues: LanguageCues): boolean {
   const text = ` ${words.join(' ')} `
   return cues.dateCues.some(cue => text.includes(` ${cue} `))
+}
+
+/** English "on" and "in" that close a phrasal verb on its object ("turn it on", "turn the lights on", "let them in"). */
+const PARTICLES = new Set(['on', 'in'])
+const OBJECT_PRONOUNS = new Set(['it', 'them', 'him', 'her', 'me', 'us', 'this', 'that', 'everything', 'something'])
+const DETERMINERS = new Set(['the', 'a', 'an', 'my', 'your', 'his', 'her', 'our', 'their', 'this', 'that', 'these', 'those'])
+
+function endsWithParticle (words: readonly string[]): boolean {
+  const last = words.at(-1)
+  if (last === undefined || !PARTICLES.has(last)) return false
+  const before = words.at(-2)
+  const twoBefore = words.at(-3)
+  return (before !== undefined && OBJECT_PRONOUNS.has(before)) || (twoBefore !== undefined && DETERMINERS.has(twoBefore) && words.length >= 4)
 }

@@ -4,12 +4,12 @@ import type { ResolvedTurnDetectionOptions, TurnDetectionOptions, TurnDetector }
 
 /**
  * Defaults of adaptive end of turn, without the detector (a new `HeuristicTurnDetector` each time).
- * 250 ms after a clearly finished turn is about the shortest gap between turns in conversation; 1600 ms
+ * 200 ms after a clearly finished turn is about the gap between turns in conversation; 1600 ms
  * after a clearly unfinished one covers a speaker's mid-sentence search for a word or a digit, and
  * stays short enough not to feel dead if the user really has finished.
  */
 export const DEFAULT_TURN_DETECTION_OPTIONS = Object.freeze({
-  minEndpointMs: 250,
+  minEndpointMs: 200,
   maxEndpointMs: 1600,
   dynamic: true,
   language: 'en'

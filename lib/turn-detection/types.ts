@@ -35,7 +35,7 @@ export interface TurnDetector {
 export interface TurnDetectionOptions {
   /** Judges whether the user has finished (default: a new `HeuristicTurnDetector`). */
   detector?: TurnDetector
-  /** Silence waited after a clearly complete turn (probability 1), in ms (default 250). */
+  /** Silence waited after a clearly complete turn (probability 1), in ms (default 200). */
   minEndpointMs?: number
   /** Silence waited after a clearly unfinished turn (probability 0), in ms (default 1600). */
   maxEndpointMs?: number

@@ -27,7 +27,7 @@ export interface InterruptionOptions {
 }
 
 export interface PreemptiveOptions {
-  /** Silence inside an utterance after which the transcript and the LLM's answer are started, in ms (default 200). */
+  /** Silence inside an utterance after which the transcript and the LLM's answer are started, in ms (default 160). */
   afterMs?: number
 }
 
@@ -54,7 +54,7 @@ export const DEFAULT_INTERRUPTION_OPTIONS: Readonly<ResolvedInterruptionOptions>
   backchannels: []
 })
 
-export const DEFAULT_PREEMPTIVE_OPTIONS: Readonly<ResolvedPreemptiveOptions> = Object.freeze({ afterMs: 200 })
+export const DEFAULT_PREEMPTIVE_OPTIONS: Readonly<ResolvedPreemptiveOptions> = Object.freeze({ afterMs: 160 })
 
 const MODES = new Set<InterruptionMode>(['pause', 'confirm', 'off'])
 

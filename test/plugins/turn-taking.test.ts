@@ -53,8 +53,8 @@ t.test('turn-taking options are validated at start, and the environment sets the
   t.match(settings.userIdle, { afterMs: 20000 })
   const defaults = (await buildApp(t, { webrtc: false })).llmrtcConfig.turnTaking
   t.equal(defaults.interruption.mode, 'pause')
-  t.match(defaults.turnDetection, { minEndpointMs: 250, maxEndpointMs: 1600 })
-  t.match(defaults.preemptive, { afterMs: 200 })
+  t.match(defaults.turnDetection, { minEndpointMs: 200, maxEndpointMs: 1600 })
+  t.match(defaults.preemptive, { afterMs: 160 })
   t.equal(defaults.userIdle, false)
 })
 

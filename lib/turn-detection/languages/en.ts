@@ -16,7 +16,8 @@ export const en: LanguageCueList = {
     a: ['plan', 'vitamin', 'type', 'grade']
   },
   prepositions: ['to', 'for', 'with', 'of', 'at', 'from', 'about', 'into', 'onto', 'by', 'like', 'as', 'until', 'till', 'while',
-    'through', 'without', 'between', 'towards', 'toward', 'via', 'per', 'very', 'really'],
+    'through', 'without', 'between', 'towards', 'toward', 'via', 'per', 'very', 'really', 'on', 'in', 'near', 'under',
+    'after', 'before', 'behind', 'beside', 'across', 'against', 'among', 'within', 'upon', 'during', 'except'],
   auxiliaries: ['is', 'are', 'am', 'was', 'were', 'be', 'been', 'will', 'would', 'can', 'could', 'should', 'shall', 'might',
     'must', 'have', 'has', 'had', 'do', 'does', 'did'],
   pronouns: ['i', 'you', 'he', 'she', 'it', 'we', 'they', 'that', 'this', 'there', 'who', 'what', 'which', 'one'],

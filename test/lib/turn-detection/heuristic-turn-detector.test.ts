@@ -182,3 +182,10 @@ t.test('every rule answers a probability between 0 and 1 and the detector is nam
   t.equal(detector.name, 'heuristic')
   for (const [rule, p] of Object.entries(P)) t.ok(p >= 0 && p <= 1, rule)
 })
+
+t.test('a trailing "on", "in" or "near" waits, unless it closes a phrasal verb on its object', async t => {
+  const d = new HeuristicTurnDetector()
+  const p = async (transcript: string): Promise<number> => await d.predict({ transcript, silenceMs: 300, history: [], language: 'en' })
+  for (const text of ['My flight leaves on', 'Could you find me a hotel near', 'The card number ends in']) t.ok(await p(text) <= 0.2, text)
+  for (const text of ['turn it on', 'Can you turn the lights on', 'let them in']) t.ok(await p(text) >= 0.45, text)
+})

@@ -12,7 +12,7 @@ t.test('no options resolve to the defaults with the heuristic detector', async t
     t.ok(resolved.detector instanceof HeuristicTurnDetector)
     t.same({ ...resolved, detector: undefined }, { ...DEFAULT_TURN_DETECTION_OPTIONS, detector: undefined })
   }
-  t.same(DEFAULT_TURN_DETECTION_OPTIONS, { minEndpointMs: 250, maxEndpointMs: 1600, dynamic: true, language: 'en' })
+  t.same(DEFAULT_TURN_DETECTION_OPTIONS, { minEndpointMs: 200, maxEndpointMs: 1600, dynamic: true, language: 'en' })
 })
 
 t.test('false turns adaptive end of turn off', async t => {
@@ -49,7 +49,7 @@ t.test('bad values are refused at resolve time, named turnDetection.<key>', asyn
 
 t.test('the error says what was expected and what came instead', async t => {
   t.throws(() => resolveTurnDetectionOptions({ maxEndpointMs: 100 }), {
-    message: 'Invalid llmrtc option "turnDetection.maxEndpointMs": expected an integer number of milliseconds from minEndpointMs (250) to 10000, instead got 100'
+    message: 'Invalid llmrtc option "turnDetection.maxEndpointMs": expected an integer number of milliseconds from minEndpointMs (200) to 10000, instead got 100'
   })
 })
 
