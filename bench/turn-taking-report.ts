@@ -110,8 +110,9 @@ export function perItemTable (items: ItemMeasure[]): string[] {
 
 /**
  * Checks the STT rule gave the intended text, from the STT calls themselves (a turn the server cancels
- * never sends its transcript): every spoken part of an item is in some call's text, the last call of a
- * turn item ends with its last part, and no call mixes a during-answer item's question with its segment.
+ * never sends its transcript): every spoken part of a turn item (the question of a during-answer item)
+ * is in some call's text, the last call of a turn item ends with its last part, and no call mixes a
+ * during-answer item's question with its segment.
  */
 export function sttMismatches (specs: ItemSpec[], items: ItemMeasure[], sttCalls: SttCall[]): string[] {
   const out: string[] = []
@@ -120,7 +121,8 @@ export function sttMismatches (specs: ItemSpec[], items: ItemMeasure[], sttCalls
     if (spec === undefined || m.error !== undefined) continue
     const calls = sttCalls.filter(c => c.itemId === m.id).map(c => normalize(c.text))
     const spoken = spec.parts.filter(p => p.text !== '').map(p => normalize(p.text))
-    const missing = spoken.filter(p => !calls.some(s => s.includes(p)))
+    // Speech over the answer may rightly never be transcribed (a backchannel the VAD never confirmed).
+    const missing = (spec.segmentAfterMs === undefined ? spoken : spoken.slice(0, 1)).filter(p => !calls.some(s => s.includes(p)))
     if (missing.length > 0) out.push(`${m.id}: no STT result holds ${missing.map(p => `"${p}"`).join(', ')} (results: ${calls.map(t => `"${t}"`).join(', ') || 'none'})`)
     if (spec.segmentAfterMs === undefined) {
       if (!(calls.at(-1) ?? '').endsWith(spoken.at(-1) ?? '')) out.push(`${m.id}: the last STT result "${calls.at(-1) ?? ''}" does not end with the last part`)
