@@ -84,6 +84,8 @@ export class Turn {
         await this.#answer(undefined, first)
       } else {
         const transcript = await this.#transcribe()
+        // Cut off while its hooks ran: the words are not yet the user's message.
+        if (signal.aborted) throw new TurnEnded('cancelled')
         if (transcript === '') {
           outcome = 'empty'
         } else {

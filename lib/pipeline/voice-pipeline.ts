@@ -385,7 +385,7 @@ export class VoicePipeline {
     if (carryOver && !heard && !speaking && turn.userWords) {
       const text = this.#turnText(turn)
       text.catch(() => {})
-      this.#carryOver = { text, message: turn.userMessage }
+      this.#carryOver = { text, turn }
     }
   }
 
@@ -494,7 +494,8 @@ export class VoicePipeline {
         ...(this.#o.agent !== undefined ? { agent: this.#o.agent } : {})
       }, input)
       // The earlier words joined this turn: their own user message gives way to the joined one.
-      if (carry?.message !== undefined) this.#o.history.removeLast(carry.message)
+      const carried = carry?.turn.userMessage
+      if (carried !== undefined) this.#o.history.removeLast(carried)
       this.#turn = turn
       let result: TurnResult | undefined
       try {
@@ -555,6 +556,6 @@ export class VoicePipeline {
 /** The words of a turn cut off before it answered, joined to the next turn's. */
 interface CarryOver {
   text: Promise<string>
-  /** Its user message in the history (replaced by the joined one), if it got that far. */
-  message: ChatMessage | undefined
+  /** The turn cut off: its user message in the history, if it got that far, gives way to the joined one. */
+  turn: Turn
 }

@@ -26,7 +26,7 @@ interface Harness {
   idleEnded: () => boolean
 }
 
-function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider, tts?: ScriptedTTS }, turnTaking: TurnTakingOptions = {}, streamingSTT = false): Harness {
+function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider, tts?: ScriptedTTS }, turnTaking: TurnTakingOptions = {}, streamingSTT = false, hooks = new HookRegistry(silentLogger)): Harness {
   const messages: ServerMessage[] = []
   const history = new ConversationHistory('Be brief.', 20)
   const output = new ManualOutput()
@@ -38,7 +38,7 @@ function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider, tts?
   const pipeline = new VoicePipeline({
     sessionId: 'session-1',
     providers: { tts: new ScriptedTTS(), ...providers },
-    hooks: new HookRegistry(silentLogger),
+    hooks,
     history,
     send: (m) => { messages.push(m) },
     takeAttachments: () => [],
@@ -266,6 +266,33 @@ t.test('a turn cut off before it answered joins the next one: one user message w
   h.output.play()
   await h.pipeline.idle()
   t.equal(llm.requests[1]?.messages.at(-1)?.content, 'book a table for four people')
+  t.same(h.history.messages.map(m => m.content), ['book a table for four people', 'A table for four.'])
+})
+
+t.test('a turn cut off while its onSTTEnd hook runs joins the next one without its own user message', async t => {
+  // The first turn, the quick check of the pause, the cut-off turn's words again, the new speech.
+  const stt = new ScriptedSTT(['book a table for', 'four people', 'book a table for', 'four people'])
+  const llm = new ScriptedLLM([['A table for four.']])
+  const hooks = new HookRegistry(silentLogger)
+  let release = (): void => {}
+  let hookCalls = 0
+  hooks.addHook('onSTTEnd', async () => {
+    // The first turn's hook holds until the user has spoken again.
+    if (hookCalls++ === 0) await new Promise<void>(resolve => { release = resolve })
+  })
+  const h = harness(t, { stt, llm }, {}, false, hooks)
+  utterance(h.pipeline)
+  await until(() => hookCalls === 1, 'first turn in its onSTTEnd hook')
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: speech(560) })
+  await until(() => h.types().filter(type => type === 'speech-start').length === 2, 'interruption committed')
+  release()
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(700), durationMs: 700 })
+  await until(() => h.types().includes('tts-start'), 'answer')
+  h.output.play()
+  await h.pipeline.idle()
+  t.equal(llm.requests.length, 1, 'the cut-off turn never asked the LLM')
   t.same(h.history.messages.map(m => m.content), ['book a table for four people', 'A table for four.'])
 })
 
