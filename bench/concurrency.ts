@@ -136,6 +136,7 @@ async function addTalker (index: number): Promise<void> {
   talker.loop = (async () => {
     await new Promise(resolve => setTimeout(resolve, Math.random() * 3000)) // out of phase with the others
     let i = index
+    // eslint-disable-next-line no-unmodified-loop-condition -- `running` is cleared when the run ends
     while (running) await client.speak(utterances[i++ % utterances.length] as Int16Array, 48_000)
   })()
   talkers.push(talker)

@@ -7,7 +7,7 @@
  * Runs inside a loopback-only network namespace when it can.
  */
 import { ResourceCounter } from '../test/faults/reliability-helpers.js'
-import { SAMPLE_HEADER, exposeGc, heapAfterGc, sampleRow, soakApp, soakDriver } from '../test/soak/soak-driver.js'
+import { SAMPLE_HEADER, exposeGc, sampleRow, soakApp, soakDriver } from '../test/soak/soak-driver.js'
 import { guard } from './guard.js'
 import { WebRTCTestClient, isolateNetwork } from './webrtc-test-client.js'
 

@@ -17,4 +17,5 @@ register('data:text/javascript,' + encodeURIComponent(
 const helper: typeof Helper = await import('../test/helpers/webrtc-client.js')
 
 export const { WebRTCTestClient, isolateNetwork } = helper
+// eslint-disable-next-line @typescript-eslint/no-redeclare -- the class's value and its type, as one name
 export type WebRTCTestClient = Helper.WebRTCTestClient

@@ -34,6 +34,8 @@ export class PrometheusMetrics {
   readonly #options: PrometheusMetricsOptions
   readonly #unsubscribe: Array<() => void> = []
   readonly #turns: Counter<'outcome'>
+  /** Read at each scrape (their `collect`); held so they are plainly owned by this object. */
+  readonly #gauges: Gauge[]
   readonly #stt: Histogram
   readonly #llm: Histogram
   readonly #tts: Histogram
@@ -51,8 +53,10 @@ export class PrometheusMetrics {
   constructor (options: PrometheusMetricsOptions) {
     this.#options = options
     const registers = [this.registry]
-    new Gauge({ name: 'llmrtc_active_sessions', help: 'Sessions held: connected, or waiting for a reconnect.', registers, collect () { this.set(options.activeSessions()) } })
-    new Gauge({ name: 'llmrtc_active_connections', help: 'Open client connections (signaling WebSockets).', registers, collect () { this.set(options.activeConnections()) } })
+    this.#gauges = [
+      new Gauge({ name: 'llmrtc_active_sessions', help: 'Sessions held: connected, or waiting for a reconnect.', registers, collect () { this.set(options.activeSessions()) } }),
+      new Gauge({ name: 'llmrtc_active_connections', help: 'Open client connections (signaling WebSockets).', registers, collect () { this.set(options.activeConnections()) } })
+    ]
     this.#turns = new Counter({ name: 'llmrtc_turns_total', help: 'Turns ended, by outcome.', labelNames: ['outcome'], registers })
     this.#stt = new Histogram({ name: 'llmrtc_stt_latency_seconds', help: 'From the end of speech to the final transcript.', buckets: STAGE_BUCKETS, registers })
     this.#llm = new Histogram({ name: 'llmrtc_llm_first_token_seconds', help: 'From the final transcript to the first token of the answer.', buckets: STAGE_BUCKETS, registers })

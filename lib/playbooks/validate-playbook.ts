@@ -156,7 +156,7 @@ function checkCondition (condition: unknown, where: string, fail: Fail): void {
       return
     case 'custom':
       field('evaluate', 'a function', v => typeof v === 'function')
-      return
+      break
     case 'llm_decision':
   }
 }

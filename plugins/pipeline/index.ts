@@ -65,13 +65,12 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     const playbookTools = [...playbook.globalTools ?? [], ...playbook.stages.flatMap(stage => stage.tools ?? [])]
     const clash = playbookTools.find(tool => tools.has(tool.definition.name))
     // The LLM would be offered two tools of one name.
-    if (clash !== undefined) invalidOption('tools', `names other than the playbook's tools'`, `"${clash.definition.name}" in both`)
+    if (clash !== undefined) invalidOption('tools', 'names other than the playbook\'s tools\'', `"${clash.definition.name}" in both`)
     log.info({ playbook: playbook.id, stages: playbook.stages.length }, 'playbook loaded')
   }
 
   function agentFor (session: Session, sessionLog: Logger, schedule: (task: () => Promise<void>) => void): SessionAgent | undefined {
     if (playbook === undefined && tools.list().length === 0) return undefined
-    let agent: SessionAgent | undefined
     const engine = playbook === undefined
       ? undefined
       : new PlaybookEngine({
@@ -85,7 +84,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
         // A timeout transition waits for the turn in progress.
         onTimer: (change) => { schedule(async () => { await agent?.applyTimerChange(change); sessions.persist(session) }) }
       })
-    agent = new SessionAgent({
+    const agent: SessionAgent = new SessionAgent({
       sessionId: session.id,
       systemPrompt: config.systemPrompt,
       tools,

@@ -245,7 +245,6 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
     decorator.emit('open', ctx)
     connectionHooks.bound(ctx)
   }
-
 }
 
 function byteLength (data: RawData): number {

@@ -34,7 +34,7 @@ t.test('llmrtc-backend with an empty environment prints a banner: each role\'s p
     t.ok(run.output().includes(`  ${role.toUpperCase()}  ${provider.padEnd(24)} ${reason}\n`), `the banner names the ${role} provider and why: ${provider} (${reason})`)
   }
   t.equal(selected(run.output()).find(s => s.role === 'llm')?.provider, 'builtin-assistant')
-  t.match(run.output(), /For a real model set OPENAI_API_KEY=sk-\.\.\.  \(or a local server: LLM_PROVIDER=openai OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:11434\/v1\)/)
+  t.match(run.output(), /For a real model set OPENAI_API_KEY=sk-\.\.\. {2}\(or a local server: LLM_PROVIDER=openai OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:11434\/v1\)/)
   run.child.kill('SIGTERM')
   t.same(await run.exited, { code: 0, signal: null })
 })
@@ -75,7 +75,7 @@ t.test('llmrtc-backend --help lists the options and the environment variables', 
   }
   t.match(providers, /Providers \(per role: \*_PROVIDER if set, else the first key set, else local, else built-in\):/)
   t.match(providers, /LLM_PROVIDER=openai OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:11434\/v1/, 'with an example for a local model')
-  t.match(server, /\n  PORT /)
+  t.match(server, /\n {2}PORT /)
   t.notMatch(server, /OPENAI_API_KEY/)
 })
 
@@ -112,7 +112,7 @@ t.test('the banner shows where to connect and hints only at what is missing', as
     tts: { provider: 'cartesia-tts', reason: 'CARTESIA_API_KEY is set' }
   })
   t.notMatch(cloud, /All options/, 'nothing to hint at with real providers')
-  t.match(cloud, /  LLM  openai-llm {15}OPENAI_API_KEY is set\n/)
+  t.match(cloud, / {2}LLM {2}openai-llm {15}OPENAI_API_KEY is set\n/)
 })
 
 t.test('llmrtc-backend exits non-zero with a clear message on bad configuration', async t => {

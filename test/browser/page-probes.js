@@ -1,3 +1,4 @@
+/* global AudioContext, MediaStream */
 // Installed in the voice page before its own script (page.addInitScript) by test/helpers/browser.ts,
 // so the page itself carries no test hook. Plain browser JavaScript: the TypeScript project has no DOM
 // types, and functions compiled by tsx cannot always be serialized into a page.

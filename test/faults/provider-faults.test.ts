@@ -135,6 +135,7 @@ async function allSettled (promises: Array<Promise<unknown>>, maxWaitMs = 10_000
   let pending = promises.length
   for (const p of promises) void p.finally(() => { pending-- })
   const started = Date.now()
+  // eslint-disable-next-line no-unmodified-loop-condition -- `pending` counts down in the callbacks above
   while (pending > 0 && Date.now() - started < maxWaitMs) await sleep(20)
   return pending
 }

@@ -92,7 +92,7 @@ export async function waitForPageMessage (page: Page, type: ServerMessage['type'
     return await handle.jsonValue() as number
   } catch (err) {
     const since = (await pageMessages(page)).slice(from).map(m => m.type === 'error' ? `error(${m.code}: ${m.message})` : m.type)
-    const shown = await page.evaluate(`['state', 'status', 'banner'].map(id => document.getElementById(id)).filter(node => !node.hidden).map(node => node.textContent).join(' | ')`)
+    const shown = await page.evaluate('[\'state\', \'status\', \'banner\'].map(id => document.getElementById(id)).filter(node => !node.hidden).map(node => node.textContent).join(\' | \')')
     const peer = await page.evaluate(async () => await (globalThis as ProbeWindow).llmrtcTest.peerReport())
     throw new Error(`no ${type} after message ${from}; since then: ${since.join(' ') || 'nothing'}; the page shows: ${String(shown)}; ${peer}`, { cause: err })
   }

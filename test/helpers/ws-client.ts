@@ -41,18 +41,18 @@ async function record (open: (onInit: (socket: WebSocket) => void) => Promise<We
   let resolveClosed!: (v: { code: number, reason: string }) => void
   const closed = new Promise<{ code: number, reason: string }>(resolve => { resolveClosed = resolve })
   const ws = await open((socket) => {
-      socket.on('message', (data) => {
-        const message = JSON.parse(data.toString()) as Record<string, unknown>
-        messages.push(message)
-        for (let i = waiters.length - 1; i >= 0; i--) {
-          const waiter = waiters[i]
-          if (waiter !== undefined && waiter.type === message.type && messages.length - 1 >= waiter.from) {
-            waiters.splice(i, 1)
-            waiter.resolve(message)
-          }
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as Record<string, unknown>
+      messages.push(message)
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        const waiter = waiters[i]
+        if (waiter !== undefined && waiter.type === message.type && messages.length - 1 >= waiter.from) {
+          waiters.splice(i, 1)
+          waiter.resolve(message)
         }
-      })
-      socket.on('close', (code, reason) => { resolveClosed({ code, reason: reason.toString() }) })
+      }
+    })
+    socket.on('close', (code, reason) => { resolveClosed({ code, reason: reason.toString() }) })
   })
   return {
     ws,

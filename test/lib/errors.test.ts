@@ -26,9 +26,9 @@ t.test('every protocol error code is documented in docs/errors.md', async t => {
 })
 
 t.test('every registered error is exported from the package with its code', async t => {
-  for (const [code, ctor] of Object.entries(errorRegistry)) {
-    t.equal((publicApi as Record<string, unknown>)[code], ctor, `${code} is exported`)
-    const err = new ctor('a', 'b', 'c')
+  for (const [code, Ctor] of Object.entries(errorRegistry)) {
+    t.equal((publicApi as Record<string, unknown>)[code], Ctor, `${code} is exported`)
+    const err = new Ctor('a', 'b', 'c')
     t.equal(err.code, code)
     t.ok(isProtocolErrorCode(protocolCodeOf(err)), `${code} maps to a protocol code`)
   }

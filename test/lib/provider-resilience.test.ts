@@ -48,7 +48,7 @@ t.test('a stream is retried only before its first output', async t => {
 
 t.test('an LLM list fails over to the next provider before any output, and says so', async t => {
   const events: FailoverEvent[] = []
-  const broken: LLMProvider = { name: 'primary', complete: async () => { throw httpError(401) }, async * stream () { throw httpError(401) } } // eslint-disable-line require-yield
+  const broken: LLMProvider = { name: 'primary', complete: async () => { throw httpError(401) }, async * stream () { throw httpError(401) } }
   const backup: LLMProvider = { name: 'backup', complete: async () => ({ fullText: 'from backup' }) }
   const llm = failoverLLM([broken, backup], (e) => { events.push(e) })
   t.equal(llm.name, 'primary>backup')
@@ -84,7 +84,7 @@ t.test('STT and TTS lists fail over too; streams need a common rate', async t =>
   t.same(live, ['live'], 'streaming uses the primary')
   t.equal(stt.streamingInputSampleRate, 16000)
 
-  const ttsDown: TTSProvider = { name: 't1', pcmSampleRate: 24000, speak: async () => { throw httpError(500) }, async * speakStream () { throw httpError(500) } } // eslint-disable-line require-yield
+  const ttsDown: TTSProvider = { name: 't1', pcmSampleRate: 24000, speak: async () => { throw httpError(500) }, async * speakStream () { throw httpError(500) } }
   const ttsUp: TTSProvider = { name: 't2', pcmSampleRate: 24000, speak: async () => ({ audio: Buffer.from([1, 2]), format: 'pcm' }), async * speakStream () { yield Buffer.from([1, 2]) } }
   const tts = failoverTTS([ttsDown, ttsUp], onFailover)
   t.same((await tts.speak('x')).audio, Buffer.from([1, 2]))

@@ -12,7 +12,8 @@ import { join } from 'node:path'
 const wav = process.argv[2]
 const dir = mkdtempSync(join(tmpdir(), 'chr-'))
 const browser = await chromium.launchPersistentContext(dir, {
-  executablePath: '/usr/bin/chromium', headless: true,
+  executablePath: '/usr/bin/chromium',
+  headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection']
 })
 const page = browser.pages()[0] ?? await browser.newPage()

@@ -151,8 +151,13 @@ export async function startDeepgramMock (options: DeepgramMockOptions = {}): Pro
     const results = (isFinal: boolean, fromFinalize = false): void => {
       const transcript = words.slice(finalized, revealed).join(' ')
       send({
-        type: 'Results', channel_index: [0, 1], duration: (revealed - finalized) * wordSeconds, start: finalized * wordSeconds,
-        is_final: isFinal, speech_final: false, from_finalize: fromFinalize,
+        type: 'Results',
+        channel_index: [0, 1],
+        duration: (revealed - finalized) * wordSeconds,
+        start: finalized * wordSeconds,
+        is_final: isFinal,
+        speech_final: false,
+        from_finalize: fromFinalize,
         channel: { alternatives: [{ transcript, confidence: 0.99, words: words.slice(finalized, revealed).map((word, i) => ({ word, start: (finalized + i) * wordSeconds, end: (finalized + i + 1) * wordSeconds, confidence: 0.99, punctuated_word: word })) }] },
         metadata: { request_id: requestId, model_info: { name: 'general-nova-3', version: '2025-01-01.0', arch: 'nova-3' }, model_uuid: '00000000-0000-0000-0000-000000000003' }
       })

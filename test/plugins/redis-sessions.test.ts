@@ -11,7 +11,7 @@ import llmrtc from '../../plugins/llmrtc/index.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
 import { buildApp } from '../helpers/app.js'
 import { cleanEnv, startChild } from '../helpers/child-server.js'
-import { startRedis, type RunningRedis } from '../helpers/redis-server.js'
+import { startRedis } from '../helpers/redis-server.js'
 import { connectOverNetwork, until, type RecordingSocket } from '../helpers/ws-client.js'
 
 // Sessions across servers: llmrtc apps sharing one real redis-server (a child process of this file).

@@ -56,8 +56,15 @@ t.test('the live connection asks for linear16 16 kHz mono, interim results, smar
   const session = mock.live[0]
   t.ok(session)
   t.same(Object.fromEntries(session?.query ?? []), {
-    model: 'nova-2', language: 'de', encoding: 'linear16', sample_rate: '16000', channels: '1',
-    interim_results: 'true', endpointing: 'false', smart_format: 'true', punctuate: 'true'
+    model: 'nova-2',
+    language: 'de',
+    encoding: 'linear16',
+    sample_rate: '16000',
+    channels: '1',
+    interim_results: 'true',
+    endpointing: 'false',
+    smart_format: 'true',
+    punctuate: 'true'
   })
   t.equal(session?.authorization, `Token ${mock.apiKey}`)
 })

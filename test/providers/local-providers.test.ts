@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { decodeWav, encodeWav } from '../../lib/audio/wav.js'
 import { resample } from '../../lib/audio/resampler.js'
 import { BUILTIN_ASSISTANT_PHRASES } from '../../lib/providers/builtin/rule-based-llm.js'
@@ -10,7 +10,6 @@ import { synthesizeSpeech } from '../helpers/speech.js'
 import { scratchDir } from '../helpers/scratch-dir.js'
 
 // Needs Debian's espeak-ng, pocketsphinx and pocketsphinx-en-us (.ci/run installs them).
-
 
 /**
  * A stand-in binary: a shell script `body`, in which $PIDFILE is where to record its pid (with `exec
@@ -109,7 +108,7 @@ t.test('espeak-ng errors are clear: not installed, unknown voice, a failed run',
   const flaky = fakeBinary('espeak-ng', `text=$(cat)\ncat "${wav}"\n[ "$text" = "a" ] && exit 0\necho "synthesis failed" >&2\nexit 2`)
   const tts = new EspeakTTS({ binary: flaky.binary })
   await t.rejects(tts.speak('Hello.'), { code: 'LLMRTC_ERR_TTS', message: /"espeak-tts" failed: espeak-ng exited with code 2: synthesis failed/ })
-  const stereo = fakeBinary('espeak-ng', `cat > /dev/null\nprintf 'RIFF\\044\\000\\000\\000WAVEfmt \\020\\000\\000\\000\\001\\000\\002\\000\\042\\126\\000\\000\\210\\130\\001\\000\\004\\000\\020\\000data\\000\\000\\000\\000'`)
+  const stereo = fakeBinary('espeak-ng', 'cat > /dev/null\nprintf \'RIFF\\044\\000\\000\\000WAVEfmt \\020\\000\\000\\000\\001\\000\\002\\000\\042\\126\\000\\000\\210\\130\\001\\000\\004\\000\\020\\000data\\000\\000\\000\\000\'')
   await t.rejects(new EspeakTTS({ binary: stereo.binary }).speak('Hi.'), { code: 'LLMRTC_ERR_TTS', message: /2 channel\(s\) at 22050 Hz, expected mono/ })
 })
 

@@ -123,7 +123,7 @@ export class PocketsphinxSTT implements STTProvider {
    * Runs pocketsphinx on `samples` and returns its stdout. The audio goes through a file in the
    * temporary folder: Node gives a child's stdin as a socket, which 5prealpha's `-infile` cannot open.
    */
-  async #run (samples: Int16Array, signal: AbortSignal | undefined, failure: typeof LLMRTC_ERR_STT | typeof LLMRTC_ERR_PROVIDER_INIT, dir?: string): Promise<string> {
+  async #run (samples: Int16Array, signal: AbortSignal | undefined, Failure: typeof LLMRTC_ERR_STT | typeof LLMRTC_ERR_PROVIDER_INIT, dir?: string): Promise<string> {
     dir ??= await this.#dir()
     const file = join(dir, `${randomUUID()}.${this.#modern ? 'wav' : 'raw'}`)
     await writeFile(file, this.#modern ? encodeWav(samples, RATE_HZ) : Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength))
@@ -134,9 +134,9 @@ export class PocketsphinxSTT implements STTProvider {
       const { stdout, exit } = await new ChildRun(this.#binary, args, '', signal).output()
       if (signal?.aborted === true) return ''
       if (exit.spawnError?.code === 'ENOENT') {
-        throw new failure(this.name, `pocketsphinx was not found (${this.#binary}): ${POCKETSPHINX_INSTALL_HINT}`, { cause: exit.spawnError })
+        throw new Failure(this.name, `pocketsphinx was not found (${this.#binary}): ${POCKETSPHINX_INSTALL_HINT}`, { cause: exit.spawnError })
       }
-      if (exit.code !== 0) throw new failure(this.name, `pocketsphinx ${describeExit(exit)}${errorLines(exit)}`, { cause: exit.spawnError })
+      if (exit.code !== 0) throw new Failure(this.name, `pocketsphinx ${describeExit(exit)}${errorLines(exit)}`, { cause: exit.spawnError })
       return stdout.toString('utf8')
     } finally {
       await rm(file, { force: true })

@@ -8,8 +8,11 @@ export const nl: LanguageCueList = {
   fillers: ['eh', 'ehm', 'uh', 'uhm', 'euh', 'nou'],
   connectives: ['en', 'maar', 'of', 'want', 'omdat', 'dat', 'als', 'dus', 'toen', 'terwijl', 'hoewel', 'de', 'het', 'een', 'mijn',
     'jouw', 'uw', 'onze', 'hun'],
-  completeAfter: { dat: ['denk', 'weet', 'klopt', 'is', 'doe'], het: ['weet', 'doe', 'snap', 'is', 'was', 'zie', 'begrijp'],
-    een: ['nummer', 'hoofdstuk'] },
+  completeAfter: {
+    dat: ['denk', 'weet', 'klopt', 'is', 'doe'],
+    het: ['weet', 'doe', 'snap', 'is', 'was', 'zie', 'begrijp'],
+    een: ['nummer', 'hoofdstuk']
+  },
   // Not op, aan, uit, in, over, door, om, voor: as particles of separable verbs they end complete sentences ("ik bel je op").
   prepositions: ['te', 'met', 'van', 'naar', 'bij', 'tot', 'zonder', 'tussen', 'zoals', 'heel', 'erg'],
   auxiliaries: ['is', 'ben', 'bent', 'zijn', 'was', 'waren', 'heb', 'hebt', 'heeft', 'hebben', 'wil', 'kan', 'ga', 'gaat', 'moet'],

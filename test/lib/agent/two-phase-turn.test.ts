@@ -55,8 +55,6 @@ function harness (t: Test, transcripts: string[], scripts: Script[], options: Ha
   const clock = options.clock ?? systemClock
   const data: Record<string, unknown> = {}
   const send = (m: ServerMessage): void => { messages.push(m) }
-  let pipeline: VoicePipeline | undefined
-  let agent: SessionAgent | undefined
   const engine = options.playbook === undefined
     ? undefined
     : new PlaybookEngine({
@@ -67,7 +65,7 @@ function harness (t: Test, transcripts: string[], scripts: Script[], options: Ha
       hooks,
       onTimer: (change) => { pipeline?.schedule(async () => { await agent?.applyTimerChange(change) }) }
     })
-  agent = new SessionAgent({
+  const agent: SessionAgent = new SessionAgent({
     sessionId: 'session-1',
     systemPrompt: 'Be brief.',
     tools: new ToolRegistry(options.tools ?? []),
@@ -82,7 +80,7 @@ function harness (t: Test, transcripts: string[], scripts: Script[], options: Ha
     maxToolRounds: options.maxToolRounds ?? 5,
     toolPhaseTimeoutMs: 30_000
   })
-  pipeline = new VoicePipeline({
+  const pipeline: VoicePipeline = new VoicePipeline({
     sessionId: 'session-1',
     providers: { tts: new ScriptedTTS(), stt: new ScriptedSTT(transcripts), llm },
     hooks,
@@ -103,12 +101,12 @@ function harness (t: Test, transcripts: string[], scripts: Script[], options: Ha
   return { pipeline, llm, messages, types: () => messages.map(m => m.type), history, output, hooks, results, engine, data }
 }
 
-
 /** Plays out all audio until the pipeline is idle. */
 async function finish (h: Harness): Promise<void> {
   const idle = h.pipeline.idle()
   let done = false
   void idle.then(() => { done = true })
+  // eslint-disable-next-line no-unmodified-loop-condition -- `done` is set when the pipeline is idle
   while (!done) {
     h.output.play()
     await new Promise(resolve => setImmediate(resolve))
@@ -346,7 +344,6 @@ t.test('a timeout transition fires on its timer between turns', async t => {
   await until(() => h.messages.some(m => m.type === 'stage-change'), 'stage change')
   t.same(h.messages.find(m => m.type === 'stage-change'), { type: 'stage-change', from: 'greet', to: 'done', reason: 'timeout: 60000 ms' })
 })
-
 
 /** lookup_order, recording the order ids it ran for. */
 function recordingLookupTool (): { ran: string[], tool: Tool } {

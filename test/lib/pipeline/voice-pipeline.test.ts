@@ -45,7 +45,6 @@ function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider, tts?
   return { pipeline, messages, types: () => messages.map(m => m.type), history, output, hooks, results }
 }
 
-
 t.test('a voice turn sends the protocol messages in order and records both sides in history', async t => {
   const h = harness(t, { stt: new ScriptedSTT(['hello there']), llm: new ScriptedLLM([['Hi! ', 'Nice to ', 'meet you. ', 'How can I help?']]) })
   say(h.pipeline)

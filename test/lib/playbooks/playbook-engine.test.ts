@@ -488,7 +488,10 @@ t.test('a timeout already overdue when a session resumes fires at once, as the h
   const clock = new FakeClock()
   const timed: StageChange[] = []
   const engine = new PlaybookEngine({
-    playbook, sessionId: 's1', clock, onTimer: change => { timed.push(change) },
+    playbook,
+    sessionId: 's1',
+    clock,
+    onTimer: change => { timed.push(change) },
     data: { playbook: { id: 'support', stageId: 'greet', enteredAt: clock.now() - 25_000, turnsInStage: 0 } }
   })
   t.teardown(() => { engine.close() })

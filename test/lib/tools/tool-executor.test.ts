@@ -33,7 +33,7 @@ interface Deferred<T> { promise: Promise<T>, resolve: (value: T) => void, reject
 function deferred<T = void> (): Deferred<T> {
   let resolve!: (value: T) => void
   let reject!: (err: unknown) => void
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+  const promise = new Promise<T>((_resolve, _reject) => { resolve = _resolve; reject = _reject })
   return { promise, resolve, reject }
 }
 
