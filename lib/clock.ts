@@ -21,3 +21,10 @@ export const systemClock: Clock = {
   setInterval: (fn, ms) => setInterval(fn, ms).unref(),
   clearInterval: (handle) => { clearInterval(handle as NodeJS.Timeout) }
 }
+
+/**
+ * The system clock read from `performance.now()`: monotonic, so wall-clock jumps (NTP) neither stall nor
+ * burst what it paces. For real-time media (the WebRTC track's 10 ms frames), which must follow real
+ * time even when the rest of the app runs on a fake clock.
+ */
+export const monotonicClock: Clock = { ...systemClock, now: () => performance.now() }

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock.js'
 import { LLMRTC_ERR_HOOK_NOT_A_FUNCTION, LLMRTC_ERR_HOOK_UNKNOWN } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { publishError } from '../observability/channels.js'
@@ -12,9 +13,12 @@ const hookNameSet = new Set<string>(HOOK_NAMES)
 export class HookRegistry {
   readonly #handlers = new Map<LLMRTCHookName, Array<LLMRTCHooks[LLMRTCHookName]>>()
   readonly #log: Logger
+  readonly #clock: Clock
 
-  constructor (log: Logger) {
+  /** `clock` stamps the `onError` reports of failing hooks (default: the system clock). */
+  constructor (log: Logger, clock: Clock = systemClock) {
     this.#log = log
+    this.#clock = clock
   }
 
   addHook<K extends LLMRTCHookName> (name: K, handler: LLMRTCHooks[K]): this {
@@ -62,7 +66,7 @@ export class HookRegistry {
     this.#log.error({ err, hook: name }, 'llmrtc hook failed')
     // An onError handler that fails is logged above and not reported again (no loop).
     if (name === 'onError') return
-    const context: ErrorContext = { code: 'INTERNAL_ERROR', component: 'hook', timestamp: Date.now(), details: { hook: name } }
+    const context: ErrorContext = { code: 'INTERNAL_ERROR', component: 'hook', timestamp: this.#clock.now(), details: { hook: name } }
     await this.run('onError', err, context)
   }
 }

@@ -15,7 +15,7 @@ class TurnEnded extends Error {}
 
 /**
  * One conversational turn: transcript → streamed LLM answer → sentence-by-sentence TTS → paced output,
- * sending the protocol messages in PROTOCOL.md's order. `cancel()` (barge-in) stops everything at once
+ * sending the protocol messages in docs/protocol.md's order. `cancel()` (barge-in) stops everything at once
  * through one AbortSignal; `run()` then settles with what the user actually heard.
  */
 export class Turn {

@@ -1,5 +1,4 @@
-import { performance } from 'node:perf_hooks'
-import { systemClock, type Clock, type TimerHandle } from '../clock.js'
+import { monotonicClock, type Clock, type TimerHandle } from '../clock.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
 import type { AudioOutput } from './media-transport.js'
 import { Resampler } from '../audio/resampler.js'
@@ -47,7 +46,7 @@ export interface PacedAudioOutputOptions {
    * for the next frame (copy it to keep it). Silence when nothing is queued.
    */
   onFrame: (samples: Int16Array) => void
-  /** Time source; `now()` should be monotonic (default: `performance.now()` with unref'd timers). */
+  /** Time source; `now()` should be monotonic (default: `monotonicClock`, with unref'd timers). */
   clock?: Clock
   /** Makes the converter from `fromHz` to 48 kHz (default: llmrtc's polyphase resampler). */
   createConverter?: (fromHz: number, toHz: number) => RateConverter
@@ -63,9 +62,6 @@ interface Chunk {
   offset: number
   mark: string | undefined
 }
-
-/** Monotonic time for pacing: wall-clock jumps (NTP) must not stall or burst the track. */
-const pacingClock: Clock = { ...systemClock, now: () => performance.now() }
 
 /**
  * A real-time playout queue for one WebRTC audio track. Frame n is emitted at `start + n * 10 ms`
@@ -110,7 +106,7 @@ export class PacedAudioOutput implements AudioOutput {
 
   constructor (options: PacedAudioOutputOptions) {
     this.#onFrame = options.onFrame
-    this.#clock = options.clock ?? pacingClock
+    this.#clock = options.clock ?? monotonicClock
     this.#createConverter = options.createConverter ?? ((fromHz, toHz) => new Resampler(fromHz, toHz))
     this.#maxCatchUpFrames = options.maxCatchUpFrames ?? 5
   }

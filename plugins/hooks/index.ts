@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { systemClock } from '../../lib/clock.js'
 import { HookRegistry } from '../../lib/hooks/hook-registry.js'
 import type { LLMRTCHookName, LLMRTCHooks } from '../../lib/hooks/hook-types.js'
 
@@ -18,7 +19,7 @@ declare module 'fastify' {
 }
 
 async function llmrtcHooks (fastify: FastifyInstance, _opts: object): Promise<void> {
-  const hooks = new HookRegistry(fastify.log.child({ plugin: 'llmrtc-hooks' }))
+  const hooks = new HookRegistry(fastify.log.child({ plugin: 'llmrtc-hooks' }), fastify.llmrtcConfig.clock ?? systemClock)
   hooks.addHooks(fastify.llmrtcConfig.hooks)
   const decorator: LLMRTCDecorator = {
     hooks,

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { systemClock } from '../../lib/clock.js'
 import { clientErrorOf, protocolCodeOf } from '../../lib/errors.js'
 import type { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
 import type { Session } from '../../lib/sessions/session.js'
@@ -12,6 +13,7 @@ import type { SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
  */
 export function attachSpeechDetection (init: { fastify: FastifyInstance, session: Session, media: SessionMedia, pipeline: VoicePipeline, vadOptions: SpeechSegmenterOptions | undefined }): () => void {
   const { fastify, session, media, pipeline } = init
+  const clock = fastify.llmrtcConfig.clock ?? systemClock
   const controller = new AbortController()
   // Stops following the session's signal when detached (the controller aborts).
   const signal = linkSignals(controller.signal, session.signal).signal
@@ -24,7 +26,7 @@ export function attachSpeechDetection (init: { fastify: FastifyInstance, session
     onError: (err) => {
       fastify.log.warn({ err, sessionId: session.id }, 'speech detection failed')
       session.send(clientErrorOf(err))
-      void fastify.llmrtc.hooks.run('onError', err, { code: protocolCodeOf(err), component: 'vad', sessionId: session.id, timestamp: Date.now() })
+      void fastify.llmrtc.hooks.run('onError', err, { code: protocolCodeOf(err), component: 'vad', sessionId: session.id, timestamp: clock.now() })
     }
   })
   // Adaptive end of turn moves this detector's end-of-speech wait.

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { systemClock } from '../../lib/clock.js'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_VAD } from '../../lib/errors.js'
 import { DEFAULT_SEGMENTER_OPTIONS, resolveSegmenterOptions, type ResolvedSegmenterOptions, type SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
 import { linkSignals } from '../../lib/streams/link-signals.js'
@@ -58,7 +59,8 @@ async function llmrtcVad (fastify: FastifyInstance, opts: LLMRTCVadOptions): Pro
 
   // Loaded and run once before the first session, so the first window does not pay for it.
   fastify.addHook('onReady', async function loadVadModel () {
-    const started = performance.now()
+    const clock = fastify.llmrtcConfig.clock ?? systemClock
+    const started = clock.now()
     const model = await SileroVad.acquire(modelPath)
     try {
       await model.detect(model.createState(), new Int16Array(512))
@@ -67,7 +69,7 @@ async function llmrtcVad (fastify: FastifyInstance, opts: LLMRTCVadOptions): Pro
       throw error
     }
     vad = model
-    log.info({ modelPath: model.modelPath, loadMs: Math.round(performance.now() - started) }, 'VAD model ready')
+    log.info({ modelPath: model.modelPath, loadMs: Math.round(clock.now() - started) }, 'VAD model ready')
   })
 
   fastify.addHook('onClose', async function releaseVadModel () {

@@ -88,7 +88,7 @@ async function llmrtcWebRTC (fastify: FastifyInstance, opts: LLMRTCWebRTCOptions
     ctx.log.warn({ reason }, 'WebRTC connection failed')
     transport.close(ctx)
     ctx.connection.send({ type: 'error', code: 'CONNECTION_FAILED', message: err.message })
-    void hooks.run('onError', err, { code: 'CONNECTION_FAILED', component: 'webrtc', sessionId: ctx.session.id, timestamp: Date.now() })
+    void hooks.run('onError', err, { code: 'CONNECTION_FAILED', component: 'webrtc', sessionId: ctx.session.id, timestamp: clock.now() })
   }
 
   signaling.handle('offer', async (message, ctx) => {

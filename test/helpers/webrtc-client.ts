@@ -8,7 +8,7 @@ import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcAudioSink, type WrtcD
 
 /*
  * A real WebRTC client for end-to-end tests, speaking the protocol as the published browser client
- * does (PROTOCOL.md): WebSocket → `ready` → peer with a "data" channel → `offer` with complete SDP →
+ * does (docs/protocol.md): WebSocket → `ready` → peer with a "data" channel → `offer` with complete SDP →
  * `signal` → channel opens → later the microphone, by renegotiation.
  *
  * @roamhq/wrtc segfaults at natural process exit once an audio source existed: importing this module

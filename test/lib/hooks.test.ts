@@ -1,6 +1,7 @@
 import t from 'tap'
 import { HookRegistry } from '../../lib/hooks/hook-registry.js'
 import type { Logger } from '../../lib/logger.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 
 function recordingLogger (): { log: Logger, errors: unknown[] } {
   const errors: unknown[] = []
@@ -51,6 +52,18 @@ t.test('a failing hook is logged and reported to onError, and later handlers sti
   t.ok(laterRan)
   t.same(reported, [{ message: 'hook bug', hook: 'onDisconnect' }])
   t.equal(errors.length, 1)
+})
+
+t.test('the onError report of a failing hook is stamped by the injected clock', async t => {
+  const clock = new FakeClock(1234)
+  const hooks = new HookRegistry(recordingLogger().log, clock)
+  const stamps: number[] = []
+  hooks.addHook('onConnection', () => { throw new Error('hook bug') })
+  hooks.addHook('onError', (_error, context) => { stamps.push(context.timestamp) })
+  await hooks.run('onConnection', 's', 'c')
+  clock.advance(10)
+  await hooks.run('onConnection', 's', 'c')
+  t.same(stamps, [1234, 1244])
 })
 
 t.test('a failing onError hook is logged once and does not loop', async t => {
