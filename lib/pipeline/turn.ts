@@ -38,6 +38,8 @@ export class Turn {
   #userMessage: ChatMessage | undefined
   #prefetched: PrefetchedAnswer | undefined
   #prefetchedSpeech: PrefetchedAnswer['speech']
+  /** Milliseconds of the turn's audio played when it was cancelled (the output stops there). */
+  #playedAtCancel: number | undefined
 
   constructor (env: TurnEnvironment, input: TurnInput) {
     this.#env = env
@@ -62,15 +64,24 @@ export class Turn {
 
   /**
    * Barge-in: aborts the LLM stream, TTS calls and queued audio now. Sends `tts-cancelled` if audio was
-   * playing. Returns whether it was.
+   * playing, with the words heard until then (ours). Returns whether it was.
    */
   cancel (): boolean {
     if (this.#controller.signal.aborted) return false
     const wasSpeaking = this.speaking
     this.#controller.abort()
     this.#env.output.clear()
-    if (wasSpeaking) this.#env.send({ type: 'tts-cancelled' })
+    // Read once the queue is dropped: nothing plays after this, so run() keeps the same figure for the history.
+    this.#playedAtCancel = this.#env.output.playedMs - this.#playedAtStart
+    // What was heard is known now (a walk over the turn's few sentences): the message does not wait for run().
+    if (wasSpeaking) this.#env.send({ type: 'tts-cancelled', heard: this.#heard(0) })
     return wasSpeaking
+  }
+
+  /** The words of the turn's speech (from its `from`th sentence) whose audio played before the cut. */
+  #heard (from: number): string {
+    const played = this.#playedAtCancel ?? this.#env.output.playedMs - this.#playedAtStart
+    return heardText((this.#speech?.sentences ?? []).slice(from), played)
   }
 
   async run (): Promise<TurnResult> {
@@ -105,7 +116,7 @@ export class Turn {
       else if (signal.aborted) outcome = 'cancelled'
     }
     if (outcome === 'cancelled') {
-      this.#assistantText = heardText((this.#speech?.sentences ?? []).slice(this.#finalSentencesFrom), env.output.playedMs - this.#playedAtStart)
+      this.#assistantText = this.#heard(this.#finalSentencesFrom)
     }
     if ((outcome === 'completed' || outcome === 'cancelled') && this.#assistantText !== '') {
       env.history.add({ role: 'assistant', content: this.#assistantText })

@@ -25,7 +25,14 @@ export interface TTSStartMessage { type: 'tts-start' }
 export interface TTSChunkMessage { type: 'tts-chunk', format: 'pcm', sampleRate: number, data: string }
 export interface TTSMessage { type: 'tts', format: string, data: string }
 export interface TTSCompleteMessage { type: 'tts-complete' }
-export interface TTSCancelledMessage { type: 'tts-cancelled' }
+export interface TTSCancelledMessage {
+  type: 'tts-cancelled'
+  /**
+   * llmrtc's own: the words of the turn's speech the user heard before the cut (whole words, as spoken,
+   * after the speech filters); the rest of the answer was never heard. Empty when none played.
+   */
+  heard?: string
+}
 /** llmrtc's own: the assistant's speech paused because the user may be interrupting. */
 export interface TTSPausedMessage { type: 'tts-paused' }
 /** llmrtc's own: the sound was not an interruption, the answer plays on from where it paused. */

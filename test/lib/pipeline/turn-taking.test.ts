@@ -108,6 +108,8 @@ t.test('words over the answer cancel it: tts-cancelled, speech-start, and a new 
   h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: speech(460) })
   await until(() => h.types().slice(before).includes('speech-start'), 'the interruption is committed')
   t.same(h.types().slice(before), ['tts-paused', 'tts-cancelled', 'speech-start'])
+  // 50 ms of the first sentence's 360 played before the pause: its first word.
+  t.same(h.messages[before + 1], { type: 'tts-cancelled', heard: 'The' }, 'the words heard before the pause come with tts-cancelled')
   h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(400) })
   h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(900), durationMs: 900 })
   await until(() => h.types().lastIndexOf('tts-start') > before, 'the new answer')
@@ -378,7 +380,7 @@ t.test('streaming STT: interim words that are not a backchannel interrupt at onc
   h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
   h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(224) })
   await until(() => h.types().slice(before).includes('speech-start'), 'interrupted')
-  t.same(h.messages.slice(before, before + 4), [{ type: 'tts-paused' }, { type: 'tts-cancelled' }, { type: 'speech-start' }, { type: 'transcript', text: 'stop', isFinal: false }])
+  t.same(h.messages.slice(before, before + 4), [{ type: 'tts-paused' }, { type: 'tts-cancelled', heard: 'The' }, { type: 'speech-start' }, { type: 'transcript', text: 'stop', isFinal: false }])
   h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
   h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(900), durationMs: 900 })
   await until(() => h.types().lastIndexOf('tts-start') > before, 'the new answer')

@@ -125,6 +125,7 @@ t.test('barge-in while speaking: tts-cancelled, then speech-start, and history k
   // The segmenter's first confirmed audio: 7 windows after the onset window (256 ms of speech).
   h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(224) })
   t.same(h.types().slice(mark), ['tts-cancelled', 'speech-start'])
+  t.same(h.messages[mark], { type: 'tts-cancelled', heard: 'The first sentence is here. The second sentence' }, 'tts-cancelled carries the words heard, at once')
   t.equal(h.output.queuedMs, 0, 'queued audio dropped at once')
   h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 600, utterance: speech(600), durationMs: 600 })
   await until(() => h.types().filter(x => x === 'llm').length === 2, 'second answer')
