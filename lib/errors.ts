@@ -75,6 +75,9 @@ export const LLMRTC_ERR_SERVER_DRAINING = createError('LLMRTC_ERR_SERVER_DRAININ
 export const LLMRTC_ERR_SERVER_NOT_STARTED = createError('LLMRTC_ERR_SERVER_NOT_STARTED', 'The server is not started', 500)
 export const LLMRTC_ERR_INTERNAL = createError('LLMRTC_ERR_INTERNAL', 'Internal error: %s', 500)
 
+// Testing kit (@llmrtc/llmrtc-backend/testing)
+export const LLMRTC_ERR_TESTING_TIMEOUT = createError('LLMRTC_ERR_TESTING_TIMEOUT', 'Timed out after %s ms waiting for %s', 500)
+
 /** Every error constructor of the registry, by code. */
 export const errorRegistry = {
   LLMRTC_ERR_OPTIONS_INVALID,
@@ -120,7 +123,8 @@ export const errorRegistry = {
   LLMRTC_ERR_RATE_LIMITED,
   LLMRTC_ERR_SERVER_DRAINING,
   LLMRTC_ERR_SERVER_NOT_STARTED,
-  LLMRTC_ERR_INTERNAL
+  LLMRTC_ERR_INTERNAL,
+  LLMRTC_ERR_TESTING_TIMEOUT
 } as const
 
 export type LLMRTCErrorCode = keyof typeof errorRegistry
@@ -170,7 +174,8 @@ const protocolCodes: Record<LLMRTCErrorCode, ProtocolErrorCode> = {
   LLMRTC_ERR_RATE_LIMITED: 'RATE_LIMITED',
   LLMRTC_ERR_SERVER_DRAINING: 'SESSION_LIMIT',
   LLMRTC_ERR_SERVER_NOT_STARTED: 'INTERNAL_ERROR',
-  LLMRTC_ERR_INTERNAL: 'INTERNAL_ERROR'
+  LLMRTC_ERR_INTERNAL: 'INTERNAL_ERROR',
+  LLMRTC_ERR_TESTING_TIMEOUT: 'INTERNAL_ERROR'
 }
 
 export function isLLMRTCErrorCode (code: unknown): code is LLMRTCErrorCode {

@@ -1,4 +1,4 @@
-import type { LLMChunk, LLMProvider, LLMRequest, ToolCallRequest, STTConfig, STTProvider, STTResult, TTSConfig, TTSProvider } from '../../lib/providers/types.js'
+import type { LLMChunk, LLMProvider, LLMRequest, ToolCallRequest, STTConfig, STTProvider, STTResult, TTSConfig, TTSProvider } from '../lib/providers/types.js'
 
 /** Resolves when `signal` aborts (rejecting with its reason), for fakes that wait "forever". */
 export async function untilAborted (signal: AbortSignal | undefined): Promise<never> {
