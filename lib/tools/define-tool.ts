@@ -1,3 +1,4 @@
+import type { Static, TObject } from '@sinclair/typebox'
 import { Ajv, type ValidateFunction } from 'ajv'
 import { LLMRTC_ERR_TOOL_DEFINITION } from '../errors.js'
 import type { ToolDefinition } from '../providers/types.js'
@@ -14,18 +15,36 @@ const ajv = new Ajv({ allErrors: false, strict: false })
 // collected with the tool.
 const validators = new WeakMap<object, ValidateFunction>()
 
+/** A tool definition whose parameters are a TypeBox object schema (`Type.Object({ ... })`). */
+export interface TypedToolDefinition<Schema extends TObject> {
+  name: string
+  description: string
+  parameters: Schema
+}
+
 /**
  * Defines a tool the LLM may call. Validated now, so a bad tool fails at startup, not mid-conversation:
  * throws `LLMRTC_ERR_TOOL_DEFINITION` when the name does not match `/^[a-zA-Z0-9_-]{1,64}$/`, the
  * description is not a string, or `parameters` is not a valid JSON Schema (draft-07) of `type: 'object'`.
  *
  * The definition is copied and frozen, so what the LLM is shown is what the arguments are validated
- * against. Type the handler's arguments with the first type parameter:
- * `defineTool<{ orderId: string }>({ ... }, async ({ orderId }, { signal }) => ...)`.
+ * against. With a TypeBox schema (`parameters: Type.Object({ orderId: Type.String() })`), the handler's
+ * arguments are typed from it (`Static<typeof schema>`); with a plain JSON Schema, name them with the
+ * first type parameter: `defineTool<{ orderId: string }>({ ... }, async ({ orderId }, { signal }) => ...)`.
  *
  * @param policy `cancelOnBargeIn` (default true), `timeoutMs` (default: the executor's)
  */
+export function defineTool<Schema extends TObject, Result = unknown> (
+  definition: TypedToolDefinition<Schema>,
+  handler: ToolHandler<Static<Schema>, Result>,
+  policy?: ToolPolicy
+): Tool<Static<Schema>, Result>
 export function defineTool<Args = Record<string, unknown>, Result = unknown> (
+  definition: ToolDefinition,
+  handler: ToolHandler<Args, Result>,
+  policy?: ToolPolicy
+): Tool<Args, Result>
+export function defineTool<Args, Result> (
   definition: ToolDefinition,
   handler: ToolHandler<Args, Result>,
   policy: ToolPolicy = {}

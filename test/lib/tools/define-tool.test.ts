@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import t from 'tap'
 import { checkTool, defineTool } from '../../../lib/tools/define-tool.js'
 import type { Tool } from '../../../lib/tools/types.js'
@@ -134,4 +135,18 @@ t.test('a typed tool fits in a list of tools', async t => {
   )
   const tools: Tool[] = [typed]
   t.equal(tools.length, 1)
+})
+
+t.test('a TypeBox schema is the tool\'s parameters: plain JSON for the LLM, checked like any schema', async t => {
+  const tool = defineTool({
+    name: 'lookup_order',
+    description: 'Finds an order',
+    parameters: Type.Object({ orderId: Type.String() })
+  }, ({ orderId }) => orderId.toUpperCase())
+  t.same(JSON.parse(JSON.stringify(tool.definition.parameters)), { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] })
+  t.same(Object.getOwnPropertySymbols(tool.definition.parameters), [], 'TypeBox\'s symbols stay out of the definition')
+  const validate = checkTool(tool)
+  t.equal(validate({ orderId: 'A1' }), true)
+  t.equal(validate({ orderId: 1 }), false)
+  t.equal(await tool.handler({ orderId: 'a1' }, { signal: new AbortController().signal, sessionId: 's', turnId: 't', callId: 'c', data: {} }), 'A1')
 })
