@@ -183,6 +183,21 @@ export class VoicePipeline {
     this.#queueTurn({ audio: wav, transcribe: async (signal) => await stt.transcribe(wav, { signal }), attachments, speechEndedAt: this.#o.clock.now() }, () => utterance === this.#utterances)
   }
 
+  /**
+   * A turn from text: `text` stands for the user's words (no STT call; the STT hooks see it as the
+   * transcript and an empty utterance), and the turn runs as one from speech does: hooks, history, tools
+   * and playbook, LLM, TTS and output. Like an `audio` message, it interrupts a running turn, and a newer
+   * utterance or text that comes before its turn started replaces it. Resolves with the turn's result, or
+   * undefined when it never ran (replaced, or the pipeline closed).
+   */
+  async runText (text: string, attachments: VisionAttachment[] = []): Promise<TurnResult | undefined> {
+    this.#interrupt()
+    const utterance = ++this.#utterances
+    return await new Promise<TurnResult | undefined>((resolve) => {
+      this.#queueTurn({ audio: Buffer.alloc(0), transcribe: async () => ({ text, isFinal: true }), attachments, speechEndedAt: this.#o.clock.now() }, () => utterance === this.#utterances, undefined, resolve)
+    })
+  }
+
   /** The assistant says `text` (after the turns queued before it); interruptible like any answer. */
   async say (text: string): Promise<TurnResult | undefined> {
     return await this.#assistantTurn({ say: text })
@@ -478,7 +493,10 @@ export class VoicePipeline {
   #queueTurn (input: TurnInput, current = (): boolean => true, carry?: CarryOver, done?: (result: TurnResult | undefined) => void): void {
     this.#idle?.busy()
     this.#enqueue(async () => {
-      if (!current()) return
+      if (!current()) {
+        done?.(undefined)
+        return
+      }
       const output = this.#trackOutput ?? this.#webSocketOutput
       const turn = new Turn({
         sessionId: this.#o.sessionId,

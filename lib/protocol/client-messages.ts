@@ -44,6 +44,16 @@ export const AudioMessageSchema = Type.Object({
   attachments: Type.Optional(Type.Array(VisionAttachmentSchema))
 })
 
+/** Longest `text` message, in characters (ours): a typed turn is a sentence or a few, not a document. */
+export const MAX_TEXT_MESSAGE_CHARS = 2000
+
+/** Ours: a turn from typed text instead of speech (the same pipeline, without STT). */
+export const TextMessageSchema = Type.Object({
+  type: Type.Literal('text'),
+  text: Type.String({ minLength: 1, maxLength: MAX_TEXT_MESSAGE_CHARS }),
+  attachments: Type.Optional(Type.Array(VisionAttachmentSchema))
+})
+
 export const AttachmentsMessageSchema = Type.Object({
   type: Type.Literal('attachments'),
   attachments: Type.Array(VisionAttachmentSchema)
@@ -59,6 +69,7 @@ export type OfferMessage = Static<typeof OfferMessageSchema>
 export type ReconnectMessage = Static<typeof ReconnectMessageSchema>
 export type AudioMessage = Static<typeof AudioMessageSchema>
 export type AttachmentsMessage = Static<typeof AttachmentsMessageSchema>
+export type TextMessage = Static<typeof TextMessageSchema>
 export type IceMessage = Static<typeof IceMessageSchema>
 export type VisionAttachment = Static<typeof VisionAttachmentSchema>
 
@@ -67,6 +78,7 @@ export type ClientMessage =
   | OfferMessage
   | ReconnectMessage
   | AudioMessage
+  | TextMessage
   | AttachmentsMessage
   | IceMessage
 
@@ -78,6 +90,7 @@ export const clientMessageSchemas = {
   signal: OfferMessageSchema,
   reconnect: ReconnectMessageSchema,
   audio: AudioMessageSchema,
+  text: TextMessageSchema,
   attachments: AttachmentsMessageSchema,
   ice: IceMessageSchema
 } as const

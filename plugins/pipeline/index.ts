@@ -18,6 +18,7 @@ import { resolveTurnTaking } from '../../lib/turn-taking/resolve-turn-taking.js'
 import type { TurnTakingSettings } from '../../lib/turn-taking/turn-taking-settings.js'
 import { attachSpeechDetection } from './speech-detection.js'
 import { handleAudioMessage } from './audio-message.js'
+import { SessionMessages, handleTextMessage, type TextTurn, type TextTurnOptions } from './text-turn.js'
 
 interface SessionPipeline {
   pipeline: VoicePipeline
@@ -36,6 +37,12 @@ export interface LLMRTCPipelineDecorator {
   readonly size: number
   /** Resolves once no session has a turn running or queued (all at the same moment). */
   idle: () => Promise<void>
+  /**
+   * Runs a turn from text on `session` (from `fastify.llmrtcSessions`, connected or not): `text` stands for
+   * the user's words, without STT, through the same pipeline as speech (hooks, history, tools, LLM, TTS).
+   * Resolves when the turn ended, with its result and the messages it sent. Interrupts a running turn.
+   */
+  textTurn: (session: Session, text: string, options?: TextTurnOptions) => Promise<TextTurn>
 }
 
 declare module 'fastify' {
@@ -56,6 +63,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   const sessions = fastify.llmrtcSessions
   const log = fastify.log.child({ plugin: 'llmrtc-pipeline' }) as Logger
   const entries = new Map<string, SessionPipeline>()
+  const messages = new SessionMessages()
   // Tools and the playbook: a module named by PLAYBOOK is loaded here, so a bad one fails start-up.
   const playbook = config.playbook ?? (config.env.PLAYBOOK !== undefined && config.env.PLAYBOOK !== '' ? await loadPlaybookModule(config.env.PLAYBOOK) : undefined)
   const tools = new ToolRegistry(config.tools)
@@ -92,7 +100,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
       ...(engine !== undefined ? { playbook: engine } : {}),
       history: session.history,
       data: session.data,
-      send: (message) => { session.send(message) },
+      send: messages.sendTo(session),
       hooks,
       clock,
       log: sessionLog,
@@ -114,7 +122,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
       providers: { llm: providers.llm, stt: providers.stt, tts: providers.tts },
       hooks,
       history: session.history,
-      send: (message) => { session.send(message) },
+      send: messages.sendTo(session),
       takeAttachments: () => session.pendingAttachments.splice(0),
       clock,
       log: sessionLog,
@@ -179,6 +187,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   fastify.decorate('llmrtcPipeline', {
     for: (session: Session) => entryFor(session).pipeline,
     get size () { return entries.size },
+    textTurn: async (session: Session, text: string, options?: TextTurnOptions) => await messages.textTurn(session, entryFor(session).pipeline, text, options),
     async idle () {
       // A turn may start on one session while another's ends: wait until one pass finds all idle.
       for (;;) {
@@ -204,6 +213,9 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
 
   signaling.handle('audio', (message, ctx) => {
     handleAudioMessage(message, ctx, entryFor(ctx.session).pipeline, config)
+  })
+  signaling.handle('text', (message, ctx) => {
+    handleTextMessage(message, ctx, entryFor(ctx.session).pipeline)
   })
 
   if (fastify.hasDecorator('llmrtcTransport')) {

@@ -1,48 +1,13 @@
 import t, { type Test } from 'tap'
-import { systemClock } from '../../../lib/clock.js'
-import { HookRegistry } from '../../../lib/hooks/hook-registry.js'
-import { silentLogger } from '../../../lib/logger.js'
-import { DEFAULT_TURN_OPTIONS, type TurnOptions, type TurnResult } from '../../../lib/pipeline/turn-types.js'
-import { VoicePipeline } from '../../../lib/pipeline/voice-pipeline.js'
-import type { ServerMessage } from '../../../lib/protocol/server-messages.js'
+import type { TurnOptions } from '../../../lib/pipeline/turn-types.js'
 import type { LLMProvider, STTProvider, TTSProvider } from '../../../lib/providers/types.js'
-import { ConversationHistory } from '../../../lib/sessions/conversation-history.js'
-import { ManualOutput } from '../../fakes/manual-output.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../../fakes/scripted-providers.js'
+import { pipelineHarness, type PipelineHarness } from '../../helpers/pipeline-harness.js'
 import { say, speech, until } from '../../helpers/speech-events.js'
 
-interface Harness {
-  pipeline: VoicePipeline
-  messages: ServerMessage[]
-  types: () => string[]
-  history: ConversationHistory
-  output: ManualOutput
-  hooks: HookRegistry
-  results: TurnResult[]
-}
-
-function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider, tts?: TTSProvider }, options: Partial<TurnOptions> & { streamingSTT?: boolean, track?: boolean } = {}): Harness {
-  const messages: ServerMessage[] = []
-  const history = new ConversationHistory('Be brief.', 20)
-  const hooks = new HookRegistry(silentLogger)
-  const output = new ManualOutput()
-  const results: TurnResult[] = []
-  const pipeline = new VoicePipeline({
-    sessionId: 'session-1',
-    providers: { tts: new ScriptedTTS(), ...providers },
-    hooks,
-    history,
-    send: (m) => { messages.push(m) },
-    takeAttachments: () => [],
-    clock: systemClock,
-    log: silentLogger,
-    turnOptions: { ...DEFAULT_TURN_OPTIONS, ...options },
-    streamingSTT: options.streamingSTT ?? false,
-    onTurnEnd: (r) => { results.push(r) }
-  })
-  if (options.track !== false) pipeline.setTrackOutput(output)
-  t.teardown(() => pipeline.close())
-  return { pipeline, messages, types: () => messages.map(m => m.type), history, output, hooks, results }
+function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider, tts?: TTSProvider }, options: Partial<TurnOptions> & { streamingSTT?: boolean, track?: boolean } = {}): PipelineHarness {
+  const { streamingSTT, track, ...turn } = options
+  return pipelineHarness(t, providers, { turn, ...(streamingSTT !== undefined ? { streamingSTT } : {}), ...(track !== undefined ? { track } : {}) })
 }
 
 t.test('a voice turn sends the protocol messages in order and records both sides in history', async t => {
