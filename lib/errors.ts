@@ -65,6 +65,9 @@ export const LLMRTC_ERR_PLAYBOOK_INVALID = createError('LLMRTC_ERR_PLAYBOOK_INVA
 export const LLMRTC_ERR_PLAYBOOK_LOAD = createError('LLMRTC_ERR_PLAYBOOK_LOAD', 'Cannot load the playbook module %s: %s', 500, TypeError)
 export const LLMRTC_ERR_PLAYBOOK = createError('LLMRTC_ERR_PLAYBOOK', 'Playbook "%s" failed: %s', 500)
 
+// Agents
+export const LLMRTC_ERR_AGENT_SELECTION = createError('LLMRTC_ERR_AGENT_SELECTION', 'The agent of this session could not be chosen: %s', 500)
+
 // Authentication and limits
 export const LLMRTC_ERR_AUTH_UNAUTHORIZED = createError('LLMRTC_ERR_AUTH_UNAUTHORIZED', 'Unauthorized: %s', 401)
 export const LLMRTC_ERR_AUTH_ORIGIN = createError('LLMRTC_ERR_AUTH_ORIGIN', 'Origin %s is not allowed', 403)
@@ -118,6 +121,7 @@ export const errorRegistry = {
   LLMRTC_ERR_PLAYBOOK_INVALID,
   LLMRTC_ERR_PLAYBOOK_LOAD,
   LLMRTC_ERR_PLAYBOOK,
+  LLMRTC_ERR_AGENT_SELECTION,
   LLMRTC_ERR_AUTH_UNAUTHORIZED,
   LLMRTC_ERR_AUTH_ORIGIN,
   LLMRTC_ERR_RATE_LIMITED,
@@ -169,6 +173,7 @@ const protocolCodes: Record<LLMRTCErrorCode, ProtocolErrorCode> = {
   LLMRTC_ERR_PLAYBOOK_INVALID: 'INTERNAL_ERROR',
   LLMRTC_ERR_PLAYBOOK_LOAD: 'INTERNAL_ERROR',
   LLMRTC_ERR_PLAYBOOK: 'PLAYBOOK_ERROR',
+  LLMRTC_ERR_AGENT_SELECTION: 'INTERNAL_ERROR',
   LLMRTC_ERR_AUTH_UNAUTHORIZED: 'UNAUTHORIZED',
   LLMRTC_ERR_AUTH_ORIGIN: 'UNAUTHORIZED',
   LLMRTC_ERR_RATE_LIMITED: 'RATE_LIMITED',

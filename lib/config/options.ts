@@ -17,6 +17,7 @@ import { validatePlaybook } from '../playbooks/validate-playbook.js'
 import type { IntentDetector, Playbook } from '../playbooks/types.js'
 import { ToolRegistry } from '../tools/tool-registry.js'
 import type { Tool } from '../tools/types.js'
+import type { AgentForSession } from '../agent/agent-choice.js'
 import { resolveTurnTaking, type TurnTakingOptions } from '../turn-taking/resolve-turn-taking.js'
 import type { TurnTakingSettings } from '../turn-taking/turn-taking-settings.js'
 
@@ -83,6 +84,12 @@ export interface LLMRTCOptions extends LLMRTCSecurityOptions, TurnTakingOptions 
   speechFilters?: SpeechTextFilterOptions | false
   /** Speech segmentation for one session, over the server's `vad` options (e.g. a longer pause for dictation). */
   vadForSession?: (session: Session) => SpeechSegmenterOptions | undefined
+  /**
+   * Chooses each session's agent (system prompt, tools, providers, playbook) from who connected and how
+   * (principal, query string), when the client connects. May be async; what it leaves out is the server's.
+   * A throw closes that connection with 1011. See docs/agents.md.
+   */
+  agentForSession?: AgentForSession
   /** Environment to read variables from (default process.env; false reads none). */
   env?: Record<string, string | undefined> | false
   /** Time source (tests inject a fake clock). */
@@ -135,6 +142,7 @@ export interface ResolvedLLMRTCOptions extends ResolvedSecurityOptions {
   turnTakingForSession: ((session: Session) => TurnTakingOptions | undefined) | undefined
   greeting: string | { instructions: string } | undefined
   vadForSession: ((session: Session) => SpeechSegmenterOptions | undefined) | undefined
+  agentForSession: AgentForSession | undefined
   clock: Clock | undefined
   tools: Tool[]
   /** Validated; from the option, else loaded from env PLAYBOOK when the pipeline registers. */
@@ -187,6 +195,7 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
     turnTakingForSession: options.turnTakingForSession,
     greeting: options.greeting ?? (env.GREETING !== undefined && env.GREETING !== '' ? env.GREETING : undefined),
     vadForSession: options.vadForSession,
+    agentForSession: options.agentForSession,
     clock: options.clock,
     tools: options.tools ?? [],
     playbook: options.playbook === undefined ? undefined : validatePlaybook(options.playbook).playbook,
@@ -223,6 +232,7 @@ function validate (o: ResolvedLLMRTCOptions): void {
   integer('ttsTimeoutMs', o.turn.ttsTimeoutMs, 1)
   if (o.vadForSession !== undefined && typeof o.vadForSession !== 'function') invalidOption('vadForSession', 'a function', o.vadForSession)
   if (o.turnTakingForSession !== undefined && typeof o.turnTakingForSession !== 'function') invalidOption('turnTakingForSession', 'a function', o.turnTakingForSession)
+  if (o.agentForSession !== undefined && typeof o.agentForSession !== 'function') invalidOption('agentForSession', 'a function', o.agentForSession)
   const greeting: unknown = o.greeting
   if (greeting !== undefined && typeof greeting !== 'string' && (typeof greeting !== 'object' || greeting === null || typeof (greeting as { instructions?: unknown }).instructions !== 'string')) {
     invalidOption('greeting', 'a string, or { instructions: string }', greeting)

@@ -19,7 +19,7 @@ import llmrtcRateLimit from '../rate-limit/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
 import llmrtcTracing from '../tracing/index.js'
-import llmrtcVad, { type LLMRTCVadOptions } from '../vad/index.js'
+import llmrtcVad, { refuseVadOffWithWebRTC, type LLMRTCVadOptions } from '../vad/index.js'
 import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../webrtc/index.js'
 
 /** Options of the umbrella plugin: llmrtc's options plus those of the media plugins. */
@@ -28,8 +28,11 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
   authenticate? (request: FastifyRequest): AuthenticateResult | Promise<AuthenticateResult>
   /** Options of the WebRTC transport, or false to run without WebRTC (WebSocket audio only). */
   webrtc?: LLMRTCWebRTCOptions | false
-  /** Server-wide speech segmentation (thresholds and durations in ms) and the VAD model file. */
-  vad?: LLMRTCVadOptions
+  /**
+   * Server-wide speech segmentation (thresholds and durations in ms) and the VAD model file; or false: no
+   * VAD and no model load, for apps that take audio only as WebSocket `audio` messages (needs `webrtc: false`).
+   */
+  vad?: LLMRTCVadOptions | false
   /** Serve the small voice page on `GET <path>` (default true; false for production APIs). */
   demoPage?: boolean
   /** Prometheus metrics on `GET /metrics` (default on, or env METRICS); false turns them off. Keep the route private. */
@@ -44,6 +47,7 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
  * app, beside its own routes. Options are validated here, so a bad option fails `ready()`.
  */
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
+  refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
   const { webrtc, vad, demoPage, metrics, tracing, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
@@ -61,7 +65,7 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   await fastify.register(llmrtcSessions)
   await fastify.register(llmrtcSignaling)
   if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})
-  await fastify.register(llmrtcVad, vad ?? {})
+  if (vad !== false) await fastify.register(llmrtcVad, vad ?? {})
   await fastify.register(llmrtcPipeline)
   await fastify.register(llmrtcDrain)
   await fastify.register(llmrtcHealth)

@@ -5,6 +5,7 @@ import { clientErrorOf, protocolCodeOf } from '../../lib/errors.js'
 import type { Logger } from '../../lib/logger.js'
 import { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
 import { SessionAgent } from '../../lib/agent/session-agent.js'
+import { agentChoiceOf } from '../../lib/agent/agent-choice.js'
 import { loadPlaybookModule } from '../../lib/playbooks/load-playbook-module.js'
 import { PlaybookEngine } from '../../lib/playbooks/playbook-engine.js'
 import { validatePlaybook } from '../../lib/playbooks/validate-playbook.js'
@@ -78,11 +79,15 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   }
 
   function agentFor (session: Session, sessionLog: Logger, schedule: (task: () => Promise<void>) => void): SessionAgent | undefined {
-    if (playbook === undefined && tools.list().length === 0) return undefined
-    const engine = playbook === undefined
+    // The session's own agent (agentForSession), else the server's.
+    const choice = agentChoiceOf(session)
+    const sessionTools = choice?.tools ?? tools
+    const sessionPlaybook = choice?.playbook === undefined ? playbook : choice.playbook ?? undefined
+    if (sessionPlaybook === undefined && sessionTools.size === 0) return undefined
+    const engine = sessionPlaybook === undefined
       ? undefined
       : new PlaybookEngine({
-        playbook,
+        playbook: sessionPlaybook,
         sessionId: session.id,
         data: session.data,
         clock,
@@ -94,8 +99,8 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
       })
     const agent: SessionAgent = new SessionAgent({
       sessionId: session.id,
-      systemPrompt: config.systemPrompt,
-      tools,
+      systemPrompt: choice?.systemPrompt ?? config.systemPrompt,
+      tools: sessionTools,
       executor,
       ...(engine !== undefined ? { playbook: engine } : {}),
       history: session.history,
@@ -114,12 +119,13 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     const existing = entries.get(session.id)
     if (existing !== undefined) return existing
     const providers = fastify.llmrtcProviders
+    const chosen = agentChoiceOf(session)?.providers ?? {}
     const sessionLog = log.child({ sessionId: session.id })
     const agent = agentFor(session, sessionLog, (task) => { pipeline.schedule(task) })
     const turnTaking = turnTakingFor(session, sessionLog)
     const pipeline: VoicePipeline = new VoicePipeline({
       sessionId: session.id,
-      providers: { llm: providers.llm, stt: providers.stt, tts: providers.tts },
+      providers: { llm: chosen.llm ?? providers.llm, stt: chosen.stt ?? providers.stt, tts: chosen.tts ?? providers.tts },
       hooks,
       history: session.history,
       send: messages.sendTo(session),

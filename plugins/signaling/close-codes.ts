@@ -4,6 +4,8 @@ export const CLOSE_CODES = {
   normal: 1000,
   /** 1001: the server is shutting down; reconnect (elsewhere). */
   goingAway: 1001,
+  /** 1011: the server could not serve this connection (`agentForSession` failed). */
+  internalError: 1011,
   /** 1013: the server is full; try again later. */
   tryAgainLater: 1013,
   /** 4001: another connection resumed this session. */

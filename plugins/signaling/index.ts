@@ -18,6 +18,7 @@ import { registerBuiltinHandlers } from './builtin-handlers.js'
 import { ClientSessions } from './client-sessions.js'
 import { CLOSE_CODES } from './close-codes.js'
 import { ConnectionHooks } from './connection-hooks.js'
+import { chooseSessionAgent, keepAgentOnResume } from './session-agent-choice.js'
 import { publishError } from '../../lib/observability/channels.js'
 
 const CLOSE_HANDSHAKE_GRACE_MS = 1000
@@ -65,6 +66,7 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
   const connectionHooks = new ConnectionHooks(hooks, clock)
   registerBuiltinHandlers(fastify, router, (ctx, previous) => {
     connectionHooks.rebound(ctx)
+    keepAgentOnResume(ctx.session, previous)
     decorator.emit('rebound', ctx, previous)
   })
   fastify.decorate('llmrtcSignaling', decorator)
@@ -240,10 +242,30 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
       publishError({ code: message.code, component: 'signaling', sessionId: ctx.session.id, timestamp: clock.now() })
     }
 
-    connection.send({ type: 'ready', id: session.id, protocolVersion: PROTOCOL_VERSION, iceServers: iceServersFor(config, connection.id, clock.now()) })
-    ctx.log.info('client connected')
-    decorator.emit('open', ctx)
-    connectionHooks.bound(ctx)
+    function opened (): void {
+      connection.send({ type: 'ready', id: session.id, protocolVersion: PROTOCOL_VERSION, iceServers: iceServersFor(config, connection.id, clock.now()) })
+      ctx.log.info('client connected')
+      decorator.emit('open', ctx)
+      connectionHooks.bound(ctx)
+    }
+    const agentForSession = config.agentForSession
+    if (agentForSession === undefined) {
+      opened()
+      return
+    }
+    // The client's messages wait in the queue behind the choice, so the session's first turn has its agent.
+    enqueue(async () => {
+      try {
+        await chooseSessionAgent(agentForSession, ctx, request, config)
+      } catch (err) {
+        ctx.log.error({ err }, 'agentForSession failed: connection closed')
+        sendError(err)
+        sessions.end(session, 'closed')
+        connection.close(CLOSE_CODES.internalError, 'no agent for this session')
+        return
+      }
+      if (!controller.signal.aborted) opened()
+    })
   }
 }
 
