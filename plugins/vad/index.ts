@@ -25,6 +25,16 @@ export interface LLMRTCVadDecorator {
   createDetector: (options: SpeechDetectorOptions) => SpeechDetector
 }
 
+/**
+ * Checks the umbrella's `vad: false` (no VAD, no model load): only for apps whose audio comes in `audio`
+ * messages (a whole utterance each), so WebRTC must be off too, its microphone audio needing the VAD.
+ */
+export function refuseVadOffWithWebRTC (vad: LLMRTCVadOptions | false | undefined, webrtcOn: boolean): void {
+  if (vad === false && webrtcOn) {
+    throw new LLMRTC_ERR_OPTIONS_INVALID('vad', 'segmentation options, or false together with webrtc: false (WebRTC microphone audio is listened to by the VAD)', 'false while webrtc is on')
+  }
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     llmrtcVad: LLMRTCVadDecorator
