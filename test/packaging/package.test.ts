@@ -50,7 +50,7 @@ t.test('the tarball holds every export, the bin, the model, the voice page, the 
   const targets = [
     ...Object.values(pkg.exports).map(e => typeof e === 'string' ? e : e.default),
     ...Object.values(pkg.bin),
-    'models/silero_vad_v5.onnx', 'public/index.html', 'public/client.js', 'LICENSE', 'CHANGELOG.md', 'README.md'
+    'models/silero_vad_v5.onnx', 'public/index.html', 'public/client.js', 'deploy/llmrtc.service', 'LICENSE', 'CHANGELOG.md', 'README.md'
   ].map(p => p.replace(/^\.\//, ''))
   for (const target of targets) t.ok(paths.has(target), `${target} is packed`)
   const readme = readFileSync(join(root, 'README.md'), 'utf8')
@@ -85,9 +85,9 @@ process.exit(0)
   t.same(JSON.parse(stdout.trim().split('\n').at(-1) ?? ''), { hello: { hello: 'world' }, health: { ok: true }, decorated: true })
 })
 
-/** The command line of the systemd unit's ExecStart, as run from `dir` (the unit's WorkingDirectory). */
+/** The ExecStart of the systemd unit the package ships, as run from `dir` (the unit's WorkingDirectory). */
 function systemdCommand (dir: string): string[] {
-  const unit = readFileSync(join(root, 'deploy/llmrtc.service'), 'utf8')
+  const unit = readFileSync(join(dir, 'node_modules/@llmrtc/llmrtc-backend/deploy/llmrtc.service'), 'utf8')
   const workingDirectory = unit.match(/^WorkingDirectory=(.+)$/m)?.[1]
   const execStart = unit.match(/^ExecStart=(.+)$/m)?.[1]
   if (workingDirectory === undefined || execStart === undefined) throw new Error('deploy/llmrtc.service has no WorkingDirectory or ExecStart')
