@@ -12,6 +12,8 @@ import type { ProtocolErrorCode } from './protocol/error-codes.js'
 // Options: bad configuration is a programming error, so these are TypeErrors.
 export const LLMRTC_ERR_OPTIONS_INVALID = createError('LLMRTC_ERR_OPTIONS_INVALID', 'Invalid llmrtc option "%s": expected %s, instead got %s', 500, TypeError)
 export const LLMRTC_ERR_OPTIONS_MISSING_SECRET = createError('LLMRTC_ERR_OPTIONS_MISSING_SECRET', 'Missing %s: set the option "%s" or the environment variable %s', 500, TypeError)
+export const LLMRTC_ERR_OPTIONS_UNKNOWN = createError('LLMRTC_ERR_OPTIONS_UNKNOWN', 'Unknown llmrtc option "%s": %s', 500, TypeError)
+export const LLMRTC_ERR_OPTIONS_INVALID_ENV = createError('LLMRTC_ERR_OPTIONS_INVALID_ENV', 'Invalid environment variable %s: expected %s, instead got %s', 500, TypeError)
 export const LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER = createError('LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER', 'Unknown %s provider "%s": expected one of %s', 500, TypeError)
 
 // Hooks
@@ -85,6 +87,8 @@ export const LLMRTC_ERR_TESTING_TIMEOUT = createError('LLMRTC_ERR_TESTING_TIMEOU
 export const errorRegistry = {
   LLMRTC_ERR_OPTIONS_INVALID,
   LLMRTC_ERR_OPTIONS_MISSING_SECRET,
+  LLMRTC_ERR_OPTIONS_UNKNOWN,
+  LLMRTC_ERR_OPTIONS_INVALID_ENV,
   LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER,
   LLMRTC_ERR_HOOK_UNKNOWN,
   LLMRTC_ERR_HOOK_NOT_A_FUNCTION,
@@ -137,6 +141,8 @@ export type LLMRTCErrorCode = keyof typeof errorRegistry
 const protocolCodes: Record<LLMRTCErrorCode, ProtocolErrorCode> = {
   LLMRTC_ERR_OPTIONS_INVALID: 'INTERNAL_ERROR',
   LLMRTC_ERR_OPTIONS_MISSING_SECRET: 'INTERNAL_ERROR',
+  LLMRTC_ERR_OPTIONS_UNKNOWN: 'INTERNAL_ERROR',
+  LLMRTC_ERR_OPTIONS_INVALID_ENV: 'INTERNAL_ERROR',
   LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER: 'INTERNAL_ERROR',
   LLMRTC_ERR_HOOK_UNKNOWN: 'INTERNAL_ERROR',
   LLMRTC_ERR_HOOK_NOT_A_FUNCTION: 'INTERNAL_ERROR',

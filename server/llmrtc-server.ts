@@ -2,10 +2,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import { envSchema } from '../lib/config/env-schema.js'
+import { readEnvValue } from '../lib/config/env-errors.js'
 import type { LLMRTCPluginOptions } from '../plugins/llmrtc/index.js'
 import type { TurnResult } from '../lib/pipeline/turn-types.js'
-import { LLMRTC_ERR_OPTIONS_INVALID } from '../lib/errors.js'
 import { loggerOptions } from '../lib/logger.js'
 import llmrtc from '../plugins/llmrtc/index.js'
 
@@ -26,8 +25,6 @@ export interface LLMRTCServerOptions extends LLMRTCPluginOptions {
   trustProxy?: FastifyServerOptions['trustProxy']
 }
 
-const logLevels: readonly string[] = envSchema.properties.LOG_LEVEL.enum
-
 export interface LLMRTCServerEvents {
   listening: [{ host: string, port: number }]
   connection: [{ id: string }]
@@ -41,27 +38,29 @@ export interface LLMRTCServerEvents {
  */
 export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
   readonly #app: FastifyInstance
-  readonly #options: LLMRTCServerOptions
+  readonly #listen: { port: number, host: string }
   #started = false
   #stopping: Promise<void> | undefined
 
   constructor (options: LLMRTCServerOptions = {}) {
     super()
-    this.#options = options
+    // Library mode reads the environment unless told otherwise (the plugin reads it only when given it).
     const env = options.env === false ? {} : (options.env ?? process.env)
-    const level = env.LOG_LEVEL ?? 'info'
-    if (options.logger === undefined && !logLevels.includes(level)) {
-      throw new LLMRTC_ERR_OPTIONS_INVALID('LOG_LEVEL', `one of ${logLevels.join(', ')}`, JSON.stringify(level))
+    const { port, host, logger: loggerOption, trustProxy, ...pluginOptions } = options
+    this.#listen = {
+      port: port ?? (readEnvValue('PORT', env.PORT) as number | undefined) ?? 8787,
+      host: host ?? (env.HOST !== undefined && env.HOST !== '' ? env.HOST : '127.0.0.1')
     }
-    const logger = options.logger === undefined || options.logger === true
+    const level = loggerOption === undefined ? (readEnvValue('LOG_LEVEL', env.LOG_LEVEL) as string | undefined ?? 'info') : 'info'
+    const logger = loggerOption === undefined || loggerOption === true
       ? { level, ...loggerOptions }
-      : typeof options.logger === 'object' ? { ...loggerOptions, ...options.logger } : options.logger
+      : typeof loggerOption === 'object' ? { ...loggerOptions, ...loggerOption } : loggerOption
     this.#app = Fastify({
       logger,
-      trustProxy: options.trustProxy ?? parseTrustProxy(env.TRUST_PROXY),
+      trustProxy: trustProxy ?? parseTrustProxy(env.TRUST_PROXY),
       forceCloseConnections: true
     })
-    this.#app.register(llmrtc, options)
+    this.#app.register(llmrtc, { ...pluginOptions, env: options.env ?? process.env })
     // A plugin that depends on llmrtc: if llmrtc fails to register, start() rejects with its error.
     this.#app.register(fp(async (app) => {
       app.llmrtc.addHook('onConnection', (id) => { this.emit('connection', { id }) })
@@ -80,9 +79,7 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
 
   /** Listens; resolves with the bound address (useful with port 0). */
   async start (): Promise<{ host: string, port: number }> {
-    const env = this.#options.env === false ? {} : (this.#options.env ?? process.env)
-    const port = this.#options.port ?? (env.PORT !== undefined ? Number(env.PORT) : 8787)
-    const host = this.#options.host ?? env.HOST ?? '127.0.0.1'
+    const { port, host } = this.#listen
     await this.#app.listen({ port, host })
     this.#started = true
     const address = this.#app.server.address() as AddressInfo

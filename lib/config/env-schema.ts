@@ -146,10 +146,26 @@ export interface LLMRTCEnv {
   CARTESIA_LANGUAGE?: string
 }
 
-/** Keeps only the variables llmrtc knows, so unrelated (and invalid-looking) variables are ignored. */
-export function pickKnownEnv (env: Record<string, string | undefined>): Record<string, string> {
+/**
+ * Variables only the standalone server reads (`LLMRTCServer`, the CLI): the plugin neither reads nor
+ * validates them, so a host app's own `LOG_LEVEL=WARN` or `PORT=http` never fails llmrtc's `ready()`.
+ */
+export const STANDALONE_ENV_NAMES = ['PORT', 'HOST', 'LOG_LEVEL', 'TRUST_PROXY'] as const satisfies readonly EnvName[]
+
+/** The variables the plugin reads, when it is given an environment (`env: process.env`). */
+export const PLUGIN_ENV_NAMES = (Object.keys(envSchema.properties) as EnvName[]).filter(name => !(STANDALONE_ENV_NAMES as readonly string[]).includes(name))
+
+/** The JSON schema of the plugin's variables only (for @fastify/env). */
+export function pluginEnvSchema (): { type: 'object', properties: Partial<typeof envSchema.properties> } {
+  const properties: Partial<Record<EnvName, unknown>> = {}
+  for (const name of PLUGIN_ENV_NAMES) properties[name] = structuredClone(envSchema.properties[name])
+  return { type: 'object', properties: properties as Partial<typeof envSchema.properties> }
+}
+
+/** Keeps only the given variables (default: those the plugin reads), so unrelated (and invalid-looking) variables are ignored. */
+export function pickKnownEnv (env: Record<string, string | undefined>, names: readonly EnvName[] = PLUGIN_ENV_NAMES): Record<string, string> {
   const known: Record<string, string> = {}
-  for (const name of Object.keys(envSchema.properties)) {
+  for (const name of names) {
     const value = env[name]
     if (value !== undefined && value !== '') known[name] = value
   }

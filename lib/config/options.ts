@@ -1,4 +1,6 @@
-import { invalidOption } from './invalid-option.js'
+import { describeValue, invalidOption } from './invalid-option.js'
+import { invalidEnv } from './env-errors.js'
+import { refuseUnknownOptionKeys } from './option-keys.js'
 import type { Clock } from '../clock.js'
 import { LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../errors.js'
 import type { LLMRTCHookObject } from '../hooks/hook-types.js'
@@ -90,7 +92,11 @@ export interface LLMRTCOptions extends LLMRTCSecurityOptions, TurnTakingOptions 
    * A throw closes that connection with 1011. See docs/agents.md.
    */
   agentForSession?: AgentForSession
-  /** Environment to read variables from (default process.env; false reads none). */
+  /**
+   * Environment to read llmrtc's variables from, e.g. `process.env` (default: none for the plugin, so a host
+   * app's own JWT_SECRET or REDIS_URL is never picked up; `LLMRTCServer`, the CLI and `fastify start` pass
+   * process.env). Only the variables llmrtc uses are read and validated. False reads none.
+   */
   env?: Record<string, string | undefined> | false
   /** Time source (tests inject a fake clock). */
   clock?: Clock
@@ -162,6 +168,7 @@ export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful voice assistant. Answer 
 /** Applies the environment and defaults, and validates. Throws LLMRTC_ERR_OPTIONS_INVALID. */
 export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): ResolvedLLMRTCOptions {
   if (options === null || typeof options !== 'object') invalidOption('options', 'an object', options)
+  refuseUnknownOptionKeys(options)
   const resolved: ResolvedLLMRTCOptions = {
     ...resolveSecurityOptions(options, env),
     providers: options.providers ?? {},
@@ -277,15 +284,17 @@ export function parseIceServers (value: string | undefined): IceServer[] {
     let parsed: unknown
     try {
       parsed = JSON.parse(text)
-    } catch {
-      invalidOption('ICE_SERVERS', 'a JSON array of RTCIceServer or comma-separated URLs', 'malformed JSON')
+    } catch (error) {
+      // V8's message may quote the text (credentials included): keep only the reason.
+      const reason = (error as Error).message.replace(/,\s*(\.\.\.)?".*$/s, '')
+      invalidEnv('ICE_SERVERS', 'a JSON array of RTCIceServer or comma-separated URLs', `malformed JSON (${reason})`)
     }
-    if (!Array.isArray(parsed) || !parsed.every(isIceServer)) invalidOption('ICE_SERVERS', 'a JSON array of { urls, username?, credential? }', 'another JSON value')
+    if (!Array.isArray(parsed) || !parsed.every(isIceServer)) invalidEnv('ICE_SERVERS', 'a JSON array of { urls, username?, credential? }', 'another JSON value')
     return parsed
   }
   const urls = text.split(',').map(u => u.trim()).filter(u => u !== '')
   for (const url of urls) {
-    if (!/^(stun|stuns|turn|turns):/.test(url)) invalidOption('ICE_SERVERS', 'URLs starting with stun:, stuns:, turn: or turns:', url)
+    if (!/^(stun|stuns|turn|turns):/.test(url)) invalidEnv('ICE_SERVERS', 'URLs starting with stun:, stuns:, turn: or turns:', describeValue(url))
   }
   return urls.map(urls => ({ urls }))
 }

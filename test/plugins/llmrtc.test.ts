@@ -46,7 +46,7 @@ t.test('a bad environment variable fails ready() naming the variable', async t =
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   app.register(llmrtc, { env: { HISTORY_LIMIT: 'lots' } })
-  await t.rejects(async () => { await app.ready() }, { message: /HISTORY_LIMIT must be integer/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_INVALID_ENV', message: 'Invalid environment variable HISTORY_LIMIT: expected an integer >= 0, instead got "lots"' })
 })
 
 t.test('an unknown provider name in the environment fails ready()', async t => {

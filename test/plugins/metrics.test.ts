@@ -208,9 +208,9 @@ t.test('defaultMetrics adds prom-client\'s Node metrics, prefixed', async t => {
 t.test('bad metrics options fail ready()', async t => {
   for (const [metrics, message] of [
     [{ path: 'metrics' }, /metrics\.path": expected a path starting with \/ \(or false\), instead got "metrics"/],
-    [{ defaultMetrics: 'yes' }, /metrics\.defaultMetrics": expected a boolean/],
-    [{ paht: '/m' }, /metrics\.paht": expected one of path, defaultMetrics/]
+    [{ defaultMetrics: 'yes' }, /metrics\.defaultMetrics": expected a boolean/]
   ] as const) {
     await t.rejects(buildApp(t, { webrtc: false, metrics: metrics as never }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message })
   }
+  await t.rejects(buildApp(t, { webrtc: false, metrics: { paht: '/m' } as never }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN', message: /metrics\.paht": expected one of path, defaultMetrics/ })
 })

@@ -66,8 +66,16 @@ t.test('bad options make start() reject with the option error', async t => {
   await t.rejects(server.start(), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /historyLimit/ })
 })
 
-t.test('a bad LOG_LEVEL fails at construction, naming the variable', async t => {
-  t.throws(() => new LLMRTCServer({ env: { LOG_LEVEL: 'loud' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /option "LOG_LEVEL": expected one of fatal, error/ })
+t.test('a bad LOG_LEVEL or PORT fails at construction, naming the variable, its value and what is expected', async t => {
+  t.throws(() => new LLMRTCServer({ env: { LOG_LEVEL: 'loud' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID_ENV', message: 'Invalid environment variable LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, instead got "loud"' })
+  t.throws(() => new LLMRTCServer({ env: { PORT: 'http' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID_ENV', message: 'Invalid environment variable PORT: expected an integer from 0 to 65535, instead got "http"' })
+  t.throws(() => new LLMRTCServer({ env: { PORT: '70000' } }), { message: /PORT: expected an integer from 0 to 65535, instead got "70000"$/ })
+})
+
+t.test('options of the server alone (port, host, logger, trustProxy) are not passed to the plugin as unknown options', async t => {
+  const server = new LLMRTCServer({ env: false, port: 0, host: '127.0.0.1', logger: false, trustProxy: false, webrtc: false })
+  t.teardown(() => server.stop())
+  t.equal((await server.start()).host, '127.0.0.1')
 })
 
 t.test('port and host come from the environment when not given', async t => {
