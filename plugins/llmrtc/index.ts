@@ -11,10 +11,10 @@ import llmrtcHooks from '../hooks/index.js'
 import llmrtcMetrics, { metricsEnabled, type LLMRTCMetricsOptions } from '../metrics/index.js'
 import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcProviders from '../providers/index.js'
-import llmrtcProviderCartesia from '../providers/cartesia/index.js'
-import llmrtcProviderDeepgram from '../providers/deepgram/index.js'
-import llmrtcProviderLocal from '../providers/local/index.js'
-import llmrtcProviderOpenAI from '../providers/openai/index.js'
+import llmrtcProviderCartesia, { type LLMRTCProviderCartesiaOptions } from '../providers/cartesia/index.js'
+import llmrtcProviderDeepgram, { type LLMRTCProviderDeepgramOptions } from '../providers/deepgram/index.js'
+import llmrtcProviderLocal, { type LLMRTCLocalOptions } from '../providers/local/index.js'
+import llmrtcProviderOpenAI, { type LLMRTCProviderOpenAIOptions } from '../providers/openai/index.js'
 import llmrtcRateLimit from '../rate-limit/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
@@ -39,6 +39,14 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
   metrics?: LLMRTCMetricsOptions | false
   /** OpenTelemetry spans per turn through @opentelemetry/api (default true; no-ops until your app registers an SDK). */
   tracing?: boolean
+  /** Options of the OpenAI provider plugin (key, base URL, models); each wins over its OPENAI_* variable. */
+  openai?: LLMRTCProviderOpenAIOptions
+  /** Options of the Deepgram provider plugin (key, models, timeouts); each wins over its DEEPGRAM_* variable. */
+  deepgram?: LLMRTCProviderDeepgramOptions
+  /** Options of the Cartesia provider plugin (key, model, voice, timeouts); each wins over its CARTESIA_* variable. */
+  cartesia?: LLMRTCProviderCartesiaOptions
+  /** Options of the local providers (espeak-ng, pocketsphinx); they win over ESPEAK_* and POCKETSPHINX_*. */
+  local?: Omit<LLMRTCLocalOptions, 'env'>
 }
 
 /**
@@ -48,17 +56,16 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
  */
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
-  const { webrtc, vad, demoPage, metrics, tracing, ...options } = opts
+  const { webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
   // Registration order is the order keys are tried in (docs/providers.md): Cartesia, Deepgram, OpenAI.
-  await fastify.register(llmrtcProviderCartesia)
-  await fastify.register(llmrtcProviderDeepgram)
-  await fastify.register(llmrtcProviderOpenAI)
-  // Installed local engines (espeak-ng, pocketsphinx) serve when no key does; after OpenAI, whose
-  // factories it marks usable under LOCAL_ONLY for a local base URL.
-  await fastify.register(llmrtcProviderLocal, { env: options.env })
+  await fastify.register(llmrtcProviderCartesia, cartesia ?? {})
+  await fastify.register(llmrtcProviderDeepgram, deepgram ?? {})
+  await fastify.register(llmrtcProviderOpenAI, openai ?? {})
+  // Installed local engines (espeak-ng, pocketsphinx) serve when no key does.
+  await fastify.register(llmrtcProviderLocal, { ...local, env: options.env })
   // CORS, and the HTTP rate limit before the plugins that add llmrtc's routes: it attaches to them as they come.
   await fastify.register(llmrtcCors)
   await fastify.register(llmrtcRateLimit)

@@ -9,7 +9,6 @@ import { isolateNetwork } from '../helpers/webrtc-client.js'
 isolateNetwork()
 // Loaded only now: isolateNetwork re-runs this file in the namespace, so the first process never
 // compiles the server (that halves the file's start-up on a busy machine).
-const { default: llmrtcProviderLocal } = await import('../../plugins/providers/local/index.js')
 const { buildApp } = await import('../helpers/app.js')
 const { fakeMicrophoneFile, launchChromium, pageBubbles, pageMessages, probedPage, screenshot, startLevelMeter, waitForPageMessage, waitForSound } = await import('../helpers/browser.js')
 const { listenUrl } = await import('../helpers/e2e.js')
@@ -21,7 +20,7 @@ const MICROPHONE = [500, 'what time is it', 8000, 'what can you do', 4000]
 
 const browser = await launchChromium(t, await fakeMicrophoneFile(scratchDir(), MICROPHONE))
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' }
-const app = await buildApp(t, { env }, async app => { await app.register(llmrtcProviderLocal, { env }) })
+const app = await buildApp(t, { env })
 const pageUrl = (await listenUrl(app)).replace(/^ws:/, 'http:')
 const page = await probedPage(browser)
 const pageErrors: string[] = []
