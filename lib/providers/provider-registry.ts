@@ -12,6 +12,11 @@ export interface ProviderFactory<R extends ProviderRole> {
   /** The environment variable whose presence selects this provider when no *_PROVIDER is set. */
   keyEnv?: keyof LLMRTCEnv
   /**
+   * True when the provider's key was given in its plugin's options (`openai: { apiKey }`): it is then
+   * selected as one whose key variable is set, whatever the environment holds.
+   */
+  keyGiven?: boolean
+  /**
    * Whether the provider, configured by `env`, keeps audio and text on this machine (no cloud service).
    * With LOCAL_ONLY=true only these providers and the built-in are chosen. Default: not local.
    */
@@ -35,7 +40,8 @@ const roleEnv = { llm: 'LLM_PROVIDER', stt: 'STT_PROVIDER', tts: 'TTS_PROVIDER' 
 
 /**
  * Named provider factories per role. Selection: an explicit provider object wins, then the role's
- * *_PROVIDER variable, then the first registered factory whose key variable is set, then the first
+ * *_PROVIDER variable, then the first registered factory whose key is given in options or whose key
+ * variable is set, then the first
  * whose `fallback` gives a reason, then the built-in. With LOCAL_ONLY=true every step after the explicit
  * object admits only local factories (and the built-in); naming another one fails.
  */
@@ -47,6 +53,10 @@ export class ProviderRegistry {
     this.#builtin = builtin
   }
 
+  /**
+   * Registers `factory` under its name for `role`. A second registration under the same name replaces
+   * the first in its place (the order keys are tried in stays the order of first registration).
+   */
   register<R extends ProviderRole> (role: R, factory: ProviderFactory<R>): void {
     const list = this.#factories[role] as Array<ProviderFactory<R>>
     const index = list.findIndex(f => f.name === factory.name)
@@ -81,7 +91,9 @@ export class ProviderRegistry {
       return { provider: factory.create(env), reason: `${prefix}${roleEnv[role]}=${wanted}` }
     }
     for (const factory of factories) {
-      if (factory.keyEnv !== undefined && env[factory.keyEnv] !== undefined && admitted(factory)) {
+      if (!admitted(factory)) continue
+      if (factory.keyGiven === true) return { provider: factory.create(env), reason: `${prefix}its apiKey option is set` }
+      if (factory.keyEnv !== undefined && env[factory.keyEnv] !== undefined) {
         return { provider: factory.create(env), reason: `${prefix}${factory.keyEnv} is set` }
       }
     }

@@ -1,6 +1,5 @@
 import t from 'tap'
 import { DeepgramSTT } from '../../lib/providers/deepgram/index.js'
-import llmrtcProviderCartesia from '../../plugins/providers/cartesia/index.js'
 import { buildApp } from '../helpers/app.js'
 import { listenUrl, say, voiceClient } from '../helpers/e2e.js'
 import { isolateNetwork } from '../helpers/webrtc-client.js'
@@ -21,9 +20,7 @@ t.test('a spoken question is transcribed live by Deepgram and the answer spoken 
   const cartesia = await CartesiaMock.start({ tls: tls as NonNullable<typeof tls>, apiKey: 'car-e2e' })
   t.teardown(() => cartesia.close())
   const stt = new DeepgramSTT({ apiKey: 'dg-e2e', baseUrl: deepgram.url })
-  const app = await buildApp(t, { providers: { stt }, env: { CARTESIA_API_KEY: 'car-e2e', CARTESIA_BASE_URL: cartesia.baseURL } }, async app => {
-    await app.register(llmrtcProviderCartesia)
-  })
+  const app = await buildApp(t, { providers: { stt }, cartesia: { apiKey: 'car-e2e', baseURL: cartesia.baseURL } })
   t.same([app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['deepgram', 'cartesia'])
   const client = await voiceClient(t, await listenUrl(app))
   await say(client, 'Hello there, what can you do?')

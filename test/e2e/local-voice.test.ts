@@ -1,5 +1,4 @@
 import t from 'tap'
-import llmrtcProviderLocal from '../../plugins/providers/local/index.js'
 import { buildApp } from '../helpers/app.js'
 import { listenUrl, say, voiceClient } from '../helpers/e2e.js'
 import { isolateNetwork } from '../helpers/webrtc-client.js'
@@ -12,7 +11,7 @@ isolateNetwork()
 
 t.test('a phrase spoken over WebRTC is recognized by pocketsphinx, answered, and spoken back by espeak-ng', async t => {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' }
-  const app = await buildApp(t, { env }, async app => { await app.register(llmrtcProviderLocal, { env }) })
+  const app = await buildApp(t, { env })
   t.same([app.llmrtcProviders.stt.name, app.llmrtcProviders.llm.name, app.llmrtcProviders.tts.name], ['pocketsphinx-stt', 'builtin-assistant', 'espeak-tts'])
   const client = await voiceClient(t, await listenUrl(app))
   await say(client, 'Repeat after me, the cat sat on the mat.')

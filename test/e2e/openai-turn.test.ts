@@ -1,5 +1,4 @@
 import t from 'tap'
-import llmrtcProviderOpenAI from '../../plugins/providers/openai/index.js'
 import { buildApp } from '../helpers/app.js'
 import { expectVoiceTurn, listenUrl, say, voiceClient } from '../helpers/e2e.js'
 import { isolateNetwork } from '../helpers/webrtc-client.js'
@@ -12,7 +11,7 @@ isolateNetwork()
 t.test('a spoken question over WebRTC is transcribed, answered and spoken by the OpenAI providers', async t => {
   const mock = await startOpenAIMock({ apiKey: 'sk-e2e' })
   t.teardown(() => mock.close())
-  const app = await buildApp(t, { env: { OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: mock.baseURL } }, async app => { await app.register(llmrtcProviderOpenAI) })
+  const app = await buildApp(t, { openai: { apiKey: 'sk-e2e', baseURL: mock.baseURL } })
   t.same([app.llmrtcProviders.stt.name, app.llmrtcProviders.llm.name, app.llmrtcProviders.tts.name], ['openai-stt', 'openai-llm', 'openai-tts'])
   const client = await voiceClient(t, await listenUrl(app))
   await say(client, 'What is the weather like today?')

@@ -1,5 +1,4 @@
 import t from 'tap'
-import llmrtcProviderOpenAI from '../../plugins/providers/openai/index.js'
 import type { Playbook } from '../../lib/playbooks/types.js'
 import { defineTool } from '../../lib/tools/define-tool.js'
 import { buildApp } from '../helpers/app.js'
@@ -43,7 +42,7 @@ t.test('a spoken two-stage playbook: greet, look the order up with a tool, answe
     { type: 'chat', content: 'Hi! What is your order number?' },
     { type: 'chat', content: 'One moment, please.', toolCalls: [{ id: 'call_1', name: 'lookup_order', arguments: '{"orderId":"42"}' }] },
     { type: 'chat', content: 'Your order 42 has shipped with DHL.' })
-  const app = await buildApp(t, { env: { OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: mock.baseURL }, playbook }, async app => { await app.register(llmrtcProviderOpenAI) })
+  const app = await buildApp(t, { openai: { apiKey: 'sk-e2e', baseURL: mock.baseURL }, playbook })
   const client = await voiceClient(t, await listenUrl(app))
 
   await say(client, 'Hello there.')

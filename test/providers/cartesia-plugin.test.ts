@@ -1,7 +1,10 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import { encodeWav } from '../../lib/audio/wav.js'
+import llmrtcConfig from '../../plugins/config/index.js'
+import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtc from '../../plugins/llmrtc/index.js'
+import llmrtcProviders from '../../plugins/providers/index.js'
 import llmrtcProviderCartesia from '../../plugins/providers/cartesia/index.js'
 import { CartesiaMock } from '../mocks/cartesia-mock.js'
 import { trustTestCertificate } from '../mocks/tls.js'
@@ -23,7 +26,6 @@ t.test('with CARTESIA_API_KEY the plugin speaks every turn through Cartesia, con
     webrtc: false,
     env: { CARTESIA_API_KEY: KEY, CARTESIA_BASE_URL: mock.baseURL, CARTESIA_MODEL: 'sonic-3', CARTESIA_VOICE_ID: 'voice-42', CARTESIA_LANGUAGE: 'fr' }
   })
-  await app.register(llmrtcProviderCartesia)
   await app.ready()
   t.equal(app.llmrtcProviders.tts.name, 'cartesia')
   t.equal(app.llmrtcProviders.reasons.tts, 'CARTESIA_API_KEY is set')
@@ -47,7 +49,6 @@ t.test('TTS_PROVIDER=cartesia without a key fails ready() and names the variable
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   await app.register(llmrtc, { webrtc: false, env: { TTS_PROVIDER: 'cartesia' } })
-  await app.register(llmrtcProviderCartesia)
   await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET', message: /CARTESIA_API_KEY/ })
 })
 
@@ -55,6 +56,38 @@ t.test('a bad CARTESIA_BASE_URL fails ready()', async t => {
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   await app.register(llmrtc, { webrtc: false, env: { CARTESIA_API_KEY: 'k', CARTESIA_BASE_URL: 'api.cartesia.ai' } })
-  await app.register(llmrtcProviderCartesia)
   await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /baseURL/ })
+})
+
+t.test('the umbrella\'s cartesia option gives the key, URL, model and voice with no environment, and wins over the variables', async t => {
+  const mock = await CartesiaMock.start({ tls: tls as NonNullable<typeof tls>, apiKey: KEY })
+  t.teardown(() => mock.close())
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(llmrtc, {
+    webrtc: false,
+    env: { CARTESIA_API_KEY: 'sk_car_from_env', CARTESIA_MODEL: 'from-env', CARTESIA_LANGUAGE: 'de' },
+    cartesia: { apiKey: KEY, baseURL: mock.baseURL, model: 'sonic-3', voiceId: 'voice-7', sampleRateHz: 16_000 }
+  })
+  await app.ready()
+  const tts = app.llmrtcProviders.tts
+  t.equal(app.llmrtcProviders.reasons.tts, 'its apiKey option is set')
+  t.equal(tts.pcmSampleRate, 16_000)
+  for await (const event of tts.speakStream?.('Hello.') ?? []) void event
+  t.match(mock.inputs[0], { model_id: 'sonic-3', voice: { mode: 'id', id: 'voice-7' }, language: 'de' })
+})
+
+t.test('registered alone with only its declared dependencies, the plugin speaks from its options', async t => {
+  const mock = await CartesiaMock.start({ tls: tls as NonNullable<typeof tls>, apiKey: KEY })
+  t.teardown(() => mock.close())
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(llmrtcConfig, { env: false })
+  await app.register(llmrtcHooks)
+  await app.register(llmrtcProviders)
+  await app.register(llmrtcProviderCartesia, { apiKey: KEY, baseURL: mock.baseURL })
+  await app.ready()
+  t.equal(app.llmrtcProviders.tts.name, 'cartesia')
+  const result = await app.llmrtcProviders.tts.speak('Hello.')
+  t.ok(result.audio.length > 0)
 })

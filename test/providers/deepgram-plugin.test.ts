@@ -3,7 +3,10 @@ import t from 'tap'
 import { encodeWav } from '../../lib/audio/wav.js'
 import { StreamingTranscription } from '../../lib/pipeline/streaming-transcription.js'
 import { DeepgramSTT } from '../../lib/providers/deepgram/index.js'
+import llmrtcConfig from '../../plugins/config/index.js'
+import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtc from '../../plugins/llmrtc/index.js'
+import llmrtcProviders from '../../plugins/providers/index.js'
 import llmrtcProviderDeepgram from '../../plugins/providers/deepgram/index.js'
 import { startDeepgramMock } from '../mocks/deepgram-mock.js'
 import { connect } from '../helpers/ws-client.js'
@@ -24,9 +27,9 @@ t.test('with DEEPGRAM_API_KEY the umbrella plus the Deepgram plugin hear and spe
   t.teardown(() => app.close())
   await app.register(llmrtc, {
     webrtc: false,
-    env: { DEEPGRAM_API_KEY: KEY, DEEPGRAM_BASE_URL: mock.url, DEEPGRAM_MODEL: 'nova-2', DEEPGRAM_LANGUAGE: 'en-GB', DEEPGRAM_TTS_MODEL: 'aura-2-orion-en' }
+    env: { DEEPGRAM_API_KEY: KEY, DEEPGRAM_BASE_URL: mock.url, DEEPGRAM_MODEL: 'nova-2', DEEPGRAM_LANGUAGE: 'en-GB', DEEPGRAM_TTS_MODEL: 'aura-2-orion-en' },
+    deepgram: { retryBaseDelayMs: 1 }
   })
-  await app.register(llmrtcProviderDeepgram, { retryBaseDelayMs: 1 })
   await app.ready()
   t.same([app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['deepgram', 'deepgram'])
   t.same(app.llmrtcProviders.reasons, { llm: 'default (no provider configured)', stt: 'DEEPGRAM_API_KEY is set', tts: 'DEEPGRAM_API_KEY is set' })
@@ -52,7 +55,6 @@ t.test('STT_PROVIDER=deepgram without a key fails ready() and names the variable
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   await app.register(llmrtc, { webrtc: false, env: { STT_PROVIDER: 'deepgram' } })
-  await app.register(llmrtcProviderDeepgram)
   await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET', message: /DEEPGRAM_API_KEY/ })
 })
 
@@ -60,14 +62,44 @@ t.test('a bad DEEPGRAM_BASE_URL or plugin option fails start-up', async t => {
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   await app.register(llmrtc, { webrtc: false, env: { DEEPGRAM_API_KEY: 'k', DEEPGRAM_BASE_URL: 'api.deepgram.com' } })
-  await app.register(llmrtcProviderDeepgram)
   await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /deepgram\.baseUrl/ })
 
   const other = Fastify({ logger: false })
   t.teardown(() => other.close())
-  await other.register(llmrtc, { webrtc: false, env: false })
-  other.register(llmrtcProviderDeepgram, { keepAliveIntervalMs: -1 })
+  other.register(llmrtc, { webrtc: false, env: false, deepgram: { keepAliveIntervalMs: -1 } })
   await t.rejects(async () => { await other.ready() }, { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /keepAliveIntervalMs/ })
+})
+
+t.test('the umbrella\'s deepgram option gives the key, URL and models with no environment, and wins over the variables', async t => {
+  const mock = await startDeepgramMock({ apiKey: KEY, transcript: 'what time is it' })
+  t.teardown(mock.close)
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(llmrtc, {
+    webrtc: false,
+    env: { DEEPGRAM_API_KEY: 'dg-from-env', DEEPGRAM_MODEL: 'from-env' },
+    deepgram: { apiKey: KEY, baseUrl: mock.url, model: 'nova-2', ttsModel: 'aura-2-orion-en' }
+  })
+  await app.ready()
+  t.same(app.llmrtcProviders.reasons, { llm: 'default (no provider configured)', stt: 'its apiKey option is set', tts: 'its apiKey option is set' })
+  t.equal((await app.llmrtcProviders.stt.transcribe(encodeWav(tone(500), 16_000))).text, 'what time is it')
+  await app.llmrtcProviders.tts.speak('Hello.', { format: 'pcm' })
+  t.match(Object.fromEntries(mock.requests[0]?.query ?? []), { model: 'nova-2' })
+  t.match(Object.fromEntries(mock.requests[1]?.query ?? []), { model: 'aura-2-orion-en' })
+})
+
+t.test('registered alone with only its declared dependencies, the plugin serves STT and TTS from its options', async t => {
+  const mock = await startDeepgramMock({ apiKey: KEY, transcript: 'hello' })
+  t.teardown(mock.close)
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(llmrtcConfig, { env: false })
+  await app.register(llmrtcHooks)
+  await app.register(llmrtcProviders)
+  await app.register(llmrtcProviderDeepgram, { apiKey: KEY, baseUrl: mock.url })
+  await app.ready()
+  t.same([app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['deepgram', 'deepgram'])
+  t.equal((await app.llmrtcProviders.stt.transcribe(encodeWav(tone(500), 16_000))).text, 'hello')
 })
 
 t.test('the plugin needs the providers plugin', async t => {

@@ -4,7 +4,11 @@ import type { FastifyInstance } from 'fastify'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import { encodeWav } from '../../lib/audio/wav.js'
+import llmrtcConfig from '../../plugins/config/index.js'
+import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtc from '../../plugins/llmrtc/index.js'
+import llmrtcProviders from '../../plugins/providers/index.js'
+import llmrtcProviderOpenAI from '../../plugins/providers/openai/index.js'
 import llmrtcProviderLocal, { type LLMRTCLocalOptions } from '../../plugins/providers/local/index.js'
 import { buildApp } from '../helpers/app.js'
 import { synthesizeSpeech } from '../helpers/speech.js'
@@ -16,9 +20,9 @@ import { scratchDir } from '../helpers/scratch-dir.js'
 
 const PATH = process.env.PATH ?? '/usr/bin:/bin'
 
-/** llmrtc without WebRTC, with the local plugin given the same environment (as the umbrella does). */
+/** llmrtc without WebRTC; the umbrella gives the local plugin its environment and `local` options. */
 async function localApp (t: Test, env: Record<string, string>, local: Omit<LLMRTCLocalOptions, 'env'> = {}): Promise<FastifyInstance> {
-  return await buildApp(t, { webrtc: false, env }, async app => { await app.register(llmrtcProviderLocal, { env, ...local }) })
+  return await buildApp(t, { webrtc: false, env, local })
 }
 
 function chosen (app: FastifyInstance): Record<string, [string, string]> {
@@ -47,7 +51,13 @@ t.test('an environment without PATH keeps the built-in defaults; the local provi
     llm: ['builtin-assistant', 'default (no provider configured)'],
     tts: ['espeak-tts', 'TTS_PROVIDER=espeak']
   })
-  const noDefaults = await buildApp(t, { webrtc: false, env: { PATH } }, async app => { await app.register(llmrtcProviderLocal, { env: false }) })
+  const noDefaults = Fastify({ logger: false })
+  t.teardown(() => noDefaults.close())
+  await noDefaults.register(llmrtcConfig, { env: { PATH } })
+  await noDefaults.register(llmrtcHooks)
+  await noDefaults.register(llmrtcProviders)
+  await noDefaults.register(llmrtcProviderLocal, { env: false })
+  await noDefaults.ready()
   t.equal(noDefaults.llmrtcProviders.tts.name, 'builtin-tone-tts', 'env: false searches no PATH')
 })
 
@@ -69,7 +79,6 @@ t.test('LOCAL_ONLY=true chooses the local stack and never a cloud key', async t 
   t.teardown(() => fastify.close())
   const env = { LOCAL_ONLY: 'true', TTS_PROVIDER: 'cartesia', CARTESIA_API_KEY: 'sk_car_cloud' }
   await fastify.register(llmrtc, { webrtc: false, env })
-  await fastify.register(llmrtcProviderLocal, { env })
   await t.rejects(async () => { await fastify.ready() }, {
     code: 'LLMRTC_ERR_OPTIONS_INVALID',
     message: /"TTS_PROVIDER": expected a provider that runs on this machine because LOCAL_ONLY=true \(builtin, espeak\), instead got "cartesia"/
@@ -95,7 +104,6 @@ t.test('LOCAL_ONLY=true uses an OpenAI-compatible server at a local OPENAI_BASE_
   t.teardown(() => fastify.close())
   const env = { LOCAL_ONLY: 'true', LLM_PROVIDER: 'openai', OPENAI_API_KEY: 'sk-cloud', OPENAI_BASE_URL: 'https://api.openai.com/v1' }
   await fastify.register(llmrtc, { webrtc: false, env })
-  await fastify.register(llmrtcProviderLocal, { env })
   await t.rejects(async () => { await fastify.ready() }, { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /"LLM_PROVIDER": expected a provider that runs on this machine .*instead got "openai"/ })
 })
 
@@ -117,14 +125,13 @@ t.test('the environment configures the voice and what pocketsphinx listens for',
   const failures: Array<[Record<string, string>, RegExp]> = [
     [{ POCKETSPHINX_GRAMMAR: '/nonexistent/door.gram', STT_PROVIDER: 'pocketsphinx' }, /"POCKETSPHINX_GRAMMAR": expected assistant, open or the path of an existing JSGF .gram file/],
     [{ ESPEAK_VOICE: 'nosuchvoice', TTS_PROVIDER: 'espeak' }, /espeak-tts.*voice does not exist/],
-    [{ ESPEAK_RATE: '900' }, /ESPEAK_RATE must be <= 450/]
+    [{ ESPEAK_RATE: '900' }, /ESPEAK_RATE.*450/]
   ]
   for (const [env, message] of failures) {
     const fastify = Fastify({ logger: false })
     t.teardown(() => fastify.close())
     await t.rejects(async () => {
       await fastify.register(llmrtc, { webrtc: false, env })
-      await fastify.register(llmrtcProviderLocal, { env })
       await fastify.ready()
     }, { message }, JSON.stringify(env))
   }
@@ -137,8 +144,7 @@ t.test('naming a local provider that is not installed fails start-up saying how 
   ] as const) {
     const fastify = Fastify({ logger: false })
     t.teardown(() => fastify.close())
-    await fastify.register(llmrtc, { webrtc: false, env })
-    await fastify.register(llmrtcProviderLocal, { env, ...local })
+    await fastify.register(llmrtc, { webrtc: false, env, local })
     await t.rejects(async () => { await fastify.ready() }, { code: 'LLMRTC_ERR_PROVIDER_INIT', message })
   }
   const fastify = Fastify({ logger: false })
@@ -158,4 +164,38 @@ t.test('with the local stack an utterance is heard, answered by the built-in ass
   t.equal(chunk.sampleRate, 22_050)
   t.ok(Buffer.from(chunk.data, 'base64').length > 0)
   client.ws.terminate()
+})
+
+t.test('registering a provider plugin again after the umbrella keeps the OpenAI provider local', async t => {
+  const mock = await startOpenAIMock()
+  t.teardown(() => mock.close())
+  const env = { LOCAL_ONLY: 'true', OPENAI_BASE_URL: mock.baseURL, PATH }
+  const app = await buildApp(t, { webrtc: false, env }, async app => {
+    await app.register(llmrtcProviderOpenAI, { llm: { model: 'llama3.2' } })
+    await app.register(llmrtcProviderLocal, { env })
+    await app.register(llmrtcProviderOpenAI, { llm: { model: 'llama3.2' } })
+  })
+  t.same(chosen(app), {
+    stt: ['pocketsphinx-stt', 'LOCAL_ONLY=true, pocketsphinx is installed (no STT key set)'],
+    llm: ['openai-llm', 'LOCAL_ONLY=true, OPENAI_BASE_URL is a local server'],
+    tts: ['espeak-tts', 'LOCAL_ONLY=true, espeak-ng is installed (no TTS key set)']
+  })
+  t.same(app.llmrtcProviders.registry.names('llm'), ['builtin', 'openai'], 'one factory per name')
+  await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] })
+  t.match(mock.requestsTo('chat')[0]?.body, { model: 'llama3.2' }, 'the last registration\'s options apply')
+})
+
+t.test('the umbrella\'s local option reaches espeak-ng, and the plugin works registered alone with its declared dependencies', async t => {
+  const app = await localApp(t, { PATH }, { espeak: { binary: '/nonexistent/espeak-ng' } })
+  t.equal(app.llmrtcProviders.tts.name, 'builtin-tone-tts', 'the binary option is searched for, not espeak-ng on PATH')
+
+  const alone = Fastify({ logger: false })
+  t.teardown(() => alone.close())
+  await alone.register(llmrtcConfig, { env: false })
+  await alone.register(llmrtcHooks)
+  await alone.register(llmrtcProviders)
+  await alone.register(llmrtcProviderLocal, { env: { PATH } })
+  await alone.ready()
+  t.equal(alone.llmrtcProviders.tts.name, 'espeak-tts')
+  t.equal((await alone.llmrtcProviders.stt.transcribe(encodeWav(await synthesizeSpeech('What time is it?'), 16_000))).text, 'what time is it')
 })

@@ -1,7 +1,10 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import { encodeWav } from '../../lib/audio/wav.js'
+import llmrtcConfig from '../../plugins/config/index.js'
+import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtc from '../../plugins/llmrtc/index.js'
+import llmrtcProviders from '../../plugins/providers/index.js'
 import llmrtcProviderOpenAI from '../../plugins/providers/openai/index.js'
 import { buildApp } from '../helpers/app.js'
 import { connect } from '../helpers/ws-client.js'
@@ -33,7 +36,6 @@ t.test('with OPENAI_API_KEY the plugin serves all three roles from the environme
       OPENAI_TTS_INSTRUCTIONS: 'Warm.'
     }
   })
-  await app.register(llmrtcProviderOpenAI)
   await app.ready()
   const providers = app.llmrtcProviders
   t.same([providers.llm.name, providers.stt.name, providers.tts.name], ['openai-llm', 'openai-stt', 'openai-tts'])
@@ -67,7 +69,7 @@ t.test('with OPENAI_API_KEY the plugin serves all three roles from the environme
 t.test('a wrong key fails the LLM call with OpenAI\'s 401 after one request, the key masked by OpenAI', async t => {
   const mock = await startOpenAIMock({ apiKey: KEY })
   t.teardown(() => mock.close())
-  const app = await buildApp(t, { webrtc: false, env: { OPENAI_API_KEY: 'sk-proj-wrong-key-9876', OPENAI_BASE_URL: mock.baseURL } }, async app => { await app.register(llmrtcProviderOpenAI) })
+  const app = await buildApp(t, { webrtc: false, env: { OPENAI_API_KEY: 'sk-proj-wrong-key-9876', OPENAI_BASE_URL: mock.baseURL } })
   const error = await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e)
   // OpenAI echoes the key's first 8 and last 4 characters: that much reaches error messages and logs.
   t.match(error, { status: 401, code: 'invalid_api_key', message: /Incorrect API key provided: sk-proj-\*+9876\./ })
@@ -78,7 +80,7 @@ t.test('a wrong key fails the LLM call with OpenAI\'s 401 after one request, the
 t.test('LLM_PROVIDER=openai with only OPENAI_BASE_URL reaches a local server with a placeholder key', async t => {
   const mock = await startOpenAIMock()
   t.teardown(() => mock.close())
-  const app = await buildApp(t, { webrtc: false, env: { LLM_PROVIDER: 'openai', OPENAI_BASE_URL: mock.baseURL, OPENAI_MODEL: 'llama3.2' } }, async app => { await app.register(llmrtcProviderOpenAI) })
+  const app = await buildApp(t, { webrtc: false, env: { LLM_PROVIDER: 'openai', OPENAI_BASE_URL: mock.baseURL, OPENAI_MODEL: 'llama3.2' } })
   t.equal(app.llmrtcProviders.llm.name, 'openai-llm')
   t.equal(app.llmrtcProviders.reasons.llm, 'LLM_PROVIDER=openai')
   t.equal(app.llmrtcProviders.stt.name, 'builtin-placeholder-stt', 'STT and TTS stay built-in: no key selects them')
@@ -93,12 +95,11 @@ t.test('choosing openai without OPENAI_API_KEY or OPENAI_BASE_URL fails ready() 
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   await app.register(llmrtc, { webrtc: false, env: { TTS_PROVIDER: 'openai' } })
-  await app.register(llmrtcProviderOpenAI)
   await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET', message: /OpenAI API key for the TTS.*OPENAI_API_KEY/ })
 })
 
 t.test('without the key the plugin leaves every role to others', async t => {
-  const app = await buildApp(t, { webrtc: false, env: {} }, async app => { await app.register(llmrtcProviderOpenAI) })
+  const app = await buildApp(t, { webrtc: false, env: {} })
   t.same([app.llmrtcProviders.llm.name, app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['builtin-assistant', 'builtin-placeholder-stt', 'builtin-tone-tts'])
   t.ok(app.llmrtcProviders.registry.names('stt').includes('openai'), 'openai is registered for stt')
 })
@@ -107,4 +108,70 @@ t.test('the plugin needs llmrtc-providers registered first', async t => {
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
   await t.rejects(async () => { await app.register(llmrtcProviderOpenAI).ready() }, /llmrtcProviders' required by 'llmrtc-provider-openai'/)
+})
+
+t.test('the umbrella\'s openai option gives the key, base URL and models, with no environment', async t => {
+  const mock = await startOpenAIMock({ apiKey: KEY })
+  t.teardown(() => mock.close())
+  const app = await buildApp(t, {
+    webrtc: false,
+    env: false,
+    openai: { apiKey: KEY, baseURL: mock.baseURL, maxRetries: 0, llm: { model: 'gpt-4.1-mini' }, stt: { model: 'whisper-1', language: 'fr' }, tts: { model: 'tts-1', voice: 'nova' } }
+  })
+  const providers = app.llmrtcProviders
+  t.same([providers.llm.name, providers.stt.name, providers.tts.name], ['openai-llm', 'openai-stt', 'openai-tts'])
+  t.same(providers.reasons, { llm: 'its apiKey option is set', stt: 'its apiKey option is set', tts: 'its apiKey option is set' })
+  t.equal((await providers.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] })).fullText, MOCK_REPLY)
+  t.equal((await providers.stt.transcribe(encodeWav(speechLike(300), 16_000))).text, MOCK_TRANSCRIPT)
+  await providers.tts.speak('Hello.', { format: 'pcm' })
+  t.match(mock.requestsTo('chat')[0]?.body, { model: 'gpt-4.1-mini' })
+  t.match(mock.requestsTo('transcriptions')[0]?.body, { model: 'whisper-1', language: 'fr' })
+  t.match(mock.requestsTo('speech')[0]?.body, { model: 'tts-1', voice: 'nova' })
+  t.ok(mock.requests.every(r => r.headers.authorization === `Bearer ${KEY}`), 'every request carries the option\'s key')
+})
+
+t.test('an openai option wins over its OPENAI_* variable, and a variable still fills an option left out', async t => {
+  const mock = await startOpenAIMock({ apiKey: KEY })
+  t.teardown(() => mock.close())
+  const app = await buildApp(t, {
+    webrtc: false,
+    env: { OPENAI_API_KEY: 'sk-from-env', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', OPENAI_MODEL: 'from-env', OPENAI_TTS_VOICE: 'onyx' },
+    openai: { apiKey: KEY, baseURL: mock.baseURL, llm: { model: 'from-option' } }
+  })
+  t.equal(app.llmrtcProviders.reasons.llm, 'its apiKey option is set')
+  await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] })
+  await app.llmrtcProviders.tts.speak('Hello.', { format: 'pcm' })
+  t.match(mock.requestsTo('chat')[0], { headers: { authorization: `Bearer ${KEY}` }, body: { model: 'from-option' } })
+  t.match(mock.requestsTo('speech')[0]?.body, { voice: 'onyx' })
+})
+
+t.test('registered alone with only its declared dependencies, the plugin serves every role from its options', async t => {
+  const mock = await startOpenAIMock({ apiKey: KEY })
+  t.teardown(() => mock.close())
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(llmrtcConfig, { env: false })
+  await app.register(llmrtcHooks)
+  await app.register(llmrtcProviders)
+  await app.register(llmrtcProviderOpenAI, { apiKey: KEY, baseURL: mock.baseURL, llm: { model: 'llama3.2' } })
+  await app.ready()
+  t.same([app.llmrtcProviders.llm.name, app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['openai-llm', 'openai-stt', 'openai-tts'])
+  t.equal((await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] })).fullText, MOCK_REPLY)
+  t.match(mock.requestsTo('chat')[0]?.body, { model: 'llama3.2' })
+})
+
+t.test('with LOCAL_ONLY=true the plugin alone admits its local base URL and picks it for the LLM', async t => {
+  const mock = await startOpenAIMock()
+  t.teardown(() => mock.close())
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(llmrtcConfig, { env: { LOCAL_ONLY: 'true' } })
+  await app.register(llmrtcHooks)
+  await app.register(llmrtcProviders)
+  await app.register(llmrtcProviderOpenAI, { baseURL: mock.baseURL })
+  await app.ready()
+  t.equal(app.llmrtcProviders.llm.name, 'openai-llm')
+  t.equal(app.llmrtcProviders.reasons.llm, 'LOCAL_ONLY=true, its baseURL option is a local server')
+  t.equal((await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] })).fullText, MOCK_REPLY)
+  t.equal(mock.requestsTo('chat')[0]?.headers.authorization, 'Bearer local')
 })

@@ -4,8 +4,7 @@ import fp from 'fastify-plugin'
 import type { LLMRTCEnv } from '../../../lib/config/env-schema.js'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_PROVIDER_INIT } from '../../../lib/errors.js'
 import { BUILTIN_ASSISTANT_PHRASES } from '../../../lib/providers/builtin/rule-based-llm.js'
-import { ESPEAK_INSTALL_HINT, EspeakTTS, findExecutable, hasPocketsphinxModel, isLocalUrl, POCKETSPHINX_INSTALL_HINT, PocketsphinxSTT, type EspeakTTSOptions, type PocketsphinxSTTOptions } from '../../../lib/providers/local/index.js'
-import type { ProviderRegistry, ProviderRole } from '../../../lib/providers/provider-registry.js'
+import { ESPEAK_INSTALL_HINT, EspeakTTS, findExecutable, hasPocketsphinxModel, POCKETSPHINX_INSTALL_HINT, PocketsphinxSTT, type EspeakTTSOptions, type PocketsphinxSTTOptions } from '../../../lib/providers/local/index.js'
 
 /** Options of `llmrtc-provider-local`. */
 export interface LLMRTCLocalOptions {
@@ -26,9 +25,8 @@ const POCKETSPHINX_BINARIES = ['pocketsphinx_continuous', 'pocketsphinx']
 
 /**
  * Registers the local providers: TTS `espeak` (espeak-ng) and STT `pocketsphinx`, run as separate
- * processes. With no key for their role they serve by default when installed (a key always wins). It
- * also marks the OpenAI provider local when OPENAI_BASE_URL is a local server, so LOCAL_ONLY=true admits
- * it (and picks it for the LLM): register this plugin after `llmrtc-provider-openai`.
+ * processes. With no key for their role they serve by default when installed (a key always wins).
+ * (An OpenAI-compatible server at a local base URL is marked local by `llmrtc-provider-openai` itself.)
  */
 async function llmrtcProviderLocal (fastify: FastifyInstance, opts: LLMRTCLocalOptions): Promise<void> {
   const registry = fastify.llmrtcProviders.registry
@@ -63,7 +61,6 @@ async function llmrtcProviderLocal (fastify: FastifyInstance, opts: LLMRTCLocalO
       return new PocketsphinxSTT({ ...(opts.pocketsphinx ?? grammarFromEnv(env)), binary })
     }
   })
-  for (const role of ['llm', 'stt', 'tts'] as const) admitLocalOpenAI(registry, role)
 }
 
 /** What pocketsphinx listens for, from POCKETSPHINX_PHRASES or POCKETSPHINX_GRAMMAR. */
@@ -74,20 +71,6 @@ function grammarFromEnv (env: LLMRTCEnv): PocketsphinxSTTOptions {
   if (grammar === 'open') return {}
   if (!existsSync(grammar)) throw new LLMRTC_ERR_OPTIONS_INVALID('POCKETSPHINX_GRAMMAR', 'assistant, open or the path of an existing JSGF .gram file', JSON.stringify(grammar))
   return { grammarFile: grammar }
-}
-
-/**
- * The OpenAI provider is local when OPENAI_BASE_URL is a local server (Ollama, llama.cpp, vLLM, LM
- * Studio, a Whisper server): LOCAL_ONLY then admits it, and picks it for the LLM without a key.
- */
-function admitLocalOpenAI (registry: ProviderRegistry, role: ProviderRole): void {
-  const openai = registry.get(role, 'openai')
-  if (openai === undefined) return
-  const local = (env: LLMRTCEnv): boolean => isLocalUrl(env.OPENAI_BASE_URL)
-  const fallback = role === 'llm'
-    ? (env: LLMRTCEnv) => env.LOCAL_ONLY === true && local(env) ? 'OPENAI_BASE_URL is a local server' : undefined
-    : openai.fallback
-  registry.register(role, { ...openai, local, fallback } as typeof openai)
 }
 
 export default fp(llmrtcProviderLocal, {
