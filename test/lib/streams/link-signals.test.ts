@@ -22,8 +22,10 @@ t.test('an already aborted source aborts it at once; dispose() stops following l
   const session = new AbortController()
   t.equal(linkSignals(session.signal, AbortSignal.abort('gone')).signal.reason, 'gone')
   t.equal(getEventListeners(session.signal, 'abort').length, 0, 'nothing left on the other source')
-  const links = Array.from({ length: 100 }, () => linkSignals(session.signal, new AbortController().signal))
-  t.equal(getEventListeners(session.signal, 'abort').length, 100)
+  // Ten at once: Node warns (MaxListenersExceededWarning) from eleven listeners on one signal, which in
+  // the test output reads as a leak. Ten show the unlinking as well as a hundred.
+  const links = Array.from({ length: 10 }, () => linkSignals(session.signal, new AbortController().signal))
+  t.equal(getEventListeners(session.signal, 'abort').length, 10)
   for (const link of links) {
     link.dispose()
     link.dispose()
