@@ -3,12 +3,7 @@ import { createProviderRegistry, PlaceholderSTT, RuleBasedLLM, ToneTTS } from '.
 import { BUILTIN_ASSISTANT_PHRASES } from '../../lib/providers/builtin/rule-based-llm.js'
 import { encodeWav } from '../../lib/audio/wav.js'
 import { llmConformance, sttConformance, ttsConformance } from '../helpers/provider-conformance.js'
-
-function tone (ms: number): Int16Array {
-  const samples = new Int16Array(16 * ms)
-  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(5000 * Math.sin(2 * Math.PI * 220 * i / 16000))
-  return samples
-}
+import { tone } from '../helpers/audio.js'
 
 t.test('the built-in assistant passes the LLM conformance suite', async t => {
   await llmConformance(t, new RuleBasedLLM())

@@ -8,6 +8,7 @@ import type { SessionConnection } from '../../lib/sessions/session.js'
 import type { SessionRecord } from '../../lib/sessions/session-store.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { startRedis, type RunningRedis } from '../helpers/redis-server.js'
+import { until as waitFor } from '../helpers/ws-client.js'
 
 // Against a real redis-server (a child process of this file, on a free port, without persistence).
 
@@ -268,11 +269,3 @@ t.test('Redis going down mid-session: the session keeps working here, errors are
   t.ok(log.lines.some(l => l.msg === 'session store read failed'))
   t.equal(log.lines.filter(l => l.msg?.startsWith('Redis unreachable') === true && l.level === 'error').length, 1, 'the outage is reported once at error level')
 })
-
-async function waitFor (condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (condition()) return
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-  throw new Error('timed out')
-}

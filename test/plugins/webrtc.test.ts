@@ -12,7 +12,8 @@ import { InboundAudio } from '../../plugins/webrtc/inbound-audio.js'
 import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../../plugins/webrtc/index.js'
 import type { Wrtc, WrtcAudioData, WrtcConnectionState, WrtcIceCandidateInit, WrtcSessionDescription } from '../../plugins/webrtc/wrtc.js'
 import { FakeClock } from '../helpers/fake-clock.js'
-import { connect } from '../helpers/ws-client.js'
+import { connect, until } from '../helpers/ws-client.js'
+import { tone as sine } from '../helpers/audio.js'
 import { WebRTCTestClient, isolateNetwork, keepLoopbackCandidates } from '../helpers/webrtc-client.js'
 
 // Every packet stays on 127.0.0.1: this file re-runs itself in a network namespace that has only lo
@@ -53,19 +54,9 @@ async function client (t: Test, url: string, start = true): Promise<WebRTCTestCl
 }
 
 /** `ms` of a 440 Hz tone at `rateHz`. */
-function tone (ms: number, rateHz = 48_000, amplitude = 8000): Int16Array {
-  return Int16Array.from({ length: rateHz * ms / 1000 }, (_, i) => Math.round(amplitude * Math.sin(2 * Math.PI * 440 * i / rateHz)))
-}
+const tone = (ms: number, rateHz = 48_000): Int16Array => sine(ms, { hz: 440, sampleRateHz: rateHz, amplitude: 8000 })
 
 const peak = (samples: Int16Array): number => samples.reduce((max, s) => Math.max(max, Math.abs(s)), 0)
-
-async function until (condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
 
 t.test('a client connects with complete SDP, the data channel opens and payload events are mirrored on it', async t => {
   const { app, url } = await startServer(t)

@@ -5,13 +5,9 @@ import { DeepgramSTT, type DeepgramOptions } from '../../lib/providers/deepgram/
 import type { STTResult } from '../../lib/providers/types.js'
 import { startDeepgramMock, type DeepgramMock, type DeepgramMockOptions } from '../mocks/deepgram-mock.js'
 import { sttConformance } from '../helpers/provider-conformance.js'
+import { tone } from '../helpers/audio.js'
 
-/** A 16 kHz tone of `ms` milliseconds: the mock hears one word per 100 ms whatever the audio is. */
-function tone (ms: number): Int16Array {
-  const samples = new Int16Array(16 * ms)
-  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(5000 * Math.sin(2 * Math.PI * 220 * i / 16000))
-  return samples
-}
+// A 16 kHz tone (testing kit): the mock hears one word per 100 ms whatever the audio is.
 
 /** 20 ms chunks of s16le, as the pipeline feeds them; `pause` waits after the chunk of that index. */
 async function * chunks (samples: Int16Array, pause?: { after: number, ms: number }): AsyncIterable<Buffer> {

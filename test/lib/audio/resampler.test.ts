@@ -2,12 +2,10 @@ import t from 'tap'
 import { downmix } from '../../../lib/audio/downmix.js'
 import { PcmBuffer } from '../../../lib/audio/pcm-buffer.js'
 import { Resampler, resample } from '../../../lib/audio/resampler.js'
+import { tone as sine } from '../../helpers/audio.js'
 import { noise } from '../../helpers/speech.js'
 
-function tone (hz: number, rateHz: number, ms: number, amplitude = 10000): Int16Array {
-  const n = Math.round(rateHz * ms / 1000)
-  return Int16Array.from({ length: n }, (_, i) => Math.round(amplitude * Math.sin(2 * Math.PI * hz * i / rateHz)))
-}
+const tone = (hz: number, rateHz: number, ms: number, amplitude = 10000): Int16Array => sine(ms, { hz, sampleRateHz: rateHz, amplitude })
 
 /** Amplitude of the `hz` component of `x` (single-bin DFT over a whole number of periods, after `skip`). */
 function amplitudeAt (x: Int16Array, hz: number, rateHz: number, skip = 0): number {

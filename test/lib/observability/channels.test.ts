@@ -13,6 +13,7 @@ import type { Providers } from '../../../lib/providers/types.js'
 import { ConversationHistory } from '../../../lib/sessions/conversation-history.js'
 import { SileroVad } from '../../../lib/vad/silero-vad.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../../fakes/scripted-providers.js'
+import { until } from '../../helpers/speech-events.js'
 
 /** Collects a channel's events until the test ends. */
 function collect<N extends LLMRTCChannelName> (t: Test, name: N): Array<LLMRTCChannelEvents[N]> {
@@ -30,14 +31,6 @@ function spy<T extends object> (reads: { count: number }): T {
     }
   }
   return new Proxy({}, handler) as T
-}
-
-async function until (condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (condition()) return
-    await new Promise(resolve => setImmediate(resolve))
-  }
-  throw new Error(`never happened: ${what}`)
 }
 
 t.test('with no subscriber, publishing reads nothing of what it is given', async t => {

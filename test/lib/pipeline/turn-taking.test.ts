@@ -2,61 +2,30 @@ import t, { type Test } from 'tap'
 import { HookRegistry } from '../../../lib/hooks/hook-registry.js'
 import { silentLogger } from '../../../lib/logger.js'
 import { subscribeChannel, type SpeculationEvent } from '../../../lib/observability/channels.js'
-import { DEFAULT_TURN_OPTIONS, type TurnResult } from '../../../lib/pipeline/turn-types.js'
 import { VoicePipeline } from '../../../lib/pipeline/voice-pipeline.js'
-import type { ServerMessage } from '../../../lib/protocol/server-messages.js'
 import type { LLMProvider, STTProvider } from '../../../lib/providers/types.js'
-import { ConversationHistory } from '../../../lib/sessions/conversation-history.js'
 import { HeuristicTurnDetector } from '../../../lib/turn-detection/heuristic-turn-detector.js'
 import { resolveTurnTaking, type TurnTakingOptions } from '../../../lib/turn-taking/resolve-turn-taking.js'
-import { ManualOutput } from '../../fakes/manual-output.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../../fakes/scripted-providers.js'
 import { FakeClock } from '../../helpers/fake-clock.js'
+import { pipelineHarness, type PipelineHarness } from '../../helpers/pipeline-harness.js'
 import { speech, until } from '../../helpers/speech-events.js'
 
-interface Harness {
-  pipeline: VoicePipeline
-  messages: ServerMessage[]
-  types: () => string[]
-  history: ConversationHistory
-  output: ManualOutput
+interface Harness extends PipelineHarness {
   clock: FakeClock
-  results: TurnResult[]
   endpoints: number[]
-  idleEnded: () => boolean
 }
 
 function harness (t: Test, providers: { llm: LLMProvider, stt: STTProvider, tts?: ScriptedTTS }, turnTaking: TurnTakingOptions = {}, streamingSTT = false, hooks = new HookRegistry(silentLogger)): Harness {
-  const messages: ServerMessage[] = []
-  const history = new ConversationHistory('Be brief.', 20)
-  const output = new ManualOutput()
   const clock = new FakeClock()
-  const results: TurnResult[] = []
   const endpoints: number[] = []
-  let idleEnded = false
   let endpoint = 550
-  const pipeline = new VoicePipeline({
-    sessionId: 'session-1',
-    providers: { tts: new ScriptedTTS(), ...providers },
-    hooks,
-    history,
-    send: (m) => { messages.push(m) },
-    takeAttachments: () => [],
-    clock,
-    log: silentLogger,
-    turnOptions: { ...DEFAULT_TURN_OPTIONS },
-    streamingSTT,
-    onTurnEnd: (r) => { results.push(r) },
-    turnTaking: resolveTurnTaking({ preemptive: false, turnDetection: false, ...turnTaking }),
-    onIdleEnd: () => { idleEnded = true }
-  })
-  pipeline.setTrackOutput(output)
-  pipeline.setEndpointControl({
+  const h = pipelineHarness(t, providers, { clock, hooks, streamingSTT, turnTaking: resolveTurnTaking({ preemptive: false, turnDetection: false, ...turnTaking }) })
+  h.pipeline.setEndpointControl({
     get endOfSpeechSilenceMs () { return endpoint },
     setEndOfSpeechSilenceMs: (ms: number) => { endpoint = ms; endpoints.push(ms) }
   })
-  t.teardown(() => pipeline.close())
-  return { pipeline, messages, types: () => messages.map(m => m.type), history, output, clock, results, endpoints, idleEnded: () => idleEnded }
+  return { ...h, clock, endpoints }
 }
 
 /** A whole user utterance: start, confirmed audio, end. */
