@@ -3,6 +3,8 @@ import type { Test } from 'tap'
 import { decodeWav, encodeWav } from '../../lib/audio/wav.js'
 import type { LLMChunk, LLMProvider, LLMRequest, LLMResult, STTConfig, STTProvider, STTResult, TTSConfig, TTSProvider, TTSResult } from '../../lib/providers/types.js'
 import type { RecordingSocket } from '../helpers/ws-client.js'
+import { untilAborted } from '../fakes/scripted-providers.js'
+import { until } from '../helpers/speech-events.js'
 
 /*
  * Shared by the reliability tests (test/fuzz, test/faults, test/soak): crash listeners, resource
@@ -78,13 +80,9 @@ export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }
 
-/** Polls `condition` until it holds, for at most `maxWaitMs` (then throws naming `what`). */
+/** Polls `condition` until it holds, for at most `maxWaitMs` (then throws naming `what`): the testing kit's `until`. */
 export async function eventually (condition: () => boolean, what: string, maxWaitMs = 15_000): Promise<void> {
-  const started = Date.now()
-  while (!condition()) {
-    if (Date.now() - started > maxWaitMs) throw new Error(`never happened: ${what}`)
-    await sleep(5)
-  }
+  await until(condition, what, maxWaitMs)
 }
 
 /** The sample value of the utterance `MarkedSTT` recognises (fuzzed audio never holds it throughout). */
@@ -126,13 +124,7 @@ function isMarked (audio: Buffer): boolean {
   }
 }
 
-export async function untilAborted (signal: AbortSignal | undefined): Promise<never> {
-  return await new Promise((_resolve, reject) => {
-    if (signal === undefined) return
-    if (signal.aborted) { reject(signal.reason); return }
-    signal.addEventListener('abort', () => { reject(signal.reason) }, { once: true })
-  })
-}
+export { untilAborted }
 
 export const ANSWER = 'Sure. Here you go.'
 
