@@ -11,7 +11,8 @@ FROM node:22-bookworm-slim AS build
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 WORKDIR /src
 COPY . .
-RUN npm ci --no-audit --no-fund && npm pack --pack-destination /tmp
+# npm ci builds dist/ (the prepare script); pack does not build it again.
+RUN npm ci --no-audit --no-fund && npm pack --ignore-scripts --pack-destination /tmp
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production ONNXRUNTIME_NODE_INSTALL=skip HOST=0.0.0.0 PORT=8787
