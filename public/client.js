@@ -11,8 +11,10 @@ signalingUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
 const pageToken = new URLSearchParams(location.search).get('token')
 if (pageToken) signalingUrl.searchParams.set('token', pageToken)
 const SIGNALING = new Set(['ready', 'pong', 'signal', 'ice', 'reconnect-ack'])
+// Errors after which no more of the turn comes (docs/errors.md): the turn is over, or never started.
+const TURN_ENDING = new Set(['STT_ERROR', 'STT_TIMEOUT', 'LLM_ERROR', 'LLM_TIMEOUT', 'TTS_ERROR', 'TTS_TIMEOUT', 'AUDIO_PROCESSING_ERROR', 'VAD_ERROR', 'INVALID_AUDIO_FORMAT', 'INTERNAL_ERROR'])
 
-let ws, pc, channel, pingTimer
+let ws, pc, channel, pingTimer, bannerTimer
 let micStream = null
 let micSender = null // kept while the peer lives: turning the microphone back on replaces its track
 let answerWaiter = null // settles the offer in flight when its answer arrives
@@ -25,7 +27,18 @@ const toolNames = new Map() // callId → tool name, for tool-call-end
 
 function setState (name, label) { ui.state.className = `state ${name}`; ui.state.textContent = label }
 function status (text) { ui.status.textContent = text }
-function showError (text) { ui.banner.textContent = text; ui.banner.hidden = false; setTimeout(() => { ui.banner.hidden = true }, 8000) }
+function showError (text) {
+  ui.banner.textContent = text
+  ui.banner.hidden = false
+  clearTimeout(bannerTimer)
+  bannerTimer = setTimeout(() => { ui.banner.hidden = true }, 8000)
+}
+/** The state when no turn runs: listening with the microphone on, else connected (or not). */
+function settle () {
+  if (micStream !== null) setState('listening', 'listening')
+  else if (pc !== null && pc !== undefined) setState('idle', 'connected')
+  else setState('idle', wanted ? 'reconnecting' : 'disconnected')
+}
 function bubble (kind, text) {
   const node = document.createElement('div')
   node.className = `bubble ${kind}`
@@ -41,6 +54,34 @@ function bubble (kind, text) {
 function endAnswer () {
   assistantBubble?.classList.add('cut')
   assistantBubble = null
+}
+/**
+ * Marks the part of the answer the user never heard. `heard` is the spoken words (after the server's
+ * speech filters: no markdown, numbers maybe read out), so it is matched word by word against the shown
+ * text, skipping words the filters changed; the shown text after the last matched word was not heard.
+ */
+function markUnheard (node, heard) {
+  const text = node.textContent
+  const word = /[\p{L}\p{N}']+/gu
+  const tokens = [...text.matchAll(word)]
+  let next = 0
+  let end = 0
+  for (const [spoken] of heard.matchAll(word)) {
+    const lower = spoken.toLowerCase()
+    // Look a few words ahead only: a common word must not match far down the answer.
+    for (let i = next; i < Math.min(tokens.length, next + 4); i++) {
+      if (tokens[i][0].toLowerCase() !== lower) continue
+      end = tokens[i].index + tokens[i][0].length
+      next = i + 1
+      break
+    }
+  }
+  if (end >= text.length) return
+  const unheard = document.createElement('span')
+  unheard.className = 'unheard'
+  unheard.title = 'not heard: the answer was interrupted here'
+  unheard.textContent = text.slice(end)
+  node.replaceChildren(text.slice(0, end), unheard)
 }
 function send (message) { if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message)) }
 
@@ -196,6 +237,8 @@ function onMessage (message, source) {
     case 'tts-start': setState('speaking', 'speaking'); break
     case 'tts-complete': assistantBubble = null; setState('listening', 'listening'); break
     case 'tts-cancelled':
+      // llmrtc's own `heard`: the words played before the cut.
+      if (assistantBubble !== null && typeof message.heard === 'string') markUnheard(assistantBubble, message.heard)
       endAnswer()
       // A failure while paused: no speech-start follows to move the label on.
       if (ui.state.classList.contains('paused')) setState('listening', 'listening')
@@ -219,6 +262,17 @@ function onMessage (message, source) {
     case 'error':
       showError(`${message.code}: ${message.message}`)
       if (message.code === 'WEBRTC_UNAVAILABLE') answerWaiter?.(new Error('WebRTC is not available on this server'))
+      if (TURN_ENDING.has(message.code)) {
+        // Nothing else of the turn comes: leave "thinking" (or "speaking") for what is true now.
+        endAnswer()
+        ui.interim.textContent = ''
+        settle()
+      }
+      if (message.code === 'CONNECTION_FAILED') {
+        // The server closed the peer: reconnect, which resumes the session on a new peer.
+        answerWaiter?.(new Error('the server could not connect'))
+        ws?.close()
+      }
       break
   }
 }

@@ -1,4 +1,4 @@
-/* global AudioContext, MediaStream */
+/* global AudioContext, MediaStream, MutationObserver */
 // Installed in the voice page before its own script (page.addInitScript) by test/helpers/browser.ts,
 // so the page itself carries no test hook. Plain browser JavaScript: the TypeScript project has no DOM
 // types, and functions compiled by tsx cannot always be serialized into a page.
@@ -16,6 +16,15 @@
     }
   }
 
+  // What the page read and showed, in the order it happened: each message on the data channel (which
+  // the page reads once it is open) as "message <type>", each change of the state label as "state <label>".
+  // The probe's listener is added before the page's, so a message comes before the state it leads to.
+  probe.timeline = []
+  document.addEventListener('DOMContentLoaded', () => {
+    const state = document.getElementById('state')
+    new MutationObserver(() => { probe.timeline.push(`state ${state.textContent}`) }).observe(state, { childList: true, characterData: true, subtree: true })
+  })
+
   // The page's peer connections, newest last, for diagnostics.
   probe.peers = []
   const NativePeerConnection = window.RTCPeerConnection
@@ -23,6 +32,12 @@
     constructor (config) {
       super(config)
       probe.peers.push(this)
+    }
+
+    createDataChannel (...args) {
+      const channel = super.createDataChannel(...args)
+      channel.addEventListener('message', (event) => { probe.timeline.push(`message ${JSON.parse(event.data).type}`) })
+      return channel
     }
   }
 

@@ -81,6 +81,17 @@ t.test('speaking over the answer cancels it and starts a new turn', async t => {
 
   const cut = (await pageBubbles(page)).filter(bubble => bubble.startsWith('bubble assistant cut: '))
   t.match(cut.at(-1), /^bubble assistant cut: I am the built-in assistant/, 'the page marks the interrupted answer')
+
+  // The words heard before the cut come with tts-cancelled (ours); the page shows the rest as unheard.
+  const heard = messages[cancelled]?.type === 'tts-cancelled' ? messages[cancelled].heard : undefined
+  t.type(heard, 'string', `tts-cancelled says what was heard: "${heard ?? ''}"`)
+  const answer = page.locator('.bubble.assistant.cut').last()
+  const unheard = await answer.locator('.unheard').textContent() ?? ''
+  const whole = await answer.textContent() ?? ''
+  t.ok(unheard.length > 0 && whole.endsWith(unheard), `the unheard end of the answer is marked: "${unheard}"`)
+  const words = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? []
+  t.same(words(whole.slice(0, whole.length - unheard.length)), words(heard ?? ''), 'and the rest of the bubble is what was heard')
+  t.match(await answer.locator('.unheard').evaluate(node => (globalThis as unknown as { getComputedStyle: (node: unknown) => { textDecorationLine: string } }).getComputedStyle(node).textDecorationLine), /line-through/, 'struck through')
   t.comment(`screenshot: ${await screenshot(page, 'voice-page-desktop.png')}`)
   t.comment(`screenshot: ${await screenshot(page, 'voice-page.png', 'main')}`)
 })
@@ -120,6 +131,29 @@ t.test('tool calls and stage changes show in the conversation', async t => {
   session?.send({ type: 'stage-change', from: 'greeting', to: 'booking', reason: 'tool call' })
   await page.locator('.bubble.event').nth(2).waitFor({ timeout: 30_000 })
   t.same(await page.locator('.bubble.event').allTextContents(), ['tool get_weather…', 'tool get_weather done in 12 ms', 'stage greeting → booking (tool call)'])
+})
+
+t.test('a failing turn shows the error and the page leaves "thinking" for "listening"', async t => {
+  // The built-in LLM throws for a while: the turns the looping microphone starts fail with LLM_ERROR.
+  const llm = app.llmrtcProviders.llm
+  const stream = llm.stream
+  llm.stream = () => ({ [Symbol.asyncIterator]: () => ({ next: async () => { throw new Error('the language model is down') } }) })
+  t.teardown(() => { llm.stream = stream })
+  const from = (await pageMessages(page)).length
+  const timelineFrom = await page.evaluate(() => (globalThis as unknown as { llmrtcTest: { timeline: string[] } }).llmrtcTest.timeline.length)
+  const failed = await waitForPageMessage(page, 'error', from, 90_000)
+  llm.stream = stream
+  t.match((await pageMessages(page))[failed], { code: 'LLM_ERROR', message: /language model is down/ })
+  t.match(await text('#banner'), /^LLM_ERROR: /, 'the error is shown')
+  // The page read the error on the data channel: the state it showed right after.
+  const timeline = await page.waitForFunction((from) => {
+    const all = (globalThis as unknown as { llmrtcTest: { timeline: string[] } }).llmrtcTest.timeline.slice(from)
+    const error = all.indexOf('message error')
+    return error !== -1 && all.length > error + 1 ? all : false
+  }, timelineFrom, { timeout: 30_000, polling: 100 }).then(async handle => await handle.jsonValue() as string[])
+  const error = timeline.indexOf('message error')
+  t.equal(timeline.slice(0, error).filter(entry => entry.startsWith('state ')).at(-1), 'state thinking', `the turn was thinking when it failed: ${timeline.join(', ')}`)
+  t.equal(timeline[error + 1], 'state listening', 'and the page listens again at once, not "thinking" until the next speech')
 })
 
 t.test('the page fits a phone screen', async t => {
