@@ -55,10 +55,39 @@ export function serializeRequest (req: { method?: string, url?: string, host?: s
 }
 
 /**
+ * An error as pino's own `err` serializer writes it, but with each message of the cause chain stated once.
+ * pino appends every cause's message to the error's (`a: b: c`); a provider error already names its
+ * cause ("LLM provider "openai-llm" failed: Connection error.") and SDK errors often wrap an error with
+ * the same message (Deepgram's "fetch failed" around undici's), so the plain serializer says
+ * "Connection error.: Connection error.: fetch failed". A cause whose message is already in the text is
+ * skipped; its stack is still listed.
+ */
+export function serializeError (err: unknown): unknown {
+  if (!(err instanceof Error)) return err
+  const chain: Error[] = []
+  for (let e: unknown = err; e instanceof Error && !chain.includes(e) && chain.length < 10; e = e.cause) chain.push(e)
+  let message = err.message
+  for (const cause of chain.slice(1)) {
+    if (cause.message !== '' && !message.includes(cause.message)) message += `: ${cause.message}`
+  }
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(err)) if (key !== 'cause' && !(value instanceof Error)) fields[key] = value
+  return {
+    ...fields,
+    type: err.constructor.name,
+    message,
+    stack: chain.map(e => e.stack ?? `${e.name}: ${e.message}`).join('\ncaused by: ')
+  }
+}
+
+/** Child-logger options that write errors with serializeError (for llmrtc's own log lines in a host app). */
+export const childLoggerOptions = { serializers: { err: serializeError } }
+
+/**
  * Logger options llmrtc's own servers (LLMRTCServer, the CLI, app.ts under fastify-cli) start Fastify
  * with: secrets redacted, no token in logged URLs. Spread them into your own `logger` option.
  */
 export const loggerOptions = {
   redact: { paths: redactPaths, censor: '[Redacted]' },
-  serializers: { req: serializeRequest }
+  serializers: { req: serializeRequest, err: serializeError }
 }

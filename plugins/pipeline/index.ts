@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { systemClock } from '../../lib/clock.js'
 import { clientErrorOf, protocolCodeOf } from '../../lib/errors.js'
-import type { Logger } from '../../lib/logger.js'
+import { childLoggerOptions, type Logger } from '../../lib/logger.js'
 import { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
 import { SessionAgent } from '../../lib/agent/session-agent.js'
 import { agentChoiceOf } from '../../lib/agent/agent-choice.js'
@@ -62,7 +62,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   const clock = config.clock ?? systemClock
   const hooks = fastify.llmrtc.hooks
   const sessions = fastify.llmrtcSessions
-  const log = fastify.log.child({ plugin: 'llmrtc-pipeline' }) as Logger
+  const log = fastify.log.child({ plugin: 'llmrtc-pipeline' }, childLoggerOptions) as Logger
   const entries = new Map<string, SessionPipeline>()
   const messages = new SessionMessages()
   // Tools and the playbook: a module named by PLAYBOOK is loaded here, so a bad one fails start-up.

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { LLMRTC_ERR_PROVIDER_INIT, LLMRTC_ERR_PROVIDER_NOT_READY } from '../../lib/errors.js'
 import { createProviderRegistry } from '../../lib/providers/builtin/index.js'
+import { childLoggerOptions } from '../../lib/logger.js'
 import type { ProviderRegistry } from '../../lib/providers/provider-registry.js'
 import { failoverLLM, failoverSTT, failoverTTS, type FailoverEvent } from '../../lib/providers/failover.js'
 import type { LLMProvider, STTProvider, TTSProvider } from '../../lib/providers/types.js'
@@ -24,7 +25,7 @@ declare module 'fastify' {
 }
 
 async function llmrtcProviders (fastify: FastifyInstance, _opts: object): Promise<void> {
-  const log = fastify.log.child({ plugin: 'llmrtc-providers' })
+  const log = fastify.log.child({ plugin: 'llmrtc-providers' }, childLoggerOptions)
   const registry = createProviderRegistry()
   const state: { llm?: LLMProvider, stt?: STTProvider, tts?: TTSProvider, reasons: { llm: string, stt: string, tts: string } } = {
     reasons: { llm: '', stt: '', tts: '' }
