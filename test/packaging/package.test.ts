@@ -19,8 +19,10 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   bin: Record<string, string>
 }
 
-// Packing and installing ~470 MB of dependencies (onnxruntime-node alone is ~290 MB) is slow on 2 cores.
+// Packing and installing ~470 MB of dependencies (onnxruntime-node alone is ~290 MB) takes minutes on
+// 2 cores, more than .taprc's 180 s: the file's own timer, and the runner's (told by a TAP comment).
 t.setTimeout(10 * 60_000)
+t.comment(`timeout=${10 * 60_000}`)
 
 const work = mkdtempSync(join(tmpdir(), 'llmrtc-pack-'))
 t.teardown(() => { rmSync(work, { recursive: true, force: true }) })
