@@ -34,7 +34,18 @@ export interface PipelineHarnessOptions {
   clock?: Clock
   hooks?: HookRegistry
   turnTaking?: TurnTakingSettings
-  agent?: TurnAgent
+  /** The session's agent, or a function making it with the pipeline's history, hooks and send (before the pipeline exists). */
+  agent?: TurnAgent | ((session: AgentSetup) => TurnAgent)
+}
+
+/** What an agent made for the harness shares with its pipeline. */
+export interface AgentSetup {
+  history: ConversationHistory
+  hooks: HookRegistry
+  send: (message: ServerMessage) => void
+  clock: Clock
+  /** Runs a task between the pipeline's turns (for playbook timers). */
+  schedule: (task: () => Promise<void>) => void
 }
 
 /** A session's pipeline ('session-1', history 'Be brief.' of 20) on the given providers (ScriptedTTS by default), closed at teardown. */
@@ -45,21 +56,26 @@ export function pipelineHarness (t: Test, providers: { llm: LLMProvider, stt: ST
   const output = new ManualOutput()
   const results: TurnResult[] = []
   let idleEnded = false
-  const pipeline = new VoicePipeline({
+  const clock = options.clock ?? systemClock
+  const send = (m: ServerMessage): void => { messages.push(m) }
+  const agent = typeof options.agent === 'function'
+    ? options.agent({ history, hooks, send, clock, schedule: (task) => { pipeline.schedule(task) } })
+    : options.agent
+  const pipeline: VoicePipeline = new VoicePipeline({
     sessionId: 'session-1',
     providers: { tts: new ScriptedTTS(), ...providers },
     hooks,
     history,
-    send: (m) => { messages.push(m) },
+    send,
     takeAttachments: () => [],
-    clock: options.clock ?? systemClock,
+    clock,
     log: silentLogger,
     turnOptions: { ...DEFAULT_TURN_OPTIONS, ...options.turn },
     streamingSTT: options.streamingSTT ?? false,
     onTurnEnd: (r) => { results.push(r) },
     onIdleEnd: () => { idleEnded = true },
     ...(options.turnTaking !== undefined ? { turnTaking: options.turnTaking } : {}),
-    ...(options.agent !== undefined ? { agent: options.agent } : {})
+    ...(agent !== undefined ? { agent } : {})
   })
   if (options.track !== false) pipeline.setTrackOutput(output)
   t.teardown(() => pipeline.close())

@@ -1,16 +1,11 @@
 import t, { type Test } from 'tap'
 import { SessionAgent } from '../../../lib/agent/session-agent.js'
-import { systemClock, type Clock } from '../../../lib/clock.js'
-import { HookRegistry } from '../../../lib/hooks/hook-registry.js'
+import type { Clock } from '../../../lib/clock.js'
 import { silentLogger } from '../../../lib/logger.js'
-import { DEFAULT_TURN_OPTIONS, type TurnResult } from '../../../lib/pipeline/turn-types.js'
-import { VoicePipeline } from '../../../lib/pipeline/voice-pipeline.js'
 import { PlaybookEngine } from '../../../lib/playbooks/playbook-engine.js'
 import type { Playbook } from '../../../lib/playbooks/types.js'
 import { validatePlaybook } from '../../../lib/playbooks/validate-playbook.js'
-import type { ServerMessage } from '../../../lib/protocol/server-messages.js'
 import type { ToolCallRequest } from '../../../lib/providers/types.js'
-import { ConversationHistory } from '../../../lib/sessions/conversation-history.js'
 import { defineTool } from '../../../lib/tools/define-tool.js'
 import { ToolExecutor } from '../../../lib/tools/tool-executor.js'
 import { ToolRegistry } from '../../../lib/tools/tool-registry.js'
@@ -18,21 +13,14 @@ import type { Tool } from '../../../lib/tools/types.js'
 import { FakeClock } from '../../helpers/fake-clock.js'
 import { resolveTurnTaking } from '../../../lib/turn-taking/resolve-turn-taking.js'
 import type { TurnTakingSettings } from '../../../lib/turn-taking/turn-taking-settings.js'
-import { ManualOutput } from '../../fakes/manual-output.js'
-import { ScriptedLLM, ScriptedSTT, ScriptedTTS, untilAborted } from '../../fakes/scripted-providers.js'
+import { ScriptedLLM, ScriptedSTT, untilAborted } from '../../fakes/scripted-providers.js'
+import { pipelineHarness, type PipelineHarness } from '../../helpers/pipeline-harness.js'
 import { say, speech, until } from '../../helpers/speech-events.js'
 
 type Script = ConstructorParameters<typeof ScriptedLLM>[0][number]
 
-interface Harness {
-  pipeline: VoicePipeline
+interface Harness extends PipelineHarness {
   llm: ScriptedLLM
-  messages: ServerMessage[]
-  types: () => string[]
-  history: ConversationHistory
-  output: ManualOutput
-  hooks: HookRegistry
-  results: TurnResult[]
   engine: PlaybookEngine | undefined
   data: Record<string, unknown>
 }
@@ -46,59 +34,43 @@ interface HarnessOptions {
 }
 
 function harness (t: Test, transcripts: string[], scripts: Script[], options: HarnessOptions = {}): Harness {
-  const messages: ServerMessage[] = []
-  const history = new ConversationHistory('Be brief.', 20)
-  const hooks = new HookRegistry(silentLogger)
-  const output = new ManualOutput()
-  const results: TurnResult[] = []
   const llm = new ScriptedLLM(scripts)
-  const clock = options.clock ?? systemClock
   const data: Record<string, unknown> = {}
-  const send = (m: ServerMessage): void => { messages.push(m) }
-  const engine = options.playbook === undefined
-    ? undefined
-    : new PlaybookEngine({
-      playbook: validatePlaybook(options.playbook).playbook,
-      sessionId: 'session-1',
-      data,
-      clock,
-      hooks,
-      onTimer: (change) => { pipeline?.schedule(async () => { await agent?.applyTimerChange(change) }) }
-    })
-  const agent: SessionAgent = new SessionAgent({
-    sessionId: 'session-1',
-    systemPrompt: 'Be brief.',
-    tools: new ToolRegistry(options.tools ?? []),
-    executor: new ToolExecutor({ clock }),
-    ...(engine !== undefined ? { playbook: engine } : {}),
-    history,
-    data,
-    send,
-    hooks,
-    clock,
-    log: silentLogger,
-    maxToolRounds: options.maxToolRounds ?? 5,
-    toolPhaseTimeoutMs: 30_000
-  })
-  const pipeline: VoicePipeline = new VoicePipeline({
-    sessionId: 'session-1',
-    providers: { tts: new ScriptedTTS(), stt: new ScriptedSTT(transcripts), llm },
-    hooks,
-    history,
-    send,
-    takeAttachments: () => [],
-    clock,
-    log: silentLogger,
-    turnOptions: { ...DEFAULT_TURN_OPTIONS },
-    streamingSTT: false,
-    onTurnEnd: (r) => { results.push(r) },
+  let engine: PlaybookEngine | undefined
+  const h = pipelineHarness(t, { stt: new ScriptedSTT(transcripts), llm }, {
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.turnTaking !== undefined ? { turnTaking: options.turnTaking } : {}),
-    agent
+    agent: ({ history, hooks, send, clock, schedule }) => {
+      engine = options.playbook === undefined
+        ? undefined
+        : new PlaybookEngine({
+          playbook: validatePlaybook(options.playbook).playbook,
+          sessionId: 'session-1',
+          data,
+          clock,
+          hooks,
+          onTimer: (change) => { schedule(async () => { await agent.applyTimerChange(change) }) }
+        })
+      const agent: SessionAgent = new SessionAgent({
+        sessionId: 'session-1',
+        systemPrompt: 'Be brief.',
+        tools: new ToolRegistry(options.tools ?? []),
+        executor: new ToolExecutor({ clock }),
+        ...(engine !== undefined ? { playbook: engine } : {}),
+        history,
+        data,
+        send,
+        hooks,
+        clock,
+        log: silentLogger,
+        maxToolRounds: options.maxToolRounds ?? 5,
+        toolPhaseTimeoutMs: 30_000
+      })
+      t.teardown(() => { agent.close() })
+      return agent
+    }
   })
-  pipeline.setTrackOutput(output)
-  const created = pipeline
-  t.teardown(async () => { agent?.close(); await created.close() })
-  return { pipeline, llm, messages, types: () => messages.map(m => m.type), history, output, hooks, results, engine, data }
+  return { ...h, llm, engine, data }
 }
 
 /** Plays out all audio until the pipeline is idle. */
