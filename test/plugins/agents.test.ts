@@ -5,7 +5,8 @@ import { LLMRTC_ERR_AGENT_SELECTION } from '../../lib/errors.js'
 import type { Playbook } from '../../lib/playbooks/types.js'
 import { defineTool } from '../../lib/tools/define-tool.js'
 import { buildApp } from '../helpers/app.js'
-import { connect, type RecordingSocket } from '../helpers/ws-client.js'
+import { connect, connectOverNetwork, until, type RecordingSocket } from '../helpers/ws-client.js'
+import type { SessionRecord, SessionStore } from '../../lib/sessions/session-store.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
 
 const utterance = (): string => encodeWav(new Int16Array(16 * 600).fill(1000), 16_000).toString('base64')
@@ -155,4 +156,40 @@ t.test('a failing agentForSession closes only that connection, with a typed erro
 
 t.test('agentForSession must be a function', async t => {
   await t.rejects(buildApp(t, { webrtc: false, agentForSession: 'sales' as never }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /"agentForSession": expected a function/ })
+})
+
+t.test('a session resumed from a shared store on another server takes the agent chosen for the reconnecting connection', async t => {
+  const records = new Map<string, SessionRecord>()
+  const store: SessionStore = {
+    shared: true,
+    get: async (id) => records.get(id),
+    set: async (record) => { records.set(record.id, structuredClone(record)) },
+    delete: async (id) => { records.delete(id) },
+    close: async () => {}
+  }
+  const serverLLM = new ScriptedLLM([['Server here.']])
+  const salesLLM = new ScriptedLLM([['Sales here.']])
+  const options = (llm: ScriptedLLM): Parameters<typeof buildApp>[1] => ({
+    webrtc: false,
+    sessionStore: store,
+    providers: { llm: serverLLM, stt: new ScriptedSTT(['hello']), tts: new ScriptedTTS() },
+    agentForSession: (request) => request.query.get('agent') === 'sales' ? { systemPrompt: 'You sell.', providers: { llm } } : undefined
+  })
+  const first = await buildApp(t, options(new ScriptedLLM([])))
+  const second = await buildApp(t, options(salesLLM))
+  const before = await connectOverNetwork(first, '/?agent=sales')
+  const { id } = await before.next('ready')
+  before.ws.close()
+  await until(() => records.has(id as string) && first.llmrtcSessions.get(id as string) === undefined, 'the session to wait in the shared store')
+
+  const after = await connect(second, '/?agent=sales')
+  await after.next('ready')
+  after.send({ type: 'reconnect', sessionId: id })
+  t.match(await after.next('reconnect-ack'), { success: true, sessionId: id })
+  after.send({ type: 'audio', data: utterance() })
+  await after.next('tts-complete')
+  t.equal(salesLLM.requests.length, 1)
+  t.equal(salesLLM.requests[0]?.messages[0]?.content, 'You sell.')
+  t.equal(serverLLM.requests.length, 0)
+  after.ws.terminate()
 })
