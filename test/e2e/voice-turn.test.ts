@@ -62,7 +62,7 @@ t.test('without WebRTC, an utterance sent as an audio message is answered with t
   await client.next('ready')
   const speech = await synthesizeSpeech('Hello there, how are you?', 16_000)
   client.send({ type: 'audio', data: encodeWav(speech, 16_000).toString('base64') })
-  await client.next('tts-complete')
+  await client.next('tts-complete', 0, 60_000)
   const types = client.messages.map(m => m.type as string)
   t.same(types.filter(x => x !== 'tts-chunk' && x !== 'llm-chunk' && x !== 'metrics'), ['ready', 'transcript', 'tts-start', 'llm', 'tts-complete'])
   const chunk = client.messages.find(m => m.type === 'tts-chunk') as { sampleRate: number, data: string }

@@ -157,7 +157,8 @@ t.test('with the local stack an utterance is heard, answered by the built-in ass
   const client = await connect(app)
   await client.next('ready')
   client.send({ type: 'audio', data: encodeWav(await synthesizeSpeech('What time is it?'), 16_000).toString('base64') })
-  await client.next('tts-complete')
+  // pocketsphinx and espeak-ng run for real: longer than the recorder's default 5 s on a loaded machine.
+  await client.next('tts-complete', 0, 60_000)
   t.match(client.messages.find(m => m.type === 'transcript'), { text: 'what time is it', isFinal: true })
   t.match(client.messages.find(m => m.type === 'llm'), { text: /^It is \d{1,2}:\d{2} (AM|PM)\.$/ })
   const chunk = client.messages.find(m => m.type === 'tts-chunk') as { sampleRate: number, data: string }

@@ -18,13 +18,16 @@ function encode (wav: Buffer, args: string[]): Buffer {
 const speech = await synthesizeSpeech('Hello there, how are you?', 16_000)
 const wav = encodeWav(speech, 16_000)
 const seconds = (speech.length / 16_000).toFixed(1)
+/** How long a turn on ffmpeg-decoded audio may take to arrive, in ms. */
+const DECODE_WAIT_MS = 30_000
 
 t.test('a WebM/Opus utterance sent as an audio message runs a turn', async t => {
   const app = await buildApp(t, { webrtc: false })
   const client = await connect(app)
   await client.next('ready')
   client.send({ type: 'audio', data: encode(wav, ['-c:a', 'libopus', '-f', 'webm']).toString('base64') })
-  await client.next('tts-complete')
+  // ffmpeg decodes for real: more room than the recorder's default 5 s.
+  await client.next('tts-complete', 0, DECODE_WAIT_MS)
   const types = client.messages.map(m => m.type as string)
   t.same(types.filter(x => x !== 'tts-chunk' && x !== 'llm-chunk' && x !== 'metrics'), ['ready', 'transcript', 'tts-start', 'llm', 'tts-complete'])
   t.match(client.messages.find(m => m.type === 'transcript'), { text: new RegExp(`I heard ${seconds} seconds`) }, 'the STT got the whole utterance')
@@ -42,12 +45,12 @@ t.test('MP3, Ogg/Opus and float WAV utterances run turns in the order they were 
   client.send({ type: 'audio', data: `data:audio/mpeg;base64,${mp3.toString('base64')}` })
   // Its turn has ended (metrics come last, after tts-complete): the Ogg's turn starts as soon as it is
   // decoded, and reaches its transcript before the WAV, decoded after it, interrupts it.
-  await client.next('metrics')
+  await client.next('metrics', 0, DECODE_WAIT_MS)
   client.send({ type: 'audio', data: ogg.toString('base64') })
   client.send({ type: 'audio', data: floatWav.toString('base64') })
   await t.resolves(async () => {
     for (let seen = 0; seen < 3;) {
-      await client.next('metrics', client.messages.findLastIndex(m => m.type === 'metrics') + 1)
+      await client.next('metrics', client.messages.findLastIndex(m => m.type === 'metrics') + 1, DECODE_WAIT_MS)
       seen = client.messages.filter(m => m.type === 'metrics').length
     }
   })
@@ -71,7 +74,7 @@ t.test('a flood of compressed utterances runs one ffmpeg at a time, and decodes 
   // Nineteen short utterances, then a long one.
   for (let i = 0; i < 20; i++) client.send({ type: 'audio', data: i === 19 ? long : short })
   const heard = (): number[] => client.messages.filter(m => m.type === 'transcript').map(m => Number(/I heard (\d+\.\d)/.exec(m.text as string)?.[1]))
-  while (!heard().some(s => s > 0.8)) await client.next('transcript', client.messages.length)
+  while (!heard().some(s => s > 0.8)) await client.next('transcript', client.messages.length, DECODE_WAIT_MS)
   clearInterval(watch)
   t.equal(ffmpegs, 1, 'never more than one ffmpeg at a time')
   t.ok(heard().length <= 2, `the first (decoding when the others came) and the newest only: ${heard().join(', ')} s`)
