@@ -163,3 +163,17 @@ export function setAgentChoice (session: Session, choice: ResolvedAgentChoice): 
 export function agentChoiceOf (session: Session): ResolvedAgentChoice | undefined {
   return sessionChoices.get(session)
 }
+
+// The server's own agent (its tools, and its playbook once a PLAYBOOK module is loaded), by options object:
+// the pipeline sets it, so a chosen agent is checked against what the server really runs.
+const serverAgents = new WeakMap<object, { tools: ToolRegistry, playbook: Playbook | undefined }>()
+
+/** Records the server's tools and playbook for the options object `config`. */
+export function setServerAgent (config: object, agent: { tools: ToolRegistry, playbook: Playbook | undefined }): void {
+  serverAgents.set(config, agent)
+}
+
+/** The server's tools and playbook recorded for `config`, if any. */
+export function serverAgentOf (config: object): { tools: ToolRegistry, playbook: Playbook | undefined } | undefined {
+  return serverAgents.get(config)
+}

@@ -5,7 +5,7 @@ import { clientErrorOf, protocolCodeOf } from '../../lib/errors.js'
 import { childLoggerOptions, type Logger } from '../../lib/logger.js'
 import { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
 import { SessionAgent } from '../../lib/agent/session-agent.js'
-import { agentChoiceOf } from '../../lib/agent/agent-choice.js'
+import { agentChoiceOf, setServerAgent } from '../../lib/agent/agent-choice.js'
 import { loadPlaybookModule } from '../../lib/playbooks/load-playbook-module.js'
 import { PlaybookEngine } from '../../lib/playbooks/playbook-engine.js'
 import { validatePlaybook } from '../../lib/playbooks/validate-playbook.js'
@@ -69,6 +69,8 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   const playbook = config.playbook ?? (config.env.PLAYBOOK !== undefined && config.env.PLAYBOOK !== '' ? await loadPlaybookModule(config.env.PLAYBOOK) : undefined)
   const tools = new ToolRegistry(config.tools)
   const executor = new ToolExecutor({ timeoutMs: config.toolTimeoutMs, maxConcurrency: config.maxConcurrentTools, clock })
+  // agentForSession's choices are checked against these (a chosen tool may not clash with the playbook's).
+  setServerAgent(config, { tools, playbook })
   if (playbook !== undefined) {
     for (const warning of validatePlaybook(playbook).warnings) log.warn({ playbook: playbook.id, warning }, 'playbook warning')
     const playbookTools = [...playbook.globalTools ?? [], ...playbook.stages.flatMap(stage => stage.tools ?? [])]

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import t from 'tap'
 import type { AgentChoice, AgentRequest } from '../../lib/agent/agent-choice.js'
 import { encodeWav } from '../../lib/audio/wav.js'
@@ -192,4 +193,16 @@ t.test('a session resumed from a shared store on another server takes the agent 
   t.equal(salesLLM.requests[0]?.messages[0]?.content, 'You sell.')
   t.equal(serverLLM.requests.length, 0)
   after.ws.terminate()
+})
+
+t.test('a chosen tool may not clash with the server\'s PLAYBOOK module\'s tools', async t => {
+  const app = await buildApp(t, {
+    webrtc: false,
+    env: { PLAYBOOK: resolve(import.meta.dirname, '../../examples/support-playbook.mjs') },
+    providers: { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() },
+    agentForSession: () => ({ tools: [defineTool({ name: 'lookup_order', description: 'Another lookup', parameters: noParameters }, () => 1)] })
+  })
+  const client = await connect(app)
+  t.match(await client.next('error'), { code: 'INTERNAL_ERROR', message: /instead got "lookup_order" in both$/ })
+  t.match(await client.closed, { code: 1011 })
 })
