@@ -2,6 +2,7 @@ import { LLMRTC_OPTION_KEYS } from '../../lib/config/option-keys.js'
 import type { LLMRTCOptions } from '../../lib/config/options.js'
 import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
 import type { LLMRTCMetricsOptions } from '../metrics/index.js'
+import { refuseUnknownProviderKeys } from '../providers/option-keys.js'
 import type { LLMRTCVadOptions } from '../vad/index.js'
 import type { LLMRTCWebRTCOptions } from '../webrtc/index.js'
 import type { LLMRTCPluginOptions } from './index.js'
@@ -50,4 +51,5 @@ export function refuseUnknownPluginKeys (opts: object): void {
   refuseUnknownKeys(opts, LLMRTC_PLUGIN_OPTION_KEYS)
   const given = opts as Record<string, unknown>
   for (const [key, known] of Object.entries(NESTED)) refuseUnknownKeys(given[key], Object.keys(known), `${key}.`)
+  for (const provider of ['openai', 'deepgram', 'cartesia', 'local'] as const) refuseUnknownProviderKeys(provider, given[provider], `${provider}.`)
 }

@@ -175,3 +175,25 @@ t.test('with LOCAL_ONLY=true the plugin alone admits its local base URL and pick
   t.equal((await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] })).fullText, MOCK_REPLY)
   t.equal(mock.requestsTo('chat')[0]?.headers.authorization, 'Bearer local')
 })
+
+t.test('an unknown provider option is refused naming its path, through the umbrella and registered alone', async t => {
+  for (const [options, message] of [
+    [{ openai: { llm: { modl: 'gpt-4.1-mini' } } }, /^Unknown llmrtc option "openai\.llm\.modl": did you mean "openai\.llm\.model"\?/],
+    [{ deepgram: { keepAliveMs: 1000 } }, /^Unknown llmrtc option "deepgram\.keepAliveMs"/],
+    [{ cartesia: { voiceID: 'x' } }, /^Unknown llmrtc option "cartesia\.voiceID": did you mean "cartesia\.voiceId"\?/],
+    [{ local: { env: {} } }, /^Unknown llmrtc option "local\.env"/],
+    [{ local: { espeak: { rate: 200 } } }, /^Unknown llmrtc option "local\.espeak\.rate"/]
+  ] as const) {
+    const app = Fastify({ logger: false })
+    t.teardown(() => app.close())
+    app.register(llmrtc, { webrtc: false, env: false, ...options } as never)
+    await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN', message }, JSON.stringify(options))
+  }
+  const alone = Fastify({ logger: false })
+  t.teardown(() => alone.close())
+  await alone.register(llmrtcConfig, { env: false })
+  await alone.register(llmrtcHooks)
+  await alone.register(llmrtcProviders)
+  alone.register(llmrtcProviderOpenAI, { apikey: 'sk' } as never)
+  await t.rejects(async () => { await alone.ready() }, { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN', message: /^Unknown llmrtc option "apikey": did you mean "apiKey"\?/ })
+})

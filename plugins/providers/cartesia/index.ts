@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../../../lib/errors.js'
 import { CartesiaTTS, type CartesiaTTSOptions } from '../../../lib/providers/cartesia/index.js'
+import { refuseUnknownProviderKeys } from '../option-keys.js'
 
 /**
  * Options of `llmrtc-provider-cartesia` (the umbrella's `cartesia` option): `apiKey`, `baseURL`, `model`,
@@ -16,6 +17,7 @@ export type LLMRTCProviderCartesiaOptions = Partial<CartesiaTTSOptions>
  * first sentence and closes with the app (the providers plugin's `onClose` calls `close()`).
  */
 async function llmrtcProviderCartesia (fastify: FastifyInstance, opts: LLMRTCProviderCartesiaOptions): Promise<void> {
+  refuseUnknownProviderKeys('cartesia', opts)
   const given = Object.fromEntries(Object.entries(opts).filter(([, value]) => value !== undefined)) as LLMRTCProviderCartesiaOptions
   fastify.llmrtcProviders.registry.register('tts', {
     name: 'cartesia',

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { DeepgramSTT, DeepgramTTS, deepgramOptionsFromEnv, resolveDeepgramOptions, type DeepgramOptions } from '../../../lib/providers/deepgram/index.js'
+import { refuseUnknownProviderKeys } from '../option-keys.js'
 
 /**
  * Options of `llmrtc-provider-deepgram` (the umbrella's `deepgram` option): the key, URL, models and
@@ -16,6 +17,7 @@ export type LLMRTCProviderDeepgramOptions = Partial<DeepgramOptions>
  * until the first call; each utterance has its own live connection.
  */
 async function llmrtcProviderDeepgram (fastify: FastifyInstance, opts: LLMRTCProviderDeepgramOptions): Promise<void> {
+  refuseUnknownProviderKeys('deepgram', opts)
   // Validated now, so a bad option fails at register time even when Deepgram is not chosen.
   resolveDeepgramOptions({ ...opts, apiKey: 'validation-only' })
   const { registry } = fastify.llmrtcProviders

@@ -5,6 +5,7 @@ import type { LLMRTCEnv } from '../../../lib/config/env-schema.js'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_PROVIDER_INIT } from '../../../lib/errors.js'
 import { BUILTIN_ASSISTANT_PHRASES } from '../../../lib/providers/builtin/rule-based-llm.js'
 import { ESPEAK_INSTALL_HINT, EspeakTTS, findExecutable, hasPocketsphinxModel, POCKETSPHINX_INSTALL_HINT, PocketsphinxSTT, type EspeakTTSOptions, type PocketsphinxSTTOptions } from '../../../lib/providers/local/index.js'
+import { refuseUnknownProviderKeys } from '../option-keys.js'
 
 /** Options of `llmrtc-provider-local`. */
 export interface LLMRTCLocalOptions {
@@ -29,6 +30,7 @@ const POCKETSPHINX_BINARIES = ['pocketsphinx_continuous', 'pocketsphinx']
  * (An OpenAI-compatible server at a local base URL is marked local by `llmrtc-provider-openai` itself.)
  */
 async function llmrtcProviderLocal (fastify: FastifyInstance, opts: LLMRTCLocalOptions): Promise<void> {
+  refuseUnknownProviderKeys('local', opts)
   const registry = fastify.llmrtcProviders.registry
   const given = opts.env === false ? undefined : (opts.env ?? process.env).PATH
   // Defaults come from the given environment's PATH; a provider asked for by name or by LOCAL_ONLY

@@ -4,6 +4,7 @@ import type { LLMRTCEnv } from '../../../lib/config/env-schema.js'
 import { LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../../../lib/errors.js'
 import { isLocalUrl } from '../../../lib/providers/local/local-url.js'
 import { OpenAILLM, OpenAISTT, OpenAITTS, type OpenAIClientOptions, type OpenAILLMOptions, type OpenAISTTOptions, type OpenAITTSOptions } from '../../../lib/providers/openai/index.js'
+import { refuseUnknownProviderKeys } from '../option-keys.js'
 
 /**
  * Options of `llmrtc-provider-openai` (the umbrella's `openai` option). Each wins over its variable:
@@ -31,6 +32,7 @@ export const LOCAL_API_KEY = 'local'
  * server) makes them local: LOCAL_ONLY=true then admits them, and picks the LLM without a key.
  */
 async function llmrtcProviderOpenAI (fastify: FastifyInstance, opts: LLMRTCProviderOpenAIOptions): Promise<void> {
+  refuseUnknownProviderKeys('openai', opts)
   const { llm, stt, tts, ...client } = opts
   const registry = fastify.llmrtcProviders.registry
   const keyGiven = client.apiKey !== undefined || client.client !== undefined
