@@ -13,6 +13,8 @@ export interface BannerInput {
   stt: BannerRole
   llm: BannerRole
   tts: BannerRole
+  /** The command that prints every option where the CLI runs (default `npx llmrtc-backend --help`). */
+  helpCommand?: string
 }
 
 /**
@@ -48,6 +50,6 @@ function hints (input: BannerInput): string[] {
   if (input.tts.provider === 'builtin-tone-tts') {
     out.push('No speech synthesizer: answers are tones. Install espeak-ng for a voice, or set OPENAI_API_KEY, CARTESIA_API_KEY or DEEPGRAM_API_KEY')
   }
-  if (out.length > 0) out.push('All options: llmrtc-backend --help, docs/providers.md')
+  if (out.length > 0) out.push(`All options: ${input.helpCommand ?? 'npx llmrtc-backend --help'}, docs/providers.md`)
   return out
 }

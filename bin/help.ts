@@ -1,4 +1,29 @@
+import { readFileSync } from 'node:fs'
 import { envSchema } from '../lib/config/env-schema.js'
+
+export const LOG_LEVELS: readonly string[] = envSchema.properties.LOG_LEVEL.enum
+
+/**
+ * The help command that works where this file runs: `npx llmrtc-backend --help` where the package is
+ * installed (its bin is on npx's path), `npm start -- --help` in a clone (where npx would look for the
+ * package on the registry instead).
+ */
+export function helpCommand (fileUrl: string): string {
+  return fileUrl.includes('/node_modules/') ? 'npx llmrtc-backend --help' : 'npm start -- --help'
+}
+
+/** This package's version, from its package.json (dist/bin/ or bin/ under the package root). */
+export function packageVersion (): string {
+  for (const path of ['../../package.json', '../package.json']) {
+    try {
+      const json = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string, version?: string }
+      if (json.name === '@llmrtc/llmrtc-backend' && typeof json.version === 'string') return json.version
+    } catch {
+      // Not this one: the next candidate.
+    }
+  }
+  return 'unknown'
+}
 
 // Provider variables are listed apart: they are what a first-time user has to look for.
 const isProviderVariable = (name: string): boolean => /PROVIDER$|API_KEY$|^LOCAL_ONLY$|^(OPENAI|DEEPGRAM|CARTESIA|ESPEAK|POCKETSPHINX)_/.test(name)
@@ -14,9 +39,11 @@ With no API key it needs no network: the built-in assistant answers, espeak-ng s
 and pocketsphinx listens when they are installed (else a tone and a placeholder).
 
 Options:
-  -p, --port <port>      port to listen on (env PORT, default 8787)
-  -h, --host <address>   address to bind (env HOST, default 127.0.0.1)
-      --help             show this help
+  -p, --port <port>         port to listen on (env PORT, default 8787)
+  -a, --address <address>   address to bind (env HOST, default 127.0.0.1; --host is the same)
+  -l, --log-level <level>   ${LOG_LEVELS.join(', ')} (env LOG_LEVEL, default info)
+  -h, --help                show this help
+      --version             show the version
 
 Providers (per role: *_PROVIDER if set, else the first key set, else local, else built-in):
 ${list(true)}

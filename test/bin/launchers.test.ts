@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,7 +28,7 @@ t.test('llmrtc-backend with an empty environment prints a banner: each role\'s p
   const run = startChild(t, process.execPath, [cli, '--port', '0'], cleanEnv())
   const [, url] = await run.waitFor(/llmrtc is ready: open (http:\/\/127\.0\.0\.1:\d+)\/ \(voice WebSocket ws:\/\/127\.0\.0\.1:\d+\/\)/)
   t.equal((await fetch(`${url}/health`)).status, 200)
-  await run.waitFor(/All options: llmrtc-backend --help/)
+  await run.waitFor(/All options: npm start -- --help, docs\/providers\.md/)
   // The banner says what the logs say: whichever providers this machine has (espeak-ng, pocketsphinx).
   for (const { role, provider, reason } of selected(run.output())) {
     t.ok(run.output().includes(`  ${role.toUpperCase()}  ${provider.padEnd(24)} ${reason}\n`), `the banner names the ${role} provider and why: ${provider} (${reason})`)
@@ -41,7 +41,7 @@ t.test('llmrtc-backend with an empty environment prints a banner: each role\'s p
 
 t.test('llmrtc-backend with LOCAL_ONLY=true ignores a cloud key and says why in the banner', async t => {
   const run = startChild(t, process.execPath, [cli, '--port', '0'], cleanEnv({ LOCAL_ONLY: 'true', OPENAI_API_KEY: 'sk-proj-banner-secret-1234' }))
-  await run.waitFor(/All options: llmrtc-backend --help/)
+  await run.waitFor(/All options: npm start -- --help/)
   const roles = selected(run.output())
   t.equal(roles.length, 3)
   t.ok(roles.every(r => r.reason.startsWith('LOCAL_ONLY=true') && !r.provider.startsWith('openai')), roles.map(r => `${r.provider}: ${r.reason}`).join('; '))
@@ -62,11 +62,50 @@ t.test('llmrtc-backend reads .env from the working directory', async t => {
   t.same(await run.exited, { code: 0, signal: null })
 })
 
+t.test('the banner comes after the log lines written before it, never between two', async t => {
+  const run = startChild(t, process.execPath, [cli, '--port', '0'], cleanEnv())
+  await run.waitFor(/All options: .*\n\n/)
+  const output = run.output()
+  const banner = output.slice(output.indexOf('\nllmrtc is ready'), output.indexOf('All options'))
+  t.notMatch(banner, /"level":/, 'no log line inside the banner')
+  const before = output.slice(0, output.indexOf('\nllmrtc is ready'))
+  t.match(before, /"msg":"VAD model ready"/)
+  t.match(before, /"msg":"llmrtc is listening on http:\/\/127\.0\.0\.1:\d+/, 'the listening line is written before the banner')
+  run.child.kill('SIGTERM')
+  t.same(await run.exited, { code: 0, signal: null })
+})
+
+t.test('llmrtc-backend takes fastify-cli\'s flags: -a/--address, -l/--log-level, -h/--help, --version', async t => {
+  const quiet = startChild(t, process.execPath, [cli, '-p', '0', '-a', '127.0.0.1', '-l', 'warn'], cleanEnv({ LOG_LEVEL: 'debug' }))
+  const [, url] = await quiet.waitFor(/llmrtc is ready: open (http:\/\/127\.0\.0\.1:\d+)\//)
+  t.equal((await fetch(`${url}/health`)).status, 200, '-a binds the address')
+  t.notMatch(quiet.output(), /"level":(20|30),/, '--log-level warn wins over LOG_LEVEL: no info or debug lines')
+  quiet.child.kill('SIGTERM')
+  t.same(await quiet.exited, { code: 0, signal: null })
+
+  const version = startChild(t, process.execPath, [cli, '--version'], cleanEnv())
+  t.same(await version.exited, { code: 0, signal: null })
+  const { version: expected } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
+  t.equal(version.output(), `${expected}\n`)
+
+  const short = startChild(t, process.execPath, [cli, '-h'], cleanEnv())
+  t.same(await short.exited, { code: 0, signal: null })
+  t.match(short.output(), /^Usage: llmrtc-backend/, '-h is help')
+
+  const badLevel = startChild(t, process.execPath, [cli, '--log-level', 'loud'], cleanEnv())
+  t.equal((await badLevel.exited).code, 2)
+  t.match(badLevel.output(), /invalid --log-level: expected one of fatal, error, warn, info, debug, trace, silent, instead got "loud"/)
+})
+
 t.test('llmrtc-backend --help lists the options and the environment variables', async t => {
   const run = startChild(t, process.execPath, [cli, '--help'], cleanEnv())
   t.same(await run.exited, { code: 0, signal: null })
   t.match(run.output(), /Usage: llmrtc-backend/)
   t.match(run.output(), /-p, --port/)
+  t.match(run.output(), /-a, --address <address>/)
+  t.match(run.output(), /-l, --log-level <level>/)
+  t.match(run.output(), /-h, --help/)
+  t.match(run.output(), /--version/)
   t.match(run.output(), /OPENAI_API_KEY/)
   t.match(run.output(), /SYSTEM_PROMPT/)
   const [providers = '', server = ''] = run.output().split(/^Server:$/m)
@@ -115,33 +154,40 @@ t.test('the banner shows where to connect and hints only at what is missing', as
   t.match(cloud, / {2}LLM {2}openai-llm {15}OPENAI_API_KEY is set\n/)
 })
 
-t.test('llmrtc-backend exits non-zero with a clear message on bad configuration', async t => {
-  const badPort = startChild(t, process.execPath, [cli, '--port', 'abc'], cleanEnv())
-  t.equal((await badPort.exited).code, 2)
-  t.match(badPort.output(), /invalid --port: expected an integer from 0 to 65535, instead got "abc"/)
+t.test('llmrtc-backend exits with 2 on a bad flag: the error and one line to the help', async t => {
+  const badPortFlag = startChild(t, process.execPath, [cli, '--port', 'abc'], cleanEnv())
+  t.equal((await badPortFlag.exited).code, 2)
+  t.match(badPortFlag.output(), /invalid --port: expected an integer from 0 to 65535, instead got "abc"/)
 
   const unknownFlag = startChild(t, process.execPath, [cli, '--bogus'], cleanEnv())
   t.equal((await unknownFlag.exited).code, 2)
-  t.match(unknownFlag.output(), /Unknown option '--bogus'/)
+  t.equal(unknownFlag.output(), 'llmrtc-backend: Unknown option \'--bogus\'\nRun \'npm start -- --help\' for the options.\n', 'not the help itself')
+})
 
-  const badEnv = startChild(t, process.execPath, [cli, '-p', '0'], cleanEnv({ HISTORY_LIMIT: 'many' }))
-  t.equal((await badEnv.exited).code, 1)
-  t.match(badEnv.output(), /cannot start: .*HISTORY_LIMIT must be integer/)
+t.test('llmrtc-backend exits with 1 on a bad environment, naming the variable, its value and what is expected', async t => {
+  const run = (env: Record<string, string>, args = ['-p', '0']): ReturnType<typeof startChild> => startChild(t, process.execPath, [cli, ...args], cleanEnv(env))
+  // Independent processes: started together.
+  const [badEnv, badIce, badLevel, badPort, badProvider] = [
+    run({ HISTORY_LIMIT: 'many' }),
+    run({ ICE_SERVERS: '[bad' }),
+    run({ LOG_LEVEL: 'loud' }),
+    run({ PORT: 'http' }, []),
+    run({ LLM_PROVIDER: 'nope' })
+  ]
+  for (const child of [badEnv, badIce, badLevel, badPort, badProvider]) t.equal((await child.exited).code, 1)
+  t.match(badEnv.output(), /cannot start: Invalid environment variable HISTORY_LIMIT: expected an integer >= 0, instead got "many"\n/)
   t.notMatch(badEnv.output(), /\n\s+at /, 'no stack trace')
-
-  const badLevel = startChild(t, process.execPath, [cli, '-p', '0'], cleanEnv({ LOG_LEVEL: 'loud' }))
-  t.equal((await badLevel.exited).code, 1)
-  t.match(badLevel.output(), /option "LOG_LEVEL": expected one of/)
-
-  const badProvider = startChild(t, process.execPath, [cli, '-p', '0'], cleanEnv({ LLM_PROVIDER: 'nope' }))
-  t.equal((await badProvider.exited).code, 1)
+  t.match(badIce.output(), /Invalid environment variable ICE_SERVERS: expected a JSON array of RTCIceServer or comma-separated URLs, instead got malformed JSON \(Unexpected token 'b'\)\n/)
+  t.match(badLevel.output(), /Invalid environment variable LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, instead got "loud"/)
+  t.match(badPort.output(), /Invalid environment variable PORT: expected an integer from 0 to 65535, instead got "http"/)
   t.match(badProvider.output(), /Unknown llm provider "nope"/)
 })
 
-t.test('fastify start loads dist/app.js and serves /health', async t => {
-  const run = startChild(t, process.execPath, [fastifyCli, 'start', '-l', 'info', '-a', '127.0.0.1', '-p', '0', join(root, 'dist/app.js')], cleanEnv())
+t.test('fastify start loads dist/app.js (with -o) and serves /health, with llmrtc\'s variables from the environment', async t => {
+  const run = startChild(t, process.execPath, [fastifyCli, 'start', '-o', '-l', 'info', '-a', '127.0.0.1', '-p', '0', join(root, 'dist/app.js')], cleanEnv({ METRICS: 'false' }))
   const [, url] = await run.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/)
   t.same(await (await fetch(`${url}/health`)).json(), { ok: true })
+  t.equal((await fetch(`${url}/metrics`)).status, 404, 'METRICS=false was read: app.ts passes process.env')
   run.child.kill('SIGTERM')
   await run.exited
 })
