@@ -41,7 +41,7 @@ t.test('with the VAD on (the default), the model loads when the app is ready', a
 t.test('vad: false with WebRTC on is refused: WebRTC microphone audio needs the VAD', async t => {
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
-  await t.rejects(app.register(llmrtc, { env: false, vad: false }).ready(), {
+  await t.rejects(async () => { await app.register(llmrtc, { env: false, vad: false }).ready() }, {
     code: 'LLMRTC_ERR_OPTIONS_INVALID',
     message: /^Invalid llmrtc option "vad": expected segmentation options, or false together with webrtc: false .*instead got false while webrtc is on$/
   })
