@@ -21,6 +21,7 @@ import llmrtcSignaling from '../signaling/index.js'
 import llmrtcTracing from '../tracing/index.js'
 import llmrtcVad, { refuseVadOffWithWebRTC, type LLMRTCVadOptions } from '../vad/index.js'
 import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../webrtc/index.js'
+import { refuseUnknownPluginKeys } from './option-keys.js'
 
 /** Options of the umbrella plugin: llmrtc's options plus those of the media plugins. */
 export interface LLMRTCPluginOptions extends LLMRTCOptions {
@@ -56,6 +57,7 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
  */
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
+  refuseUnknownPluginKeys(opts)
   const { webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
@@ -65,7 +67,7 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   await fastify.register(llmrtcProviderDeepgram, deepgram ?? {})
   await fastify.register(llmrtcProviderOpenAI, openai ?? {})
   // Installed local engines (espeak-ng, pocketsphinx) serve when no key does.
-  await fastify.register(llmrtcProviderLocal, { ...local, env: options.env })
+  await fastify.register(llmrtcProviderLocal, { ...local, env: options.env ?? false })
   // CORS, and the HTTP rate limit before the plugins that add llmrtc's routes: it attaches to them as they come.
   await fastify.register(llmrtcCors)
   await fastify.register(llmrtcRateLimit)

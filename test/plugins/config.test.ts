@@ -31,6 +31,7 @@ t.test('as a plugin, llmrtc does not read process.env: a host\'s JWT_SECRET, RED
   t.equal(app.llmrtcConfig.maxSessions, 100)
   t.not(app.llmrtcConfig.systemPrompt, 'host prompt')
   t.same(app.llmrtcEnv, {})
+  t.equal(app.llmrtcProviders.tts.name, 'builtin-tone-tts', 'nor its PATH: an installed espeak-ng is not the default without env')
 })
 
 t.test('env: process.env reads llmrtc\'s variables, and ignores the standalone server\'s LOG_LEVEL, PORT, HOST and TRUST_PROXY', async t => {
