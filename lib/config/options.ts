@@ -48,8 +48,8 @@ export interface LLMRTCOptions extends LLMRTCSecurityOptions, TurnTakingOptions 
   turnTtlSeconds?: number
   /** Path of the signaling WebSocket (default '/'). Env SIGNALING_PATH. */
   path?: string
-  /** Path of the health route (default '/health'). */
-  healthPath?: string
+  /** Path of the health route (default '/health'), behind the plugin's `prefix`; false serves no health route. */
+  healthPath?: string | false
   /** A session idle this long expires, in ms (default 30 min). Env SESSION_TTL_MS. */
   sessionTtlMs?: number
   /** A disconnected session is kept this long for `reconnect`, in ms (default 120 s). Env RECONNECT_GRACE_MS. */
@@ -131,7 +131,7 @@ export interface ResolvedLLMRTCOptions extends ResolvedSecurityOptions {
   turnUrls: string[]
   turnTtlSeconds: number
   path: string
-  healthPath: string
+  healthPath: string | false
   sessionTtlMs: number
   reconnectGraceMs: number
   maxSessions: number
@@ -225,9 +225,8 @@ function validate (o: ResolvedLLMRTCOptions): void {
   boolean('streamingSTT', o.streamingSTT)
   if (!Array.isArray(o.iceServers) || !o.iceServers.every(isIceServer)) invalidOption('iceServers', 'an array of { urls, username?, credential? }', o.iceServers)
   validateTurn(o)
-  for (const name of ['path', 'healthPath'] as const) {
-    if (typeof o[name] !== 'string' || !o[name].startsWith('/')) invalidOption(name, 'a path starting with "/"', o[name])
-  }
+  if (typeof o.path !== 'string' || !o.path.startsWith('/')) invalidOption('path', 'a path starting with "/"', o.path)
+  if (o.healthPath !== false && (typeof o.healthPath !== 'string' || !o.healthPath.startsWith('/'))) invalidOption('healthPath', 'a path starting with "/" (or false)', o.healthPath)
   integer('sessionTtlMs', o.sessionTtlMs, 1)
   integer('reconnectGraceMs', o.reconnectGraceMs, 0)
   integer('maxSessions', o.maxSessions, 1)

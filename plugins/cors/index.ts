@@ -3,10 +3,11 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
 /**
- * CORS for the app's HTTP routes (`/health`, the page) with @fastify/cors, for the origins of
+ * CORS for llmrtc's HTTP routes (`/health`, the page) with @fastify/cors, for the origins of
  * `allowedOrigins`. Registered only when the `cors` option resolves to true (by default: when
- * `allowedOrigins` is a list); it applies to every route of the app, like @fastify/cors always does.
- * An app that registered @fastify/cors itself keeps its own configuration.
+ * `allowedOrigins` is a list); it applies to the routes of the context it is registered in (the
+ * umbrella's routes context: llmrtc's routes, never the app's). An app that registered @fastify/cors
+ * itself before llmrtc keeps its own configuration.
  */
 async function llmrtcCors (fastify: FastifyInstance, _opts: object): Promise<void> {
   const config = fastify.llmrtcConfig

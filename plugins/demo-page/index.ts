@@ -17,15 +17,18 @@ function packageRoot (): string {
  * A small voice page on the signaling path (`GET /` beside the WebSocket): connect, microphone, live
  * state, transcript, streamed answer, errors and latency, audio from the WebRTC track. Static files from
  * public/, no build step: index.html on the signaling path itself, the rest under `<dir>llmrtc-demo/`
- * beside it. Turned off with the umbrella's `demoPage: false`.
+ * beside it, both behind the context's prefix. Turned off with the umbrella's `demoPage: false`.
  */
 async function llmrtcDemoPage (fastify: FastifyInstance, _opts: object): Promise<void> {
   const root = join(packageRoot(), 'public')
   const path = fastify.llmrtcConfig.path
   const prefix = `${path.slice(0, path.lastIndexOf('/') + 1)}llmrtc-demo/`
 
-  // The WebSocket owns the signaling path's GET route, so index.html goes through its page handler.
-  const page = await readFile(join(root, 'index.html'))
+  // The WebSocket owns the signaling path's GET route, so index.html goes through its page handler. Its
+  // assets are linked by their full URL: behind a prefix the page answers on `/voice` as on `/voice/`,
+  // where a relative link would resolve differently.
+  const html = await readFile(join(root, 'index.html'), 'utf8')
+  const page = html.replaceAll('"llmrtc-demo/', `"${fastify.prefix}${prefix}`)
   fastify.llmrtcSignaling.servePage(async (_request, reply) => await reply.type('text/html; charset=utf-8').send(page))
 
   // In a context of its own, so nothing leaks into the user's app: without decorateReply, the user may

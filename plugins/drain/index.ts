@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { LLMRTC_ERR_SERVER_DRAINING, clientErrorOf } from '../../lib/errors.js'
 
 /** `fastify.llmrtcDrain`: taking the server out of service without cutting a conversation mid-sentence. */
 export interface LLMRTCDrainDecorator {
@@ -55,15 +54,7 @@ async function llmrtcDrain (fastify: FastifyInstance, _opts: object): Promise<vo
       return await draining
     }
   })
-
-  // New sessions go elsewhere: the upgrade is refused before a session exists (the page itself still loads).
-  fastify.addHook('onRequest', async function refuseWhileDraining (request, reply) {
-    if (draining === undefined || request.headers.upgrade?.toLowerCase() !== 'websocket') return
-    if (request.routeOptions.url !== config.path) return
-    const error = new LLMRTC_ERR_SERVER_DRAINING()
-    const { code, message } = clientErrorOf(error)
-    await reply.code(error.statusCode ?? 503).header('retry-after', '5').send({ code, message })
-  })
+  // New sessions go elsewhere: the signaling route refuses upgrades while `draining` (plugins/signaling/route.ts).
 }
 
 export default fp(llmrtcDrain, {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest, RegisterOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { LLMRTCOptions } from '../../lib/config/options.js'
 import type { AuthenticateResult } from '../../lib/config/security-options.js'
@@ -9,6 +9,7 @@ import llmrtcDrain from '../drain/index.js'
 import llmrtcHealth from '../health/index.js'
 import llmrtcHooks from '../hooks/index.js'
 import llmrtcMetrics, { metricsEnabled, type LLMRTCMetricsOptions } from '../metrics/index.js'
+import llmrtcMetricsRoute from '../metrics/route.js'
 import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcProviders from '../providers/index.js'
 import llmrtcProviderCartesia, { type LLMRTCProviderCartesiaOptions } from '../providers/cartesia/index.js'
@@ -18,10 +19,12 @@ import llmrtcProviderOpenAI, { type LLMRTCProviderOpenAIOptions } from '../provi
 import llmrtcRateLimit from '../rate-limit/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
+import llmrtcSignalingRoute, { ensureWebSocket } from '../signaling/route.js'
 import llmrtcTracing from '../tracing/index.js'
 import llmrtcVad, { refuseVadOffWithWebRTC, type LLMRTCVadOptions } from '../vad/index.js'
 import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../webrtc/index.js'
 import { refuseUnknownPluginKeys } from './option-keys.js'
+import { shareWebSocket } from './shared-websocket.js'
 
 /** Options of the umbrella plugin: llmrtc's options plus those of the media plugins. */
 export interface LLMRTCPluginOptions extends LLMRTCOptions {
@@ -34,9 +37,9 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
    * VAD and no model load, for apps that take audio only as WebSocket `audio` messages (needs `webrtc: false`).
    */
   vad?: LLMRTCVadOptions | false
-  /** Serve the small voice page on `GET <path>` (default true; false for production APIs). */
+  /** Serve the small voice page on `GET <path>` behind `prefix` (default true; false for production APIs). */
   demoPage?: boolean
-  /** Prometheus metrics on `GET /metrics` (default on, or env METRICS); false turns them off. Keep the route private. */
+  /** Prometheus metrics on `GET /metrics` behind `prefix` (default on, or env METRICS); false turns them off. Keep the route private. */
   metrics?: LLMRTCMetricsOptions | false
   /** OpenTelemetry spans per turn through @opentelemetry/api (default true; no-ops until your app registers an SDK). */
   tracing?: boolean
@@ -54,6 +57,10 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
  * The umbrella plugin: `fastify.register(llmrtc, opts)` adds the whole voice server (signaling
  * WebSocket, sessions, providers, hooks, WebRTC, VAD, the turn pipeline and `/health`) to any Fastify
  * app, beside its own routes. Options are validated here, so a bad option fails `ready()`.
+ *
+ * Like the official plugins, two parts: the decorators and hooks (fastify-plugin, visible to the app), and
+ * llmrtc's routes in an encapsulated context that honours Fastify's `prefix` option, so its CORS, rate
+ * limit and WebSocket hooks touch only llmrtc's routes.
  */
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
@@ -68,19 +75,33 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   await fastify.register(llmrtcProviderOpenAI, openai ?? {})
   // Installed local engines (espeak-ng, pocketsphinx) serve when no key does.
   await fastify.register(llmrtcProviderLocal, { ...local, env: options.env ?? false })
-  // CORS, and the HTTP rate limit before the plugins that add llmrtc's routes: it attaches to them as they come.
-  await fastify.register(llmrtcCors)
-  await fastify.register(llmrtcRateLimit)
   await fastify.register(llmrtcSessions)
-  await fastify.register(llmrtcSignaling)
+  await fastify.register(llmrtcSignaling, { route: false })
   if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})
   if (vad !== false) await fastify.register(llmrtcVad, vad ?? {})
   await fastify.register(llmrtcPipeline)
   await fastify.register(llmrtcDrain)
-  await fastify.register(llmrtcHealth)
-  if (metrics !== false && metricsEnabled(metrics, fastify.llmrtcEnv)) await fastify.register(llmrtcMetrics, metrics ?? {})
+  const metricsOn = metrics !== false && metricsEnabled(metrics, fastify.llmrtcEnv)
+  if (metricsOn) await fastify.register(llmrtcMetrics, { ...metrics, path: false })
   if (tracing !== false) await fastify.register(llmrtcTracing)
-  if (demoPage !== false) await fastify.register(llmrtcDemoPage)
+
+  // llmrtc's routes, behind `prefix`.
+  const { prefix } = opts as RegisterOptions
+  const upgradeListeners = fastify.server.listeners('upgrade')
+  let routes!: FastifyInstance
+  await fastify.register(async function llmrtcRoutes (child) {
+    routes = child
+    // @fastify/websocket, CORS and the HTTP rate limit first: their hooks are this context's, so they run
+    // on llmrtc's routes only, and a route takes the hooks added before it.
+    await ensureWebSocket(child)
+    await child.register(llmrtcCors)
+    await child.register(llmrtcRateLimit)
+    await child.register(llmrtcSignalingRoute)
+    await child.register(llmrtcHealth)
+    if (metricsOn) await child.register(llmrtcMetricsRoute, { path: metrics?.path })
+    if (demoPage !== false) await child.register(llmrtcDemoPage)
+  }, { prefix })
+  fastify.addHook('onReady', shareWebSocket(fastify, routes, upgradeListeners))
 }
 
 export default fp(llmrtc, {

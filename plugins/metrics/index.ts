@@ -5,6 +5,7 @@ import type { LLMRTCEnv } from '../../lib/config/env-schema.js'
 import { invalidOption } from '../../lib/config/invalid-option.js'
 import { PrometheusMetrics } from '../../lib/observability/prometheus-metrics.js'
 import { SessionOwnership } from '../../lib/observability/session-ownership.js'
+import llmrtcMetricsRoute from './route.js'
 
 /** Options of the `llmrtc-metrics` plugin (the umbrella's `metrics` option). */
 export interface LLMRTCMetricsOptions {
@@ -37,15 +38,13 @@ export function metricsEnabled (option: LLMRTCMetricsOptions | undefined, env: L
 }
 
 /**
- * Prometheus metrics of this app's sessions on `GET <path>`, counted from llmrtc's diagnostics channels
+ * Prometheus metrics of this app's sessions on `GET <path>` (the `llmrtc-metrics-route` plugin), counted from llmrtc's diagnostics channels
  * (docs/observability.md). The route has no authentication: keep it off the public internet.
  */
 async function llmrtcMetrics (fastify: FastifyInstance, opts: LLMRTCMetricsOptions): Promise<void> {
   for (const key of Object.keys(opts ?? {})) {
     if (!OPTION_NAMES.has(key)) invalidOption(`metrics.${key}`, 'one of path, defaultMetrics', key)
   }
-  const path = opts?.path ?? fastify.llmrtcEnv.METRICS_PATH ?? '/metrics'
-  if (path !== false && (typeof path !== 'string' || !path.startsWith('/'))) invalidOption('metrics.path', 'a path starting with / (or false)', path)
   if (opts?.defaultMetrics !== undefined && typeof opts.defaultMetrics !== 'boolean') invalidOption('metrics.defaultMetrics', 'a boolean', opts.defaultMetrics)
 
   const log = fastify.log.child({ plugin: 'llmrtc-metrics' })
@@ -62,13 +61,8 @@ async function llmrtcMetrics (fastify: FastifyInstance, opts: LLMRTCMetricsOptio
 
   fastify.decorate('llmrtcMetrics', { registry: metrics.registry })
 
-  if (path !== false) {
-    // Scrapes come every few seconds: they are not worth an info log line each.
-    fastify.get(path, { logLevel: 'warn' }, async function scrapeMetrics (_request, reply) {
-      const { contentType, body } = await metrics.scrape()
-      return await reply.type(contentType).send(body)
-    })
-  }
+  // The umbrella passes `path: false` here and registers the route in its routes context, behind `prefix`.
+  if (opts?.path !== false) await fastify.register(llmrtcMetricsRoute, { path: opts?.path })
 
   fastify.addHook('onClose', async function stopMetrics () {
     metrics.close()

@@ -1,15 +1,17 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { LLMRTC_ERR_RATE_LIMITED } from '../../lib/errors.js'
 
 type Check = ReturnType<FastifyInstance['createRateLimit']>
 
 /**
- * The HTTP rate limit of llmrtc's own routes, per client IP, with @fastify/rate-limit: the signaling
- * path (the page and every WebSocket upgrade), the health route and the demo page's files. The app's
- * other routes are not limited. Over the limit: HTTP 429 `{ code: 'RATE_LIMITED', message }` with
- * `retry-after`, before any authentication work. Registered before the plugins that add those routes.
+ * The HTTP rate limit of the routes of the context it is registered in, per client IP, with
+ * @fastify/rate-limit. The umbrella registers it in its encapsulated routes context, so it limits llmrtc's
+ * own routes (the signaling path: the page and every WebSocket upgrade; the health and metrics routes; the
+ * demo page's files) and never the app's. Over the limit: HTTP 429 `{ code: 'RATE_LIMITED', message }`
+ * with `retry-after`, before any authentication work (an `onRequest` hook of the context runs before the
+ * route's own).
  */
 async function llmrtcRateLimit (fastify: FastifyInstance, _opts: object): Promise<void> {
   const config = fastify.llmrtcConfig
@@ -33,15 +35,7 @@ async function llmrtcRateLimit (fastify: FastifyInstance, _opts: object): Promis
     return await reply.code(429).header('retry-after', result.ttlInSeconds).send({ code: 'RATE_LIMITED', message })
   }
 
-  const path = config.path
-  const assets = `${path.slice(0, path.lastIndexOf('/') + 1)}llmrtc-demo/`
-  const ours = (url: string): boolean => url === path || url === config.healthPath || url.startsWith(assets)
-  fastify.addHook('onRoute', function limitLLMRTCRoutes (route) {
-    if (!ours(route.url)) return
-    const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
-    if (hooks.includes(limitRequest as onRequestHookHandler)) return
-    route.onRequest = [limitRequest as onRequestHookHandler, ...hooks]
-  })
+  fastify.addHook('onRequest', limitRequest)
 }
 
 function describeWindow (window: number | string): string {

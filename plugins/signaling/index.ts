@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
@@ -19,6 +18,7 @@ import { ClientSessions } from './client-sessions.js'
 import { CLOSE_CODES } from './close-codes.js'
 import { ConnectionHooks } from './connection-hooks.js'
 import { chooseSessionAgent, keepAgentOnResume } from './session-agent-choice.js'
+import llmrtcSignalingRoute, { setSignalingRouteHandlers } from './route.js'
 import { publishError } from '../../lib/observability/channels.js'
 
 const CLOSE_HANDSHAKE_GRACE_MS = 1000
@@ -48,7 +48,16 @@ declare module 'fastify' {
   }
 }
 
-async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promise<void> {
+/** Options of the `llmrtc-signaling` plugin. */
+export interface LLMRTCSignalingOptions {
+  /**
+   * Add the signaling route (`GET <path>`, page and WebSocket) to this context (default true). The umbrella
+   * passes false and registers `llmrtc-signaling-route` in its encapsulated routes context instead.
+   */
+  route?: boolean
+}
+
+async function llmrtcSignaling (fastify: FastifyInstance, opts: LLMRTCSignalingOptions): Promise<void> {
   const config = fastify.llmrtcConfig
   const clock = config.clock ?? systemClock
   const hooks = fastify.llmrtc.hooks
@@ -93,11 +102,6 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
   if (!fastify.hasDecorator('llmrtcAuth')) await fastify.register(llmrtcAuth)
   const clients = new ClientSessions(config.maxSessionsPerClient)
 
-  if (!fastify.hasDecorator('websocketServer')) {
-    // A hard cap for ws itself; messages between our limit and this cap get a MESSAGE_TOO_LARGE error.
-    await fastify.register(websocket, { options: { maxPayload: config.maxMessageBytes * 2 } })
-  }
-
   // A session that ends while connected (idle expiry) tells its client why, then closes.
   sessions.on('ended', (session, reason) => {
     clients.remove(session.id)
@@ -117,13 +121,8 @@ async function llmrtcSignaling (fastify: FastifyInstance, _opts: object): Promis
   let page: (request: FastifyRequest, reply: FastifyReply) => unknown = async (_request, reply) => await reply.code(404).send()
   decorator.servePage = (handler) => { page = handler }
 
-  fastify.route({
-    method: 'GET',
-    url: config.path,
-    onRequest: fastify.llmrtcAuth.guardUpgrade,
-    handler: async function signalingPage (request, reply) { return await page(request, reply) },
-    wsHandler: signalingSocket
-  })
+  setSignalingRouteHandlers(decorator, { page: async (request, reply) => await page(request, reply), socket: signalingSocket })
+  if (opts?.route !== false) await fastify.register(llmrtcSignalingRoute)
 
   function signalingSocket (socket: WebSocket, request: FastifyRequest): void {
     // Listeners are attached synchronously, before any await, so no early message is lost.

@@ -251,7 +251,8 @@ t.test('a message no plugin handles gets an error instead of silence', async t =
   // Signaling without the pipeline plugin: nobody claims `audio`.
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
-  for (const plugin of [llmrtcConfig, llmrtcHooks, llmrtcProviders, llmrtcSessions, llmrtcSignaling]) await app.register(plugin, { env: false })
+  for (const plugin of [llmrtcConfig, llmrtcHooks, llmrtcProviders, llmrtcSessions]) await app.register(plugin, { env: false })
+  await app.register(llmrtcSignaling)
   await app.ready()
   const client = await connect(app)
   await client.next('ready')
