@@ -1,10 +1,10 @@
 import { LLMRTC_OPTION_KEYS } from '../../lib/config/option-keys.js'
 import type { LLMRTCOptions } from '../../lib/config/options.js'
 import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
-import type { LLMRTCMetricsOptions } from '../metrics/index.js'
+import { METRICS_OPTION_KEYS } from '../metrics/index.js'
 import { refuseUnknownProviderKeys } from '../providers/option-keys.js'
 import type { LLMRTCVadOptions } from '../vad/index.js'
-import type { LLMRTCWebRTCOptions } from '../webrtc/index.js'
+import { WEBRTC_OPTION_KEYS } from '../webrtc/index.js'
 import type { LLMRTCPluginOptions } from './index.js'
 
 /*
@@ -25,7 +25,6 @@ const UMBRELLA_KEYS: Record<Exclude<keyof LLMRTCPluginOptions, keyof LLMRTCOptio
   local: true
 }
 
-const WEBRTC_KEYS: Record<keyof LLMRTCWebRTCOptions, true> = { loadWrtc: true, gatherTimeoutMs: true, disconnectedGraceMs: true }
 const VAD_KEYS: Record<keyof LLMRTCVadOptions, true> = {
   modelPath: true,
   activationThreshold: true,
@@ -35,10 +34,9 @@ const VAD_KEYS: Record<keyof LLMRTCVadOptions, true> = {
   preSpeechPadMs: true,
   maxSpeechMs: true
 }
-const METRICS_KEYS: Record<keyof LLMRTCMetricsOptions, true> = { path: true, defaultMetrics: true }
 
 /** Nested option objects of the umbrella, by their key. */
-const NESTED: Record<string, Record<string, true>> = { webrtc: WEBRTC_KEYS, vad: VAD_KEYS, metrics: METRICS_KEYS }
+const NESTED: Record<string, Record<string, true>> = { webrtc: WEBRTC_OPTION_KEYS, vad: VAD_KEYS, metrics: METRICS_OPTION_KEYS }
 
 /** Every key the umbrella plugin takes at its top level, Fastify's own `register` options included. */
 export const LLMRTC_PLUGIN_OPTION_KEYS: readonly string[] = [...LLMRTC_OPTION_KEYS, ...Object.keys(UMBRELLA_KEYS), ...FASTIFY_REGISTER_OPTION_KEYS]

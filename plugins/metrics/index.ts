@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Registry } from 'prom-client'
 import type { LLMRTCEnv } from '../../lib/config/env-schema.js'
 import { invalidOption } from '../../lib/config/invalid-option.js'
+import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
 import { PrometheusMetrics } from '../../lib/observability/prometheus-metrics.js'
 import { SessionOwnership } from '../../lib/observability/session-ownership.js'
 import llmrtcMetricsRoute from './route.js'
@@ -30,7 +31,8 @@ declare module 'fastify' {
   }
 }
 
-const OPTION_NAMES = new Set(['path', 'defaultMetrics'])
+/** Every key of LLMRTCMetricsOptions (tsc keeps it complete): any other key is refused. */
+export const METRICS_OPTION_KEYS: Record<keyof LLMRTCMetricsOptions, true> = { path: true, defaultMetrics: true }
 
 /** Whether the umbrella registers the metrics plugin: an options object (or `false`) wins over env METRICS; on by default. */
 export function metricsEnabled (option: LLMRTCMetricsOptions | undefined, env: LLMRTCEnv): boolean {
@@ -42,9 +44,7 @@ export function metricsEnabled (option: LLMRTCMetricsOptions | undefined, env: L
  * (docs/observability.md). The route has no authentication: keep it off the public internet.
  */
 async function llmrtcMetrics (fastify: FastifyInstance, opts: LLMRTCMetricsOptions): Promise<void> {
-  for (const key of Object.keys(opts ?? {})) {
-    if (!OPTION_NAMES.has(key)) invalidOption(`metrics.${key}`, 'one of path, defaultMetrics', key)
-  }
+  refuseUnknownKeys(opts, [...Object.keys(METRICS_OPTION_KEYS), ...FASTIFY_REGISTER_OPTION_KEYS], 'metrics.')
   if (opts?.defaultMetrics !== undefined && typeof opts.defaultMetrics !== 'boolean') invalidOption('metrics.defaultMetrics', 'a boolean', opts.defaultMetrics)
 
   const log = fastify.log.child({ plugin: 'llmrtc-metrics' })

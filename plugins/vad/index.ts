@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
 import { systemClock } from '../../lib/clock.js'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_VAD } from '../../lib/errors.js'
 import { DEFAULT_SEGMENTER_OPTIONS, resolveSegmenterOptions, type ResolvedSegmenterOptions, type SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
@@ -44,11 +45,7 @@ declare module 'fastify' {
 async function llmrtcVad (fastify: FastifyInstance, opts: LLMRTCVadOptions): Promise<void> {
   const log = fastify.log.child({ plugin: 'llmrtc-vad' })
   const { modelPath, ...segmenterOptions } = opts ?? {}
-  for (const key of Object.keys(segmenterOptions)) {
-    if (!Object.hasOwn(DEFAULT_SEGMENTER_OPTIONS, key)) {
-      throw new LLMRTC_ERR_OPTIONS_INVALID(`vad.${key}`, `one of modelPath, ${Object.keys(DEFAULT_SEGMENTER_OPTIONS).join(', ')}`, 'an unknown option')
-    }
-  }
+  refuseUnknownKeys(segmenterOptions, [...Object.keys(DEFAULT_SEGMENTER_OPTIONS), ...FASTIFY_REGISTER_OPTION_KEYS], 'vad.')
   if (modelPath !== undefined && (typeof modelPath !== 'string' || modelPath === '')) {
     throw new LLMRTC_ERR_OPTIONS_INVALID('vad.modelPath', 'a path to an ONNX file', typeof modelPath === 'string' ? '""' : typeof modelPath)
   }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
 import { systemClock } from '../../lib/clock.js'
 import { LLMRTC_ERR_CONNECTION_FAILED, LLMRTC_ERR_OPTIONS_INVALID } from '../../lib/errors.js'
 import type { ConnectionContext } from '../../lib/signaling/message-router.js'
@@ -22,6 +23,9 @@ export interface LLMRTCWebRTCOptions {
   disconnectedGraceMs?: number
 }
 
+/** Every key of LLMRTCWebRTCOptions (tsc keeps it complete): any other key is refused. */
+export const WEBRTC_OPTION_KEYS: Record<keyof LLMRTCWebRTCOptions, true> = { loadWrtc: true, gatherTimeoutMs: true, disconnectedGraceMs: true }
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** The WebRTC media transport: per-session microphone audio in, paced speech out. */
@@ -30,6 +34,7 @@ declare module 'fastify' {
 }
 
 async function llmrtcWebRTC (fastify: FastifyInstance, opts: LLMRTCWebRTCOptions): Promise<void> {
+  refuseUnknownKeys(opts, [...Object.keys(WEBRTC_OPTION_KEYS), ...FASTIFY_REGISTER_OPTION_KEYS], 'webrtc.')
   const gatherTimeoutMs = positiveInteger('gatherTimeoutMs', opts.gatherTimeoutMs ?? 2000)
   const disconnectedGraceMs = positiveInteger('disconnectedGraceMs', opts.disconnectedGraceMs ?? 10_000)
   const config = fastify.llmrtcConfig

@@ -217,6 +217,13 @@ t.test('an offer whose SDP cannot be applied gets INVALID_MESSAGE and leaves no 
   t.same(c.wsMessages.map(m => m.type), ['ready', 'error'])
 })
 
+t.test('registered alone, the plugin refuses an unknown option key', async t => {
+  await t.rejects(transportApp(t, {}, { gatherTimeout: 100 } as LLMRTCWebRTCOptions), {
+    code: 'LLMRTC_ERR_OPTIONS_UNKNOWN',
+    message: 'Unknown llmrtc option "webrtc.gatherTimeout": did you mean "webrtc.gatherTimeoutMs"? expected one of loadWrtc, gatherTimeoutMs, disconnectedGraceMs, prefix, logLevel, logSerializers'
+  })
+})
+
 t.test('without wrtc the server runs: offers get WEBRTC_UNAVAILABLE and the transport says unavailable', async t => {
   const app = await transportApp(t, {}, { loadWrtc: () => { throw new Error('not on this platform') } })
   t.equal(app.llmrtcTransport.available, false)
