@@ -62,8 +62,8 @@ export function serializeRequest (req: { method?: string, url?: string, host?: s
  * "Connection error.: Connection error.: fetch failed". A cause whose message is already in the text is
  * skipped; its stack is still listed.
  */
-export function serializeError (err: unknown): unknown {
-  if (!(err instanceof Error)) return err
+export function serializeError (err: Error): SerializedError {
+  if (!(err instanceof Error)) return { type: typeof err, message: String(err), stack: '' }
   const chain: Error[] = []
   for (let e: unknown = err; e instanceof Error && !chain.includes(e) && chain.length < 10; e = e.cause) chain.push(e)
   let message = err.message
@@ -79,6 +79,9 @@ export function serializeError (err: unknown): unknown {
     stack: chain.map(e => e.stack ?? `${e.name}: ${e.message}`).join('\ncaused by: ')
   }
 }
+
+/** An error as a log line carries it (the shape Fastify's `err` serializer returns). */
+export interface SerializedError { type: string, message: string, stack: string, [key: string]: unknown }
 
 /** Child-logger options that write errors with serializeError (for llmrtc's own log lines in a host app). */
 export const childLoggerOptions = { serializers: { err: serializeError } }

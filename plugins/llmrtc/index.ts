@@ -63,8 +63,8 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
  * limit and WebSocket hooks touch only llmrtc's routes.
  */
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
-  refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
   refuseUnknownPluginKeys(opts)
+  refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
   const { webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)

@@ -25,7 +25,7 @@ t.test('a refused connection is logged with each cause stated once, through the 
   const llmError = await llm.complete({ messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e)
   const classified = classifyProviderError('llm', llm.name, llmError, callSignal(turn.signal, 5000), turn.signal, 5000)
   t.equal(classified?.message, 'LLM provider "openai-llm" failed: Connection error.', 'the client\'s message names the first cause')
-  t.match(serializeError(classified), {
+  t.match(serializeError(classified as Error), {
     type: 'FastifyError',
     code: 'LLMRTC_ERR_LLM',
     message: `LLM provider "openai-llm" failed: Connection error.: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`,
@@ -35,7 +35,7 @@ t.test('a refused connection is logged with each cause stated once, through the 
   // The Deepgram SDK wraps undici's "fetch failed" in an error with the same message: said once.
   const stt = new DeepgramSTT({ apiKey: 'dg-test', baseUrl: `http://127.0.0.1:${port}`, maxRetries: 0 })
   const sttError = await stt.transcribe(encodeWav(new Int16Array(1600), 16_000)).catch((e: unknown) => e)
-  t.equal((serializeError(sttError) as { message: string }).message,
+  t.equal(serializeError(sttError as Error).message,
     `Speech-to-text provider "deepgram" failed: connection failed (ECONNREFUSED): fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`)
 })
 
