@@ -1,10 +1,8 @@
 import Fastify from 'fastify'
+import { providerPluginAlone } from '../helpers/app.js'
 import t from 'tap'
 import { encodeWav } from '../../lib/audio/wav.js'
-import llmrtcConfig from '../../plugins/config/index.js'
-import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtc from '../../plugins/llmrtc/index.js'
-import llmrtcProviders from '../../plugins/providers/index.js'
 import llmrtcProviderCartesia from '../../plugins/providers/cartesia/index.js'
 import { CartesiaMock } from '../mocks/cartesia-mock.js'
 import { trustTestCertificate } from '../mocks/tls.js'
@@ -80,13 +78,7 @@ t.test('the umbrella\'s cartesia option gives the key, URL, model and voice with
 t.test('registered alone with only its declared dependencies, the plugin speaks from its options', async t => {
   const mock = await CartesiaMock.start({ tls: tls as NonNullable<typeof tls>, apiKey: KEY })
   t.teardown(() => mock.close())
-  const app = Fastify({ logger: false })
-  t.teardown(() => app.close())
-  await app.register(llmrtcConfig, { env: false })
-  await app.register(llmrtcHooks)
-  await app.register(llmrtcProviders)
-  await app.register(llmrtcProviderCartesia, { apiKey: KEY, baseURL: mock.baseURL })
-  await app.ready()
+  const app = await providerPluginAlone(t, llmrtcProviderCartesia, { apiKey: KEY, baseURL: mock.baseURL })
   t.equal(app.llmrtcProviders.tts.name, 'cartesia')
   const result = await app.llmrtcProviders.tts.speak('Hello.')
   t.ok(result.audio.length > 0)

@@ -1,12 +1,10 @@
 import Fastify from 'fastify'
+import { providerPluginAlone } from '../helpers/app.js'
 import t from 'tap'
 import { encodeWav } from '../../lib/audio/wav.js'
 import { StreamingTranscription } from '../../lib/pipeline/streaming-transcription.js'
 import { DeepgramSTT } from '../../lib/providers/deepgram/index.js'
-import llmrtcConfig from '../../plugins/config/index.js'
-import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtc from '../../plugins/llmrtc/index.js'
-import llmrtcProviders from '../../plugins/providers/index.js'
 import llmrtcProviderDeepgram from '../../plugins/providers/deepgram/index.js'
 import { startDeepgramMock } from '../mocks/deepgram-mock.js'
 import { connect } from '../helpers/ws-client.js'
@@ -91,13 +89,7 @@ t.test('the umbrella\'s deepgram option gives the key, URL and models with no en
 t.test('registered alone with only its declared dependencies, the plugin serves STT and TTS from its options', async t => {
   const mock = await startDeepgramMock({ apiKey: KEY, transcript: 'hello' })
   t.teardown(mock.close)
-  const app = Fastify({ logger: false })
-  t.teardown(() => app.close())
-  await app.register(llmrtcConfig, { env: false })
-  await app.register(llmrtcHooks)
-  await app.register(llmrtcProviders)
-  await app.register(llmrtcProviderDeepgram, { apiKey: KEY, baseUrl: mock.url })
-  await app.ready()
+  const app = await providerPluginAlone(t, llmrtcProviderDeepgram, { apiKey: KEY, baseUrl: mock.url })
   t.same([app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['deepgram', 'deepgram'])
   t.equal((await app.llmrtcProviders.stt.transcribe(encodeWav(tone(500), 16_000))).text, 'hello')
 })

@@ -6,7 +6,7 @@ import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtc from '../../plugins/llmrtc/index.js'
 import llmrtcProviders from '../../plugins/providers/index.js'
 import llmrtcProviderOpenAI from '../../plugins/providers/openai/index.js'
-import { buildApp } from '../helpers/app.js'
+import { buildApp, providerPluginAlone } from '../helpers/app.js'
 import { connect } from '../helpers/ws-client.js'
 import { MOCK_REPLY, MOCK_TRANSCRIPT, startOpenAIMock } from '../mocks/openai-mock.js'
 
@@ -148,13 +148,7 @@ t.test('an openai option wins over its OPENAI_* variable, and a variable still f
 t.test('registered alone with only its declared dependencies, the plugin serves every role from its options', async t => {
   const mock = await startOpenAIMock({ apiKey: KEY })
   t.teardown(() => mock.close())
-  const app = Fastify({ logger: false })
-  t.teardown(() => app.close())
-  await app.register(llmrtcConfig, { env: false })
-  await app.register(llmrtcHooks)
-  await app.register(llmrtcProviders)
-  await app.register(llmrtcProviderOpenAI, { apiKey: KEY, baseURL: mock.baseURL, llm: { model: 'llama3.2' } })
-  await app.ready()
+  const app = await providerPluginAlone(t, llmrtcProviderOpenAI, { apiKey: KEY, baseURL: mock.baseURL, llm: { model: 'llama3.2' } })
   t.same([app.llmrtcProviders.llm.name, app.llmrtcProviders.stt.name, app.llmrtcProviders.tts.name], ['openai-llm', 'openai-stt', 'openai-tts'])
   t.equal((await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] })).fullText, MOCK_REPLY)
   t.match(mock.requestsTo('chat')[0]?.body, { model: 'llama3.2' })
