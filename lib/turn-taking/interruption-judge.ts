@@ -6,6 +6,14 @@ import type { ResolvedInterruptionOptions } from './options.js'
 
 /** Silence after which a possible interruption is judged (a blip resumes the answer, words are transcribed), in ms. */
 export const JUDGE_AFTER_SILENCE_MS = 96
+/**
+ * Silence after an onset that was never confirmed as speech before the answer plays on, in ms. Longer
+ * than JUDGE_AFTER_SILENCE_MS: a burst of lost or late packets in the user's uplink reaches the VAD as
+ * silence (the receiver's jitter buffer conceals it, fading out), often 100 ms or more early in a word,
+ * and resuming there would play a snatch of the answer over someone who is starting to interrupt. A
+ * 150 ms cough still resumes well within the 600 ms gap budget (docs/benchmarks.md, Turn-taking).
+ */
+export const BLIP_HOLD_MS = 160
 /** Confirmed speech this long is transcribed once while it goes on, so a backchannel can be let through before it ends, in ms. */
 export const EARLY_CHECK_MS = 400
 /** Speech this long during the answer interrupts without waiting for words (no backchannel lasts so long), in ms. */
@@ -148,7 +156,7 @@ export class InterruptionJudge {
     if (candidate === undefined || silenceMs < JUDGE_AFTER_SILENCE_MS) return
     if (!candidate.confirmed) {
       // A cough, a knock, a short "hm": never confirmed as speech.
-      this.#host.resume()
+      if (silenceMs >= BLIP_HOLD_MS) this.#host.resume()
       return
     }
     if (!candidate.dirty && candidate.text !== undefined) {

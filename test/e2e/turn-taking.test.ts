@@ -2,7 +2,7 @@ import t from 'tap'
 import { decodeWav } from '../../lib/audio/wav.js'
 import type { LLMChunk, LLMProvider, LLMRequest, STTProvider, STTResult } from '../../lib/providers/types.js'
 import { buildApp } from '../helpers/app.js'
-import { listenUrl, voiceClient } from '../helpers/e2e.js'
+import { listenUrl, voiceClient, withUnbrokenSpeech } from '../helpers/e2e.js'
 import { concat, silence, synthesizeSpeech, trimSilence } from '../helpers/speech.js'
 import { isolateNetwork } from '../helpers/webrtc-client.js'
 
@@ -51,66 +51,91 @@ function scriptedSTT (byLength: Array<[maxSeconds: number, text: string]>): STTP
 }
 
 t.test('a blip during the answer pauses it, and the whole answer is heard', async t => {
-  const llm = scriptedLLM([LONG_ANSWER])
-  // Like a real STT, the blip's short audio has no words ("ah" at most): a loaded machine's jitter
-  // buffer can stretch it past minSpeechMs, and then its words decide.
-  const app = await buildApp(t, { providers: { llm, stt: scriptedSTT([[0.8, 'ah'], [99, 'tell me something long']]) } })
-  const client = await voiceClient(t, await listenUrl(app))
-  await client.speak(concat(await synthesizeSpeech('Tell me something long, please.', 48_000), silence(900, 48_000)))
-  await client.waitFor('tts-start', { timeoutMs: 15_000 })
-  await client.audio.waitForSound(1000, 5000)
-  const mark = client.wsMessages.length
-  // 150 ms of an "ah": the VAD sees its onset, but it is too short to be confirmed as speech.
-  const blip = trimSilence(await synthesizeSpeech('ah', 48_000)).subarray(0, 150 * 48)
-  await client.speak(concat(blip, silence(300, 48_000)))
-  await client.waitFor(m => m.type === 'tts-complete', { from: mark, timeoutMs: 30_000 })
-  const after = client.wsMessages.slice(mark).map(m => m.type).filter(type => type !== 'metrics')
+  const { after, history, answers } = await withUnbrokenSpeech(t, async () => {
+    const llm = scriptedLLM([LONG_ANSWER])
+    // Like a real STT, the blip's short audio has no words ("ah" at most): a loaded machine's jitter
+    // buffer can stretch it past minSpeechMs, and then its words decide.
+    const app = await buildApp(t, { providers: { llm, stt: scriptedSTT([[0.8, 'ah'], [99, 'tell me something long']]) } })
+    const client = await voiceClient(t, await listenUrl(app))
+    await client.speak(concat(await synthesizeSpeech('Tell me something long, please.', 48_000), silence(900, 48_000)))
+    await client.waitFor('tts-start', { timeoutMs: 15_000 })
+    await client.audio.waitForSound(1000, 5000)
+    const mark = client.wsMessages.length
+    // 150 ms of an "ah": the VAD sees its onset, but it is too short to be confirmed as speech.
+    const blip = trimSilence(await synthesizeSpeech('ah', 48_000)).subarray(0, 150 * 48)
+    await client.speak(concat(blip, silence(300, 48_000)))
+    await client.waitFor(m => m.type === 'tts-complete', { from: mark, timeoutMs: 30_000 })
+    return {
+      client,
+      outcome: {
+        after: client.wsMessages.slice(mark).map(m => m.type).filter(type => type !== 'metrics'),
+        history: app.llmrtcSessions.get(client.sessionId)?.history.messages ?? [],
+        answers: client.wsMessages.filter(m => m.type === 'llm').length
+      }
+    }
+  })
   t.same(after, ['tts-paused', 'tts-resumed', 'tts-complete'], 'paused at the onset, resumed, played to the end')
-  const history = app.llmrtcSessions.get(client.sessionId)?.history.messages ?? []
   t.same(history.map(m => m.content), ['tell me something long', LONG_ANSWER], 'the whole answer was heard, and no turn for the blip')
-  t.equal(client.wsMessages.filter(m => m.type === 'llm').length, 1, 'one answer')
+  t.equal(answers, 1, 'one answer')
 })
 
 t.test('a real interruption silences the answer at once and a new turn follows', async t => {
-  const llm = scriptedLLM([LONG_ANSWER, 'Sure, stopping.'])
-  const stt = scriptedSTT([[3.5, 'tell me something long'], [99, 'stop please I have another question']])
-  const app = await buildApp(t, { providers: { llm, stt } })
-  const client = await voiceClient(t, await listenUrl(app))
-  await client.speak(concat(await synthesizeSpeech('Tell me something long.', 48_000), silence(900, 48_000)))
-  await client.waitFor('tts-start', { timeoutMs: 15_000 })
-  await client.audio.waitForSound(1000, 5000)
-  const mark = client.wsMessages.length
-  const framesBefore = client.audio.frames
-  await client.speak(concat(await synthesizeSpeech('Stop please, I have another question about something else entirely.', 48_000), silence(1200, 48_000)))
-  await client.waitFor(m => m.type === 'tts-complete', { from: mark, timeoutMs: 30_000 })
-  const after = client.wsMessages.slice(mark).map(m => m.type).filter(type => type !== 'metrics' && type !== 'llm-chunk')
+  const { after, quiet, history } = await withUnbrokenSpeech(t, async () => {
+    const llm = scriptedLLM([LONG_ANSWER, 'Sure, stopping.'])
+    const stt = scriptedSTT([[3.5, 'tell me something long'], [99, 'stop please I have another question']])
+    const app = await buildApp(t, { providers: { llm, stt } })
+    const client = await voiceClient(t, await listenUrl(app))
+    await client.speak(concat(await synthesizeSpeech('Tell me something long.', 48_000), silence(900, 48_000)))
+    await client.waitFor('tts-start', { timeoutMs: 15_000 })
+    await client.audio.waitForSound(1000, 5000)
+    const mark = client.wsMessages.length
+    const framesBefore = client.audio.frames
+    await client.speak(concat(await synthesizeSpeech('Stop please, I have another question about something else entirely.', 48_000), silence(1200, 48_000)))
+    await client.waitFor(m => m.type === 'tts-complete', { from: mark, timeoutMs: 30_000 })
+    return {
+      client,
+      outcome: {
+        after: client.wsMessages.slice(mark).map(m => m.type).filter(type => type !== 'metrics' && type !== 'llm-chunk'),
+        // Between the pause and the new answer the client's track carried silence.
+        quiet: client.audio.peaks.slice(framesBefore + 40, framesBefore + 100),
+        history: app.llmrtcSessions.get(client.sessionId)?.history.messages ?? []
+      }
+    }
+  })
   t.same(after.slice(0, 3), ['tts-paused', 'tts-cancelled', 'speech-start'], 'paused at the onset, then cancelled by the words')
   t.same(after.slice(3), ['speech-end', 'transcript', 'tts-start', 'llm', 'tts-complete'], 'then the new turn')
-  // Between the pause and the new answer the client's track carried silence.
-  const quiet = client.audio.peaks.slice(framesBefore + 40, framesBefore + 100)
   t.ok(quiet.length > 0 && quiet.every(peak => peak < 1000), 'the track went silent while the user spoke')
-  const history = app.llmrtcSessions.get(client.sessionId)?.history.messages ?? []
   t.equal(history.length, 4)
   t.ok((history[1]?.content.length ?? Infinity) < LONG_ANSWER.length, 'only what was heard of the interrupted answer')
   t.equal(history[2]?.content, 'stop please I have another question')
 })
 
 t.test('a sentence with a pause in the middle is one turn, not two', async t => {
-  const llm = scriptedLLM(['A table for four, at what time?'])
-  const stt = scriptedSTT([[2.4, 'I would like to book a table for'], [99, 'I would like to book a table for four people']])
-  const app = await buildApp(t, { providers: { llm, stt } })
-  const client = await voiceClient(t, await listenUrl(app))
-  const first = await synthesizeSpeech('I would like to book a table for', 48_000)
-  const second = await synthesizeSpeech('four people.', 48_000)
-  await client.speak(concat(trimSilence(first), silence(800, 48_000), trimSilence(second), silence(2000, 48_000)))
-  await client.waitFor('tts-complete', { timeoutMs: 20_000 })
-  const types = client.wsMessages.map(m => m.type)
+  const { types, transcripts, lastRequest, history, heard } = await withUnbrokenSpeech(t, async () => {
+    const llm = scriptedLLM(['A table for four, at what time?'])
+    const stt = scriptedSTT([[2.4, 'I would like to book a table for'], [99, 'I would like to book a table for four people']])
+    const app = await buildApp(t, { providers: { llm, stt } })
+    const client = await voiceClient(t, await listenUrl(app))
+    const first = await synthesizeSpeech('I would like to book a table for', 48_000)
+    const second = await synthesizeSpeech('four people.', 48_000)
+    await client.speak(concat(trimSilence(first), silence(800, 48_000), trimSilence(second), silence(2000, 48_000)))
+    await client.waitFor('tts-complete', { timeoutMs: 20_000 })
+    return {
+      client,
+      outcome: {
+        types: client.wsMessages.map(m => m.type),
+        transcripts: client.wsMessages.filter(m => m.type === 'transcript').map(m => (m as { text: string }).text),
+        lastRequest: llm.requests.at(-1)?.messages.at(-1)?.content,
+        history: app.llmrtcSessions.get(client.sessionId)?.history.messages ?? [],
+        heard: stt.heard
+      }
+    }
+  })
   t.equal(types.filter(type => type === 'speech-end').length, 1, 'one end of speech')
-  t.same(client.wsMessages.filter(m => m.type === 'transcript').map(m => (m as { text: string }).text), ['I would like to book a table for four people'])
+  t.same(transcripts, ['I would like to book a table for four people'])
   // A speculative answer to the first words may have been started in the pause, and thrown away.
-  t.equal(llm.requests.at(-1)?.messages.at(-1)?.content, 'I would like to book a table for four people', 'the answer is to all the words')
+  t.equal(lastRequest, 'I would like to book a table for four people', 'the answer is to all the words')
   t.equal(types.filter(type => type === 'llm').length, 1, 'one answer')
-  const history = app.llmrtcSessions.get(client.sessionId)?.history.messages ?? []
   t.same(history.map(m => m.content), ['I would like to book a table for four people', 'A table for four, at what time?'])
-  t.ok(stt.heard.includes('I would like to book a table for'), 'the words of the pause were judged unfinished')
+  t.ok(heard.includes('I would like to book a table for'), 'the words of the pause were judged unfinished')
 })

@@ -67,6 +67,8 @@ export class WebRTCTestClient {
   readonly #options: Required<Omit<WebRTCTestClientOptions, 'wrtc'>>
   readonly #wrtc: Wrtc
   readonly #waiters = new Set<() => boolean>()
+  #micGaps = 0
+  #speeches = 0
   #pc: WrtcPeerConnection | undefined
   #channel: WrtcDataChannel | undefined
   #mic: PacedAudioOutput | undefined
@@ -157,11 +159,29 @@ export class WebRTCTestClient {
     this.#mic.start()
   }
 
+  /**
+   * Times the microphone fell more than 50 ms behind its real-time schedule while sending speech (this
+   * process's event loop was blocked, e.g. on a loaded machine): each time, the server heard a gap in the
+   * speech that the test did not put there. Trailing silence falling behind is no gap.
+   */
+  get micGaps (): number { return this.#micGaps }
+
   /** Sends PCM (mono s16) on the microphone in real time, 10 ms frames; resolves once all was sent. */
   async speak (pcm: Int16Array, sampleRateHz = 48_000): Promise<void> {
-    if (this.#mic === undefined) throw new Error('addMicrophone() first')
-    this.#mic.write(pcm, sampleRateHz)
-    await this.#mic.drain()
+    const mic = this.#mic
+    if (mic === undefined) throw new Error('addMicrophone() first')
+    // A tick overdue from work just done (synthesizing the speech) restarts the schedule in silence first.
+    await new Promise(resolve => setTimeout(resolve, 15))
+    const restarts = mic.stats.restarts
+    const speechEnd = lastSoundAt(pcm) + 1
+    const mark = `speech-${++this.#speeches}`
+    const stopWatching = mic.onPlayed((played) => {
+      if (played === mark) this.#micGaps += mic.stats.restarts - restarts
+    })
+    if (speechEnd > 0) mic.write(pcm.subarray(0, speechEnd), sampleRateHz, mark)
+    if (speechEnd < pcm.length) mic.write(pcm.subarray(speechEnd), sampleRateHz)
+    await mic.drain()
+    stopWatching()
   }
 
   /** Sends an offer with complete SDP on the WebSocket and applies the answer (`signal`). */
@@ -336,4 +356,10 @@ export class AudioCapture {
       this.#waiters.add(waiter)
     }), timeoutMs, `sound above ${minPeak}`).finally(() => { this.#waiters.delete(waiter) })
   }
+}
+
+/** Index of the last sample above the noise floor (-1 for silence). */
+function lastSoundAt (pcm: Int16Array): number {
+  for (let i = pcm.length - 1; i >= 0; i--) if (Math.abs(pcm[i] as number) > 64) return i
+  return -1
 }

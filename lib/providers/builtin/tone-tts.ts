@@ -57,7 +57,8 @@ export class ToneTTS implements TTSProvider {
     const chunkBytes = Math.round(this.pcmSampleRate * this.#chunkMs / 1000) * 2
     for (let offset = 0; offset < pcm.length; offset += chunkBytes) {
       if (config?.signal?.aborted === true) return
-      await Promise.resolve()
+      // A macrotask between chunks, like a network provider's: a long answer never holds the event loop.
+      await new Promise(resolve => setImmediate(resolve))
       yield pcm.subarray(offset, offset + chunkBytes)
     }
   }

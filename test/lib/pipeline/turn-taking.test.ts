@@ -66,6 +66,22 @@ t.test('a cough while the assistant speaks pauses the answer at once, and it pla
   t.same(h.history.messages.map(m => m.content), ['hello', LONG_ANSWER.join('')], 'the whole answer was heard')
 })
 
+t.test('a gap early in an interruption (a burst of lost packets) does not resume the answer before the words come', async t => {
+  const stt = new ScriptedSTT(['hello', 'wait stop please'])
+  const h = harness(t, { stt, llm: new ScriptedLLM([LONG_ANSWER, ['Sure.']]) })
+  await answering(h)
+  const before = h.messages.length
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  // The onset, then silence the VAD heard for 128 ms: still held, not judged a blip yet.
+  for (const silenceMs of [32, 64, 96, 128]) h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs, utterance: undefined })
+  t.equal(h.output.paused, true, 'still paused after 128 ms of silence')
+  h.pipeline.onSpeechEvent({ type: 'speech-resume', atMs: 0, pauseMs: 128 })
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 96, utterance: speech(400) })
+  await until(() => h.types().slice(before).includes('speech-start'), 'the interruption is committed')
+  t.same(h.types().slice(before), ['tts-paused', 'tts-cancelled', 'speech-start'], 'paused once, never resumed, then cancelled')
+})
+
 t.test('words over the answer cancel it: tts-cancelled, speech-start, and a new turn', async t => {
   const stt = new ScriptedSTT(['hello', 'wait stop', 'wait stop please'])
   const h = harness(t, { stt, llm: new ScriptedLLM([LONG_ANSWER, ['Sure.']]) })
