@@ -70,7 +70,11 @@ export const envSchema = {
     CARTESIA_BASE_URL: { type: 'string', description: 'Base URL of the Cartesia API (default https://api.cartesia.ai; the TTS WebSocket uses the same host).' },
     CARTESIA_MODEL: { type: 'string', description: 'Cartesia TTS model (default sonic-2).' },
     CARTESIA_VOICE_ID: { type: 'string', description: 'Cartesia voice id.' },
-    CARTESIA_LANGUAGE: { type: 'string', description: 'Cartesia language (default en).' }
+    CARTESIA_LANGUAGE: { type: 'string', description: 'Cartesia language (default en).' },
+    GEMINI_API_KEY: { type: 'string', description: 'Google Gemini API key (secret: never logged).' },
+    GOOGLE_API_KEY: { type: 'string', description: 'Alias of GEMINI_API_KEY, read when GEMINI_API_KEY is unset (secret: never logged).' },
+    GEMINI_BASE_URL: { type: 'string', description: 'Base URL of the Gemini API, without the version (default https://generativelanguage.googleapis.com).' },
+    GEMINI_MODEL: { type: 'string', description: 'Gemini model for the LLM (default gemini-2.5-flash).' }
   }
 } as const
 
@@ -144,6 +148,10 @@ export interface LLMRTCEnv {
   CARTESIA_MODEL?: string
   CARTESIA_VOICE_ID?: string
   CARTESIA_LANGUAGE?: string
+  GEMINI_API_KEY?: string
+  GOOGLE_API_KEY?: string
+  GEMINI_BASE_URL?: string
+  GEMINI_MODEL?: string
 }
 
 /**
