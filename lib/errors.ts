@@ -80,6 +80,11 @@ export const LLMRTC_ERR_SERVER_DRAINING = createError('LLMRTC_ERR_SERVER_DRAININ
 export const LLMRTC_ERR_SERVER_NOT_STARTED = createError('LLMRTC_ERR_SERVER_NOT_STARTED', 'The server is not started', 500)
 export const LLMRTC_ERR_INTERNAL = createError('LLMRTC_ERR_INTERNAL', 'Internal error: %s', 500)
 
+// Speech-to-speech relay (lib/realtime)
+export const LLMRTC_ERR_REALTIME = createError('LLMRTC_ERR_REALTIME', 'Realtime provider "%s" failed: %s', 502)
+export const LLMRTC_ERR_REALTIME_BUDGET = createError('LLMRTC_ERR_REALTIME_BUDGET', 'The realtime session exceeded its %s budget of %s', 429)
+export const LLMRTC_ERR_REALTIME_AUDIO_MESSAGE = createError('LLMRTC_ERR_REALTIME_AUDIO_MESSAGE', 'Invalid "audio" message: this session is in realtime (speech-to-speech) mode, where the microphone is heard over WebRTC only; send "text" or speak', 400)
+
 // Testing kit (@llmrtc/llmrtc-backend/testing)
 export const LLMRTC_ERR_TESTING_TIMEOUT = createError('LLMRTC_ERR_TESTING_TIMEOUT', 'Timed out after %s ms waiting for %s', 500)
 
@@ -132,6 +137,9 @@ export const errorRegistry = {
   LLMRTC_ERR_SERVER_DRAINING,
   LLMRTC_ERR_SERVER_NOT_STARTED,
   LLMRTC_ERR_INTERNAL,
+  LLMRTC_ERR_REALTIME,
+  LLMRTC_ERR_REALTIME_BUDGET,
+  LLMRTC_ERR_REALTIME_AUDIO_MESSAGE,
   LLMRTC_ERR_TESTING_TIMEOUT
 } as const
 
@@ -186,6 +194,9 @@ const protocolCodes: Record<LLMRTCErrorCode, ProtocolErrorCode> = {
   LLMRTC_ERR_SERVER_DRAINING: 'SESSION_LIMIT',
   LLMRTC_ERR_SERVER_NOT_STARTED: 'INTERNAL_ERROR',
   LLMRTC_ERR_INTERNAL: 'INTERNAL_ERROR',
+  LLMRTC_ERR_REALTIME: 'REALTIME_ERROR',
+  LLMRTC_ERR_REALTIME_BUDGET: 'BUDGET_EXCEEDED',
+  LLMRTC_ERR_REALTIME_AUDIO_MESSAGE: 'INVALID_MESSAGE',
   LLMRTC_ERR_TESTING_TIMEOUT: 'INTERNAL_ERROR'
 }
 

@@ -1,6 +1,7 @@
 /**
  * Error codes carried by the protocol's `error{code, message}` message.
- * The first block is the published protocol v1; the last three are llmrtc additions.
+ * The first block is the published protocol v1; UNAUTHORIZED, SESSION_LIMIT and MESSAGE_TOO_LARGE are llmrtc
+ * additions; REALTIME_ERROR and BUDGET_EXCEEDED are client 1.2's (relay mode).
  */
 export const PROTOCOL_ERROR_CODES = [
   'WEBRTC_UNAVAILABLE',
@@ -23,7 +24,9 @@ export const PROTOCOL_ERROR_CODES = [
   'RATE_LIMITED',
   'UNAUTHORIZED',
   'SESSION_LIMIT',
-  'MESSAGE_TOO_LARGE'
+  'MESSAGE_TOO_LARGE',
+  'REALTIME_ERROR',
+  'BUDGET_EXCEEDED'
 ] as const
 
 export type ProtocolErrorCode = typeof PROTOCOL_ERROR_CODES[number]

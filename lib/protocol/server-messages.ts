@@ -10,7 +10,16 @@ export interface IceServer {
   credential?: string
 }
 
-export interface ReadyMessage { type: 'ready', id: string, protocolVersion: typeof PROTOCOL_VERSION, iceServers?: IceServer[] }
+/** How a session talks: the STT → LLM → TTS pipeline, or a speech-to-speech relay to a realtime model. */
+export type SessionMode = 'pipeline' | 'realtime'
+export interface ReadyMessage {
+  type: 'ready'
+  id: string
+  protocolVersion: typeof PROTOCOL_VERSION
+  iceServers?: IceServer[]
+  /** Client 1.2: the session's mode (absent from servers without relay mode, which means `'pipeline'`). */
+  mode?: SessionMode
+}
 export interface PongMessage { type: 'pong', timestamp: number }
 export interface SignalMessage { type: 'signal', signal: { type: 'answer', sdp: string } }
 export interface IceCandidateMessage { type: 'ice', candidate: { candidate?: string, sdpMid?: string | null, sdpMLineIndex?: number | null } | null }
@@ -42,6 +51,19 @@ export interface ToolCallEndMessage { type: 'tool-call-end', callId: string, res
 export interface StageChangeMessage { type: 'stage-change', from: string, to: string, reason: string }
 export interface ErrorMessage { type: 'error', code: ProtocolErrorCode, message: string }
 export interface MetricsMessage { type: 'metrics', turnId: string, timings: Record<string, number> }
+/** Relay mode: what the model says, as it says it (`isFinal` false: a delta; true: the whole item's text). */
+export interface AssistantTranscriptMessage { type: 'assistant-transcript', text: string, isFinal: boolean }
+/** Relay mode: the tokens one model response used. */
+export interface UsageMessage {
+  type: 'usage'
+  inputTokens: number
+  outputTokens: number
+  audioInputTokens?: number
+  audioOutputTokens?: number
+  cachedTokens?: number
+}
+/** The relay failed: the session goes on (and the next session starts) in `mode`. */
+export interface ModeChangedMessage { type: 'mode-changed', mode: SessionMode }
 
 /** Signaling messages go on the WebSocket only. */
 export type SignalingServerMessage = ReadyMessage | PongMessage | SignalMessage | IceCandidateMessage | ReconnectAckMessage
@@ -66,6 +88,9 @@ export type PayloadServerMessage =
   | StageChangeMessage
   | ErrorMessage
   | MetricsMessage
+  | AssistantTranscriptMessage
+  | UsageMessage
+  | ModeChangedMessage
 
 export type ServerMessage = SignalingServerMessage | PayloadServerMessage
 

@@ -1,0 +1,206 @@
+import type { AudioFrame } from '../audio/audio-frame.js'
+import type { Clock } from '../clock.js'
+import { LLMRTC_ERR_REALTIME_BUDGET } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { PayloadServerMessage } from '../protocol/server-messages.js'
+import type { ConversationHistory } from '../sessions/conversation-history.js'
+import type { ToolExecutor } from '../tools/tool-executor.js'
+import type { ToolRegistry } from '../tools/tool-registry.js'
+import type { AudioOutput } from '../transport/media-transport.js'
+import { MicrophoneBridge } from './microphone-bridge.js'
+import { PlaybackPosition } from './playback-position.js'
+import { SessionBudget, type BudgetBreach } from './session-budget.js'
+import { RealtimeToolBridge } from './tool-bridge.js'
+import type { RealtimeBudget, RealtimeEvent, RealtimeProviderSession, RealtimeUsage } from './types.js'
+
+/** Why a relay cannot go on. */
+export type RelayEndReason = 'budget' | 'failed'
+
+export interface RealtimeRelayOptions {
+  session: RealtimeProviderSession
+  sessionId: string
+  /** Sends a message to the session's client (WebSocket and data channel). */
+  send: (message: PayloadServerMessage) => void
+  tools: ToolRegistry
+  executor: ToolExecutor
+  /** The session's data (tools see it). */
+  data: Record<string, unknown>
+  /** Final transcripts of both sides are mirrored here (for the Redis store, and a pipeline fallback). */
+  history?: ConversationHistory
+  budget?: RealtimeBudget
+  clock: Clock
+  log: Logger
+  /** The relay stopped itself: `'budget'` (`BUDGET_EXCEEDED` was sent) or `'failed'` (the provider session ended). */
+  onEnd: (reason: RelayEndReason, error: Error) => void
+  /** Each response's token usage (metrics). */
+  onUsage?: (usage: RealtimeUsage) => void
+}
+
+/**
+ * One session in speech-to-speech relay mode: microphone → provider, provider audio → the paced output,
+ * provider events → protocol messages. Event handling is synchronous and never waits on playback or
+ * tools: audio is queued, tools run beside it, and barge-in cuts the output at once.
+ */
+export class RealtimeRelay {
+  readonly #o: RealtimeRelayOptions
+  readonly #mic: MicrophoneBridge
+  readonly #position = new PlaybackPosition()
+  readonly #budget: SessionBudget
+  readonly #tools: RealtimeToolBridge
+  #output: AudioOutput | undefined
+  /** The response whose audio is played; deltas of any other (cancelled) one are dropped. */
+  #activeResponseId: string | undefined
+  #speakingResponseId: string | undefined
+  /** Bumped by each cut, so a `tts-complete` waiting on a drain from before it is not sent. */
+  #epoch = 0
+  #closed = false
+
+  constructor (options: RealtimeRelayOptions) {
+    this.#o = options
+    this.#mic = new MicrophoneBridge(options.session.inputRateHz)
+    this.#budget = new SessionBudget(options.budget ?? {}, options.clock, (breach) => { this.#exceeded(breach) })
+    this.#tools = new RealtimeToolBridge({ ...options, isClosed: () => this.#closed })
+    options.session.onEvent((event) => {
+      if (this.#closed) return
+      try {
+        this.#handle(event)
+      } catch (err) {
+        options.log.warn({ err, event: event.type }, 'realtime event handling failed')
+      }
+    })
+  }
+
+  /** Tokens used so far. */
+  get tokens (): number { return this.#budget.tokens }
+
+  /** Where the model's speech plays (the session's WebRTC track), or undefined while there is none. */
+  setOutput (output: AudioOutput | undefined): void {
+    this.#output = output
+  }
+
+  /** A microphone frame from the transport. */
+  pushAudio (frame: AudioFrame): void {
+    if (this.#closed) return
+    const pcm = this.#mic.convert(frame)
+    if (pcm.length > 0) this.#o.session.appendAudio(pcm)
+  }
+
+  /** A typed user message: added to the conversation, and answered. */
+  sendText (text: string): void {
+    if (this.#closed) return
+    this.#o.history?.add({ role: 'user', content: text })
+    this.#o.session.sendText(text)
+    this.#o.session.createResponse()
+  }
+
+  /** Stops the relay and closes the provider session (idempotent). Queued speech is dropped. */
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#budget.close()
+    this.#tools.cancelAll()
+    if (this.#output !== undefined) this.#position.cut(this.#output)
+    this.#o.session.close()
+  }
+
+  #handle (event: RealtimeEvent): void {
+    const o = this.#o
+    switch (event.type) {
+      case 'speech-started':
+        this.#bargeIn()
+        o.send({ type: 'speech-start' })
+        break
+      case 'speech-stopped':
+        o.send({ type: 'speech-end' })
+        break
+      case 'user-transcript':
+        if (event.isFinal && event.text.trim() !== '') o.history?.add({ role: 'user', content: event.text })
+        if (event.isFinal) o.send({ type: 'transcript', text: event.text, isFinal: true })
+        break
+      case 'response-started':
+        this.#activeResponseId = event.responseId
+        break
+      case 'audio':
+        this.#audio(event)
+        break
+      case 'assistant-transcript':
+        if (event.responseId !== this.#activeResponseId) return
+        if (event.isFinal && event.text.trim() !== '') o.history?.add({ role: 'assistant', content: event.text })
+        o.send({ type: 'assistant-transcript', text: event.text, isFinal: event.isFinal })
+        break
+      case 'tool-call':
+        this.#tools.call(event)
+        break
+      case 'response-done':
+        this.#responseDone(event)
+        break
+      case 'provider-error':
+        o.log.warn({ code: event.code }, 'the realtime provider reported an error')
+        break
+      case 'closed':
+        this.close()
+        o.onEnd('failed', event.error)
+        break
+    }
+  }
+
+  #audio (event: Extract<RealtimeEvent, { type: 'audio' }>): void {
+    if (event.responseId !== this.#activeResponseId || this.#output === undefined) return
+    if (this.#speakingResponseId !== event.responseId) {
+      this.#speakingResponseId = event.responseId
+      this.#o.send({ type: 'tts-start' })
+    }
+    this.#position.write(this.#output, event.pcm, this.#o.session.outputRateHz, event.itemId, event.contentIndex)
+  }
+
+  #responseDone (event: Extract<RealtimeEvent, { type: 'response-done' }>): void {
+    const o = this.#o
+    if (this.#activeResponseId === event.responseId) this.#activeResponseId = undefined
+    this.#tools.responseDone(event.responseId, event.status)
+    if (this.#speakingResponseId === event.responseId) {
+      this.#speakingResponseId = undefined
+      // tts-complete means "finished speaking": it waits for the queue to play out, unless a cut came first.
+      const epoch = this.#epoch
+      void this.#output?.drain().then(() => {
+        if (!this.#closed && this.#epoch === epoch) o.send({ type: 'tts-complete' })
+      })
+    }
+    if (event.usage !== undefined) {
+      o.send({ type: 'usage', ...event.usage })
+      o.onUsage?.(event.usage)
+      this.#budget.addTokens(event.usage.inputTokens + event.usage.outputTokens)
+    }
+  }
+
+  /** The user started speaking: the model's speech stops now and its item keeps only what was heard. */
+  #bargeIn (): void {
+    const output = this.#output
+    if (output === undefined || !output.playing) return
+    this.#epoch++
+    const played = this.#position.cut(output)
+    // Deltas still in flight for the interrupted response are dropped (the provider cancels it).
+    this.#activeResponseId = undefined
+    this.#speakingResponseId = undefined
+    if (played !== undefined) {
+      this.#o.session.truncate(played.itemId, played.contentIndex, played.audioEndMs)
+      this.#o.log.debug({ itemId: played.itemId, audioEndMs: played.audioEndMs, droppedMs: played.droppedMs }, 'barge-in: model item truncated')
+    }
+    this.#o.send({ type: 'tts-cancelled' })
+  }
+
+  #exceeded (breach: BudgetBreach): void {
+    const o = this.#o
+    if (this.#closed) return
+    if (this.#budget.action === 'warn') {
+      o.log.warn({ budget: breach.what, limit: breach.limit }, 'realtime budget exceeded: going on (onExceeded: warn)')
+      return
+    }
+    o.log.warn({ budget: breach.what, limit: breach.limit }, 'realtime budget exceeded: ending the session')
+    const wasPlaying = this.#output?.playing === true
+    this.close()
+    if (wasPlaying) o.send({ type: 'tts-cancelled' })
+    const error = new LLMRTC_ERR_REALTIME_BUDGET(breach.what, breach.limit)
+    o.send({ type: 'error', code: 'BUDGET_EXCEEDED', message: error.message })
+    o.onEnd('budget', error)
+  }
+}

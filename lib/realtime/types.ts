@@ -1,0 +1,100 @@
+import type { Tool } from '../tools/types.js'
+
+/** What happens when a relay session runs over its budget. */
+export type BudgetAction = 'warn' | 'end-session'
+
+/** Spend limits of one relay session. */
+export interface RealtimeBudget {
+  /** Longest session, in ms, from the moment the provider session opened (default: none). */
+  maxSessionMs?: number
+  /** Most tokens (input + output, every kind) the session may use (default: none). */
+  maxTokens?: number
+  /** `'end-session'` (default): `BUDGET_EXCEEDED` and the session ends; `'warn'`: logged once, it goes on. */
+  onExceeded?: BudgetAction
+}
+
+/** The provider's own turn detection (OpenAI `server_vad` / `semantic_vad`). */
+export type RealtimeTurnDetection =
+  | { type: 'server_vad', threshold?: number, prefixPaddingMs?: number, silenceDurationMs?: number, idleTimeoutMs?: number }
+  | { type: 'semantic_vad', eagerness?: 'low' | 'medium' | 'high' | 'auto' }
+
+/** Transcription of the user's speech (sent as `transcript`). */
+export interface RealtimeTranscription {
+  /** Default `gpt-4o-mini-transcribe`. */
+  model?: string
+  /** ISO-639-1 code, e.g. `en`. */
+  language?: string
+  prompt?: string
+}
+
+/** The `realtime` option: speech-to-speech relay to a realtime model. */
+export interface RealtimeOptions {
+  /** Only `'openai'` for now (Gemini Live is a follow-up). */
+  provider: 'openai'
+  /** Default `gpt-realtime`. */
+  model?: string
+  /** The session's instructions (default: the server's `systemPrompt`). */
+  instructions?: string
+  /** Default `marin`. */
+  voice?: string
+  /** Tools the model may call (default: the server's `tools`). */
+  tools?: Tool[]
+  /** Default `{ model: 'gpt-4o-mini-transcribe' }`; `false`: no user transcripts. */
+  transcription?: RealtimeTranscription | false
+  /** Default `{ type: 'server_vad' }`. `false` is not supported in relay mode (nothing would commit turns). */
+  turnDetection?: RealtimeTurnDetection
+  /** Most output tokens per response (default: the provider's, `inf`). */
+  maxOutputTokens?: number
+  budget?: RealtimeBudget
+  /** Default: OPENAI_API_KEY. */
+  apiKey?: string
+  /** Default: OPENAI_BASE_URL, else `https://api.openai.com/v1` (the SDK always connects with `wss:`). */
+  baseURL?: string
+  /** How long opening the provider session may take, in ms (default 10 000). */
+  connectTimeoutMs?: number
+}
+
+/** Token usage of one response, as the `usage` message carries it. */
+export interface RealtimeUsage {
+  inputTokens: number
+  outputTokens: number
+  audioInputTokens?: number
+  audioOutputTokens?: number
+  cachedTokens?: number
+}
+
+/** A provider's events, in llmrtc's words (string-literal discriminated union). */
+export type RealtimeEvent =
+  | { type: 'speech-started', itemId?: string }
+  | { type: 'speech-stopped' }
+  | { type: 'user-transcript', text: string, isFinal: boolean }
+  | { type: 'response-started', responseId: string }
+  /** PCM s16le mono at the provider's output rate. */
+  | { type: 'audio', responseId: string, itemId: string, contentIndex: number, pcm: Int16Array }
+  | { type: 'assistant-transcript', responseId: string, text: string, isFinal: boolean }
+  | { type: 'tool-call', responseId: string, callId: string, name: string, arguments: string }
+  | { type: 'response-done', responseId: string, status: string, usage?: RealtimeUsage }
+  /** An error the provider reported on a live session (the session goes on). */
+  | { type: 'provider-error', message: string, code?: string }
+  /** The provider session ended on its own (cut, expired); `error` says why. */
+  | { type: 'closed', error: Error }
+
+/** One open provider session (the OpenAI Realtime WebSocket). */
+export interface RealtimeProviderSession {
+  /** Rate of the PCM `appendAudio` takes and `audio` events carry, in Hz. */
+  readonly inputRateHz: number
+  readonly outputRateHz: number
+  onEvent: (listener: (event: RealtimeEvent) => void) => void
+  /** Appends microphone PCM s16le mono at `inputRateHz`. */
+  appendAudio: (pcm: Int16Array) => void
+  /** Cuts the model's item to what the user heard, so its memory matches. */
+  truncate: (itemId: string, contentIndex: number, audioEndMs: number) => void
+  /** Returns a tool's output (JSON text) for `callId`. */
+  sendToolOutput: (callId: string, output: string) => void
+  /** Asks for a response (after tool outputs, or for typed text). */
+  createResponse: () => void
+  /** Adds a typed user message. */
+  sendText: (text: string) => void
+  /** Closes the session (idempotent). */
+  close: () => void
+}
