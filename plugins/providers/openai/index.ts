@@ -4,6 +4,7 @@ import type { LLMRTCEnv } from '../../../lib/config/env-schema.js'
 import { LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../../../lib/errors.js'
 import { isLocalUrl } from '../../../lib/providers/local/local-url.js'
 import { OpenAILLM, OpenAISTT, OpenAITTS, type OpenAIClientOptions, type OpenAILLMOptions, type OpenAISTTOptions, type OpenAITTSOptions } from '../../../lib/providers/openai/index.js'
+import { OpenAIRealtimeSTT } from '../../../lib/providers/openai/realtime-transcription/index.js'
 import { refuseUnknownProviderKeys } from '../option-keys.js'
 
 /**
@@ -30,6 +31,8 @@ export const LOCAL_API_KEY = 'local'
  * option or OPENAI_API_KEY), or by LLM_PROVIDER / STT_PROVIDER / TTS_PROVIDER=openai. Providers are built
  * only when chosen, at `ready()`. A base URL on this machine or network (Ollama, llama.cpp, vLLM, a Whisper
  * server) makes them local: LOCAL_ONLY=true then admits them, and picks the LLM without a key.
+ * A second STT, `openai-realtime` (streaming over the realtime WebSocket), serves only when named
+ * (STT_PROVIDER=openai-realtime); it takes the same `stt` options and OPENAI_STT_MODEL.
  */
 async function llmrtcProviderOpenAI (fastify: FastifyInstance, opts: LLMRTCProviderOpenAIOptions): Promise<void> {
   refuseUnknownProviderKeys('openai', opts)
@@ -58,6 +61,20 @@ async function llmrtcProviderOpenAI (fastify: FastifyInstance, opts: LLMRTCProvi
     keyGiven,
     local,
     create: env => new OpenAISTT({ ...connection(env, 'STT'), model: env.OPENAI_STT_MODEL, ...definedOnly(stt) })
+  })
+  registry.register('stt', {
+    name: 'openai-realtime',
+    local,
+    create: env => {
+      const { client: sdk, apiKey, baseURL: url, maxRetries } = connection(env, 'realtime STT')
+      return new OpenAIRealtimeSTT({
+        apiKey: sdk?.apiKey ?? apiKey,
+        baseURL: sdk?.baseURL ?? url,
+        maxRetries,
+        model: env.OPENAI_STT_MODEL,
+        ...definedOnly(stt)
+      })
+    }
   })
   registry.register('tts', {
     name: 'openai',

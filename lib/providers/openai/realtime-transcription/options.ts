@@ -5,7 +5,7 @@ import { OPENAI_DEFAULT_BASE_URL } from '../client.js'
  * The transcription models OpenAI's realtime API accepts in a transcription session. Validated only
  * against api.openai.com: a compatible server (vLLM's /v1/realtime) names its own models.
  */
-export const REALTIME_TRANSCRIPTION_MODELS = [
+export const OPENAI_REALTIME_TRANSCRIPTION_MODELS = [
   'gpt-4o-mini-transcribe',
   'gpt-4o-mini-transcribe-2025-12-15',
   'gpt-4o-transcribe',
@@ -23,7 +23,7 @@ export interface OpenAIRealtimeSTTOptions {
    * `/realtime?intent=transcription` with `ws:` for `http:` and `wss:` for `https:`.
    */
   baseURL?: string
-  /** Transcription model (default gpt-4o-mini-transcribe); one of REALTIME_TRANSCRIPTION_MODELS on api.openai.com. */
+  /** Transcription model (default gpt-4o-mini-transcribe); one of OPENAI_REALTIME_TRANSCRIPTION_MODELS on api.openai.com. */
   model?: string
   /** ISO-639-1 language of the speech (e.g. `en`). Default: detected. */
   language?: string
@@ -62,8 +62,8 @@ export function resolveOpenAIRealtimeSTTOptions (options: OpenAIRealtimeSTTOptio
   const o: ResolvedOpenAIRealtimeSTTOptions = { ...OPENAI_REALTIME_STT_DEFAULTS, language: undefined, prompt: undefined, ...defined, apiKey: options.apiKey }
   if (!/^https?:\/\/[^/]/.test(o.baseURL)) invalid('baseURL', 'an http(s) URL', o.baseURL)
   if (typeof o.model !== 'string' || o.model === '') invalid('model', 'a non-empty string', o.model)
-  if (isOfficial(o.baseURL) && !(REALTIME_TRANSCRIPTION_MODELS as readonly string[]).includes(o.model)) {
-    invalid('model', `one of ${REALTIME_TRANSCRIPTION_MODELS.join(', ')}`, o.model)
+  if (isOfficial(o.baseURL) && !(OPENAI_REALTIME_TRANSCRIPTION_MODELS as readonly string[]).includes(o.model)) {
+    invalid('model', `one of ${OPENAI_REALTIME_TRANSCRIPTION_MODELS.join(', ')}`, o.model)
   }
   for (const name of ['language', 'prompt'] as const) {
     if (o[name] !== undefined && typeof o[name] !== 'string') invalid(name, 'a string', o[name])
