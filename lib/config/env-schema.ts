@@ -71,6 +71,12 @@ export const envSchema = {
     CARTESIA_MODEL: { type: 'string', description: 'Cartesia TTS model (default sonic-2).' },
     CARTESIA_VOICE_ID: { type: 'string', description: 'Cartesia voice id.' },
     CARTESIA_LANGUAGE: { type: 'string', description: 'Cartesia language (default en).' },
+    ELEVENLABS_API_KEY: { type: 'string', description: 'ElevenLabs key, for Scribe STT and ElevenLabs TTS (secret: never logged).' },
+    ELEVENLABS_BASE_URL: { type: 'string', description: 'Base URL of the ElevenLabs API (default https://api.elevenlabs.io; the WebSockets use the same host).' },
+    ELEVENLABS_STT_MODEL: { type: 'string', description: 'ElevenLabs Scribe batch model (default scribe_v1; streaming uses scribe_v2_realtime).' },
+    ELEVENLABS_LANGUAGE: { type: 'string', description: 'ElevenLabs language code, ISO-639-1 or -3 (default: detected by Scribe / chosen by the TTS model).' },
+    PIPER_URL: { type: 'string', description: 'URL of a Piper HTTP server (python3 -m piper.http_server, e.g. http://127.0.0.1:5000); setting it selects Piper for TTS.' },
+    PIPER_VOICE: { type: 'string', description: 'Piper voice name, e.g. en_US-lessac-medium (default: the server\'s -m voice).' },
     GEMINI_API_KEY: { type: 'string', description: 'Google Gemini API key (secret: never logged).' },
     GOOGLE_API_KEY: { type: 'string', description: 'Alias of GEMINI_API_KEY, read when GEMINI_API_KEY is unset (secret: never logged).' },
     GEMINI_BASE_URL: { type: 'string', description: 'Base URL of the Gemini API, without the version (default https://generativelanguage.googleapis.com).' },
@@ -148,6 +154,12 @@ export interface LLMRTCEnv {
   CARTESIA_MODEL?: string
   CARTESIA_VOICE_ID?: string
   CARTESIA_LANGUAGE?: string
+  ELEVENLABS_API_KEY?: string
+  ELEVENLABS_BASE_URL?: string
+  ELEVENLABS_STT_MODEL?: string
+  ELEVENLABS_LANGUAGE?: string
+  PIPER_URL?: string
+  PIPER_VOICE?: string
   GEMINI_API_KEY?: string
   GOOGLE_API_KEY?: string
   GEMINI_BASE_URL?: string

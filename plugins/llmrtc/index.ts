@@ -16,6 +16,7 @@ import llmrtcProviderCartesia, { type LLMRTCProviderCartesiaOptions } from '../p
 import llmrtcProviderDeepgram, { type LLMRTCProviderDeepgramOptions } from '../providers/deepgram/index.js'
 import llmrtcProviderLocal, { type LLMRTCLocalOptions } from '../providers/local/index.js'
 import llmrtcProviderOpenAI, { type LLMRTCProviderOpenAIOptions } from '../providers/openai/index.js'
+import llmrtcProviderPiper, { type LLMRTCProviderPiperOptions } from '../providers/piper/index.js'
 import llmrtcRateLimit from '../rate-limit/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
@@ -49,6 +50,8 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
   deepgram?: LLMRTCProviderDeepgramOptions
   /** Options of the Cartesia provider plugin (key, model, voice, timeouts); each wins over its CARTESIA_* variable. */
   cartesia?: LLMRTCProviderCartesiaOptions
+  /** Options of the Piper TTS plugin (server URL, API, voice, speaker, scales); `url` and `voice` win over PIPER_URL and PIPER_VOICE. */
+  piper?: LLMRTCProviderPiperOptions
   /** Options of the local providers (espeak-ng, pocketsphinx); they win over ESPEAK_* and POCKETSPHINX_*. */
   local?: Omit<LLMRTCLocalOptions, 'env'>
 }
@@ -65,11 +68,13 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   refuseUnknownPluginKeys(opts)
   refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
-  const { webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, ...options } = opts
+  const { webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, piper, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
   // Registration order is the order keys are tried in (docs/providers.md): Cartesia, Deepgram, OpenAI.
+  // First: PIPER_URL names a TTS server and serves nothing else, so it wins over cloud keys set for other roles.
+  await fastify.register(llmrtcProviderPiper, piper ?? {})
   await fastify.register(llmrtcProviderCartesia, cartesia ?? {})
   await fastify.register(llmrtcProviderDeepgram, deepgram ?? {})
   await fastify.register(llmrtcProviderOpenAI, openai ?? {})

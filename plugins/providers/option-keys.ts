@@ -3,6 +3,7 @@ import type { CartesiaTTSOptions } from '../../lib/providers/cartesia/index.js'
 import type { DeepgramOptions } from '../../lib/providers/deepgram/index.js'
 import type { EspeakTTSOptions, PocketsphinxSTTOptions } from '../../lib/providers/local/index.js'
 import type { OpenAIClientOptions } from '../../lib/providers/openai/index.js'
+import type { PiperTTSOptions } from '../../lib/providers/piper/index.js'
 import type { LLMRTCLocalOptions } from './local/index.js'
 import type { LLMRTCProviderOpenAIOptions } from './openai/index.js'
 
@@ -47,16 +48,31 @@ const CARTESIA: Keys<CartesiaTTSOptions> = {
   retries: true,
   retryDelayMs: true
 }
+const PIPER: Keys<PiperTTSOptions> = {
+  url: true,
+  api: true,
+  voice: true,
+  speaker: true,
+  speakerId: true,
+  lengthScale: true,
+  noiseScale: true,
+  noiseWScale: true,
+  sampleRateHz: true,
+  requestTimeoutMs: true,
+  maxRetries: true,
+  retryBaseDelayMs: true
+}
 const LOCAL: Keys<LLMRTCLocalOptions> = { env: true, espeak: true, pocketsphinx: true }
 const ESPEAK: Keys<EspeakTTSOptions> = { binary: true, voice: true, rateWpm: true, pitch: true }
 const POCKETSPHINX: Keys<PocketsphinxSTTOptions> = { binary: true, phrases: true, grammar: true, grammarFile: true, describeNoMatch: true, dictionary: true }
 
-const TOP = { openai: OPENAI, deepgram: DEEPGRAM, cartesia: CARTESIA, local: LOCAL }
+const TOP = { openai: OPENAI, deepgram: DEEPGRAM, cartesia: CARTESIA, local: LOCAL, piper: PIPER }
 const NESTED: Record<keyof typeof TOP, Record<string, Record<string, true>>> = {
   openai: OPENAI_ROLES,
   deepgram: {},
   cartesia: {},
-  local: { espeak: ESPEAK, pocketsphinx: POCKETSPHINX }
+  local: { espeak: ESPEAK, pocketsphinx: POCKETSPHINX },
+  piper: {}
 }
 
 /** The provider plugins whose options the umbrella passes through, by the umbrella's key. */

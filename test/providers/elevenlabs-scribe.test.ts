@@ -20,7 +20,7 @@ async function * chunks (samples: Int16Array, pause?: { after: number, ms: numbe
 async function setup (t: Test, mockOptions: ScribeMockOptions = {}, options: Partial<ElevenLabsSTTOptions> = {}): Promise<{ mock: ScribeMock, stt: ElevenLabsSTT }> {
   const mock = await startScribeMock(mockOptions)
   t.teardown(mock.close)
-  const stt = new ElevenLabsSTT({ apiKey: mock.apiKey, baseUrl: mock.url, retryBaseDelayMs: 1, ...options })
+  const stt = new ElevenLabsSTT({ apiKey: mock.apiKey, baseURL: mock.url, retryBaseDelayMs: 1, ...options })
   return { mock, stt }
 }
 
@@ -110,7 +110,7 @@ t.test('an abort while the connection is still opening ends quietly and drops th
 
 t.test('a refused key fails with STT_ERROR naming HTTP 401, without retrying', async t => {
   const { mock } = await setup(t)
-  const stt = new ElevenLabsSTT({ apiKey: 'wrong-key', baseUrl: mock.url, retryBaseDelayMs: 1 })
+  const stt = new ElevenLabsSTT({ apiKey: 'wrong-key', baseURL: mock.url, retryBaseDelayMs: 1 })
   await t.rejects(collect(stt.transcribeStream(chunks(tone(100)))), { code: 'LLMRTC_ERR_STT', statusCode: 502, message: /HTTP 401/, cause: { statusCode: 401 } })
   t.same(mock.handshakes, [401])
   await t.rejects(stt.transcribe(encodeWav(tone(100), 16000)), { code: 'LLMRTC_ERR_STT', message: /HTTP 401 invalid_api_key: Invalid API key/ })
@@ -198,6 +198,6 @@ t.test('batch: a request that never answers fails with STT_TIMEOUT; an abort rej
 
 t.test('options: a missing key names ELEVENLABS_API_KEY; a bad option is refused', async t => {
   t.throws(() => new ElevenLabsSTT({ apiKey: '' }), { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET', message: /ELEVENLABS_API_KEY/ })
-  t.throws(() => new ElevenLabsSTT({ apiKey: 'k', baseUrl: 'ftp://x' }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /elevenlabs\.stt\.baseUrl/ })
+  t.throws(() => new ElevenLabsSTT({ apiKey: 'k', baseURL: 'ftp://x' }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /elevenlabs\.stt\.baseURL/ })
   t.throws(() => new ElevenLabsSTT({ apiKey: 'k', commitTimeoutMs: 0 }), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
 })

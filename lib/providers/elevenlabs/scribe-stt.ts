@@ -11,7 +11,7 @@ export interface ElevenLabsSTTOptions {
   /** ElevenLabs API key, sent as `xi-api-key` (secret: never logged). */
   apiKey: string
   /** Base URL of the API (default https://api.elevenlabs.io); the realtime socket uses its ws(s) form. */
-  baseUrl?: string
+  baseURL?: string
   /** Batch model of `transcribe` (default scribe_v1). */
   model?: string
   /** Realtime model of `transcribeStream` (default scribe_v2_realtime). */
@@ -33,7 +33,7 @@ export interface ElevenLabsSTTOptions {
 type ResolvedScribeOptions = Required<Omit<ElevenLabsSTTOptions, 'language'>> & { language: string | undefined }
 
 export const ELEVENLABS_STT_DEFAULTS = {
-  baseUrl: 'https://api.elevenlabs.io',
+  baseURL: 'https://api.elevenlabs.io',
   model: 'scribe_v1',
   realtimeModel: 'scribe_v2_realtime',
   connectTimeoutMs: 5000,
@@ -62,7 +62,7 @@ export class ElevenLabsSTT implements STTProvider {
   constructor (options: ElevenLabsSTTOptions) {
     this.#o = resolveElevenLabsSTTOptions(options)
     // The SDK's retries are off: their backoff ignores abort signals; llmrtc's retry is the only layer.
-    this.#client = new ElevenLabsClient({ apiKey: this.#o.apiKey, baseUrl: this.#o.baseUrl.replace(/\/+$/, ''), maxRetries: 0 })
+    this.#client = new ElevenLabsClient({ apiKey: this.#o.apiKey, baseUrl: this.#o.baseURL.replace(/\/+$/, ''), maxRetries: 0 })
   }
 
   async transcribe (audio: Buffer, config: STTConfig = {}): Promise<STTResult> {
@@ -100,7 +100,7 @@ export function resolveElevenLabsSTTOptions (options: ElevenLabsSTTOptions): Res
   }
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<ElevenLabsSTTOptions>
   const o: ResolvedScribeOptions = { ...ELEVENLABS_STT_DEFAULTS, language: undefined, ...defined, apiKey: options.apiKey }
-  if (!/^https?:\/\/[^/]/.test(o.baseUrl)) invalid('baseUrl', 'an http(s) URL', o.baseUrl)
+  if (!/^https?:\/\/[^/]/.test(o.baseURL)) invalid('baseURL', 'an http(s) URL', o.baseURL)
   for (const name of ['model', 'realtimeModel'] as const) {
     if (typeof o[name] !== 'string' || o[name] === '') invalid(name, 'a non-empty string', o[name])
   }
@@ -116,12 +116,11 @@ export function resolveElevenLabsSTTOptions (options: ElevenLabsSTTOptions): Res
 
 /** Options from the environment (ELEVENLABS_API_KEY, ELEVENLABS_BASE_URL, ELEVENLABS_STT_MODEL, ELEVENLABS_LANGUAGE). */
 export function elevenLabsSTTOptionsFromEnv (env: LLMRTCEnv): ElevenLabsSTTOptions {
-  const e = env as LLMRTCEnv & Partial<Record<'ELEVENLABS_API_KEY' | 'ELEVENLABS_BASE_URL' | 'ELEVENLABS_STT_MODEL' | 'ELEVENLABS_LANGUAGE', string>>
   return {
-    apiKey: e.ELEVENLABS_API_KEY ?? '',
-    baseUrl: e.ELEVENLABS_BASE_URL,
-    model: e.ELEVENLABS_STT_MODEL,
-    language: e.ELEVENLABS_LANGUAGE
+    apiKey: env.ELEVENLABS_API_KEY ?? '',
+    baseURL: env.ELEVENLABS_BASE_URL,
+    model: env.ELEVENLABS_STT_MODEL,
+    language: env.ELEVENLABS_LANGUAGE
   }
 }
 

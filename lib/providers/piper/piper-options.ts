@@ -82,8 +82,7 @@ export function resolvePiperOptions (options: PiperTTSOptions): ResolvedPiperOpt
 
 /** Options from the environment (PIPER_URL, PIPER_VOICE). */
 export function piperOptionsFromEnv (env: LLMRTCEnv): PiperTTSOptions {
-  const e = env as LLMRTCEnv & Partial<Record<'PIPER_URL' | 'PIPER_VOICE', string>>
-  return { url: e.PIPER_URL ?? '', voice: e.PIPER_VOICE }
+  return { url: env.PIPER_URL ?? '', voice: env.PIPER_VOICE }
 }
 
 function invalid (name: string, expected: string, got: unknown): never {
