@@ -14,6 +14,7 @@ import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcProviders from '../providers/index.js'
 import llmrtcProviderCartesia, { type LLMRTCProviderCartesiaOptions } from '../providers/cartesia/index.js'
 import llmrtcProviderDeepgram, { type LLMRTCProviderDeepgramOptions } from '../providers/deepgram/index.js'
+import llmrtcProviderGemini, { type LLMRTCProviderGeminiOptions } from '../providers/gemini/index.js'
 import llmrtcProviderLocal, { type LLMRTCLocalOptions } from '../providers/local/index.js'
 import llmrtcProviderOpenAI, { type LLMRTCProviderOpenAIOptions } from '../providers/openai/index.js'
 import llmrtcProviderPiper, { type LLMRTCProviderPiperOptions } from '../providers/piper/index.js'
@@ -50,6 +51,8 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
   deepgram?: LLMRTCProviderDeepgramOptions
   /** Options of the Cartesia provider plugin (key, model, voice, timeouts); each wins over its CARTESIA_* variable. */
   cartesia?: LLMRTCProviderCartesiaOptions
+  /** Options of the Google Gemini LLM plugin (key, base URL, model, retries); each wins over its GEMINI_* variable. */
+  gemini?: LLMRTCProviderGeminiOptions
   /** Options of the Piper TTS plugin (server URL, API, voice, speaker, scales); `url` and `voice` win over PIPER_URL and PIPER_VOICE. */
   piper?: LLMRTCProviderPiperOptions
   /** Options of the local providers (espeak-ng, pocketsphinx); they win over ESPEAK_* and POCKETSPHINX_*. */
@@ -68,7 +71,7 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   refuseUnknownPluginKeys(opts)
   refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
-  const { webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, piper, ...options } = opts
+  const { webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, piper, gemini, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
@@ -77,6 +80,8 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   await fastify.register(llmrtcProviderPiper, piper ?? {})
   await fastify.register(llmrtcProviderCartesia, cartesia ?? {})
   await fastify.register(llmrtcProviderDeepgram, deepgram ?? {})
+  // Before OpenAI: a Gemini key serves only the LLM, so with both keys Gemini answers and OpenAI speaks and listens.
+  await fastify.register(llmrtcProviderGemini, gemini ?? {})
   await fastify.register(llmrtcProviderOpenAI, openai ?? {})
   // Installed local engines (espeak-ng, pocketsphinx) serve when no key does.
   await fastify.register(llmrtcProviderLocal, { ...local, env: options.env ?? false })

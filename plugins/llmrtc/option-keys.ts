@@ -23,7 +23,8 @@ const UMBRELLA_KEYS: Record<Exclude<keyof LLMRTCPluginOptions, keyof LLMRTCOptio
   deepgram: true,
   cartesia: true,
   local: true,
-  piper: true
+  piper: true,
+  gemini: true
 }
 
 const VAD_KEYS: Record<keyof LLMRTCVadOptions, true> = {
@@ -50,5 +51,5 @@ export function refuseUnknownPluginKeys (opts: object): void {
   refuseUnknownKeys(opts, LLMRTC_PLUGIN_OPTION_KEYS)
   const given = opts as Record<string, unknown>
   for (const [key, known] of Object.entries(NESTED)) refuseUnknownKeys(given[key], Object.keys(known), `${key}.`)
-  for (const provider of ['openai', 'deepgram', 'cartesia', 'local', 'piper'] as const) refuseUnknownProviderKeys(provider, given[provider], `${provider}.`)
+  for (const provider of ['openai', 'deepgram', 'cartesia', 'local', 'piper', 'gemini'] as const) refuseUnknownProviderKeys(provider, given[provider], `${provider}.`)
 }

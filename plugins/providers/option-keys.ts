@@ -1,6 +1,7 @@
 import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
 import type { CartesiaTTSOptions } from '../../lib/providers/cartesia/index.js'
 import type { DeepgramOptions } from '../../lib/providers/deepgram/index.js'
+import type { GeminiLLMOptions } from '../../lib/providers/gemini/index.js'
 import type { EspeakTTSOptions, PocketsphinxSTTOptions } from '../../lib/providers/local/index.js'
 import type { OpenAIClientOptions } from '../../lib/providers/openai/index.js'
 import type { PiperTTSOptions } from '../../lib/providers/piper/index.js'
@@ -62,17 +63,19 @@ const PIPER: Keys<PiperTTSOptions> = {
   maxRetries: true,
   retryBaseDelayMs: true
 }
+const GEMINI: Keys<GeminiLLMOptions> = { apiKey: true, baseUrl: true, model: true, maxRetries: true, retryBaseDelayMs: true, timeoutMs: true, client: true }
 const LOCAL: Keys<LLMRTCLocalOptions> = { env: true, espeak: true, pocketsphinx: true }
 const ESPEAK: Keys<EspeakTTSOptions> = { binary: true, voice: true, rateWpm: true, pitch: true }
 const POCKETSPHINX: Keys<PocketsphinxSTTOptions> = { binary: true, phrases: true, grammar: true, grammarFile: true, describeNoMatch: true, dictionary: true }
 
-const TOP = { openai: OPENAI, deepgram: DEEPGRAM, cartesia: CARTESIA, local: LOCAL, piper: PIPER }
+const TOP = { openai: OPENAI, deepgram: DEEPGRAM, cartesia: CARTESIA, local: LOCAL, piper: PIPER, gemini: GEMINI }
 const NESTED: Record<keyof typeof TOP, Record<string, Record<string, true>>> = {
   openai: OPENAI_ROLES,
   deepgram: {},
   cartesia: {},
   local: { espeak: ESPEAK, pocketsphinx: POCKETSPHINX },
-  piper: {}
+  piper: {},
+  gemini: {}
 }
 
 /** The provider plugins whose options the umbrella passes through, by the umbrella's key. */

@@ -33,6 +33,7 @@ const OPTIONS: Record<string, object> = {
   'llmrtc-provider-openai': { apiKey: 'sk-standalone', baseURL: 'http://127.0.0.1:1/v1' },
   'llmrtc-provider-deepgram': { apiKey: 'dg-standalone' },
   'llmrtc-provider-cartesia': { apiKey: 'sk_car_standalone' },
+  'llmrtc-provider-gemini': { apiKey: 'gemini-standalone', baseUrl: 'http://127.0.0.1:1' },
   'llmrtc-provider-piper': { url: 'http://127.0.0.1:1' },
   'llmrtc-provider-local': { env: false }
 }
@@ -56,6 +57,7 @@ const CHECKS: Record<string, (app: FastifyInstance, t: Test) => Promise<void> | 
   'llmrtc-provider-openai': (app, t) => { t.equal(app.llmrtcProviders.llm.name, 'openai-llm') },
   'llmrtc-provider-deepgram': (app, t) => { t.equal(app.llmrtcProviders.stt.name, 'deepgram') },
   'llmrtc-provider-cartesia': (app, t) => { t.equal(app.llmrtcProviders.tts.name, 'cartesia') },
+  'llmrtc-provider-gemini': (app, t) => { t.equal(app.llmrtcProviders.llm.name, 'gemini-llm') },
   'llmrtc-provider-piper': (app, t) => { t.equal(app.llmrtcProviders.tts.name, 'piper') },
   'llmrtc-provider-local': (app, t) => { t.ok(app.llmrtcProviders.registry.names('tts').includes('espeak')) },
   'llmrtc-sessions': (app, t) => { t.equal(app.llmrtcSessions.size, 0) },
