@@ -59,7 +59,7 @@ export const envSchema = {
     CARTESIA_API_KEY: { type: 'string', description: 'Cartesia key (secret: never logged).' },
     OPENAI_BASE_URL: { type: 'string', description: 'Base URL of an OpenAI-compatible API (Ollama, LM Studio, vLLM, llama.cpp, OpenRouter, Groq; default https://api.openai.com/v1).' },
     OPENAI_MODEL: { type: 'string', description: 'OpenAI chat model for the LLM (default gpt-4o-mini).' },
-    OPENAI_STT_MODEL: { type: 'string', description: 'OpenAI transcription model: whisper-1, gpt-4o-transcribe or gpt-4o-mini-transcribe (default gpt-4o-mini-transcribe).' },
+    OPENAI_STT_MODEL: { type: 'string', description: 'OpenAI transcription model: whisper-1, gpt-4o-transcribe or gpt-4o-mini-transcribe (default gpt-4o-mini-transcribe); also the model of the openai-realtime STT (STT_PROVIDER=openai-realtime).' },
     OPENAI_TTS_MODEL: { type: 'string', description: 'OpenAI speech model: tts-1, tts-1-hd or gpt-4o-mini-tts (default gpt-4o-mini-tts).' },
     OPENAI_TTS_VOICE: { type: 'string', description: 'OpenAI voice (default alloy).' },
     OPENAI_TTS_INSTRUCTIONS: { type: 'string', description: 'How gpt-4o-mini-tts should speak (tone, pace).' },

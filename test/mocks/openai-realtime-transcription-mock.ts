@@ -11,7 +11,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
  * `session.update` (type `transcription`, 24 kHz `audio/pcm`, a known model) with `session.updated`,
  * collects `input_audio_buffer.append` (base64 s16le), and on `input_audio_buffer.commit` answers
  * `input_audio_buffer.committed`, then one `…input_audio_transcription.delta` per word it "heard" (one word
- * of `transcript` per 100 ms of 24 kHz audio), then `…completed` with the words joined. Under 100 ms, the
+ * of `transcript` per 100 ms of 24 kHz audio), then `…completed` with the words joined; with
+ * `gpt-realtime-whisper` (natively streaming) the deltas come while the audio arrives. Under 100 ms, the
  * commit gets OpenAI's `input_audio_buffer_commit_empty` error event. The mock never closes a healthy
  * session: the client does. `fail()` scripts failures; everything is recorded in `sessions`.
  */
@@ -151,9 +152,15 @@ export async function startRealtimeTranscriptionMock (options: RealtimeTranscrip
     }
     send({ type: 'session.created', session })
 
-    const transcribe = async (itemId: string, bytes: number): Promise<void> => {
-      const words = mock.transcript.split(/\s+/).filter(w => w !== '').slice(0, Math.floor(bytes / BYTES_PER_WORD))
+    const wordsFor = (bytes: number): string[] => mock.transcript.split(/\s+/).filter(w => w !== '').slice(0, Math.floor(bytes / BYTES_PER_WORD))
+    const streaming = (): boolean => ((session.audio as { input?: { transcription?: { model?: string } } }).input?.transcription?.model) === 'gpt-realtime-whisper'
+    // gpt-realtime-whisper streams: its deltas come while the audio arrives, for the item the commit will name.
+    let streamedItemId: string | undefined
+    let streamedWords = 0
+    const transcribe = async (itemId: string, bytes: number, from = 0): Promise<void> => {
+      const words = wordsFor(bytes)
       for (const [i, word] of words.entries()) {
+        if (i < from) continue
         if (ws.readyState !== ws.OPEN) return
         send({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta: i === 0 ? word : ` ${word}` })
         if (failure?.kind === 'transcription-failed') {
@@ -195,6 +202,14 @@ export async function startRealtimeTranscriptionMock (options: RealtimeTranscrip
         record.audio = Buffer.concat([record.audio, pcm])
         buffered += pcm.length
         appends++
+        if (streaming()) {
+          streamedItemId ??= `item_${randomUUID().replaceAll('-', '').slice(0, 20)}`
+          for (const [i, word] of wordsFor(buffered).entries()) {
+            if (i < streamedWords) continue
+            send({ type: 'conversation.item.input_audio_transcription.delta', item_id: streamedItemId, content_index: 0, delta: i === 0 ? word : ` ${word}` })
+            streamedWords = i + 1
+          }
+        }
         if (failure?.kind === 'drop' && appends >= failure.afterAppends) { serverClosing = true; ws.terminate() }
       } else if (type === 'input_audio_buffer.commit') {
         const bytes = buffered
@@ -207,10 +222,13 @@ export async function startRealtimeTranscriptionMock (options: RealtimeTranscrip
           sendError(failure.error.type, failure.error.code, failure.error.message)
           return
         }
-        const itemId = `item_${randomUUID().replaceAll('-', '').slice(0, 20)}`
+        const itemId = streamedItemId ?? `item_${randomUUID().replaceAll('-', '').slice(0, 20)}`
+        const from = streamedWords
+        streamedItemId = undefined
+        streamedWords = 0
         send({ type: 'input_audio_buffer.committed', previous_item_id: previousItemId, item_id: itemId })
         previousItemId = itemId
-        void transcribe(itemId, bytes)
+        void transcribe(itemId, bytes, from)
       } else {
         sendError('invalid_request_error', 'invalid_value', `Invalid value: '${type}'.`, 'type')
       }

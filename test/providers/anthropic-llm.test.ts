@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { callSignal, classifyProviderError } from '../../lib/pipeline/provider-call.js'
-import { AnthropicLLM, AnthropicStreamError, NO_SAMPLING_MODELS, type AnthropicLLMOptions } from '../../lib/providers/anthropic/index.js'
+import { AnthropicLLM, AnthropicStreamError, ANTHROPIC_NO_SAMPLING_MODELS, type AnthropicLLMOptions } from '../../lib/providers/anthropic/index.js'
 import { isRetryableError } from '../../lib/providers/retry.js'
 import type { LLMChunk, LLMRequest } from '../../lib/providers/types.js'
 import { apiKeyOf, MOCK_REPLY, startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js'
@@ -196,7 +196,7 @@ t.test('temperature wins over top_p (never both); models without sampling parame
     t.ok(!('temperature' in body) && !('top_p' in body), `${model}: neither temperature nor top_p`)
   }
   for (const model of ['claude-sonnet-4-5', 'claude-opus-4-1-20250805', 'claude-haiku-4-5', 'claude-3-5-haiku-latest', 'claude-opus-4-10-x']) {
-    t.equal(NO_SAMPLING_MODELS.test(model), model === 'claude-opus-4-10-x', `${model} ${model === 'claude-opus-4-10-x' ? 'rejects' : 'takes'} sampling parameters`)
+    t.equal(ANTHROPIC_NO_SAMPLING_MODELS.test(model), model === 'claude-opus-4-10-x', `${model} ${model === 'claude-opus-4-10-x' ? 'rejects' : 'takes'} sampling parameters`)
   }
   const custom = new AnthropicLLM({ apiKey: 'k', baseURL: mock.baseURL, model: 'my-proxy-model', noSamplingModels: /^my-proxy/ })
   await custom.complete({ ...hello, config: { temperature: 0.3 } })

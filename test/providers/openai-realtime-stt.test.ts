@@ -100,6 +100,32 @@ t.test('24 kHz input is appended as is', async t => {
   t.same(mock.sessions[0]?.audio, Buffer.from(input.buffer, input.byteOffset, input.byteLength))
 })
 
+t.test('with gpt-realtime-whisper the interim results come while the user speaks, before the commit', async t => {
+  const { mock, stt } = await setup(t, {}, { model: 'gpt-realtime-whisper' })
+  let heard: () => void = () => {}
+  const firstInterim = new Promise<void>(resolve => { heard = resolve })
+  // Half the speech, then wait (at most 2 s) for an interim before the rest and the end of input.
+  async function * speaking (): AsyncIterable<Buffer> {
+    const bytes = tone(400)
+    yield * chunks(bytes.subarray(0, 3200))
+    await Promise.race([firstInterim, sleep(2000)])
+    yield * chunks(bytes.subarray(3200))
+  }
+  const results: STTResult[] = []
+  let receivedAtFirstInterim: string[] | undefined
+  for await (const r of stt.transcribeStream(speaking())) {
+    results.push(r)
+    if (receivedAtFirstInterim === undefined) receivedAtFirstInterim = [...mock.sessions[0]?.received ?? []]
+    heard()
+  }
+  t.same(results.map(r => [r.text, r.isFinal]), [
+    ['hello', false], ['hello from', false], ['hello from the', false], ['hello from the openai', false],
+    ['hello from the openai', true]
+  ])
+  t.notOk(receivedAtFirstInterim?.includes('input_audio_buffer.commit'), 'the first interim came before the commit')
+  t.equal(receivedAtFirstInterim?.filter(type => type === 'input_audio_buffer.append').length, 10, 'while half the speech was sent')
+})
+
 t.test('with interimResults false only the final result comes', async t => {
   const { stt } = await setup(t)
   const results = await collect(stt.transcribeStream(chunks(tone(300)), { interimResults: false }))

@@ -6,7 +6,7 @@ import { isRetryableError } from '../retry.js'
 import type { LLMChunk, LLMProvider, LLMRequest, LLMResult, StopReason, ToolCallRequest } from '../types.js'
 import { retryableInStream, streamEventError } from './anthropic-errors.js'
 import { createAnthropicClient, retriesOf, untilAborted, type AnthropicClientOptions } from './client.js'
-import { messagesBody, NO_SAMPLING_MODELS, type MessagesBodyOptions } from './messages-request.js'
+import { messagesBody, ANTHROPIC_NO_SAMPLING_MODELS, type MessagesBodyOptions } from './messages-request.js'
 import { ToolUseAccumulator } from './tool-use-accumulator.js'
 
 /** The default model: a current Claude model alias. */
@@ -23,7 +23,7 @@ export interface AnthropicLLMOptions extends AnthropicClientOptions {
    * the model's minimum (about 1024 tokens) are simply not cached. Default false.
    */
   promptCaching?: boolean
-  /** Models that are sent neither `temperature` nor `top_p` (default NO_SAMPLING_MODELS: Opus 4.7+, generation 5+). */
+  /** Models that are sent neither `temperature` nor `top_p` (default ANTHROPIC_NO_SAMPLING_MODELS: Opus 4.7+, generation 5+). */
   noSamplingModels?: RegExp
   /** First pause before another try after an in-stream `error` event before any text, doubled each time, in ms (default 500). */
   retryDelayMs?: number
@@ -59,7 +59,7 @@ export class AnthropicLLM implements LLMProvider {
     this.model = options.model ?? ANTHROPIC_DEFAULT_MODEL
     const maxTokens = options.maxTokens ?? 1024
     if (!Number.isInteger(maxTokens) || maxTokens <= 0) throw new LLMRTC_ERR_OPTIONS_INVALID('maxTokens', 'a positive integer', String(maxTokens))
-    const noSamplingModels = options.noSamplingModels ?? NO_SAMPLING_MODELS
+    const noSamplingModels = options.noSamplingModels ?? ANTHROPIC_NO_SAMPLING_MODELS
     if (!(noSamplingModels instanceof RegExp)) throw new LLMRTC_ERR_OPTIONS_INVALID('noSamplingModels', 'a RegExp', String(noSamplingModels))
     this.#body = { model: this.model, maxTokens, promptCaching: options.promptCaching === true, noSamplingModels }
     this.#retries = retriesOf(options)

@@ -10,7 +10,7 @@ import type { ChatMessage, LLMRequest, ToolChoice, ToolDefinition, VisionAttachm
  * model"). Matched anywhere in the model id, so Bedrock/Vertex-style ids (`us.anthropic.claude-opus-4-7`)
  * match too.
  */
-export const NO_SAMPLING_MODELS = /claude-(?:opus-4-(?:[7-9]|\d{2,})|(?:opus|sonnet|haiku|fable)-(?:[5-9]|\d{2,}))(?:\b|-|$)/
+export const ANTHROPIC_NO_SAMPLING_MODELS = /claude-(?:opus-4-(?:[7-9]|\d{2,})|(?:opus|sonnet|haiku|fable)-(?:[5-9]|\d{2,}))(?:\b|-|$)/
 
 /**
  * The Messages API body. The SDK's types no longer list `temperature` and `top_p` (the newest models
