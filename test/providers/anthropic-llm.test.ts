@@ -267,6 +267,14 @@ t.test('a connection lost mid-stream fails after the partial output and is not r
   t.equal(mock.requests.length, 1, 'not retried')
 })
 
+t.test('a connection dropped before any text is retried; the retry streams the answer', async t => {
+  const { mock, llm } = await setup(t)
+  mock.script({ type: 'message', text: 'Lost', disconnectAfterEvents: 2 })
+  const chunks = await collect(llm.stream(hello))
+  t.equal(chunks.map(c => c.content).join(''), MOCK_REPLY)
+  t.equal(mock.requests.length, 2, 'a second request')
+})
+
 t.test('a response that ends without message_stop is an error (LLMRTC_ERR_LLM), never a silent partial answer', async t => {
   const { mock, llm } = await setup(t, { maxRetries: 0 })
   mock.script({ type: 'message', text: 'One two three', endAfterEvents: 4 })
