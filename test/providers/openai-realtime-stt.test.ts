@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { encodeWav } from '../../lib/audio/wav.js'
+import { StreamingTranscription } from '../../lib/pipeline/streaming-transcription.js'
 import { OpenAIRealtimeSTT, type OpenAIRealtimeSTTOptions } from '../../lib/providers/openai/realtime-transcription/index.js'
 import type { STTResult } from '../../lib/providers/types.js'
 import { sttConformance } from '../helpers/provider-conformance.js'
@@ -124,6 +125,18 @@ t.test('with gpt-realtime-whisper the interim results come while the user speaks
   ])
   t.notOk(receivedAtFirstInterim?.includes('input_audio_buffer.commit'), 'the first interim came before the commit')
   t.equal(receivedAtFirstInterim?.filter(type => type === 'input_audio_buffer.append').length, 10, 'while half the speech was sent')
+})
+
+t.test('the pipeline\'s streaming transcription gets the interims and the final text from it', async t => {
+  const { mock, stt } = await setup(t)
+  const interims: string[] = []
+  const transcription = new StreamingTranscription(stt.transcribeStream.bind(stt), text => { interims.push(text) }, new AbortController().signal)
+  const speech = tone(300)
+  for (let i = 0; i < speech.length; i += 320) transcription.write(speech.subarray(i, i + 320))
+  transcription.end()
+  t.equal(await transcription.final(new AbortController().signal), 'hello from the')
+  t.same(interims, ['hello', 'hello from', 'hello from the'])
+  t.equal(mock.sessions[0]?.received.filter(type => type === 'input_audio_buffer.append').length, 15, 'one append per 20 ms frame')
 })
 
 t.test('with interimResults false only the final result comes', async t => {
