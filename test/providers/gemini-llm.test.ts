@@ -128,6 +128,22 @@ t.test('a call from a history Gemini never signed is replayed with the documente
   ])
 })
 
+t.test('a tool result without a call id is sent by name alone; a user turn with only an image has no text part', async t => {
+  const { mock, llm } = await setup(t)
+  await llm.complete({
+    messages: [
+      { role: 'user', content: '', attachments: [{ data: 'data:image/webp;base64,UklGRg==' }] },
+      { role: 'assistant', content: 'Calling.', toolCalls: [] },
+      { role: 'tool', toolName: 'get_time', content: '{"now":"14:05"}' }
+    ]
+  })
+  t.same(mock.requests[0]?.body.contents, [
+    { role: 'user', parts: [{ inlineData: { mimeType: 'image/webp', data: 'UklGRg==' } }] },
+    { role: 'model', parts: [{ text: 'Calling.' }] },
+    { role: 'user', parts: [{ functionResponse: { name: 'get_time', response: { now: '14:05' } } }] }
+  ])
+})
+
 t.test('complete() returns text or function calls from a whole response, and a named toolChoice', async t => {
   const { mock, llm } = await setup(t)
   mock.script(

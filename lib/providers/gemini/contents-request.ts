@@ -95,7 +95,7 @@ function argumentsObject (call: ToolCallRequest): Record<string, unknown> {
 function functionResponsePart (message: ChatMessage, callNames: Map<string, string>): Part {
   const id = message.toolCallId ?? ''
   const name = message.toolName ?? callNames.get(id) ?? ''
-  return { functionResponse: { id, name, response: responseObject(message.content) } }
+  return { functionResponse: id === '' ? { name, response: responseObject(message.content) } : { id, name, response: responseObject(message.content) } }
 }
 
 function responseObject (content: string): Record<string, unknown> {
