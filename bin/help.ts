@@ -26,7 +26,7 @@ export function packageVersion (): string {
 }
 
 // Provider variables are listed apart: they are what a first-time user has to look for.
-const isProviderVariable = (name: string): boolean => /PROVIDER$|API_KEY$|^LOCAL_ONLY$|^(OPENAI|DEEPGRAM|CARTESIA|ELEVENLABS|PIPER|GEMINI|ESPEAK|POCKETSPHINX)_/.test(name)
+const isProviderVariable = (name: string): boolean => /PROVIDER$|API_KEY$|^LOCAL_ONLY$|^(OPENAI|DEEPGRAM|CARTESIA|GEMINI|ANTHROPIC|BEDROCK|AWS|ELEVENLABS|PIPER|ESPEAK|POCKETSPHINX)_/.test(name)
 const list = (provider: boolean): string => Object.entries(envSchema.properties)
   .filter(([name]) => isProviderVariable(name) === provider)
   .map(([name, schema]) => `  ${name.padEnd(22)} ${schema.description}`)

@@ -25,7 +25,8 @@ export const silentLogger: Logger = {
 /** Keys whose values are secrets, wherever they appear at the top of a log object or one level down. */
 const SECRET_KEYS = [
   'authorization', 'cookie', 'apiKey', 'api_key', 'secret', 'token', 'accessToken', 'password', 'turnSecret',
-  'JWT_SECRET', 'TURN_SECRET', 'OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'CARTESIA_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'ELEVENLABS_API_KEY'
+  'JWT_SECRET', 'TURN_SECRET', 'OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'CARTESIA_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'ELEVENLABS_API_KEY', 'ANTHROPIC_API_KEY',
+  'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'secretAccessKey', 'sessionToken'
 ]
 
 /** pino `redact` paths for what llmrtc (or an app around it) might log by mistake: keys, tokens, secrets. */

@@ -75,12 +75,31 @@ export const envSchema = {
     ELEVENLABS_BASE_URL: { type: 'string', description: 'Base URL of the ElevenLabs API (default https://api.elevenlabs.io; the WebSockets use the same host).' },
     ELEVENLABS_STT_MODEL: { type: 'string', description: 'ElevenLabs Scribe batch model (default scribe_v1; streaming uses scribe_v2_realtime).' },
     ELEVENLABS_LANGUAGE: { type: 'string', description: 'ElevenLabs language code, ISO-639-1 or -3 (default: detected by Scribe / chosen by the TTS model).' },
+    ELEVENLABS_MODEL: { type: 'string', description: 'ElevenLabs TTS model (default eleven_flash_v2_5).' },
+    ELEVENLABS_VOICE_ID: { type: 'string', description: 'ElevenLabs TTS voice id (default EXAVITQu4vr4xnSDxMaL, a premade voice).' },
     PIPER_URL: { type: 'string', description: 'URL of a Piper HTTP server (python3 -m piper.http_server, e.g. http://127.0.0.1:5000); setting it selects Piper for TTS.' },
     PIPER_VOICE: { type: 'string', description: 'Piper voice name, e.g. en_US-lessac-medium (default: the server\'s -m voice).' },
     GEMINI_API_KEY: { type: 'string', description: 'Google Gemini API key (secret: never logged).' },
     GOOGLE_API_KEY: { type: 'string', description: 'Alias of GEMINI_API_KEY, read when GEMINI_API_KEY is unset (secret: never logged).' },
     GEMINI_BASE_URL: { type: 'string', description: 'Base URL of the Gemini API, without the version (default https://generativelanguage.googleapis.com).' },
-    GEMINI_MODEL: { type: 'string', description: 'Gemini model for the LLM (default gemini-2.5-flash).' }
+    GEMINI_MODEL: { type: 'string', description: 'Gemini model for the LLM (default gemini-2.5-flash).' },
+    ANTHROPIC_API_KEY: { type: 'string', description: 'Anthropic key for the Claude LLM (secret: never logged).' },
+    ANTHROPIC_BASE_URL: { type: 'string', description: 'Base URL of the Anthropic API, without /v1 (default https://api.anthropic.com).' },
+    ANTHROPIC_MODEL: { type: 'string', description: 'Claude model for the LLM (default claude-sonnet-4-5).' },
+    BEDROCK_MODEL: { type: 'string', description: 'Amazon Bedrock model id, inference profile id (us.anthropic.claude-...) or ARN for the LLM; setting it selects Bedrock.' },
+    BEDROCK_REGION: { type: 'string', description: 'AWS region of the Bedrock runtime (default AWS_REGION, then the AWS profile\'s region).' },
+    AWS_REGION: { type: 'string', description: 'AWS region, for Bedrock when BEDROCK_REGION is unset.' },
+    AWS_PROFILE: { type: 'string', description: 'Named profile of the AWS shared config files, for Bedrock\'s credentials and region.' },
+    AWS_ACCESS_KEY_ID: { type: 'string', description: 'AWS access key id for Bedrock (default: the AWS default credential chain).' },
+    AWS_SECRET_ACCESS_KEY: { type: 'string', description: 'AWS secret access key for Bedrock (secret: never logged).' },
+    AWS_SESSION_TOKEN: { type: 'string', description: 'AWS session token of temporary credentials for Bedrock (secret: never logged).' },
+    REALTIME_PROVIDER: { type: 'string', enum: ['openai'], description: 'Speech-to-speech relay mode with this realtime model provider (openai: the OpenAI Realtime API, with OPENAI_API_KEY); unset: the pipeline.' },
+    REALTIME_MODEL: { type: 'string', description: 'Realtime model of the relay (default gpt-realtime).' },
+    REALTIME_VOICE: { type: 'string', description: 'Voice of the realtime model (default marin).' },
+    REALTIME_INSTRUCTIONS: { type: 'string', description: 'Instructions of the realtime model (default SYSTEM_PROMPT).' },
+    REALTIME_MAX_SESSION_MS: { type: 'integer', minimum: 1000, description: 'Longest relay session in ms; then BUDGET_EXCEEDED (default: no limit).' },
+    REALTIME_MAX_TOKENS: { type: 'integer', minimum: 1, description: 'Most tokens one relay session may use; then BUDGET_EXCEEDED (default: no limit).' },
+    REALTIME_BUDGET_ACTION: { type: 'string', enum: ['warn', 'end-session'], description: 'What a relay session over its budget does: end-session (default) or warn.' }
   }
 } as const
 
@@ -158,12 +177,31 @@ export interface LLMRTCEnv {
   ELEVENLABS_BASE_URL?: string
   ELEVENLABS_STT_MODEL?: string
   ELEVENLABS_LANGUAGE?: string
+  ELEVENLABS_MODEL?: string
+  ELEVENLABS_VOICE_ID?: string
   PIPER_URL?: string
   PIPER_VOICE?: string
   GEMINI_API_KEY?: string
   GOOGLE_API_KEY?: string
   GEMINI_BASE_URL?: string
   GEMINI_MODEL?: string
+  ANTHROPIC_API_KEY?: string
+  ANTHROPIC_BASE_URL?: string
+  ANTHROPIC_MODEL?: string
+  BEDROCK_MODEL?: string
+  BEDROCK_REGION?: string
+  AWS_REGION?: string
+  AWS_PROFILE?: string
+  AWS_ACCESS_KEY_ID?: string
+  AWS_SECRET_ACCESS_KEY?: string
+  AWS_SESSION_TOKEN?: string
+  REALTIME_PROVIDER?: 'openai'
+  REALTIME_MODEL?: string
+  REALTIME_VOICE?: string
+  REALTIME_INSTRUCTIONS?: string
+  REALTIME_MAX_SESSION_MS?: number
+  REALTIME_MAX_TOKENS?: number
+  REALTIME_BUDGET_ACTION?: 'warn' | 'end-session'
 }
 
 /**

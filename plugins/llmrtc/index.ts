@@ -11,9 +11,13 @@ import llmrtcHooks from '../hooks/index.js'
 import llmrtcMetrics, { metricsEnabled, type LLMRTCMetricsOptions } from '../metrics/index.js'
 import llmrtcMetricsRoute from '../metrics/route.js'
 import llmrtcPipeline from '../pipeline/index.js'
+import llmrtcRealtime, { type LLMRTCRealtimeOptions } from '../realtime/index.js'
 import llmrtcProviders from '../providers/index.js'
+import llmrtcProviderAnthropic, { type LLMRTCProviderAnthropicOptions } from '../providers/anthropic/index.js'
+import llmrtcProviderBedrock, { type LLMRTCProviderBedrockOptions } from '../providers/bedrock/index.js'
 import llmrtcProviderCartesia, { type LLMRTCProviderCartesiaOptions } from '../providers/cartesia/index.js'
 import llmrtcProviderDeepgram, { type LLMRTCProviderDeepgramOptions } from '../providers/deepgram/index.js'
+import llmrtcProviderElevenLabs, { type LLMRTCProviderElevenLabsOptions } from '../providers/elevenlabs/index.js'
 import llmrtcProviderGemini, { type LLMRTCProviderGeminiOptions } from '../providers/gemini/index.js'
 import llmrtcProviderLocal, { type LLMRTCLocalOptions } from '../providers/local/index.js'
 import llmrtcProviderOpenAI, { type LLMRTCProviderOpenAIOptions } from '../providers/openai/index.js'
@@ -55,6 +59,20 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
   gemini?: LLMRTCProviderGeminiOptions
   /** Options of the Piper TTS plugin (server URL, API, voice, speaker, scales); `url` and `voice` win over PIPER_URL and PIPER_VOICE. */
   piper?: LLMRTCProviderPiperOptions
+  /** Options of the Anthropic Claude LLM plugin (key, base URL, model, max tokens, prompt caching); each wins over its ANTHROPIC_* variable. */
+  anthropic?: LLMRTCProviderAnthropicOptions
+  /**
+   * Options of the Amazon Bedrock LLM plugin (model or inference profile, region, credentials, endpoint, retries);
+   * `model` wins over BEDROCK_MODEL, `region` over BEDROCK_REGION / AWS_REGION, `credentials` over AWS_*.
+   */
+  bedrock?: LLMRTCProviderBedrockOptions
+  /** Options of the ElevenLabs plugin (`apiKey`, `baseURL`, the TTS's `tts: { model, voiceId, language, ... }`, Scribe STT's `stt: { model, realtimeModel, language, ... }`); each wins over its ELEVENLABS_* variable. */
+  elevenlabs?: LLMRTCProviderElevenLabsOptions
+  /**
+   * Speech-to-speech relay mode (docs/realtime.md): `{ provider: 'openai', model, voice, instructions, tools,
+   * budget, ... }`; each wins over its REALTIME_* variable. Off unless a provider is given (or REALTIME_PROVIDER).
+   */
+  realtime?: LLMRTCRealtimeOptions
   /** Options of the local providers (espeak-ng, pocketsphinx); they win over ESPEAK_* and POCKETSPHINX_*. */
   local?: Omit<LLMRTCLocalOptions, 'env'>
 }
@@ -71,7 +89,7 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   refuseUnknownPluginKeys(opts)
   refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
-  const { webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, piper, gemini, ...options } = opts
+  const { realtime, webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, gemini, piper, anthropic, bedrock, elevenlabs, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
@@ -79,9 +97,15 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   // First: PIPER_URL names a TTS server and serves nothing else, so it wins over cloud keys set for other roles.
   await fastify.register(llmrtcProviderPiper, piper ?? {})
   await fastify.register(llmrtcProviderCartesia, cartesia ?? {})
+  // After Cartesia, before Deepgram and OpenAI: an ElevenLabs key is there for its voice.
+  await fastify.register(llmrtcProviderElevenLabs, elevenlabs ?? {})
   await fastify.register(llmrtcProviderDeepgram, deepgram ?? {})
   // Before OpenAI: a Gemini key serves only the LLM, so with both keys Gemini answers and OpenAI speaks and listens.
   await fastify.register(llmrtcProviderGemini, gemini ?? {})
+  // Also before OpenAI, for the same reason: an Anthropic key serves only the LLM.
+  await fastify.register(llmrtcProviderAnthropic, anthropic ?? {})
+  // And Bedrock: BEDROCK_MODEL (or its model option) names an LLM only.
+  await fastify.register(llmrtcProviderBedrock, bedrock ?? {})
   await fastify.register(llmrtcProviderOpenAI, openai ?? {})
   // Installed local engines (espeak-ng, pocketsphinx) serve when no key does.
   await fastify.register(llmrtcProviderLocal, { ...local, env: options.env ?? false })
@@ -90,6 +114,8 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})
   if (vad !== false) await fastify.register(llmrtcVad, vad ?? {})
   await fastify.register(llmrtcPipeline)
+  // After the pipeline: the relay takes the media and messages of the sessions it serves.
+  await fastify.register(llmrtcRealtime, realtime ?? {})
   await fastify.register(llmrtcDrain)
   const metricsOn = metrics !== false && metricsEnabled(metrics, fastify.llmrtcEnv)
   if (metricsOn) await fastify.register(llmrtcMetrics, { ...metrics, path: false })

@@ -15,6 +15,7 @@ import type { LLMRTCPluginOptions } from './index.js'
 
 const UMBRELLA_KEYS: Record<Exclude<keyof LLMRTCPluginOptions, keyof LLMRTCOptions>, true> = {
   webrtc: true,
+  realtime: true,
   vad: true,
   demoPage: true,
   metrics: true,
@@ -23,8 +24,11 @@ const UMBRELLA_KEYS: Record<Exclude<keyof LLMRTCPluginOptions, keyof LLMRTCOptio
   deepgram: true,
   cartesia: true,
   local: true,
+  gemini: true,
   piper: true,
-  gemini: true
+  anthropic: true,
+  bedrock: true,
+  elevenlabs: true
 }
 
 const VAD_KEYS: Record<keyof LLMRTCVadOptions, true> = {
@@ -51,5 +55,5 @@ export function refuseUnknownPluginKeys (opts: object): void {
   refuseUnknownKeys(opts, LLMRTC_PLUGIN_OPTION_KEYS)
   const given = opts as Record<string, unknown>
   for (const [key, known] of Object.entries(NESTED)) refuseUnknownKeys(given[key], Object.keys(known), `${key}.`)
-  for (const provider of ['openai', 'deepgram', 'cartesia', 'local', 'piper', 'gemini'] as const) refuseUnknownProviderKeys(provider, given[provider], `${provider}.`)
+  for (const provider of ['openai', 'deepgram', 'cartesia', 'local', 'gemini', 'piper', 'anthropic', 'bedrock', 'elevenlabs'] as const) refuseUnknownProviderKeys(provider, given[provider], `${provider}.`)
 }

@@ -33,9 +33,12 @@ const OPTIONS: Record<string, object> = {
   'llmrtc-provider-openai': { apiKey: 'sk-standalone', baseURL: 'http://127.0.0.1:1/v1' },
   'llmrtc-provider-deepgram': { apiKey: 'dg-standalone' },
   'llmrtc-provider-cartesia': { apiKey: 'sk_car_standalone' },
-  'llmrtc-provider-gemini': { apiKey: 'gemini-standalone', baseUrl: 'http://127.0.0.1:1' },
+  'llmrtc-provider-elevenlabs': { apiKey: 'xi-standalone' },
+  'llmrtc-provider-anthropic': { apiKey: 'sk-ant-standalone', baseURL: 'http://127.0.0.1:1' },
   'llmrtc-provider-piper': { url: 'http://127.0.0.1:1' },
-  'llmrtc-provider-local': { env: false }
+  'llmrtc-provider-gemini': { apiKey: 'gemini-standalone', baseUrl: 'http://127.0.0.1:1' },
+  'llmrtc-provider-local': { env: false },
+  'llmrtc-provider-bedrock': { model: 'us.anthropic.claude-3-5-haiku-20241022-v1:0', region: 'us-east-1', credentials: { accessKeyId: 'AKIDSTANDALONE', secretAccessKey: 'standalone-secret' }, endpoint: 'http://127.0.0.1:1' }
 }
 
 /** The config plugin's options when testing a plugin that acts only on some of them. */
@@ -57,9 +60,12 @@ const CHECKS: Record<string, (app: FastifyInstance, t: Test) => Promise<void> | 
   'llmrtc-provider-openai': (app, t) => { t.equal(app.llmrtcProviders.llm.name, 'openai-llm') },
   'llmrtc-provider-deepgram': (app, t) => { t.equal(app.llmrtcProviders.stt.name, 'deepgram') },
   'llmrtc-provider-cartesia': (app, t) => { t.equal(app.llmrtcProviders.tts.name, 'cartesia') },
-  'llmrtc-provider-gemini': (app, t) => { t.equal(app.llmrtcProviders.llm.name, 'gemini-llm') },
+  'llmrtc-provider-elevenlabs': (app, t) => { t.equal(app.llmrtcProviders.tts.name, 'elevenlabs') },
+  'llmrtc-provider-anthropic': (app, t) => { t.equal(app.llmrtcProviders.llm.name, 'anthropic-llm') },
   'llmrtc-provider-piper': (app, t) => { t.equal(app.llmrtcProviders.tts.name, 'piper') },
+  'llmrtc-provider-gemini': (app, t) => { t.equal(app.llmrtcProviders.llm.name, 'gemini-llm') },
   'llmrtc-provider-local': (app, t) => { t.ok(app.llmrtcProviders.registry.names('tts').includes('espeak')) },
+  'llmrtc-provider-bedrock': (app, t) => { t.equal(app.llmrtcProviders.llm.name, 'bedrock') },
   'llmrtc-sessions': (app, t) => { t.equal(app.llmrtcSessions.size, 0) },
   'llmrtc-auth': (app, t) => { t.type(app.llmrtcAuth.guardUpgrade, 'function') },
   'llmrtc-signaling': async (app, t) => {
