@@ -51,7 +51,8 @@ export function toGeminiError (error: unknown): unknown {
   if (error.name === 'ApiError' && typeof status === 'number') return fromApiError(error, status)
   if (error.name === 'AbortError') return error
   const code = socketCode(error)
-  if (code !== undefined || error.name === 'TypeError') {
+  // fetch's own failures are TypeErrors ("fetch failed", "terminated"); a TypeError from a bug is not one.
+  if (code !== undefined || (error.name === 'TypeError' && /^(fetch failed|terminated)$/.test(error.message))) {
     return new GeminiError(`connection failed (${code ?? error.message})`, { kind: 'network', code: code ?? 'ECONNRESET', cause: error })
   }
   return error
