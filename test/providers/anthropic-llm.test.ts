@@ -145,6 +145,19 @@ t.test('a multi-turn tool exchange is replayed as tool_use blocks and tool_resul
   ])
 })
 
+t.test('a history that starts with the assistant (a greeting, a trimmed history) or is empty gets a user turn first', async t => {
+  const { mock, llm } = await setup(t)
+  await llm.complete({ messages: [{ role: 'system', content: 'Be kind.' }, { role: 'assistant', content: 'Hi, how can I help?' }, { role: 'user', content: 'Time?' }] })
+  t.same(mock.requests[0]?.body.messages, [
+    { role: 'user', content: '(the conversation starts)' },
+    { role: 'assistant', content: 'Hi, how can I help?' },
+    { role: 'user', content: 'Time?' }
+  ])
+  await llm.complete({ messages: [{ role: 'system', content: 'Greet the user.' }] })
+  t.same(mock.requests[1]?.body.messages, [{ role: 'user', content: '(the conversation starts)' }])
+  t.equal(mock.requests[1]?.body.system, 'Greet the user.')
+})
+
 t.test('image attachments become image blocks: data URIs and bare base64 as base64 sources, URLs as url sources', async t => {
   const { mock, llm } = await setup(t)
   await llm.complete({

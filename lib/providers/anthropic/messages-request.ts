@@ -72,8 +72,14 @@ export function toAnthropicMessages (messages: ChatMessage[], systemPrompt?: str
     if (last?.role === role) last.content.push(...blocks)
     else out.push({ role, content: blocks })
   }
+  // Anthropic refuses a conversation that starts with the assistant (a greeting, a history trimmed by
+  // historyLimit) or has no message at all: a placeholder user turn opens it, as livekit-agents does.
+  if (out[0]?.role !== 'user') out.unshift({ role: 'user', content: [{ type: 'text', text: CONVERSATION_START }] })
   return { system, messages: out.map(simplify) }
 }
+
+/** The user turn put before a history that does not start with one. */
+export const CONVERSATION_START = '(the conversation starts)'
 
 /** A message of one text block as a plain string (the common case, and what the API shows in its examples). */
 function simplify (message: { role: 'user' | 'assistant', content: ContentBlockParam[] }): MessageParam {
