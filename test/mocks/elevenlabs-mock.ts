@@ -183,7 +183,7 @@ export class ElevenLabsMock {
       const fromMs = offset * 1000 / rate
       const toMs = (offset + part.length) * 1000 / rate
       const inChunk = chars.filter(c => c.startMs >= fromMs - 1e-6 && c.startMs < toMs - 1e-6)
-      const alignment = { chars: inChunk.map(c => c.char), charStartTimesMs: inChunk.map(c => Math.round(c.startMs - fromMs)), charDurationsMs: inChunk.map(c => Math.round(c.durationMs)) }
+      const alignment = { chars: inChunk.map(c => c.char), charStartTimesMs: inChunk.map(c => Math.round(c.startMs - fromMs)), charsDurationsMs: inChunk.map(c => Math.round(c.durationMs)) }
       const withAlignment = this.behaviour.type !== 'no-alignment'
       send({ audio: Buffer.from(part.buffer, part.byteOffset, part.byteLength).toString('base64'), isFinal: null, alignment: withAlignment ? alignment : null, normalizedAlignment: withAlignment ? alignment : null })
       context.audioMessages++

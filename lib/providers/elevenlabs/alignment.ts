@@ -1,6 +1,6 @@
 import type { WordTimestamp } from '../types.js'
 
-/** ElevenLabs' character alignment of one audio chunk: times in ms from the start of that chunk's audio. */
+/** ElevenLabs' character alignment of one audio chunk (durations as `charsDurationsMs` on the wire): times in ms from the start of that chunk's audio. */
 export interface CharAlignment {
   chars: string[]
   charStartTimesMs: number[]
@@ -64,9 +64,16 @@ export function spokenLength (text: string): number {
   return text.replace(/\s+/g, '').length
 }
 
-/** `value` as a CharAlignment when it has the shape, else undefined. */
+/**
+ * A received alignment as a CharAlignment, or undefined when it has not the shape. ElevenLabs' schema
+ * names the durations `charsDurationsMs`; some clients and proxies spell it `charDurationsMs` (and the
+ * starts `charsStartTimesMs`): all are taken.
+ */
 export function parseAlignment (value: unknown): CharAlignment | undefined {
-  const a = value as Partial<CharAlignment> | null | undefined
-  if (a === null || typeof a !== 'object' || !Array.isArray(a.chars) || !Array.isArray(a.charStartTimesMs)) return undefined
-  return { chars: a.chars.map(String), charStartTimesMs: a.charStartTimesMs.map(Number), charDurationsMs: Array.isArray(a.charDurationsMs) ? a.charDurationsMs.map(Number) : [] }
+  if (value === null || typeof value !== 'object') return undefined
+  const a = value as Record<string, unknown>
+  const starts = a.charStartTimesMs ?? a.charsStartTimesMs
+  const durations = a.charsDurationsMs ?? a.charDurationsMs
+  if (!Array.isArray(a.chars) || !Array.isArray(starts)) return undefined
+  return { chars: a.chars.map(String), charStartTimesMs: starts.map(Number), charDurationsMs: Array.isArray(durations) ? durations.map(Number) : [] }
 }
