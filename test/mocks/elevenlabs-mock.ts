@@ -11,8 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
  * the `xi-api-key` header. Speech is a tone per word (`wordMs` of tone, its characters spread over it,
  * then `gapMs` of silence for the space). Records handshakes, inputs, context closes and REST requests.
  * `behaviour` scripts WebSocket failures, `restStatuses` REST ones.
- *
- * Scribe (speech to text) routes belong here too, next to the TTS ones (see `#rest`).
+ * (Scribe STT has its own mock: elevenlabs-scribe-mock.ts.)
  */
 export type MockBehaviour =
   | { type: 'normal' }

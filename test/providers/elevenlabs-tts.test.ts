@@ -95,7 +95,7 @@ t.test('the words heard before a cut are what the pipeline keeps, as on barge-in
 })
 
 t.test('without alignment, a sentence ends after a quiet spell and still yields its audio', async t => {
-  const { mock, tts } = await setup(t, { sentenceQuietMs: 50 })
+  const { mock, tts } = await setup(t, { sentenceQuietMs: 400 })
   mock.behaviour = { type: 'no-alignment' }
   const part = await collect(tts.speakStream('one two', { contextId: 'quiet' }))
   t.equal(part.audioBytes, 2 * 24 * 300, 'all of the audio')
@@ -225,14 +225,16 @@ t.test('a handshake that never completes times out, and REST speaks instead', as
 })
 
 t.test('REST: 429 then success is retried; 5xx gives up after the retries; a timeout and a cut body fail', async t => {
-  const { mock, tts } = await setup(t, { requestTimeoutMs: 200 })
+  const { mock, tts } = await setup(t)
   mock.restScript = [429]
   t.match(await tts.speak('Hello.', { format: 'pcm' }), { format: 'pcm', sampleRate: 24000 })
   t.equal(mock.restRequests.length, 2)
   mock.restScript = [500, 502, 503]
   await t.rejects(tts.speak('Hello.'), { name: 'ElevenLabsError', status: 503, message: /HTTP 503: error: scripted 503/ })
   mock.restScript = ['hang']
-  await t.rejects(tts.speak('Hello.'), { name: 'ElevenLabsError', code: 'ETIMEDOUT' })
+  const impatient = new ElevenLabsTTS({ apiKey: mock.apiKey, baseURL: mock.baseURL, requestTimeoutMs: 200 })
+  t.teardown(async () => { await impatient.close() })
+  await t.rejects(impatient.speak('Hello.'), { name: 'ElevenLabsError', code: 'ETIMEDOUT' })
   await mock.until(() => mock.restAborted === 1)
   mock.restScript = ['cut']
   await t.rejects(tts.speak('one two three four'), { name: 'ElevenLabsError', code: 'ECONNRESET' })
