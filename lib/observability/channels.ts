@@ -21,7 +21,8 @@ export const LLMRTC_CHANNELS = {
   vadBatch: 'llmrtc:vad:batch',
   toolEnd: 'llmrtc:tool:end',
   stageChange: 'llmrtc:stage:change',
-  speculation: 'llmrtc:speculation'
+  speculation: 'llmrtc:speculation',
+  realtimeUsage: 'llmrtc:realtime:usage'
 } as const
 
 /** A turn ended, whatever its outcome. Times are epoch ms of the pipeline's clock. */
@@ -102,6 +103,17 @@ export interface SpeculationEvent {
   outcome: 'started' | 'used' | 'wasted'
 }
 
+/** Relay mode: the tokens one realtime model response used. */
+export interface RealtimeUsageEvent {
+  sessionId: string
+  model: string
+  inputTokens: number
+  outputTokens: number
+  audioInputTokens?: number
+  audioOutputTokens?: number
+  cachedTokens?: number
+}
+
 /** Channel name → payload. */
 export interface LLMRTCChannelEvents {
   'llmrtc:turn:end': TurnEndEvent
@@ -111,6 +123,7 @@ export interface LLMRTCChannelEvents {
   'llmrtc:tool:end': ToolEndEvent
   'llmrtc:stage:change': StageChangeEvent
   'llmrtc:speculation': SpeculationEvent
+  'llmrtc:realtime:usage': RealtimeUsageEvent
 }
 
 export type LLMRTCChannelName = keyof LLMRTCChannelEvents
@@ -123,6 +136,13 @@ const vadBatch = dc.channel(LLMRTC_CHANNELS.vadBatch)
 const toolEnd = dc.channel(LLMRTC_CHANNELS.toolEnd)
 const stageChange = dc.channel(LLMRTC_CHANNELS.stageChange)
 const speculation = dc.channel(LLMRTC_CHANNELS.speculation)
+const realtimeUsage = dc.channel(LLMRTC_CHANNELS.realtimeUsage)
+
+/** Called by the realtime relay for each model response's usage. */
+export function publishRealtimeUsage (sessionId: string, model: string, usage: Omit<RealtimeUsageEvent, 'sessionId' | 'model'>): void {
+  if (!realtimeUsage.hasSubscribers) return
+  realtimeUsage.publish({ sessionId, model, ...usage } satisfies RealtimeUsageEvent)
+}
 
 /** Called by the voice pipeline for each step of a preemptive generation. */
 export function publishSpeculation (sessionId: string, outcome: SpeculationEvent['outcome']): void {

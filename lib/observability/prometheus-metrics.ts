@@ -49,6 +49,7 @@ export class PrometheusMetrics {
   readonly #toolDuration: Histogram<'name'>
   readonly #stageTransitions: Counter<'from' | 'to'>
   readonly #speculations: Counter<'outcome'>
+  readonly #realtimeTokens: Counter<'model' | 'kind'>
 
   constructor (options: PrometheusMetricsOptions) {
     this.#options = options
@@ -71,6 +72,7 @@ export class PrometheusMetrics {
     this.#toolDuration = new Histogram({ name: 'llmrtc_tool_duration_seconds', help: 'Duration of tool calls, by tool.', labelNames: ['name'], buckets: TOOL_BUCKETS, registers })
     this.#stageTransitions = new Counter({ name: 'llmrtc_stage_transitions_total', help: 'Playbook stage changes, by stage left and stage entered.', labelNames: ['from', 'to'], registers })
     this.#speculations = new Counter({ name: 'llmrtc_preemptive_generations_total', help: 'LLM answers started during a pause of the user (started), then played (used) or thrown away (wasted).', labelNames: ['outcome'], registers })
+    this.#realtimeTokens = new Counter({ name: 'llmrtc_realtime_tokens_total', help: 'Relay mode: tokens used by the realtime model, by model and kind (input, output, audio_input, audio_output, cached; audio and cached are parts of input/output).', labelNames: ['model', 'kind'], registers })
     // Known label values start at 0, so a rate() sees the first one.
     for (const outcome of ['started', 'used', 'wasted']) this.#speculations.inc({ outcome }, 0)
     for (const outcome of TURN_OUTCOMES) this.#turns.inc({ outcome }, 0)
@@ -98,6 +100,15 @@ export class PrometheusMetrics {
     })
     this.#on('llmrtc:speculation', (event) => {
       if (this.#owns(event.sessionId)) this.#speculations.inc({ outcome: event.outcome })
+    })
+    this.#on('llmrtc:realtime:usage', (event) => {
+      if (!this.#owns(event.sessionId)) return
+      const model = event.model
+      this.#realtimeTokens.inc({ model, kind: 'input' }, event.inputTokens)
+      this.#realtimeTokens.inc({ model, kind: 'output' }, event.outputTokens)
+      if (event.audioInputTokens !== undefined) this.#realtimeTokens.inc({ model, kind: 'audio_input' }, event.audioInputTokens)
+      if (event.audioOutputTokens !== undefined) this.#realtimeTokens.inc({ model, kind: 'audio_output' }, event.audioOutputTokens)
+      if (event.cachedTokens !== undefined) this.#realtimeTokens.inc({ model, kind: 'cached' }, event.cachedTokens)
     })
     this.#on('llmrtc:stage:change', (event) => {
       if (this.#owns(event.sessionId)) this.#stageTransitions.inc({ from: event.from, to: event.to })

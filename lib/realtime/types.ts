@@ -52,6 +52,11 @@ export interface RealtimeOptions {
   baseURL?: string
   /** How long opening the provider session may take, in ms (default 10 000). */
   connectTimeoutMs?: number
+  /**
+   * When the relay cannot open or fails: `'pipeline'` (default) goes on with the STT → LLM → TTS pipeline
+   * (`ready{mode:'pipeline'}`, or `mode-changed` later); `'none'` sends `REALTIME_ERROR` and closes.
+   */
+  fallback?: 'pipeline' | 'none'
 }
 
 /** Token usage of one response, as the `usage` message carries it. */

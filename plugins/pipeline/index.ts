@@ -16,6 +16,8 @@ import type { TurnResult } from '../../lib/pipeline/turn-types.js'
 import type { Session } from '../../lib/sessions/session.js'
 import type { SessionMedia } from '../../lib/transport/media-transport.js'
 import { resolveTurnTaking } from '../../lib/turn-taking/resolve-turn-taking.js'
+import { LLMRTC_ERR_REALTIME_AUDIO_MESSAGE } from '../../lib/errors.js'
+import { relayOf } from '../../lib/realtime/session-mode.js'
 import type { TurnTakingSettings } from '../../lib/turn-taking/turn-taking-settings.js'
 import { attachSpeechDetection } from './speech-detection.js'
 import { handleAudioMessage } from './audio-message.js'
@@ -210,6 +212,8 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   // Without WebRTC the greeting goes out at once, as tts-chunk messages; with it, once the media is up.
   const greetOnOpen = !fastify.hasDecorator('llmrtcTransport') || !fastify.llmrtcTransport.available
   signaling.on('open', (ctx) => {
+    // Relay mode (plugins/realtime): the realtime model speaks; there is no pipeline to greet with.
+    if (relayOf(ctx.session) !== undefined) return
     const entry = entryFor(ctx.session)
     if (greetOnOpen && ctx.session.history.length === 0) greet(entry)
   })
@@ -220,9 +224,15 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   sessions.on('ended', (session) => { drop(session.id) })
 
   signaling.handle('audio', (message, ctx) => {
+    if (relayOf(ctx.session) !== undefined) throw new LLMRTC_ERR_REALTIME_AUDIO_MESSAGE()
     handleAudioMessage(message, ctx, entryFor(ctx.session).pipeline, config)
   })
   signaling.handle('text', (message, ctx) => {
+    const relay = relayOf(ctx.session)
+    if (relay !== undefined) {
+      relay.sendText(message.text)
+      return
+    }
     handleTextMessage(message, ctx, entryFor(ctx.session).pipeline)
   })
 
@@ -230,7 +240,8 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     const transport = fastify.llmrtcTransport
     transport.on('media', (sessionId: string, media: SessionMedia) => {
       const session = sessions.get(sessionId)
-      if (session === undefined) return
+      // In relay mode the realtime plugin takes the media.
+      if (session === undefined || relayOf(session) !== undefined) return
       const entry = entryFor(session)
       entry.detach?.()
       entry.pipeline.setTrackOutput(media.output)

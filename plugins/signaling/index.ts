@@ -7,7 +7,7 @@ import { LLMRTC_ERR_INTERNAL, LLMRTC_ERR_PROTOCOL_BINARY_FRAME, LLMRTC_ERR_PROTO
 import { MessageRateLimiter, admitMessage, setMessageLimiter } from '../../lib/limits/message-rate-limiter.js'
 import type { Logger } from '../../lib/logger.js'
 import { parseClientMessage } from '../../lib/protocol/parse-client-message.js'
-import { PROTOCOL_VERSION } from '../../lib/protocol/server-messages.js'
+import { PROTOCOL_VERSION, type SessionMode } from '../../lib/protocol/server-messages.js'
 import { iceServersFor } from '../../lib/transport/ice-servers.js'
 import type { Session } from '../../lib/sessions/session.js'
 import { ClientConnection } from '../../lib/signaling/client-connection.js'
@@ -40,6 +40,12 @@ export interface LLMRTCSignalingDecorator extends EventEmitter<SignalingEvents> 
   connections: () => ConnectionContext[]
   /** Serves plain HTTP GETs of the signaling path (default 404), e.g. the demo page. */
   servePage: (handler: (request: FastifyRequest, reply: FastifyReply) => unknown) => void
+  /**
+   * Decides each new connection's mode before `ready` (the relay plugin opens the realtime model's session
+   * here): `ready` then carries `mode`, and the client's messages wait behind the choice. What it throws is
+   * sent as the error, and the connection closes (1011).
+   */
+  chooseMode: (chooser: (ctx: ConnectionContext) => Promise<SessionMode>) => void
 }
 
 declare module 'fastify' {
@@ -70,8 +76,10 @@ async function llmrtcSignaling (fastify: FastifyInstance, opts: LLMRTCSignalingO
   const decorator = Object.assign(new EventEmitter<SignalingEvents>(), {
     handle: <T extends RoutedType>(type: T, handler: MessageHandler<T>) => { router.on(type, handler) },
     connections: () => [...open],
-    servePage: (_handler: (request: FastifyRequest, reply: FastifyReply) => unknown): void => {}
+    servePage: (_handler: (request: FastifyRequest, reply: FastifyReply) => unknown): void => {},
+    chooseMode: (chooser: (ctx: ConnectionContext) => Promise<SessionMode>): void => { modeChooser = chooser }
   })
+  let modeChooser: ((ctx: ConnectionContext) => Promise<SessionMode>) | undefined
   const connectionHooks = new ConnectionHooks(hooks, clock)
   registerBuiltinHandlers(fastify, router, (ctx, previous) => {
     connectionHooks.rebound(ctx)
@@ -242,7 +250,27 @@ async function llmrtcSignaling (fastify: FastifyInstance, opts: LLMRTCSignalingO
     }
 
     function opened (): void {
-      connection.send({ type: 'ready', id: session.id, protocolVersion: PROTOCOL_VERSION, iceServers: iceServersFor(config, connection.id, clock.now()) })
+      const chooser = modeChooser
+      if (chooser === undefined) {
+        announce(undefined)
+        return
+      }
+      enqueue(async () => {
+        let mode: SessionMode
+        try {
+          mode = await chooser(ctx)
+        } catch (err) {
+          ctx.log.error({ err }, 'no mode for this session: connection closed')
+          sendError(err)
+          sessions.end(session, 'closed')
+          connection.close(CLOSE_CODES.internalError, 'no mode for this session')
+          return
+        }
+        if (!controller.signal.aborted) announce(mode)
+      })
+    }
+    function announce (mode: SessionMode | undefined): void {
+      connection.send({ type: 'ready', id: session.id, protocolVersion: PROTOCOL_VERSION, iceServers: iceServersFor(config, connection.id, clock.now()), ...(mode !== undefined ? { mode } : {}) })
       ctx.log.info('client connected')
       decorator.emit('open', ctx)
       connectionHooks.bound(ctx)

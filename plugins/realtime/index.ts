@@ -1,0 +1,195 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { systemClock } from '../../lib/clock.js'
+import { LLMRTC_ERR_REALTIME } from '../../lib/errors.js'
+import type { Logger } from '../../lib/logger.js'
+import { publishRealtimeUsage } from '../../lib/observability/channels.js'
+import { openOpenAIRealtime } from '../../lib/realtime/openai-realtime-session.js'
+import { RealtimeRelay, type RelayEndReason } from '../../lib/realtime/realtime-relay.js'
+import { bindRelay } from '../../lib/realtime/session-mode.js'
+import type { RealtimeProviderSession } from '../../lib/realtime/types.js'
+import type { Session } from '../../lib/sessions/session.js'
+import { ToolExecutor } from '../../lib/tools/tool-executor.js'
+import { ToolRegistry } from '../../lib/tools/tool-registry.js'
+import type { SessionMedia } from '../../lib/transport/media-transport.js'
+import { CLOSE_CODES } from '../signaling/close-codes.js'
+import { resolveRealtimeOptions, type LLMRTCRealtimeOptions, type ResolvedRealtimeOptions } from './options.js'
+
+export type { LLMRTCRealtimeOptions } from './options.js'
+
+interface RelayEntry {
+  relay: RealtimeRelay
+  session: Session
+  /** Stops feeding the microphone to the relay. */
+  detach?: () => void
+}
+
+/** `fastify.llmrtcRealtime`: relay mode's state. */
+export interface LLMRTCRealtimeDecorator {
+  /** Relay mode is configured (a provider was given). */
+  readonly enabled: boolean
+  /** Sessions with a live relay. */
+  readonly size: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    llmrtcRealtime: LLMRTCRealtimeDecorator
+  }
+}
+
+/**
+ * Speech-to-speech relay mode: on each connection the realtime model's session opens at once, and `ready`
+ * says which mode won (`realtime`, or `pipeline` when it failed and the pipeline can take over). The
+ * session's microphone goes to the model, and its speech to the session's paced WebRTC track
+ * (lib/realtime/realtime-relay.ts). Off unless `provider` (or REALTIME_PROVIDER) is set.
+ */
+async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOptions): Promise<void> {
+  const config = fastify.llmrtcConfig
+  const resolved = resolveRealtimeOptions(opts ?? {}, config.env)
+  const entries = new Map<string, RelayEntry>()
+  fastify.decorate('llmrtcRealtime', {
+    enabled: resolved !== undefined,
+    get size () { return entries.size }
+  })
+  if (resolved === undefined) return
+  const options: ResolvedRealtimeOptions = resolved
+  const clock = config.clock ?? systemClock
+  const sessions = fastify.llmrtcSessions
+  const signaling = fastify.llmrtcSignaling
+  const log = fastify.log.child({ plugin: 'llmrtc-realtime' }) as Logger
+  const tools = new ToolRegistry(options.tools ?? config.tools)
+  const executor = new ToolExecutor({ timeoutMs: config.toolTimeoutMs, maxConcurrency: config.maxConcurrentTools, clock })
+  const transport = fastify.hasDecorator('llmrtcTransport') ? fastify.llmrtcTransport : undefined
+  // The pipeline can take over when the relay fails: its plugin is there, and the options allow it.
+  const canFallBack = (): boolean => options.fallback === 'pipeline' && fastify.hasDecorator('llmrtcPipeline')
+
+  signaling.chooseMode(async (ctx) => {
+    let provider: RealtimeProviderSession
+    try {
+      provider = await openOpenAIRealtime({
+        apiKey: options.apiKey,
+        ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
+        model: options.model,
+        voice: options.voice,
+        ...(options.instructions ?? config.systemPrompt) !== undefined ? { instructions: options.instructions ?? config.systemPrompt } : {},
+        tools: tools.definitions(),
+        transcription: options.transcription,
+        turnDetection: options.turnDetection,
+        ...(options.maxOutputTokens !== undefined ? { maxOutputTokens: options.maxOutputTokens } : {}),
+        connectTimeoutMs: options.connectTimeoutMs,
+        signal: ctx.signal,
+        log: ctx.log
+      })
+    } catch (err) {
+      if (ctx.signal.aborted) throw err
+      if (!canFallBack()) throw err
+      ctx.log.warn({ err }, 'the realtime session could not open: this session uses the pipeline')
+      return 'pipeline'
+    }
+    start(ctx.session, provider, ctx.log)
+    return 'realtime'
+  })
+
+  function start (session: Session, provider: RealtimeProviderSession, sessionLog: Logger): void {
+    const entry: RelayEntry = {
+      session,
+      relay: new RealtimeRelay({
+        session: provider,
+        sessionId: session.id,
+        send: (message) => { entry.session.send(message) },
+        tools,
+        executor,
+        data: session.data,
+        history: session.history,
+        budget: options.budget,
+        clock,
+        log: sessionLog,
+        onEnd: (reason, error) => { relayEnded(entry, reason, error) },
+        onUsage: (usage) => { publishRealtimeUsage(entry.session.id, options.model, usage) }
+      })
+    }
+    entries.set(session.id, entry)
+    bindRelay(session, entry.relay)
+    const media = transport?.media(session.id)
+    if (media !== undefined) attach(entry, media)
+  }
+
+  function attach (entry: RelayEntry, media: SessionMedia): void {
+    entry.detach?.()
+    entry.relay.setOutput(media.output)
+    entry.detach = media.onAudio((frame) => { entry.relay.pushAudio(frame) })
+  }
+
+  function stop (entry: RelayEntry): void {
+    entries.delete(entry.session.id)
+    bindRelay(entry.session, undefined)
+    entry.detach?.()
+    entry.detach = undefined
+    entry.relay.close()
+  }
+
+  function relayEnded (entry: RelayEntry, reason: RelayEndReason, error: Error): void {
+    const session = entry.session
+    stop(entry)
+    if (reason === 'budget') {
+      // BUDGET_EXCEEDED was sent: the conversation is over.
+      session.connection?.close(CLOSE_CODES.normal, 'budget exceeded')
+      sessions.end(session, 'closed')
+      return
+    }
+    log.warn({ err: error, sessionId: session.id }, 'the realtime session failed')
+    const message = error instanceof LLMRTC_ERR_REALTIME ? error.message : new LLMRTC_ERR_REALTIME(options.provider, 'the session ended').message
+    session.send({ type: 'error', code: 'REALTIME_ERROR', message })
+    if (!canFallBack()) {
+      session.connection?.close(CLOSE_CODES.internalError, 'realtime session failed')
+      sessions.end(session, 'closed')
+      return
+    }
+    session.send({ type: 'mode-changed', mode: 'pipeline' })
+    // The pipeline plugin takes the session's media as if it had just arrived.
+    const media = transport?.media(session.id)
+    if (media !== undefined) transport?.emit('media', session.id, media)
+  }
+
+  transport?.on('media', (sessionId, media) => {
+    const entry = entries.get(sessionId)
+    if (entry !== undefined) attach(entry, media)
+  })
+  transport?.on('closed', (sessionId) => {
+    const entry = entries.get(sessionId)
+    if (entry === undefined) return
+    entry.detach?.()
+    entry.detach = undefined
+    entry.relay.setOutput(undefined)
+  })
+  // The client is gone: the model's session is not kept running (and billed) without it. A reconnect on a
+  // new connection opens a new one, which `rebound` moves to the resumed session.
+  signaling.on('close', (ctx) => {
+    const entry = entries.get(ctx.session.id)
+    if (entry !== undefined) stop(entry)
+  })
+  signaling.on('rebound', (ctx, previous) => {
+    const entry = entries.get(previous.id)
+    if (entry === undefined) return
+    entries.delete(previous.id)
+    bindRelay(previous, undefined)
+    entry.session = ctx.session
+    entries.set(ctx.session.id, entry)
+    bindRelay(ctx.session, entry.relay)
+  })
+  sessions.on('ended', (session) => {
+    const entry = entries.get(session.id)
+    if (entry !== undefined) stop(entry)
+  })
+  fastify.addHook('onClose', async function closeRelays () {
+    for (const entry of [...entries.values()]) stop(entry)
+  })
+}
+
+export default fp(llmrtcRealtime, {
+  name: 'llmrtc-realtime',
+  fastify: '5.x',
+  dependencies: ['llmrtc-config', 'llmrtc-sessions', 'llmrtc-signaling'],
+  decorators: { fastify: ['llmrtcConfig', 'llmrtcSessions', 'llmrtcSignaling'] }
+})
