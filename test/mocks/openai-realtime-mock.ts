@@ -117,6 +117,7 @@ export async function startOpenAIRealtimeMock (options: OpenAIRealtimeMockOption
     let speechItem = ''
     let speechStartMs = 0
     let silentMs = 0
+    let voicedRun = 0
     // The response in progress (its id), cancelled by speech.
     let active: { id: string, cancelled: boolean } | undefined
 
@@ -156,12 +157,14 @@ export async function startOpenAIRealtimeMock (options: OpenAIRealtimeMockOption
       for (let i = 0; i < samples; i++) { const s = pcm.readInt16LE(i * 2); sum += s * s }
       const rms = Math.sqrt(sum / Math.max(1, samples))
       appendedMs += ms
-      if (rms > speechRms) {
+      voicedRun = rms > speechRms ? voicedRun + ms : 0
+      // Speech starts after 30 ms voiced in a row (a click or a concealed packet is not speech).
+      if (rms > speechRms && (speaking || voicedRun >= 30)) {
         silentMs = 0
         if (!speaking) {
           speaking = true
           speechItem = id('item')
-          speechStartMs = appendedMs - ms
+          speechStartMs = appendedMs - voicedRun
           send({ type: 'input_audio_buffer.speech_started', audio_start_ms: Math.round(speechStartMs), item_id: speechItem })
           if (active !== undefined) active.cancelled = true
         }

@@ -74,6 +74,7 @@ const CHECKS: Record<string, (app: FastifyInstance, t: Test) => Promise<void> | 
     client.ws.terminate()
   },
   'llmrtc-pipeline': (app, t) => { t.type(app.llmrtcPipeline, 'object') },
+  'llmrtc-realtime': (app, t) => { t.equal(app.llmrtcRealtime.enabled, false, 'relay mode is off without a provider') },
   'llmrtc-drain': (app, t) => { t.equal(app.llmrtcDrain.draining, false) },
   'llmrtc-health': async (app, t) => { t.equal((await app.inject('/health')).statusCode, 200) },
   'llmrtc-metrics': async (app, t) => {
