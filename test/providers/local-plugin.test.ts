@@ -181,7 +181,7 @@ t.test('registering a provider plugin again after the umbrella keeps the OpenAI 
     llm: ['openai-llm', 'LOCAL_ONLY=true, OPENAI_BASE_URL is a local server'],
     tts: ['espeak-tts', 'LOCAL_ONLY=true, espeak-ng is installed (no TTS key set)']
   })
-  t.same(app.llmrtcProviders.registry.names('llm'), ['builtin', 'openai'], 'one factory per name')
+  t.same(app.llmrtcProviders.registry.names('llm'), ['builtin', 'gemini', 'anthropic', 'bedrock', 'openai'], 'one factory per name')
   await app.llmrtcProviders.llm.complete({ messages: [{ role: 'user', content: 'Hi' }] })
   t.match(mock.requestsTo('chat')[0]?.body, { model: 'llama3.2' }, 'the last registration\'s options apply')
 })
