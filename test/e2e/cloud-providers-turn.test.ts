@@ -37,8 +37,9 @@ t.test('one turn through Anthropic (LLM) and ElevenLabs (TTS, input-streaming We
   const elevenlabs = await ElevenLabsMock.start({ apiKey: 'xi-e2e' })
   t.teardown(() => elevenlabs.close())
   const app = await buildApp(t, {
-    // ElevenLabs' key would also choose Scribe for STT; this turn is about its TTS.
-    providers: { stt: new ScriptedSTT(['hello there what can you do']) },
+    // ElevenLabs' key would also choose Scribe for STT; this turn is about its TTS. One transcript per
+    // call: a pause in the question (the comma) may start a speculative transcription before the final one.
+    providers: { stt: new ScriptedSTT(Array<string>(4).fill('hello there what can you do')) },
     anthropic: { apiKey: 'ant-e2e', baseURL: anthropic.baseURL },
     elevenlabs: { apiKey: 'xi-e2e', baseURL: elevenlabs.baseURL, tts: { voiceId: 'voice-e2e' } }
   })
