@@ -26,7 +26,7 @@ async function expectTurn (t: Test, client: WebRTCTestClient): Promise<string> {
   for (const step of TURN_STEPS) await client.waitFor(step, { timeoutMs: 20_000 }).catch((err: Error) => { throw new Error(`${err.message}; got ${JSON.stringify(client.wsMessages.filter(m => m.type !== 'metrics' && m.type !== 'llm-chunk'))}`) })
   const firsts = TURN_STEPS.map(step => client.wsMessages.findIndex(step))
   t.same(firsts, [...firsts].sort((a, b) => a - b), `events come in protocol order: ${client.wsMessages.map(m => m.type).filter(x => x !== 'metrics').join(' ')}`)
-  await client.audio.waitForSound(1000, 5000)
+  await client.audio.waitForSound(1000, 5000, 0)
   t.pass('the answer\'s audio arrived, non-silent, on the client\'s track')
   return (client.wsMessages.find(m => m.type === 'llm') as { text: string }).text
 }

@@ -25,7 +25,7 @@ t.test('a spoken sentence over WebRTC gets a streamed, spoken answer', async t =
   await expectVoiceTurn(t, client)
   const transcript = client.wsMessages.find(m => m.type === 'transcript')
   t.match(transcript, { isFinal: true, text: /I heard \d\.\d seconds of speech/ }, 'the placeholder STT heard the utterance')
-  await client.audio.waitForSound(1000, 5000)
+  await client.audio.waitForSound(1000, 5000, 0)
   t.pass('non-silent audio arrived on the client\'s track')
   await client.waitFor('tts-complete', { source: 'channel' })
   t.same(client.channelMessages.map(m => m.type).filter(x => x === 'speech-start' || x === 'tts-complete'), ['speech-start', 'tts-complete'], 'payload events are mirrored on the data channel')

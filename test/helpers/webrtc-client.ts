@@ -349,7 +349,10 @@ export class AudioCapture {
   }
 
   /** Resolves when a frame with a peak of at least `minPeak` arrives. */
-  async waitForSound (minPeak = 1000, timeoutMs = 5000): Promise<void> {
+  async waitForSound (minPeak = 1000, timeoutMs = 5000, fromFrame?: number): Promise<void> {
+    // Sound already received since `fromFrame` counts: the answer may have reached the track before the
+    // caller saw its tts-complete.
+    if (fromFrame !== undefined && this.peaks.slice(fromFrame).some(peak => peak >= minPeak)) return
     let waiter = (_peak: number): boolean => false
     await withTimeout(new Promise<void>(resolve => {
       waiter = (peak) => { if (peak >= minPeak) resolve(); return peak >= minPeak }
