@@ -5,6 +5,7 @@ import { isRetryableError } from '../../lib/providers/retry.js'
 import type { LLMChunk, LLMRequest } from '../../lib/providers/types.js'
 import { apiKeyOf, MOCK_REPLY, startAnthropicMock, type AnthropicMock } from '../mocks/anthropic-mock.js'
 import { llmConformance } from '../helpers/provider-conformance.js'
+import { toolExchangeHistory, weatherTool } from '../helpers/tool-exchange.js'
 
 async function setup (t: Test, options: Partial<AnthropicLLMOptions> = {}): Promise<{ mock: AnthropicMock, llm: AnthropicLLM }> {
   const mock = await startAnthropicMock()
@@ -19,7 +20,6 @@ async function collect (stream: AsyncIterable<LLMChunk>): Promise<LLMChunk[]> {
 }
 
 const hello: LLMRequest = { messages: [{ role: 'user', content: 'Hello' }] }
-const weatherTool = { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }
 
 t.test('the Anthropic LLM passes the LLM conformance suite against the mock', async t => {
   const { mock, llm } = await setup(t)
@@ -104,22 +104,7 @@ t.test('a multi-turn tool exchange is replayed as tool_use blocks and tool_resul
   const { mock, llm } = await setup(t)
   await llm.complete({
     tools: [weatherTool],
-    messages: [
-      { role: 'system', content: 'You are terse.' },
-      { role: 'user', content: 'Weather in Paris and Oslo?' },
-      {
-        role: 'assistant',
-        content: 'Checking both.',
-        toolCalls: [
-          { callId: 'toolu_a', name: 'get_weather', arguments: { city: 'Paris' } },
-          { callId: 'toolu_b', name: 'get_weather', arguments: '{"city": "Os' as unknown as Record<string, unknown> }
-        ]
-      },
-      { role: 'tool', toolCallId: 'toolu_a', toolName: 'get_weather', content: '{"temp":18}' },
-      { role: 'tool', toolCallId: 'toolu_b', toolName: 'get_weather', content: 'error: invalid arguments' },
-      { role: 'assistant', content: 'Paris is 18 degrees.' },
-      { role: 'user', content: 'Thanks' }
-    ]
+    messages: toolExchangeHistory('toolu_', 'Checking both.')
   })
   const body = mock.requests[0]?.body
   t.equal(body?.system, 'You are terse.')

@@ -5,6 +5,7 @@ import { isRetryableError } from '../../lib/providers/retry.js'
 import type { LLMChunk, LLMRequest } from '../../lib/providers/types.js'
 import { BEDROCK_MOCK_REPLY, startBedrockMock, type BedrockMock } from '../mocks/bedrock-mock.js'
 import { llmConformance } from '../helpers/provider-conformance.js'
+import { toolExchangeHistory, weatherTool } from '../helpers/tool-exchange.js'
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'FwoGZXIvYXdzEXAMPLETOKEN' }
 const model = 'us.anthropic.claude-3-5-haiku-20241022-v1:0'
@@ -24,7 +25,6 @@ async function collect (stream: AsyncIterable<LLMChunk>): Promise<LLMChunk[]> {
 }
 
 const hello: LLMRequest = { messages: [{ role: 'user', content: 'Hello' }] }
-const weatherTool = { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }
 
 t.test('the Bedrock LLM passes the LLM conformance suite against the mock', async t => {
   const { mock, llm } = await setup(t)
@@ -120,22 +120,7 @@ t.test('a multi-turn tool exchange is replayed as toolUse and toolResult blocks,
   const { mock, llm } = await setup(t)
   await llm.complete({
     tools: [weatherTool],
-    messages: [
-      { role: 'system', content: 'You are terse.' },
-      { role: 'user', content: 'Weather in Paris and Oslo?' },
-      {
-        role: 'assistant',
-        content: 'Checking.',
-        toolCalls: [
-          { callId: 'tooluse_a', name: 'get_weather', arguments: { city: 'Paris' } },
-          { callId: 'tooluse_b', name: 'get_weather', arguments: '{"city": "Os' as unknown as Record<string, unknown> }
-        ]
-      },
-      { role: 'tool', toolCallId: 'tooluse_a', toolName: 'get_weather', content: '{"temp":18}' },
-      { role: 'tool', toolCallId: 'tooluse_b', toolName: 'get_weather', content: 'error: invalid arguments' },
-      { role: 'assistant', content: 'Paris is 18 degrees.' },
-      { role: 'user', content: 'Thanks' }
-    ]
+    messages: toolExchangeHistory('tooluse_', 'Checking.')
   })
   const body = mock.requests[0]?.body
   t.same(body?.system, [{ text: 'You are terse.' }])

@@ -5,6 +5,7 @@ import { isRetryableError } from '../../lib/providers/retry.js'
 import type { LLMChunk, LLMRequest } from '../../lib/providers/types.js'
 import { llmConformance } from '../helpers/provider-conformance.js'
 import { GEMINI_MOCK_REPLY, startGeminiMock, type GeminiMock } from '../mocks/gemini-mock.js'
+import { weatherTool } from '../helpers/tool-exchange.js'
 
 async function setup (t: Test, options: Partial<GeminiLLMOptions> = {}, mockKey?: string): Promise<{ mock: GeminiMock, llm: GeminiLLM }> {
   const mock = await startGeminiMock(mockKey === undefined ? {} : { apiKey: mockKey })
@@ -19,7 +20,6 @@ async function collect (stream: AsyncIterable<LLMChunk>): Promise<LLMChunk[]> {
 }
 
 const hello: LLMRequest = { messages: [{ role: 'user', content: 'Hello' }] }
-const weatherTool = { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }
 
 t.test('the Gemini LLM passes the LLM conformance suite against the mock', async t => {
   const { mock, llm } = await setup(t, {}, 'gemini-test-key')

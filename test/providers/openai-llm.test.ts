@@ -5,6 +5,7 @@ import { isRetryableError } from '../../lib/providers/retry.js'
 import type { LLMChunk, LLMRequest } from '../../lib/providers/types.js'
 import { MOCK_REPLY, startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js'
 import { llmConformance } from '../helpers/provider-conformance.js'
+import { toolExchangeHistory, weatherTool } from '../helpers/tool-exchange.js'
 
 async function setup (t: Test, options: Partial<OpenAILLMOptions> = {}): Promise<{ mock: OpenAIMock, llm: OpenAILLM }> {
   const mock = await startOpenAIMock()
@@ -19,7 +20,6 @@ async function collect (stream: AsyncIterable<LLMChunk>): Promise<LLMChunk[]> {
 }
 
 const hello: LLMRequest = { messages: [{ role: 'user', content: 'Hello' }] }
-const weatherTool = { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }
 
 t.test('the OpenAI LLM passes the LLM conformance suite against the mock', async t => {
   const { mock, llm } = await setup(t)
@@ -93,22 +93,7 @@ t.test('a multi-turn tool exchange is replayed as tool_calls and tool_call_id me
   const { mock, llm } = await setup(t)
   await llm.complete({
     tools: [weatherTool],
-    messages: [
-      { role: 'system', content: 'You are terse.' },
-      { role: 'user', content: 'Weather in Paris and Oslo?' },
-      {
-        role: 'assistant',
-        content: '',
-        toolCalls: [
-          { callId: 'call_a', name: 'get_weather', arguments: { city: 'Paris' } },
-          { callId: 'call_b', name: 'get_weather', arguments: '{"city": "Os' as unknown as Record<string, unknown> }
-        ]
-      },
-      { role: 'tool', toolCallId: 'call_a', toolName: 'get_weather', content: '{"temp":18}' },
-      { role: 'tool', toolCallId: 'call_b', toolName: 'get_weather', content: 'error: invalid arguments' },
-      { role: 'assistant', content: 'Paris is 18 degrees.' },
-      { role: 'user', content: 'Thanks' }
-    ]
+    messages: toolExchangeHistory('call_', '')
   })
   t.same(mock.requestsTo('chat')[0]?.body.messages, [
     { role: 'system', content: 'You are terse.' },
