@@ -4,7 +4,7 @@ import { LLMRTC_ERR_REALTIME } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { scrubSecrets } from '../providers/scrub-secrets.js'
 import { mapOpenAIEvent } from './openai-event-mapping.js'
-import { OPENAI_REALTIME_RATE_HZ, openAISessionUpdate, type OpenAISessionSettings } from './openai-session-config.js'
+import { OPENAI_REALTIME_RATE_HZ, openAISessionUpdate, openAITools, type OpenAISessionSettings } from './openai-session-config.js'
 import type { RealtimeEvent, RealtimeProviderSession } from './types.js'
 
 const PROVIDER = 'openai-realtime'
@@ -98,6 +98,9 @@ export async function openOpenAIRealtime (options: OpenAIRealtimeConnectOptions)
     createResponse: () => { send({ type: 'response.create' }) },
     sendText: (text) => {
       send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } })
+    },
+    update: (change) => {
+      send({ type: 'session.update', session: { type: 'realtime', ...(change.instructions !== undefined ? { instructions: change.instructions } : {}), ...openAITools(change.tools) } })
     },
     close
   }

@@ -47,13 +47,16 @@ export function openAISessionUpdate (settings: OpenAISessionSettings): RealtimeS
       },
       output: { format: pcm, voice: settings.voice }
     },
-    ...(settings.tools.length > 0
-      ? {
-          tools: settings.tools.map(tool => ({ type: 'function' as const, name: tool.name, description: tool.description, parameters: tool.parameters })),
-          tool_choice: 'auto' as const
-        }
-      : {}),
+    ...(settings.tools.length > 0 ? openAITools(settings.tools) : {}),
     ...(settings.maxOutputTokens !== undefined ? { max_output_tokens: settings.maxOutputTokens } : {})
+  }
+}
+
+/** The session's function tools (an empty list clears them, for a playbook stage without tools). */
+export function openAITools (tools: ToolDefinition[]): Pick<RealtimeSessionCreateRequest, 'tools' | 'tool_choice'> {
+  return {
+    tools: tools.map(tool => ({ type: 'function' as const, name: tool.name, description: tool.description, parameters: tool.parameters })),
+    tool_choice: 'auto'
   }
 }
 

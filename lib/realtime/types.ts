@@ -1,3 +1,5 @@
+import type { Logger } from '../logger.js'
+import type { ChatMessage, ToolDefinition } from '../providers/types.js'
 import type { Tool } from '../tools/types.js'
 
 /** What happens when a relay session runs over its budget. */
@@ -83,6 +85,10 @@ export type RealtimeEvent =
   | { type: 'provider-error', message: string, code?: string }
   /** The provider session ended on its own (cut, expired); `error` says why. */
   | { type: 'closed', error: Error }
+  /** The provider will end this session soon (Gemini `goAway`, OpenAI's session cap): the relay renews it. */
+  | { type: 'expiring', timeLeftMs?: number }
+  /** A handle that resumes this session's state in a new connection (Gemini `sessionResumptionUpdate`). */
+  | { type: 'resume-handle', handle: string }
 
 /** One open provider session (the OpenAI Realtime WebSocket). */
 export interface RealtimeProviderSession {
@@ -100,6 +106,27 @@ export interface RealtimeProviderSession {
   createResponse: () => void
   /** Adds a typed user message. */
   sendText: (text: string) => void
+  /** Replaces the live session's instructions and tools (a playbook stage change). */
+  update: (change: RealtimeSessionChange) => void
   /** Closes the session (idempotent). */
   close: () => void
 }
+
+/** What a playbook stage change gives a live session. */
+export interface RealtimeSessionChange {
+  instructions?: string
+  tools: ToolDefinition[]
+}
+
+/** What a provider session is opened (or renewed) with, beside the provider's own settings. */
+export interface RealtimeSessionSetup extends RealtimeSessionChange {
+  /** The conversation so far (final text of both sides), given to a renewed session so it remembers. */
+  history?: ChatMessage[]
+  /** A provider's handle to resume an earlier session's state (Gemini session resumption); tried before `history`. */
+  resumeHandle?: string
+  signal: AbortSignal
+  log: Logger
+}
+
+/** Opens one provider session: at connect, and again to renew one that expires. */
+export type OpenRealtimeSession = (setup: RealtimeSessionSetup) => Promise<RealtimeProviderSession>
