@@ -102,6 +102,11 @@ export async function openOpenAIRealtime (options: OpenAIRealtimeConnectOptions)
     update: (change) => {
       send({ type: 'session.update', session: { type: 'realtime', ...(change.instructions !== undefined ? { instructions: change.instructions } : {}), ...openAITools(change.tools) } })
     },
+    commitInput: () => {
+      send({ type: 'input_audio_buffer.commit' })
+      send({ type: 'response.create' })
+    },
+    cancelResponse: () => { send({ type: 'response.cancel' }) },
     close
   }
 }

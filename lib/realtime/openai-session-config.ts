@@ -61,6 +61,8 @@ export function openAITools (tools: ToolDefinition[]): Pick<RealtimeSessionCreat
 }
 
 function turnDetectionOf (detection: RealtimeTurnDetection): NonNullable<NonNullable<RealtimeSessionCreateRequest['audio']>['input']>['turn_detection'] {
+  // Our VAD commits the turns (realtime-relay.ts): the server's detection is off.
+  if (detection.type === 'llmrtc') return null
   if (detection.type === 'semantic_vad') {
     return { type: 'semantic_vad', create_response: true, interrupt_response: true, ...(detection.eagerness !== undefined ? { eagerness: detection.eagerness } : {}) }
   }

@@ -15,10 +15,15 @@ export interface RealtimeBudget {
   onExceeded?: BudgetAction
 }
 
-/** The provider's own turn detection (OpenAI `server_vad` / `semantic_vad`). */
+/**
+ * Who decides when the user's turn starts and ends: the provider's own turn detection (OpenAI `server_vad` /
+ * `semantic_vad`), or llmrtc's Silero VAD (`llmrtc`: the provider's is off, the relay commits each utterance
+ * and asks for the answer, and barges in on speech; segmentation options are the `vad` option's).
+ */
 export type RealtimeTurnDetection =
   | { type: 'server_vad', threshold?: number, prefixPaddingMs?: number, silenceDurationMs?: number, idleTimeoutMs?: number }
   | { type: 'semantic_vad', eagerness?: 'low' | 'medium' | 'high' | 'auto' }
+  | { type: 'llmrtc' }
 
 /** Transcription of the user's speech (sent as `transcript`). */
 export interface RealtimeTranscription {
@@ -108,6 +113,19 @@ export interface RealtimeProviderSession {
   sendText: (text: string) => void
   /** Replaces the live session's instructions and tools (a playbook stage change). */
   update: (change: RealtimeSessionChange) => void
+  /**
+   * Our turn detection (`turnDetection: { type: 'llmrtc' }`) saw the user's utterance end: the audio appended
+   * since the last commit is the user's message, and the model answers it. OpenAI: `input_audio_buffer.commit`
+   * then `response.create`; Gemini Live (automatic activity detection off): `activityEnd`, after the
+   * `activityStart` sent with the utterance's first appended audio. Only called in that mode, and only after
+   * audio was appended.
+   */
+  commitInput: () => void
+  /**
+   * Our turn detection heard the user speak while a response is in progress: stop generating it (barge-in).
+   * OpenAI: `response.cancel`; Gemini Live: nothing more is needed (the next `activityStart` interrupts).
+   */
+  cancelResponse: () => void
   /** Closes the session (idempotent). */
   close: () => void
 }
