@@ -21,7 +21,7 @@ export interface TimingInfo {
 /** What an `onError` hook learns about where an error happened. */
 export interface ErrorContext {
   code: ProtocolErrorCode
-  component: 'stt' | 'llm' | 'tts' | 'vad' | 'webrtc' | 'server' | 'signaling' | 'session' | 'tool' | 'playbook' | 'hook'
+  component: 'stt' | 'llm' | 'tts' | 'vad' | 'webrtc' | 'server' | 'signaling' | 'session' | 'tool' | 'playbook' | 'hook' | 'realtime'
   sessionId?: string
   turnId?: string
   /** Epoch milliseconds. */

@@ -1,13 +1,17 @@
 import type { AudioFrame } from '../audio/audio-frame.js'
 import type { Clock } from '../clock.js'
-import { LLMRTC_ERR_REALTIME_BUDGET } from '../errors.js'
+import { clientErrorOf, LLMRTC_ERR_REALTIME_BUDGET } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { PayloadServerMessage } from '../protocol/server-messages.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { ToolExecutor } from '../tools/tool-executor.js'
 import type { ToolRegistry } from '../tools/tool-registry.js'
 import type { AudioOutput } from '../transport/media-transport.js'
+import type { HookRegistry } from '../hooks/hook-registry.js'
+import { LocalTurnDetection, type CreateSpeechDetector } from './local-turn-detection.js'
 import { MicrophoneBridge } from './microphone-bridge.js'
+import type { RealtimePlaybook } from './playbook-bridge.js'
+import { RelayHooks } from './relay-hooks.js'
 import { PlaybackPosition } from './playback-position.js'
 import { SessionBudget, type BudgetBreach } from './session-budget.js'
 import { RealtimeToolBridge } from './tool-bridge.js'
@@ -34,6 +38,12 @@ export interface RealtimeRelayOptions {
   onEnd: (reason: RelayEndReason, error: Error) => void
   /** Each response's token usage (metrics). */
   onUsage?: (usage: RealtimeUsage) => void
+  /** The session's playbook (lib/realtime/playbook-bridge.ts): stage changes update the provider session. */
+  playbook?: RealtimePlaybook
+  /** Our VAD as the turn detector (`turnDetection: { type: 'llmrtc' }`, the provider's is off): makes its detector. */
+  createDetector?: CreateSpeechDetector
+  /** The session hooks that make sense in relay mode (lib/realtime/relay-hooks.ts). */
+  hooks?: HookRegistry
 }
 
 /**
@@ -47,6 +57,11 @@ export class RealtimeRelay {
   readonly #position = new PlaybackPosition()
   readonly #budget: SessionBudget
   readonly #tools: RealtimeToolBridge
+  readonly #hooks: RelayHooks
+  readonly #turns: LocalTurnDetection | undefined
+  /** The user's last final transcript, and when the active response started (playbook and hooks). */
+  #userText: string | undefined
+  #responseStartedAt = 0
   #output: AudioOutput | undefined
   /** The response whose audio is played; deltas of any other (cancelled) one are dropped. */
   #activeResponseId: string | undefined
@@ -59,7 +74,16 @@ export class RealtimeRelay {
     this.#o = options
     this.#mic = new MicrophoneBridge(options.session.inputRateHz)
     this.#budget = new SessionBudget(options.budget ?? {}, options.clock, (breach) => { this.#exceeded(breach) })
-    this.#tools = new RealtimeToolBridge({ ...options, isClosed: () => this.#closed })
+    this.#hooks = new RelayHooks(options.hooks, options.sessionId, options.clock, options.log)
+    const playbook = options.playbook
+    this.#tools = new RealtimeToolBridge({
+      ...options,
+      isClosed: () => this.#closed,
+      hooks: this.#hooks,
+      ...(playbook !== undefined ? { lookup: (name, callId) => playbook.lookup(name, callId), afterCall: async (outcome) => { await playbook.afterToolCall(outcome) } } : {})
+    })
+    playbook?.bind({ update: (change) => { this.#o.session.update(change) }, send: options.send, ...(options.history !== undefined ? { history: options.history } : {}) })
+    this.#turns = options.createDetector === undefined ? undefined : this.#localTurns(options.createDetector)
     options.session.onEvent((event) => {
       if (this.#closed) return
       try {
@@ -81,6 +105,7 @@ export class RealtimeRelay {
   /** A microphone frame from the transport. */
   pushAudio (frame: AudioFrame): void {
     if (this.#closed) return
+    if (this.#turns !== undefined) { this.#turns.push(frame); return }
     const pcm = this.#mic.convert(frame)
     if (pcm.length > 0) this.#o.session.appendAudio(pcm)
   }
@@ -99,6 +124,8 @@ export class RealtimeRelay {
     this.#closed = true
     this.#budget.close()
     this.#tools.cancelAll()
+    this.#turns?.close()
+    this.#o.playbook?.close()
     if (this.#output !== undefined) this.#position.cut(this.#output)
     this.#o.session.close()
   }
@@ -109,23 +136,34 @@ export class RealtimeRelay {
       case 'speech-started':
         this.#bargeIn()
         o.send({ type: 'speech-start' })
+        this.#hooks.speechStarted()
         break
       case 'speech-stopped':
         o.send({ type: 'speech-end' })
+        this.#hooks.speechEnded(event.durationMs)
         break
       case 'user-transcript':
-        if (event.isFinal && event.text.trim() !== '') o.history?.add({ role: 'user', content: event.text })
+        if (event.isFinal && event.text.trim() !== '') {
+          o.history?.add({ role: 'user', content: event.text })
+          this.#userText = event.text
+          this.#hooks.userTranscript(event.text)
+        }
         if (event.isFinal) o.send({ type: 'transcript', text: event.text, isFinal: true })
         break
       case 'response-started':
         this.#activeResponseId = event.responseId
+        this.#responseStartedAt = o.clock.now()
         break
       case 'audio':
         this.#audio(event)
         break
       case 'assistant-transcript':
         if (event.responseId !== this.#activeResponseId) return
-        if (event.isFinal && event.text.trim() !== '') o.history?.add({ role: 'assistant', content: event.text })
+        if (event.isFinal && event.text.trim() !== '') {
+          o.history?.add({ role: 'assistant', content: event.text })
+          this.#hooks.answer(event.responseId, event.text, this.#responseStartedAt)
+          void o.playbook?.afterAnswer({ ...(this.#userText !== undefined ? { userText: this.#userText } : {}), assistantText: event.text })
+        }
         o.send({ type: 'assistant-transcript', text: event.text, isFinal: event.isFinal })
         break
       case 'tool-call':
@@ -136,8 +174,10 @@ export class RealtimeRelay {
         break
       case 'provider-error':
         o.log.warn({ code: event.code }, 'the realtime provider reported an error')
+        this.#hooks.error(new Error(event.message), 'realtime', { ...(event.code !== undefined ? { providerCode: event.code } : {}) })
         break
       case 'closed':
+        this.#hooks.error(event.error, 'realtime')
         this.close()
         o.onEnd('failed', event.error)
         break
@@ -186,6 +226,32 @@ export class RealtimeRelay {
       this.#o.log.debug({ itemId: played.itemId, audioEndMs: played.audioEndMs, droppedMs: played.droppedMs }, 'barge-in: model item truncated')
     }
     this.#o.send({ type: 'tts-cancelled' })
+  }
+
+  /** Our VAD listens to the microphone: only utterances reach the provider, and the relay takes the turns. */
+  #localTurns (createDetector: CreateSpeechDetector): LocalTurnDetection {
+    const o = this.#o
+    return new LocalTurnDetection({
+      createDetector,
+      inputRateHz: o.session.inputRateHz,
+      append: (pcm) => { if (!this.#closed) o.session.appendAudio(pcm) },
+      onSpeechStart: () => {
+        if (this.#closed) return
+        // The model is still generating: it stops (the provider's own detection would have done it).
+        if (this.#activeResponseId !== undefined) o.session.cancelResponse()
+        this.#handle({ type: 'speech-started' })
+      },
+      onSpeechEnd: (durationMs) => {
+        if (this.#closed) return
+        this.#handle({ type: 'speech-stopped', durationMs })
+        o.session.commitInput()
+      },
+      onError: (err) => {
+        o.log.warn({ err }, 'speech detection failed')
+        o.send(clientErrorOf(err))
+        this.#hooks.error(err, 'vad')
+      }
+    })
   }
 
   #exceeded (breach: BudgetBreach): void {

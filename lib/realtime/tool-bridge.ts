@@ -2,7 +2,8 @@ import type { Logger } from '../logger.js'
 import type { PayloadServerMessage } from '../protocol/server-messages.js'
 import type { ToolExecutor } from '../tools/tool-executor.js'
 import type { ToolRegistry } from '../tools/tool-registry.js'
-import type { ToolCallOutcome } from '../tools/types.js'
+import type { Tool, ToolCallOutcome } from '../tools/types.js'
+import type { RelayHooks } from './relay-hooks.js'
 import type { RealtimeEvent, RealtimeProviderSession } from './types.js'
 
 export interface RealtimeToolBridgeOptions {
@@ -14,6 +15,12 @@ export interface RealtimeToolBridgeOptions {
   data: Record<string, unknown>
   log: Logger
   isClosed: () => boolean
+  /** A playbook's tool (stage, global, transition) for a call, before the registry is asked. */
+  lookup?: (name: string, callId: string) => Tool | undefined
+  /** Runs when a call ended, before its output goes back (a playbook stage change). */
+  afterCall?: (outcome: ToolCallOutcome) => Promise<void>
+  /** onToolStart, onToolEnd, onToolError. */
+  hooks?: RelayHooks
 }
 
 interface ResponseCalls { pending: Map<string, AbortController>, done: boolean, answered: number }
@@ -38,9 +45,14 @@ export class RealtimeToolBridge {
     const controller = new AbortController()
     entry.pending.set(event.callId, controller)
     const request = { callId: event.callId, name: event.name, arguments: parseArguments(event.arguments) }
-    void o.executor.execute(request, o.tools.get(event.name), { signal: controller.signal, sessionId: o.sessionId, turnId: event.responseId, data: o.data }, {
-      onStart: (call) => { o.send({ type: 'tool-call-start', name: call.name, callId: call.callId, arguments: call.arguments }) },
+    const tool = o.lookup?.(event.name, event.callId) ?? o.tools.get(event.name)
+    void o.executor.execute(request, tool, { signal: controller.signal, sessionId: o.sessionId, turnId: event.responseId, data: o.data }, {
+      onStart: (call) => {
+        o.send({ type: 'tool-call-start', name: call.name, callId: call.callId, arguments: call.arguments })
+        o.hooks?.toolStarted(event.responseId, call)
+      },
       onEnd: (outcome) => {
+        o.hooks?.toolEnded(event.responseId, outcome)
         o.send({
           type: 'tool-call-end',
           callId: outcome.callId,
@@ -49,7 +61,10 @@ export class RealtimeToolBridge {
           durationMs: outcome.durationMs
         })
       }
-    }).then((outcome) => { this.#finished(event.responseId, outcome, controller) })
+    }).then(async (outcome) => {
+      if (!controller.signal.aborted && !o.isClosed()) await o.afterCall?.(outcome)
+      this.#finished(event.responseId, outcome, controller)
+    })
   }
 
   /** The response that asked for calls is done (`status`: completed, cancelled, incomplete, failed). */

@@ -78,7 +78,8 @@ export interface RealtimeUsage {
 /** A provider's events, in llmrtc's words (string-literal discriminated union). */
 export type RealtimeEvent =
   | { type: 'speech-started', itemId?: string }
-  | { type: 'speech-stopped' }
+  /** `durationMs`: the utterance's length, when the detector knows it. */
+  | { type: 'speech-stopped', durationMs?: number }
   | { type: 'user-transcript', text: string, isFinal: boolean }
   | { type: 'response-started', responseId: string }
   /** PCM s16le mono at the provider's output rate. */
