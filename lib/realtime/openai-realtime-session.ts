@@ -1,13 +1,19 @@
 import OpenAI from 'openai'
 import { OpenAIRealtimeWS } from 'openai/realtime/ws'
+import type { ConversationItem } from 'openai/resources/realtime/realtime'
 import { LLMRTC_ERR_REALTIME } from '../errors.js'
 import type { Logger } from '../logger.js'
+import type { ChatMessage } from '../providers/types.js'
 import { scrubSecrets } from '../providers/scrub-secrets.js'
 import { mapOpenAIEvent } from './openai-event-mapping.js'
 import { OPENAI_REALTIME_RATE_HZ, openAISessionUpdate, openAITools, type OpenAISessionSettings } from './openai-session-config.js'
 import type { RealtimeEvent, RealtimeProviderSession } from './types.js'
 
 const PROVIDER = 'openai-realtime'
+/** OpenAI ends a Realtime session after 60 minutes (its documented cap). */
+export const OPENAI_REALTIME_MAX_SESSION_MS = 60 * 60_000
+/** How long before the cap `expiring` is emitted, at most (and at most half the session). */
+const EXPIRY_NOTICE_MS = 60_000
 
 export interface OpenAIRealtimeConnectOptions extends OpenAISessionSettings {
   apiKey: string
@@ -16,6 +22,13 @@ export interface OpenAIRealtimeConnectOptions extends OpenAISessionSettings {
   connectTimeoutMs: number
   signal: AbortSignal
   log: Logger
+  /** The conversation so far (a renewed session): replayed as conversation items before the open resolves. */
+  history?: ChatMessage[]
+  /**
+   * The provider's session cap, in ms (default 60 minutes): `expiring` is emitted a minute before it (or
+   * half-way, for a short cap), so the relay renews the session in time.
+   */
+  maxSessionMs?: number
 }
 
 /**
@@ -42,10 +55,18 @@ export async function openOpenAIRealtime (options: OpenAIRealtimeConnectOptions)
     if (options.signal.aborted) onAbort()
     options.signal.addEventListener('abort', onAbort, { once: true })
     socket.once('unexpected-response', (_req, res) => { fail(`the handshake was refused with HTTP ${res.statusCode ?? 0}`); res.resume() })
-    socket.once('open', () => { rt.send({ type: 'session.update', session: openAISessionUpdate(options) }) })
+    socket.once('open', () => {
+      rt.send({ type: 'session.update', session: openAISessionUpdate(options) })
+      for (const message of options.history ?? []) {
+        if (message.role !== 'user' && message.role !== 'assistant') continue
+        rt.send({ type: 'conversation.item.create', item: historyItem(message.role, message.content) })
+      }
+    })
     rt.on('session.updated', () => { open = true; resolve() })
     rt.on('error', (err) => {
       if (!open) { fail(err.message, err); return }
+      // The server's cap: it closes the socket next. The relay renews the session.
+      if (err.error?.code === 'session_expired') { emit({ type: 'expiring', timeLeftMs: 0 }); return }
       emit({ type: 'provider-error', message: scrubSecrets(err.message), ...(typeof err.error?.code === 'string' ? { code: err.error.code } : {}) })
     })
     socket.once('close', (code, reason) => {
@@ -62,7 +83,10 @@ export async function openOpenAIRealtime (options: OpenAIRealtimeConnectOptions)
     if (event !== undefined) emit(event)
   })
 
+  // Set once the session is open: `expiring` before the provider's cap.
+  const expiry: { timer?: NodeJS.Timeout } = {}
   const close = (): void => {
+    clearTimeout(expiry.timer)
     if (closed) return
     closed = true
     if (socket.readyState === socket.CONNECTING) socket.terminate()
@@ -77,7 +101,11 @@ export async function openOpenAIRealtime (options: OpenAIRealtimeConnectOptions)
     clearTimeout(timer)
     if (onAbort !== undefined) options.signal.removeEventListener('abort', onAbort)
   }
-  options.log.debug({ model: options.model }, 'realtime session opened')
+  options.log.debug({ model: options.model, historyMessages: options.history?.length ?? 0 }, 'realtime session opened')
+  const maxSessionMs = options.maxSessionMs ?? OPENAI_REALTIME_MAX_SESSION_MS
+  const noticeMs = Math.min(EXPIRY_NOTICE_MS, Math.floor(maxSessionMs / 2))
+  expiry.timer = setTimeout(() => { if (!closed) emit({ type: 'expiring', timeLeftMs: noticeMs }) }, maxSessionMs - noticeMs).unref()
+  socket.once('close', () => { clearTimeout(expiry.timer) })
 
   const send = (event: Parameters<OpenAIRealtimeWS['send']>[0]): void => {
     if (!closed && socket.readyState === socket.OPEN) rt.send(event)
@@ -109,4 +137,11 @@ export async function openOpenAIRealtime (options: OpenAIRealtimeConnectOptions)
     cancelResponse: () => { send({ type: 'response.cancel' }) },
     close
   }
+}
+
+/** A message of the conversation as an item: the user's as `input_text`, the model's as `output_text`. */
+function historyItem (role: 'user' | 'assistant', text: string): ConversationItem {
+  return role === 'user'
+    ? { type: 'message', role, content: [{ type: 'input_text', text }] }
+    : { type: 'message', role, content: [{ type: 'output_text', text }] }
 }

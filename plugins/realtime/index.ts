@@ -7,7 +7,8 @@ import { publishRealtimeUsage } from '../../lib/observability/channels.js'
 import { openOpenAIRealtime } from '../../lib/realtime/openai-realtime-session.js'
 import { RealtimeRelay, type RelayEndReason } from '../../lib/realtime/realtime-relay.js'
 import { bindRelay } from '../../lib/realtime/session-mode.js'
-import type { RealtimeProviderSession } from '../../lib/realtime/types.js'
+import { RenewingSession } from '../../lib/realtime/session-renewal.js'
+import type { OpenRealtimeSession, RealtimeProviderSession } from '../../lib/realtime/types.js'
 import type { Session } from '../../lib/sessions/session.js'
 import { ToolExecutor } from '../../lib/tools/tool-executor.js'
 import { ToolRegistry } from '../../lib/tools/tool-registry.js'
@@ -19,6 +20,8 @@ export type { LLMRTCRealtimeOptions } from './options.js'
 
 interface RelayEntry {
   relay: RealtimeRelay
+  /** The relay's provider session, renewed when it expires. */
+  provider: RenewingSession
   session: Session
   /** Stops feeding the microphone to the relay. */
   detach?: () => void
@@ -91,9 +94,36 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
     return 'realtime'
   })
 
-  function start (session: Session, provider: RealtimeProviderSession, sessionLog: Logger): void {
+  // Opens the replacement of an expiring provider session (and a resumed session's), with the same settings.
+  const renewalOpener: OpenRealtimeSession = async (setup) => await openOpenAIRealtime({
+    apiKey: options.apiKey,
+    ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
+    model: options.model,
+    voice: options.voice,
+    ...(setup.instructions !== undefined ? { instructions: setup.instructions } : {}),
+    tools: setup.tools,
+    ...(setup.history !== undefined ? { history: setup.history } : {}),
+    transcription: options.transcription,
+    turnDetection: options.turnDetection,
+    ...(options.maxOutputTokens !== undefined ? { maxOutputTokens: options.maxOutputTokens } : {}),
+    connectTimeoutMs: options.connectTimeoutMs,
+    signal: setup.signal,
+    log: setup.log
+  })
+
+  function start (session: Session, opened: RealtimeProviderSession, sessionLog: Logger): RelayEntry {
+    const instructions = options.instructions ?? config.systemPrompt
+    const provider = new RenewingSession({
+      initial: opened,
+      open: renewalOpener,
+      ...(instructions !== undefined ? { instructions } : {}),
+      tools: tools.definitions(),
+      history: () => entry.session.history.messages,
+      log: sessionLog
+    })
     const entry: RelayEntry = {
       session,
+      provider,
       relay: new RealtimeRelay({
         session: provider,
         sessionId: session.id,
@@ -113,6 +143,7 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
     bindRelay(session, entry.relay)
     const media = transport?.media(session.id)
     if (media !== undefined) attach(entry, media)
+    return entry
   }
 
   function attach (entry: RelayEntry, media: SessionMedia): void {
@@ -167,16 +198,21 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
   // new connection opens a new one, which `rebound` moves to the resumed session.
   signaling.on('close', (ctx) => {
     const entry = entries.get(ctx.session.id)
-    if (entry !== undefined) stop(entry)
+    // Not when the session was resumed on another connection already (a takeover): that relay is the new one.
+    if (entry !== undefined && entry.session.connection === undefined) stop(entry)
   })
+  // The relay was built for the connection's fresh session (its history, data and playbook): the resumed
+  // session gets its own relay on the same provider session, renewed with the resumed conversation so the
+  // model remembers it. A relay the resumed session still had on an earlier connection (a takeover) stops.
   signaling.on('rebound', (ctx, previous) => {
     const entry = entries.get(previous.id)
     if (entry === undefined) return
-    entries.delete(previous.id)
-    bindRelay(previous, undefined)
-    entry.session = ctx.session
-    entries.set(ctx.session.id, entry)
-    bindRelay(ctx.session, entry.relay)
+    const earlier = entries.get(ctx.session.id)
+    if (earlier !== undefined) stop(earlier)
+    const opened = entry.provider.handOver()
+    stop(entry)
+    const resumed = start(ctx.session, opened, ctx.log)
+    if (ctx.session.history.length > 0) void resumed.provider.renew('reconnect')
   })
   sessions.on('ended', (session) => {
     const entry = entries.get(session.id)

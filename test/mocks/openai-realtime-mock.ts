@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { TestCertificate } from './tls.js'
@@ -62,7 +63,26 @@ export interface OpenAIRealtimeMock {
   broadcast: (event: Record<string, unknown>) => void
   /** Cuts every open socket (1011). */
   dropConnections: () => void
+  /** Each accepted connection, in order: its client events (appends counted, not kept) and whether it is open. */
+  connections: MockRealtimeConnection[]
+  /** Resolves once `count` connections were accepted. */
+  waitForConnections: (count: number) => Promise<void>
+  /**
+   * What OpenAI does at its session cap: an `error` event with code `session_expired`, then the close, on
+   * every open socket.
+   */
+  expire: () => void
+  /** Holds the next handshakes (accepted ones wait before the upgrade) until `release()`. */
+  hold: () => void
+  release: () => void
   close: () => Promise<void>
+}
+
+/** One accepted connection of the mock. */
+export interface MockRealtimeConnection {
+  received: Array<Record<string, unknown> & { type: string }>
+  appendedMs: number
+  open: boolean
 }
 
 const RATE_HZ = 24_000
@@ -86,6 +106,8 @@ export async function startOpenAIRealtimeMock (options: OpenAIRealtimeMockOption
   const waiters: Array<() => void> = []
   const sockets = new Set<WebSocket>()
   let refuseStatus = 0
+  const connections: MockRealtimeConnection[] = []
+  let held: Array<{ upgrade: () => void, socket: Duplex }> | undefined
   let appendedMs = 0
   let ids = 0
   const id = (prefix: string): string => `${prefix}_${++ids}`
@@ -101,12 +123,17 @@ export async function startOpenAIRealtimeMock (options: OpenAIRealtimeMockOption
       socket.end(`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
       return
     }
-    wss.handleUpgrade(request, socket, head, (ws) => { serve(ws) })
+    const upgrade = (): void => { wss.handleUpgrade(request, socket, head, (ws) => { serve(ws) }) }
+    if (held !== undefined) held.push({ upgrade, socket })
+    else upgrade()
   })
 
   function serve (ws: WebSocket): void {
     sockets.add(ws)
-    ws.on('close', () => { sockets.delete(ws); notify() })
+    const connection: MockRealtimeConnection = { received: [], appendedMs: 0, open: true }
+    connections.push(connection)
+    notify()
+    ws.on('close', () => { sockets.delete(ws); connection.open = false; notify() })
     const send = (event: Record<string, unknown>): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event_id: id('event'), ...event }))
     }
@@ -118,16 +145,21 @@ export async function startOpenAIRealtimeMock (options: OpenAIRealtimeMockOption
     let speechStartMs = 0
     let silentMs = 0
     let voicedRun = 0
+    /** Audio appended since the last commit, in ms. */
+    let uncommittedMs = 0
     // The response in progress (its id), cancelled by speech.
     let active: { id: string, cancelled: boolean } | undefined
 
     ws.on('message', (data) => {
       const event = JSON.parse(data.toString()) as Record<string, unknown> & { type: string }
       if (event.type === 'input_audio_buffer.append') {
-        onAudio(Buffer.from(String(event.audio), 'base64'))
+        const pcm = Buffer.from(String(event.audio), 'base64')
+        connection.appendedMs += (pcm.length >> 1) * 1000 / RATE_HZ
+        onAudio(pcm)
         return
       }
       received.push(event)
+      connection.received.push(event)
       notify()
       switch (event.type) {
         case 'session.update':
@@ -147,6 +179,15 @@ export async function startOpenAIRealtimeMock (options: OpenAIRealtimeMockOption
         case 'response.cancel':
           if (active !== undefined) active.cancelled = true
           break
+        case 'input_audio_buffer.commit': {
+          // Turn detection off (`turn_detection: null`): the client commits each utterance.
+          const itemId = id('item')
+          const heardMs = Math.round(uncommittedMs)
+          uncommittedMs = 0
+          send({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: null })
+          send({ type: 'conversation.item.input_audio_transcription.completed', item_id: itemId, content_index: 0, transcript: `I heard ${(heardMs / 1000).toFixed(1)} seconds of speech` })
+          break
+        }
       }
     })
 
@@ -157,6 +198,9 @@ export async function startOpenAIRealtimeMock (options: OpenAIRealtimeMockOption
       for (let i = 0; i < samples; i++) { const s = pcm.readInt16LE(i * 2); sum += s * s }
       const rms = Math.sqrt(sum / Math.max(1, samples))
       appendedMs += ms
+      uncommittedMs += ms
+      const input = (session.audio as { input?: { turn_detection?: unknown } } | undefined)?.input
+      if (input?.turn_detection === null) return
       voicedRun = rms > speechRms ? voicedRun + ms : 0
       // Speech starts after 30 ms voiced in a row (a click or a concealed packet is not speech).
       if (rms > speechRms && (speaking || voicedRun >= 30)) {
@@ -258,7 +302,22 @@ export async function startOpenAIRealtimeMock (options: OpenAIRealtimeMockOption
     allClosed: async () => { while (sockets.size > 0) await new Promise<void>(resolve => waiters.push(resolve)) },
     broadcast: (event) => { for (const ws of sockets) ws.send(JSON.stringify(event)) },
     dropConnections: () => { for (const ws of sockets) ws.close(1011, 'mock dropped the connection') },
+    connections,
+    waitForConnections: async (count) => { while (connections.length < count) await new Promise<void>(resolve => waiters.push(resolve)) },
+    expire: () => {
+      for (const ws of sockets) {
+        ws.send(JSON.stringify({ type: 'error', event_id: id('event'), error: { type: 'invalid_request_error', code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.', param: null, event_id: null } }))
+        ws.close(1000, 'session expired')
+      }
+    },
+    hold: () => { held ??= [] },
+    release: () => {
+      const waiting = held ?? []
+      held = undefined
+      for (const { upgrade } of waiting) upgrade()
+    },
     close: async () => {
+      for (const { socket } of held ?? []) socket.destroy()
       for (const ws of sockets) ws.terminate()
       wss.close()
       await new Promise<void>(resolve => server.close(() => { resolve() }))
