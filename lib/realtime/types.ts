@@ -36,13 +36,13 @@ export interface RealtimeTranscription {
 
 /** The `realtime` option: speech-to-speech relay to a realtime model. */
 export interface RealtimeOptions {
-  /** Only `'openai'` for now (Gemini Live is a follow-up). */
-  provider: 'openai'
-  /** Default `gpt-realtime`. */
+  /** `'openai'`: the OpenAI Realtime API; `'gemini'`: the Gemini Live API. */
+  provider: 'openai' | 'gemini'
+  /** Default `gpt-realtime` (OpenAI), `gemini-2.5-flash-native-audio-preview-12-2025` (Gemini). */
   model?: string
   /** The session's instructions (default: the server's `systemPrompt`). */
   instructions?: string
-  /** Default `marin`. */
+  /** Default `marin` (OpenAI), `Puck` (Gemini). */
   voice?: string
   /** Tools the model may call (default: the server's `tools`). */
   tools?: Tool[]
@@ -53,9 +53,12 @@ export interface RealtimeOptions {
   /** Most output tokens per response (default: the provider's, `inf`). */
   maxOutputTokens?: number
   budget?: RealtimeBudget
-  /** Default: OPENAI_API_KEY. */
+  /** Default: OPENAI_API_KEY (OpenAI), GEMINI_API_KEY else GOOGLE_API_KEY (Gemini). */
   apiKey?: string
-  /** Default: OPENAI_BASE_URL, else `https://api.openai.com/v1` (the SDK always connects with `wss:`). */
+  /**
+   * OpenAI: default OPENAI_BASE_URL, else `https://api.openai.com/v1` (the SDK always connects with `wss:`).
+   * Gemini: default GEMINI_BASE_URL, else `https://generativelanguage.googleapis.com` (no version; `http:` dials `ws:`).
+   */
   baseURL?: string
   /** How long opening the provider session may take, in ms (default 10 000). */
   connectTimeoutMs?: number
