@@ -1,7 +1,7 @@
 import { GoogleGenAI, type LiveServerMessage, type Session } from '@google/genai'
 import { LLMRTC_ERR_REALTIME } from '../errors.js'
 import type { Logger } from '../logger.js'
-import type { ChatMessage } from '../providers/types.js'
+import type { ChatMessage, ToolDefinition } from '../providers/types.js'
 import { scrubSecrets } from '../providers/scrub-secrets.js'
 import { GEMINI_LIVE_INPUT_MIME, GEMINI_LIVE_INPUT_RATE_HZ, GEMINI_LIVE_OUTPUT_RATE_HZ, geminiHistoryTurns, geminiLiveConfig, type GeminiLiveSettings } from './gemini-live-config.js'
 import { GeminiLiveEventMapper } from './gemini-live-event-mapping.js'
@@ -111,6 +111,7 @@ export async function openGeminiLive (options: GeminiLiveConnectOptions): Promis
   // A renewal without a handle: the conversation so far, as context (no answer is asked for).
   if (turns.length > 0) send('history', () => { session.sendClientContent({ turns, turnComplete: false }) })
   const manualActivity = options.turnDetection.type === 'llmrtc'
+  const openedWith = setupOf(options.instructions, options.tools)
   let activity = false
 
   const close = (): void => {
@@ -150,8 +151,10 @@ export async function openGeminiLive (options: GeminiLiveConnectOptions): Promis
       send('text', () => { session.sendClientContent({ turns: [{ role: 'user', parts: [{ text }] }], turnComplete: true }) })
     },
     // The Live API takes instructions and tools at setup only: the relay renews the session (resumed by its
-    // handle, or from the transcript) with the new ones when the session says it is expiring.
-    update: () => {
+    // handle, or from the transcript) with the new ones when the session says it is expiring. A change to
+    // what this session was opened with already (a renewal's replayed update) needs none.
+    update: (change) => {
+      if (setupOf(change.instructions ?? options.instructions, change.tools) === openedWith) return
       if (!closed) queueMicrotask(() => { if (!closed) emit({ type: 'expiring' }) })
     },
     commitInput: () => {
@@ -163,6 +166,11 @@ export async function openGeminiLive (options: GeminiLiveConnectOptions): Promis
     cancelResponse: () => {},
     close
   }
+}
+
+/** What a session's instructions and tools are, comparable. */
+function setupOf (instructions: string | undefined, tools: ToolDefinition[]): string {
+  return JSON.stringify([instructions ?? null, tools])
 }
 
 /** The SDK's connect failure, classified: a refused handshake names its HTTP status. */

@@ -206,8 +206,12 @@ t.test('goAway → expiring with the time left; update() asks the relay to renew
   mock.broadcast({ sessionResumptionUpdate: { resumable: true, newHandle: 'handle-7' } })
   t.same(await next('resume-handle'), { type: 'resume-handle', handle: 'handle-7' }, 'a non-resumable update gives no handle')
   const before = events.length
+  session.update({ instructions: 'Be brief.', tools: new ToolRegistry([weather]).definitions() })
+  session.update({ tools: new ToolRegistry([weather]).definitions() })
   session.update({ instructions: 'Now speak French.', tools: [] })
   t.same(await next('expiring', undefined, before), { type: 'expiring' })
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(events.slice(before).filter(e => e.type === 'expiring').length, 1, 'an update to the setup it has already renews nothing')
   t.notOk(mock.received.some(m => m.setup === undefined && JSON.stringify(m).includes('French')), 'nothing is sent mid-session')
 })
 
