@@ -4,7 +4,7 @@ import { systemClock } from '../../lib/clock.js'
 import { LLMRTC_ERR_REALTIME } from '../../lib/errors.js'
 import type { Logger } from '../../lib/logger.js'
 import { publishRealtimeUsage } from '../../lib/observability/channels.js'
-import { openOpenAIRealtime } from '../../lib/realtime/openai-realtime-session.js'
+import { realtimeOpener } from '../../lib/realtime/open-provider.js'
 import { RealtimeRelay, type RelayEndReason } from '../../lib/realtime/realtime-relay.js'
 import { bindRelay } from '../../lib/realtime/session-mode.js'
 import { RenewingSession } from '../../lib/realtime/session-renewal.js'
@@ -15,6 +15,7 @@ import { ToolRegistry } from '../../lib/tools/tool-registry.js'
 import type { SessionMedia } from '../../lib/transport/media-transport.js'
 import { CLOSE_CODES } from '../signaling/close-codes.js'
 import { resolveRealtimeOptions, type LLMRTCRealtimeOptions, type ResolvedRealtimeOptions } from './options.js'
+import { checkLocalTurnDetection, relayAgentFor, type RelayAgent } from './relay-agent.js'
 
 export type { LLMRTCRealtimeOptions } from './options.js'
 
@@ -67,57 +68,40 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
   // The pipeline can take over when the relay fails: its plugin is there, and the options allow it.
   const canFallBack = (): boolean => options.fallback === 'pipeline' && fastify.hasDecorator('llmrtcPipeline')
 
+  // Opens the configured provider's sessions (OpenAI Realtime or Gemini Live), at connect and to renew one.
+  const openProvider = realtimeOpener(options)
+
+  fastify.addHook('onReady', async function checkRelayTurnDetection () { checkLocalTurnDetection(fastify, options) })
+
   signaling.chooseMode(async (ctx) => {
     let provider: RealtimeProviderSession
+    // The session's playbook (its current stage's instructions and tools), hooks and turn detector.
+    const agent = relayAgentFor(fastify, ctx.session, options, tools, ctx.log)
     try {
-      provider = await openOpenAIRealtime({
-        apiKey: options.apiKey,
-        ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
-        model: options.model,
-        voice: options.voice,
-        ...(options.instructions ?? config.systemPrompt) !== undefined ? { instructions: options.instructions ?? config.systemPrompt } : {},
-        tools: tools.definitions(),
-        transcription: options.transcription,
-        turnDetection: options.turnDetection,
-        ...(options.maxOutputTokens !== undefined ? { maxOutputTokens: options.maxOutputTokens } : {}),
-        connectTimeoutMs: options.connectTimeoutMs,
+      provider = await openProvider({
+        ...agent.setup,
         signal: ctx.signal,
         log: ctx.log
       })
     } catch (err) {
+      agent.playbook?.close()
       if (ctx.signal.aborted) throw err
       if (!canFallBack()) throw err
       ctx.log.warn({ err }, 'the realtime session could not open: this session uses the pipeline')
       return 'pipeline'
     }
-    start(ctx.session, provider, ctx.log)
+    start(ctx.session, provider, ctx.log, agent)
     return 'realtime'
   })
 
   // Opens the replacement of an expiring provider session (and a resumed session's), with the same settings.
-  const renewalOpener: OpenRealtimeSession = async (setup) => await openOpenAIRealtime({
-    apiKey: options.apiKey,
-    ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
-    model: options.model,
-    voice: options.voice,
-    ...(setup.instructions !== undefined ? { instructions: setup.instructions } : {}),
-    tools: setup.tools,
-    ...(setup.history !== undefined ? { history: setup.history } : {}),
-    transcription: options.transcription,
-    turnDetection: options.turnDetection,
-    ...(options.maxOutputTokens !== undefined ? { maxOutputTokens: options.maxOutputTokens } : {}),
-    connectTimeoutMs: options.connectTimeoutMs,
-    signal: setup.signal,
-    log: setup.log
-  })
+  const renewalOpener: OpenRealtimeSession = openProvider
 
-  function start (session: Session, opened: RealtimeProviderSession, sessionLog: Logger): RelayEntry {
-    const instructions = options.instructions ?? config.systemPrompt
+  function start (session: Session, opened: RealtimeProviderSession, sessionLog: Logger, agent: RelayAgent = relayAgentFor(fastify, session, options, tools, sessionLog)): RelayEntry {
     const provider = new RenewingSession({
       initial: opened,
       open: renewalOpener,
-      ...(instructions !== undefined ? { instructions } : {}),
-      tools: tools.definitions(),
+      ...agent.setup,
       history: () => entry.session.history.messages,
       log: sessionLog
     })
@@ -136,7 +120,10 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
         clock,
         log: sessionLog,
         onEnd: (reason, error) => { relayEnded(entry, reason, error) },
-        onUsage: (usage) => { publishRealtimeUsage(entry.session.id, options.model, usage) }
+        onUsage: (usage) => { publishRealtimeUsage(entry.session.id, options.model, usage) },
+        ...(agent.playbook !== undefined ? { playbook: agent.playbook } : {}),
+        ...(agent.hooks !== undefined ? { hooks: agent.hooks } : {}),
+        ...(agent.createDetector !== undefined ? { createDetector: agent.createDetector } : {})
       })
     }
     entries.set(session.id, entry)
@@ -214,7 +201,9 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
     const resumed = start(ctx.session, opened, ctx.log)
     if (ctx.session.history.length > 0) void resumed.provider.renew('reconnect')
   })
-  sessions.on('ended', (session) => {
+  sessions.on('ended', (session, reason) => {
+    // A connection's fresh session replaced by a resumed one: `rebound` follows and hands its relay over.
+    if (reason === 'replaced') return
     const entry = entries.get(session.id)
     if (entry !== undefined) stop(entry)
   })
