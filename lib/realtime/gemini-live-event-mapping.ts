@@ -14,6 +14,8 @@ export class GeminiLiveEventMapper {
   #turn: { responseId: string, itemId: string, text: string } | undefined
   #userText = ''
   #userSpeaking = false
+  /** The model's turn was interrupted: its transcription still trailing in opens no new turn. */
+  #interrupted = false
   /** Usage that came while no turn was open: given with the next `response-done`. */
   #usage: UsageMetadata | undefined
   /** Each call's response (a cancellation cancels that response's calls) and name (the tool response needs it). */
@@ -78,6 +80,7 @@ export class GeminiLiveEventMapper {
       if (!this.#userSpeaking) events.push({ type: 'speech-started' })
       const turn = this.#turn
       this.#turn = undefined
+      this.#interrupted = true
       if (turn !== undefined) events.push({ type: 'response-done', responseId: turn.responseId, status: 'cancelled' })
     }
     for (const part of content.modelTurn?.parts ?? []) {
@@ -87,12 +90,14 @@ export class GeminiLiveEventMapper {
       events.push({ type: 'audio', responseId: turn.responseId, itemId: turn.itemId, contentIndex: 0, pcm: pcmOf(data) })
     }
     const said = content.outputTranscription?.text
-    if (said !== undefined && said !== '') {
+    // Transcription lags the audio: what trails in after an interruption belongs to the cut turn.
+    if (said !== undefined && said !== '' && !(this.#interrupted && this.#turn === undefined)) {
       const turn = this.#open(events)
       turn.text += said
       events.push({ type: 'assistant-transcript', responseId: turn.responseId, text: said, isFinal: false })
     }
     if (content.turnComplete === true) {
+      this.#interrupted = false
       this.#flushUser(events)
       const turn = this.#turn
       this.#turn = undefined
@@ -111,6 +116,7 @@ export class GeminiLiveEventMapper {
   /** The model's turn in progress, started now if there is none (the user's words so far are then final). */
   #open (events: RealtimeEvent[]): { responseId: string, itemId: string, text: string } {
     if (this.#turn !== undefined) return this.#turn
+    this.#interrupted = false
     this.#flushUser(events)
     const n = ++this.#turns
     this.#turn = { responseId: `gemini-turn-${n}`, itemId: `gemini-item-${n}`, text: '' }

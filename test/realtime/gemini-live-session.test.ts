@@ -185,6 +185,22 @@ t.test('the user speaking over the model: interrupted → speech-started and the
   t.notOk(mock.received.some(m => JSON.stringify(m).includes('truncat')), 'truncate is a no-op: Gemini has none')
 })
 
+t.test('transcription trailing in after an interruption opens no turn; the next turn is whole', async t => {
+  const mock = await mockFor(t)
+  const { events, next } = await open(t, mock)
+  const audio = { modelTurn: { parts: [{ inlineData: { mimeType: 'audio/pcm;rate=24000', data: Buffer.alloc(480).toString('base64') } }] } }
+  mock.broadcast({ serverContent: audio })
+  mock.broadcast({ serverContent: { outputTranscription: { text: 'Once upon' } } })
+  mock.broadcast({ serverContent: { interrupted: true } })
+  mock.broadcast({ serverContent: { outputTranscription: { text: ' a time' } } })
+  mock.broadcast({ serverContent: audio })
+  mock.broadcast({ serverContent: { outputTranscription: { text: 'Yes?' } } })
+  mock.broadcast({ serverContent: { turnComplete: true } })
+  await next('response-done', e => e.status === 'completed')
+  t.same(events.filter(e => e.type === 'response-started').map(e => (e as { responseId: string }).responseId), ['gemini-turn-1', 'gemini-turn-2'])
+  t.same(events.filter(e => e.type === 'assistant-transcript').map(e => [(e as { responseId: string }).responseId, (e as { text: string }).text]), [['gemini-turn-1', 'Once upon'], ['gemini-turn-2', 'Yes?'], ['gemini-turn-2', 'Yes?']])
+})
+
 t.test('toolCallCancellation cancels the response that asked for the calls', async t => {
   const mock = await mockFor(t)
   mock.script({ toolCall: { name: 'get_weather', args: { city: 'Oslo' } } })
