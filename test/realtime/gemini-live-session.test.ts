@@ -335,3 +335,47 @@ t.test('relay over Gemini Live: one typed turn plays out with transcripts, usage
   await next('tts-complete')
   t.same(history.messages.map(m => [m.role, m.content]), [['user', 'I am Ada.'], ['assistant', 'Hi there, Ada.']])
 })
+
+t.test('relay over Gemini Live: the user speaking over the model clears its queued speech (tts-cancelled)', async t => {
+  const mock = await mockFor(t)
+  mock.script({ audioMs: 10_000 })
+  const { session } = await open(t, mock)
+  const messages: PayloadServerMessage[] = []
+  const waiters: Array<() => void> = []
+  const output = new FakeOutput()
+  const relay = new RealtimeRelay({
+    session,
+    sessionId: 's2',
+    send: (message) => { messages.push(message); for (const w of waiters.splice(0)) w() },
+    tools: new ToolRegistry([]),
+    executor: new ToolExecutor(),
+    data: {},
+    budget: {},
+    clock: systemClock,
+    log: silentLogger,
+    onEnd: () => {}
+  })
+  relay.setOutput(output)
+  t.teardown(() => { relay.close() })
+  const next = async (type: PayloadServerMessage['type']): Promise<PayloadServerMessage> => {
+    for (;;) {
+      const found = messages.find(m => m.type === type)
+      if (found !== undefined) return found
+      await new Promise<void>(resolve => waiters.push(resolve))
+    }
+  }
+  relay.sendText('Tell me a long story.')
+  await next('tts-start')
+  t.ok(output.playing, 'the model is speaking')
+  // 100 ms of loud 48 kHz microphone: resampled to 16 kHz, it is speech to the mock.
+  for (let ms = 0; ms < 100; ms += 10) {
+    const samples = new Int16Array(480)
+    for (let i = 0; i < 480; i++) samples[i] = Math.round(6000 * Math.sin(2 * Math.PI * 300 * (ms * 48 + i) / 48_000))
+    relay.pushAudio({ samples, sampleRateHz: 48_000, channels: 1, samplesPerChannel: 480 })
+  }
+  await next('tts-cancelled')
+  t.ok(messages.some(m => m.type === 'speech-start'))
+  t.equal(output.clears, 1, 'the queue was cleared at once')
+  t.notOk(output.playing)
+  t.same([...mock.mimeTypes], ['audio/pcm;rate=16000'])
+})
