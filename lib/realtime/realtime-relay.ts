@@ -174,7 +174,7 @@ export class RealtimeRelay {
         break
       case 'provider-error':
         o.log.warn({ code: event.code }, 'the realtime provider reported an error')
-        this.#hooks.error(new Error(event.message), 'realtime', { ...(event.code !== undefined ? { providerCode: event.code } : {}) })
+        this.#hooks.error(new Error(event.message), 'realtime', { code: 'REALTIME_ERROR', ...(event.code !== undefined ? { details: { providerCode: event.code } } : {}) })
         break
       case 'closed':
         this.#hooks.error(event.error, 'realtime')

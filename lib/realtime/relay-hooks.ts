@@ -3,6 +3,7 @@ import { protocolCodeOf } from '../errors.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { ErrorContext, TurnContext } from '../hooks/hook-types.js'
 import type { Logger } from '../logger.js'
+import type { ProtocolErrorCode } from '../protocol/error-codes.js'
 import type { ToolCallOutcome } from '../tools/types.js'
 
 /**
@@ -68,8 +69,9 @@ export class RelayHooks {
     })
   }
 
-  error (error: Error, component: ErrorContext['component'], details?: Record<string, unknown>): void {
-    const context: ErrorContext = { code: protocolCodeOf(error), component, sessionId: this.#sessionId, timestamp: this.#clock.now(), ...(details !== undefined ? { details } : {}) }
+  /** `extra.code`: the protocol code when the error is not one of llmrtc's (a provider's error event). */
+  error (error: Error, component: ErrorContext['component'], extra: { code?: ProtocolErrorCode, details?: Record<string, unknown> } = {}): void {
+    const context: ErrorContext = { code: extra.code ?? protocolCodeOf(error), component, sessionId: this.#sessionId, timestamp: this.#clock.now(), ...(extra.details !== undefined ? { details: extra.details } : {}) }
     this.#run(async hooks => { await hooks.run('onError', error, context) })
   }
 
