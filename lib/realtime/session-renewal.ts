@@ -175,16 +175,26 @@ export class RenewingSession implements RealtimeProviderSession {
     const history = renewalHistory(this.#o.history(), this.#o.maxHistoryMessages, this.#o.maxHistoryChars)
     const log = this.#o.log
     log.info({ reason, historyMessages: history.length, resume: this.#resumeHandle !== undefined }, 'realtime session renewing')
+    const setup = {
+      ...(this.#instructions !== undefined ? { instructions: this.#instructions } : {}),
+      tools: this.#tools,
+      history,
+      signal: controller.signal,
+      log
+    }
+    const handle = this.#resumeHandle
     let next: RealtimeProviderSession
     try {
-      next = await this.#o.open({
-        ...(this.#instructions !== undefined ? { instructions: this.#instructions } : {}),
-        tools: this.#tools,
-        history,
-        ...(this.#resumeHandle !== undefined ? { resumeHandle: this.#resumeHandle } : {}),
-        signal: controller.signal,
-        log
-      })
+      if (handle === undefined) {
+        next = await this.#o.open(setup)
+      } else {
+        // A handle the provider no longer knows: once more, from the transcript.
+        next = await this.#o.open({ ...setup, resumeHandle: handle }).catch(async (err: unknown) => {
+          if (controller.signal.aborted) throw err
+          log.warn({ err }, 'realtime session resumption failed: renewing from the transcript')
+          return await this.#o.open(setup)
+        })
+      }
     } catch (err) {
       if (this.#closed || controller.signal.aborted) return
       this.#renewal = undefined

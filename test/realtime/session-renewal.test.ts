@@ -304,6 +304,28 @@ t.test('one renewal at a time; a resume handle is given with the transcript; the
   t.same(f.events, [{ type: 'speech-stopped' }], 'events of the new session only')
 })
 
+t.test('a resume handle the provider refuses: the renewal tries once more from the transcript', async t => {
+  const first = new FakeSession()
+  const setups: RealtimeSessionSetup[] = []
+  const session = new RenewingSession({
+    initial: first,
+    open: async (setup) => {
+      setups.push(setup)
+      if (setup.resumeHandle !== undefined) throw new Error('unknown handle')
+      return new FakeSession()
+    },
+    tools: [],
+    history: () => PAST,
+    log: silentLogger
+  })
+  t.teardown(() => { session.close() })
+  first.emit({ type: 'resume-handle', handle: 'stale' })
+  first.emit({ type: 'expiring' })
+  await until(() => session.renewals === 1, 'renewed')
+  t.same(setups.map(s => s.resumeHandle), ['stale', undefined])
+  t.same(setups[1]?.history, PAST)
+})
+
 t.test('a renewal in the middle of a response cancels it for the relay; its items and calls are not sent on', async t => {
   const f = fakeRenewal(t)
   f.first.emit({ type: 'response-started', responseId: 'r1' })
