@@ -112,7 +112,7 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
         session: provider,
         sessionId: session.id,
         send: (message) => { entry.session.send(message) },
-        tools,
+        tools: agent.tools,
         executor,
         data: session.data,
         history: session.history,

@@ -15,6 +15,8 @@ import type { ResolvedRealtimeOptions } from './options.js'
 export interface RelayAgent {
   /** The instructions and tools the provider session opens with (the playbook's current stage, when one runs). */
   setup: RealtimeSessionChange
+  /** The tools the model may call: the agent's choice (agentForSession), else the relay's. */
+  tools: ToolRegistry
   /** The session's playbook: the agent's choice (agentForSession), else the server's (`playbook` option or PLAYBOOK). */
   playbook?: RealtimePlaybook
   /** Session hooks (fastify.llmrtc.addHook) that fire in relay mode. */
@@ -34,18 +36,21 @@ export function checkLocalTurnDetection (fastify: FastifyInstance, options: Reso
 }
 
 /**
- * The relay agent of a session: its playbook (started at once: the initial stage is entered, or the stage
+ * The relay agent of a session (agentForSession's system prompt, tools and playbook, else the server's): its playbook (started at once: the initial stage is entered, or the stage
  * saved in the session's data is restored, so `setup` is already the current stage's), its hooks and its
  * turn detector.
  */
 export function relayAgentFor (fastify: FastifyInstance, session: Session, options: ResolvedRealtimeOptions, tools: ToolRegistry, log: Logger): RelayAgent {
   const config = fastify.llmrtcConfig
   const hooks = fastify.hasDecorator('llmrtc') ? fastify.llmrtc.hooks : undefined
-  const instructions = options.instructions ?? config.systemPrompt
   const choice = agentChoiceOf(session)
+  // A session's own agent wins over the server-wide settings, as in the pipeline.
+  const instructions = choice?.systemPrompt ?? options.instructions ?? config.systemPrompt
+  const agentTools = choice?.tools ?? tools
   const playbookSpec = choice?.playbook === undefined ? serverAgentOf(config)?.playbook ?? config.playbook : choice.playbook ?? undefined
   const agent: RelayAgent = {
-    setup: { ...(instructions !== undefined ? { instructions } : {}), tools: tools.definitions() },
+    setup: { ...(instructions !== undefined ? { instructions } : {}), tools: agentTools.definitions() },
+    tools: agentTools,
     ...(hooks !== undefined ? { hooks } : {})
   }
   if (playbookSpec !== undefined) {
@@ -54,7 +59,7 @@ export function relayAgentFor (fastify: FastifyInstance, session: Session, optio
       sessionId: session.id,
       data: session.data,
       ...(instructions !== undefined ? { instructions } : {}),
-      serverTools: tools.definitions(),
+      serverTools: agentTools.definitions(),
       ...(hooks !== undefined ? { hooks } : {}),
       ...(config.intentDetector !== undefined ? { intentDetector: config.intentDetector } : {}),
       clock: config.clock ?? systemClock,

@@ -80,3 +80,25 @@ t.test('turnDetection llmrtc without llmrtc\'s VAD (vad: false) fails at start-u
   await app.register(llmrtc, { env: false, webrtc: false, vad: false, providers: providers(), realtime: { provider: 'openai', apiKey: KEY, turnDetection: { type: 'llmrtc' } } })
   await t.rejects(async () => { await app.ready() }, { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /realtime\.turnDetection/ })
 })
+
+t.test('a session\'s own agent (agentForSession) gives the relay its system prompt, tools and playbook', async t => {
+  const mock = await mockFor(t, cert)
+  const sales: Playbook = { id: 'sales', name: 'Sales', initialStage: 'pitch', stages: [{ id: 'pitch', name: 'Pitch', systemPrompt: 'Pitch the product.' }], transitions: [] }
+  const app = await buildApp(t, {
+    webrtc: false,
+    systemPrompt: 'Server prompt.',
+    providers: providers(),
+    agentForSession: (request) => request.query.get('agent') === 'sales' ? { systemPrompt: 'You sell.', tools: [lookupAccount], playbook: sales } : undefined,
+    realtime: { provider: 'openai', apiKey: KEY, baseURL: mock.baseURL }
+  })
+  const buyer = await connect(app, '/?agent=sales')
+  t.match(await buyer.next('ready'), { mode: 'realtime' })
+  const first = await mock.waitFor('session.update') as { session: { instructions: string, tools?: Array<{ name: string }> } }
+  t.equal(first.session.instructions, 'You sell.\n\nPitch the product.')
+  t.same(first.session.tools?.map(tool => tool.name), ['lookup_account'])
+  const other = await connect(app)
+  t.match(await other.next('ready'), { mode: 'realtime' })
+  const second = await mock.waitFor('session.update', 1) as { session: { instructions: string, tools?: unknown[] } }
+  t.equal(second.session.instructions, 'Server prompt.', 'the server\'s agent for the others')
+  t.equal(second.session.tools, undefined)
+})
