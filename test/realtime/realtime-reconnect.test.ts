@@ -100,3 +100,23 @@ t.test('a reconnect with no conversation yet keeps the connection-time model ses
   t.same(itemTexts(mock, 1), ['Hi.'])
   second.ws.terminate()
 })
+
+t.test('the model session expiring mid-conversation is renewed: the client sees no error and the model remembers', async t => {
+  const { app, mock } = await start(t)
+  mock.script({ transcript: 'Nice to meet you, Ada.', audioMs: 100 }, { transcript: 'Your name is Ada.', audioMs: 100 })
+  const client = await connect(app)
+  t.equal((await client.next('ready')).mode, 'realtime')
+  client.send({ type: 'text', text: 'My name is Ada.' })
+  await client.next('assistant-transcript')
+  await until(() => mock.connections[0]?.received.some(e => e.type === 'response.create') === true && app.llmrtcRealtime.size === 1, 'the first exchange')
+  await until(() => (app.llmrtcSessions.get(client.messages[0]?.id as string)?.history.length ?? 0) === 2, 'both sides mirrored')
+  mock.expire()
+  await until(() => itemTexts(mock, 1).length >= 2, 'the renewed model session and its items')
+  t.same(itemTexts(mock, 1), ['My name is Ada.', 'Nice to meet you, Ada.'])
+  const mark = client.messages.length
+  client.send({ type: 'text', text: 'What is my name?' })
+  t.match(await client.next('assistant-transcript', mark), { text: 'Your name is Ada.' })
+  t.notOk(client.messages.some(m => m.type === 'error' || m.type === 'mode-changed'), 'no REALTIME_ERROR, no fallback')
+  t.equal(mock.open, 1)
+  client.ws.terminate()
+})
