@@ -7,6 +7,7 @@ import { ElevenLabsREST } from './tts-rest.js'
 import { speakSentence } from './tts-sentence.js'
 import { multiStreamURL, SocketPool, type ElevenLabsSocket } from './tts-websocket.js'
 import { UtteranceTable, newServerId, openUtterance } from './utterances.js'
+import { loadElevenLabsSDK } from './sdk.js'
 
 /**
  * ElevenLabs text to speech. `speakStream` runs over the multi-context input-streaming WebSocket
@@ -67,6 +68,11 @@ export class ElevenLabsTTS implements TTSProvider {
   }
 
   /** Closes open contexts and every socket. Idempotent. */
+  /** Loads the SDK (for the REST fallback) when the provider is chosen, not in the first turn. */
+  async init (): Promise<void> {
+    await loadElevenLabsSDK()
+  }
+
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true

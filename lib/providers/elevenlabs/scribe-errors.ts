@@ -1,6 +1,7 @@
-import { ElevenLabsError, ElevenLabsTimeoutError } from '@elevenlabs/elevenlabs-js'
+import type { ElevenLabsError } from '@elevenlabs/elevenlabs-js'
 import { LLMRTC_ERR_STT, LLMRTC_ERR_STT_TIMEOUT } from '../../errors.js'
 import { scrubSecrets } from '../scrub-secrets.js'
+import { loadedElevenLabsSDK, type ElevenLabsSDK } from './sdk.js'
 
 /** The provider name ElevenLabs Scribe's errors carry. */
 export const ELEVENLABS = 'elevenlabs'
@@ -29,7 +30,7 @@ export function describeScribeFailure (error: unknown): string {
 export function realtimeSocketError (error: unknown): ElevenLabsError {
   const message = error instanceof Error ? error.message : String(error)
   const status = /Unexpected server response: (\d{3})/.exec(message)?.[1]
-  const rebuilt = new ElevenLabsError(status !== undefined ? { message: 'WebSocket handshake refused', statusCode: Number(status) } : { message, cause: error })
+  const rebuilt = new (sdk().ElevenLabsError)(status !== undefined ? { message: 'WebSocket handshake refused', statusCode: Number(status) } : { message, cause: error })
   const code = networkCode(error) ?? /\b(E[A-Z]{3,})\b/.exec(message)?.[1]
   if (code !== undefined) Object.assign(rebuilt, { code })
   return rebuilt
@@ -41,7 +42,7 @@ export function realtimeSocketError (error: unknown): ElevenLabsError {
  */
 export function realtimeMessageError (messageType: string, text: string): ElevenLabsError {
   const statusCode = REALTIME_ERROR_STATUS[messageType]
-  return new ElevenLabsError({ message: `${messageType}: ${text}`, ...(statusCode !== undefined ? { statusCode, body: { detail: { status: messageType, message: text } } } : {}) })
+  return new (sdk().ElevenLabsError)({ message: `${messageType}: ${text}`, ...(statusCode !== undefined ? { statusCode, body: { detail: { status: messageType, message: text } } } : {}) })
 }
 
 const REALTIME_ERROR_STATUS: Record<string, number> = {
@@ -62,12 +63,20 @@ const REALTIME_ERROR_STATUS: Record<string, number> = {
 
 /** LLMRTC_ERR_STT with the failure as `cause`, or LLMRTC_ERR_STT_TIMEOUT for the SDK's own timeout. */
 export function scribeFailure (error: unknown, timeoutMs: number): Error {
-  if (error instanceof ElevenLabsTimeoutError) return scribeTimeout(timeoutMs, error)
+  const loaded = loadedElevenLabsSDK()
+  if (loaded !== undefined && error instanceof loaded.ElevenLabsTimeoutError) return scribeTimeout(timeoutMs, error)
   return new LLMRTC_ERR_STT(ELEVENLABS, describeScribeFailure(error), { cause: error })
 }
 
 export function scribeTimeout (timeoutMs: number, cause?: unknown): Error {
   return new LLMRTC_ERR_STT_TIMEOUT(ELEVENLABS, timeoutMs, { cause })
+}
+
+/** The SDK, which the realtime session loaded before it could fail. */
+function sdk (): ElevenLabsSDK {
+  const loaded = loadedElevenLabsSDK()
+  if (loaded === undefined) throw new Error('the ElevenLabs SDK is not loaded yet')
+  return loaded
 }
 
 /** Whether `signal` fired (a function, so TypeScript does not narrow it across awaits). */

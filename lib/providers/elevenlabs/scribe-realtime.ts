@@ -1,8 +1,9 @@
-import { AudioFormat, CommitStrategy, ElevenLabsError, ElevenLabsTimeoutError, RealtimeEvents, type ElevenLabsClient, type RealtimeConnection } from '@elevenlabs/elevenlabs-js'
+import type { AudioFormat, ElevenLabsClient, RealtimeConnection } from '@elevenlabs/elevenlabs-js'
 import { AsyncQueue } from '../../streams/async-queue.js'
 import { retry } from '../retry.js'
 import type { STTResult } from '../types.js'
 import { isAborted, realtimeMessageError, realtimeSocketError, scribeFailure, scribeTimeout } from './scribe-errors.js'
+import { loadElevenLabsSDK, type ElevenLabsSDK } from './sdk.js'
 
 /** What one realtime utterance needs. */
 export interface ScribeRealtimeSettings {
@@ -30,18 +31,12 @@ type ScribeEvent =
   | { type: 'failed', error: unknown }
   | { type: 'closed' }
 
-const PCM_FORMATS: Record<number, AudioFormat> = {
-  8000: AudioFormat.PCM_8000,
-  16000: AudioFormat.PCM_16000,
-  22050: AudioFormat.PCM_22050,
-  24000: AudioFormat.PCM_24000,
-  44100: AudioFormat.PCM_44100,
-  48000: AudioFormat.PCM_48000
-}
+/** The PCM rates Scribe realtime takes; each is the SDK's `AudioFormat` `pcm_<rate>`. */
+const PCM_RATES = new Set([8000, 16000, 22050, 24000, 44100, 48000])
 
 /** Whether Scribe realtime takes s16le PCM at this rate. */
 export function isScribePcmRate (sampleRateHz: number): boolean {
-  return PCM_FORMATS[sampleRateHz] !== undefined
+  return PCM_RATES.has(sampleRateHz)
 }
 
 /**
@@ -56,11 +51,14 @@ export function isScribePcmRate (sampleRateHz: number): boolean {
  * handshake, Scribe's error message type, a connection lost before the commit was answered) or
  * LLMRTC_ERR_STT_TIMEOUT (connect or commit deadline).
  */
-export async function * transcribeRealtime (client: ElevenLabsClient, audio: AsyncIterable<Buffer>, settings: ScribeRealtimeSettings, signal: AbortSignal | undefined): AsyncIterable<STTResult> {
+export async function * transcribeRealtime (clientOf: () => Promise<ElevenLabsClient>, audio: AsyncIterable<Buffer>, settings: ScribeRealtimeSettings, signal: AbortSignal | undefined): AsyncIterable<STTResult> {
   if (isAborted(signal)) return
+  const sdk = await loadElevenLabsSDK()
+  const client = await clientOf()
+  const { ElevenLabsError, ElevenLabsTimeoutError } = sdk
   let session: ScribeSession
   try {
-    session = await retry(async () => await openSession(client, settings, signal), {
+    session = await retry(async () => await openSession(sdk, client, settings, signal), {
       retries: settings.maxRetries,
       baseDelayMs: settings.retryBaseDelayMs,
       ...(signal !== undefined ? { signal } : {})
@@ -118,9 +116,10 @@ interface ScribeSession {
  * with an ElevenLabsError (handshake status, or the error message Scribe sent), an
  * ElevenLabsTimeoutError past `connectTimeoutMs`, or `signal`'s reason.
  */
-async function openSession (client: ElevenLabsClient, settings: ScribeRealtimeSettings, signal: AbortSignal | undefined): Promise<ScribeSession> {
+async function openSession (sdk: ElevenLabsSDK, client: ElevenLabsClient, settings: ScribeRealtimeSettings, signal: AbortSignal | undefined): Promise<ScribeSession> {
   signal?.throwIfAborted()
-  const format = PCM_FORMATS[settings.sampleRateHz] ?? AudioFormat.PCM_16000
+  const { CommitStrategy, ElevenLabsError, ElevenLabsTimeoutError, RealtimeEvents } = sdk
+  const format = (PCM_RATES.has(settings.sampleRateHz) ? `pcm_${settings.sampleRateHz}` : 'pcm_16000') as AudioFormat
   const connection = await client.speechToText.realtime.connect({
     modelId: settings.model,
     audioFormat: format,

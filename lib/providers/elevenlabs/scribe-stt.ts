@@ -1,10 +1,11 @@
-import { ElevenLabsClient } from '@elevenlabs/elevenlabs-js'
+import type { ElevenLabsClient } from '@elevenlabs/elevenlabs-js'
 import type { LLMRTCEnv } from '../../config/env-schema.js'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../../errors.js'
 import type { STTConfig, STTProvider, STTResult } from '../types.js'
 import { transcribeBatch } from './scribe-batch.js'
 import { ELEVENLABS } from './scribe-errors.js'
 import { isScribePcmRate, transcribeRealtime } from './scribe-realtime.js'
+import { lazyElevenLabsClient, loadElevenLabsSDK } from './sdk.js'
 
 /** Options of `ElevenLabsSTT` (Scribe). Only `apiKey` is required. */
 export interface ElevenLabsSTTOptions {
@@ -56,18 +57,23 @@ export class ElevenLabsSTT implements STTProvider {
   readonly name = ELEVENLABS
   readonly streamingInputSampleRate = INPUT_SAMPLE_RATE_HZ
   readonly #o: ResolvedScribeOptions
-  readonly #client: ElevenLabsClient
+  readonly #client: () => Promise<ElevenLabsClient>
 
   /** Throws LLMRTC_ERR_OPTIONS_MISSING_SECRET without `apiKey`, LLMRTC_ERR_OPTIONS_INVALID on a bad option. */
   constructor (options: ElevenLabsSTTOptions) {
     this.#o = resolveElevenLabsSTTOptions(options)
     // The SDK's retries are off: their backoff ignores abort signals; llmrtc's retry is the only layer.
-    this.#client = new ElevenLabsClient({ apiKey: this.#o.apiKey, baseUrl: this.#o.baseURL.replace(/\/+$/, ''), maxRetries: 0 })
+    this.#client = lazyElevenLabsClient(this.#o.apiKey, this.#o.baseURL)
+  }
+
+  /** Loads the SDK when the provider is chosen, not in the first turn. */
+  async init (): Promise<void> {
+    await loadElevenLabsSDK()
   }
 
   async transcribe (audio: Buffer, config: STTConfig = {}): Promise<STTResult> {
     const o = this.#o
-    return await transcribeBatch(this.#client, audio, {
+    return await transcribeBatch(await this.#client(), audio, {
       model: config.model ?? o.model,
       language: config.language ?? o.language,
       requestTimeoutMs: o.requestTimeoutMs,

@@ -1,8 +1,9 @@
-import { ElevenLabsClient, type ElevenLabs } from '@elevenlabs/elevenlabs-js'
+import type { ElevenLabs, ElevenLabsClient } from '@elevenlabs/elevenlabs-js'
 import { linkSignals } from '../../streams/link-signals.js'
 import { retry } from '../retry.js'
 import { fromRestError } from './errors.js'
 import { wireVoiceSettings, type ResolvedOptions } from './options.js'
+import { lazyElevenLabsClient } from './sdk.js'
 
 type VoiceSettings = ElevenLabs.VoiceSettings
 
@@ -25,12 +26,12 @@ export interface RestRequest {
  * response headers only; `requestTimeoutMs` bounds the wait for them. Errors become ElevenLabsError.
  */
 export class ElevenLabsREST {
-  readonly #client: ElevenLabsClient
+  readonly #client: () => Promise<ElevenLabsClient>
   readonly #o: ResolvedOptions
 
   constructor (options: ResolvedOptions) {
     this.#o = options
-    this.#client = new ElevenLabsClient({ apiKey: options.apiKey, baseUrl: options.baseURL.replace(/\/+$/, ''), maxRetries: 0 })
+    this.#client = lazyElevenLabsClient(options.apiKey, options.baseURL)
   }
 
   /** The response body: raw PCM s16le at `sampleRateHz` (or MP3), as it is synthesised. */
@@ -50,7 +51,8 @@ export class ElevenLabsREST {
       ...(voiceSettings !== undefined ? { voiceSettings: restVoiceSettings(voiceSettings) } : {})
     }
     try {
-      return await retry(async () => await this.#client.textToSpeech.stream(request.voiceId, body, { abortSignal: joined, maxRetries: 0, timeoutInSeconds: Math.ceil(this.#o.requestTimeoutMs / 1000) }), {
+      const client = await this.#client()
+      return await retry(async () => await client.textToSpeech.stream(request.voiceId, body, { abortSignal: joined, maxRetries: 0, timeoutInSeconds: Math.ceil(this.#o.requestTimeoutMs / 1000) }), {
         retries: this.#o.retries,
         baseDelayMs: this.#o.retryDelayMs,
         signal: joined
