@@ -2,16 +2,19 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import * as tls from 'node:tls'
+
+// Node >= 22.19 and 23.8 (not in @types/node 20).
+const { getCACertificates, setDefaultCACertificates } = tls as unknown as {
+  getCACertificates?: (type: 'default') => string[]
+  setDefaultCACertificates?: (certificates: string[]) => void
+}
 
 /** A throwaway certificate for 127.0.0.1 and its private key (PEM), made for one test run. */
 export interface TestCertificate {
   cert: string
   key: string
-  /** Path of the certificate file (what NODE_EXTRA_CA_CERTS names). */
-  certPath: string
 }
-
-const DIR_ENV = 'LLMRTC_TEST_TLS_DIR'
 
 /** Whether `openssl` can be run here. */
 export function opensslAvailable (): boolean {
@@ -20,35 +23,26 @@ export function opensslAvailable (): boolean {
 
 /**
  * For mocks of APIs that are only reached over TLS (Cartesia's TTS WebSocket is always `wss:`): makes
- * the test process trust a self-signed certificate for 127.0.0.1 generated now with `openssl` (EC P-256,
- * valid one day, in a fresh temp dir; no key is ever committed). Node reads NODE_EXTRA_CA_CERTS only at
- * start-up, and both `fetch` and `ws` honour it, so the first call generates the certificate and re-runs
- * this test file with NODE_EXTRA_CA_CERTS set, then exits with its status (and deletes the files); in
- * the re-run it returns the certificate. Call it first thing in the file. Returns undefined, without
- * re-running, when openssl is missing: skip the TLS tests then.
+ * this process trust a self-signed certificate for 127.0.0.1 generated now with `openssl` (EC P-256,
+ * valid one day, in a temp dir deleted at once; no key is ever committed). The certificate is added to
+ * the process's default CA list (`tls.setDefaultCACertificates`), which `fetch`, `https` and `ws` use.
+ * Returns undefined when openssl is missing, or on a Node without `tls.setDefaultCACertificates`
+ * (before 22.19): skip the TLS tests then.
  */
 export function trustTestCertificate (): TestCertificate | undefined {
-  const dir = process.env[DIR_ENV]
-  if (dir !== undefined) {
-    const certPath = join(dir, 'cert.pem')
-    return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8'), certPath }
-  }
-  if (!opensslAvailable()) return undefined
-  const fresh = mkdtempSync(join(tmpdir(), 'llmrtc-test-tls-'))
+  if (getCACertificates === undefined || setDefaultCACertificates === undefined || !opensslAvailable()) return undefined
+  const dir = mkdtempSync(join(tmpdir(), 'llmrtc-test-tls-'))
   try {
     const made = spawnSync('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
       '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', join(fresh, 'key.pem'), '-out', join(fresh, 'cert.pem')
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')
     ], { encoding: 'utf8' })
     if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`)
-    const result = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: 'inherit',
-      env: { ...process.env, [DIR_ENV]: fresh, NODE_EXTRA_CA_CERTS: join(fresh, 'cert.pem') }
-    })
-    process.exitCode = result.status ?? 1
+    const certificate = { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') }
+    setDefaultCACertificates([...getCACertificates('default'), certificate.cert])
+    return certificate
   } finally {
-    rmSync(fresh, { recursive: true, force: true })
+    rmSync(dir, { recursive: true, force: true })
   }
-  process.exit()
 }
