@@ -1,4 +1,4 @@
-import { APIError } from '@anthropic-ai/sdk'
+import { loadedAnthropicSDK } from './sdk.js'
 
 /** The HTTP status Anthropic gives each error type (https://docs.claude.com/en/api/errors). */
 const STATUS_OF_TYPE: Record<string, number> = {
@@ -36,7 +36,8 @@ export class AnthropicStreamError extends Error {
 
 /** The SDK's error for an in-stream `error` event as an AnthropicStreamError; any other error unchanged. */
 export function streamEventError (error: unknown): unknown {
-  if (!(error instanceof APIError) || error.status !== undefined || error.constructor !== APIError) return error
+  const APIError = loadedAnthropicSDK()?.APIError
+  if (APIError === undefined || !(error instanceof APIError) || error.status !== undefined || error.constructor !== APIError) return error
   const body = error.error as { error?: { type?: unknown, message?: unknown } } | undefined
   const type = typeof body?.error?.type === 'string' ? body.error.type : error.type ?? 'api_error'
   const message = typeof body?.error?.message === 'string' ? body.error.message : error.message
@@ -49,5 +50,7 @@ export function streamEventError (error: unknown): unknown {
  */
 export function retryableInStream (error: unknown): boolean {
   if (error instanceof AnthropicStreamError) return true
-  return !(error instanceof APIError)
+  // Before the SDK loaded, no error can be its APIError.
+  const APIError = loadedAnthropicSDK()?.APIError
+  return APIError === undefined || !(error instanceof APIError)
 }

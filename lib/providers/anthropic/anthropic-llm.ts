@@ -5,8 +5,9 @@ import { sleep } from '../../streams/sleep.js'
 import { isRetryableError } from '../retry.js'
 import type { LLMChunk, LLMProvider, LLMRequest, LLMResult, StopReason, ToolCallRequest } from '../types.js'
 import { retryableInStream, streamEventError } from './anthropic-errors.js'
-import { createAnthropicClient, retriesOf, untilAborted, type AnthropicClientOptions } from './client.js'
+import { lazyAnthropicClient, retriesOf, untilAborted, type AnthropicClientOptions } from './client.js'
 import { messagesBody, ANTHROPIC_NO_SAMPLING_MODELS, type MessagesBodyOptions } from './messages-request.js'
+import { loadAnthropicSDK } from './sdk.js'
 import { ToolUseAccumulator } from './tool-use-accumulator.js'
 
 /** The default model: a current Claude model alias. */
@@ -49,13 +50,13 @@ const stopReasons: Record<string, StopReason> = {
 export class AnthropicLLM implements LLMProvider {
   readonly name = 'anthropic-llm'
   readonly model: string
-  readonly #client: Anthropic
+  readonly #client: () => Promise<Anthropic>
   readonly #body: MessagesBodyOptions
   readonly #retries: number
   readonly #retryDelayMs: number
 
   constructor (options: AnthropicLLMOptions) {
-    this.#client = createAnthropicClient(options)
+    this.#client = lazyAnthropicClient(options)
     this.model = options.model ?? ANTHROPIC_DEFAULT_MODEL
     const maxTokens = options.maxTokens ?? 1024
     if (!Number.isInteger(maxTokens) || maxTokens <= 0) throw new LLMRTC_ERR_OPTIONS_INVALID('maxTokens', 'a positive integer', String(maxTokens))
@@ -66,9 +67,14 @@ export class AnthropicLLM implements LLMProvider {
     this.#retryDelayMs = options.retryDelayMs ?? 500
   }
 
+  /** Loads the SDK when the provider is chosen, so the first turn does not wait for it. */
+  async init (): Promise<void> {
+    await loadAnthropicSDK()
+  }
+
   async complete (request: LLMRequest): Promise<LLMResult> {
     const body = { ...messagesBody(request, this.#body), stream: false as const }
-    const message: Message = await untilAborted(this.#client.messages.create(body, { signal: request.signal }), request.signal)
+    const message: Message = await untilAborted((await this.#client()).messages.create(body, { signal: request.signal }), request.signal)
     let fullText = ''
     const toolCalls: ToolCallRequest[] = []
     for (const block of message.content ?? []) {
@@ -102,7 +108,7 @@ export class AnthropicLLM implements LLMProvider {
   async * #streamOnce (request: LLMRequest): AsyncIterable<LLMChunk> {
     const signal = request.signal
     const body = { ...messagesBody(request, this.#body), stream: true as const }
-    const stream = await untilAborted(this.#client.messages.create(body, { signal }), signal)
+    const stream = await untilAborted((await this.#client()).messages.create(body, { signal }), signal)
     const tools = new ToolUseAccumulator()
     let stopReason: string | null | undefined
     let stopped = false

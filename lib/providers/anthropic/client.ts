@@ -1,5 +1,7 @@
-import Anthropic, { APIUserAbortError } from '@anthropic-ai/sdk'
+import type Anthropic from '@anthropic-ai/sdk'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../../errors.js'
+import { once } from '../lazy-module.js'
+import { loadAnthropicSDK, loadedAnthropicSDK } from './sdk.js'
 
 /** The official API; passed explicitly so the SDK never falls back to `process.env.ANTHROPIC_BASE_URL`. */
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com'
@@ -22,8 +24,21 @@ export interface AnthropicClientOptions {
   client?: Anthropic
 }
 
-export function createAnthropicClient (options: AnthropicClientOptions): Anthropic {
-  if (options.client !== undefined) return options.client
+/**
+ * The SDK client of `options` (the SDK is imported on the first call). Throws LLMRTC_ERR_OPTIONS_MISSING_SECRET
+ * or LLMRTC_ERR_OPTIONS_INVALID on bad options.
+ */
+export async function createAnthropicClient (options: AnthropicClientOptions): Promise<Anthropic> {
+  return await lazyAnthropicClient(options)()
+}
+
+/**
+ * Checks `options` now (throws LLMRTC_ERR_OPTIONS_MISSING_SECRET or LLMRTC_ERR_OPTIONS_INVALID) and gives the
+ * SDK client, created once on the first call, after the SDK loaded.
+ */
+export function lazyAnthropicClient (options: AnthropicClientOptions): () => Promise<Anthropic> {
+  const given = options.client
+  if (given !== undefined) return once(async () => { await loadAnthropicSDK(); return given })
   if (typeof options.apiKey !== 'string' || options.apiKey === '') {
     throw new LLMRTC_ERR_OPTIONS_MISSING_SECRET('Anthropic API key for the LLM', 'apiKey', 'ANTHROPIC_API_KEY')
   }
@@ -31,7 +46,11 @@ export function createAnthropicClient (options: AnthropicClientOptions): Anthrop
   const timeoutMs = options.timeoutMs ?? 30_000
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new LLMRTC_ERR_OPTIONS_INVALID('timeoutMs', 'a positive integer (ms)', String(timeoutMs))
   // apiKey and baseURL given explicitly: the SDK then reads no credential variable and not ANTHROPIC_BASE_URL.
-  return new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL, maxRetries, timeout: timeoutMs })
+  const settings = { apiKey: options.apiKey, baseURL: options.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL, maxRetries, timeout: timeoutMs }
+  return once(async () => {
+    const { default: Anthropic } = await loadAnthropicSDK()
+    return new Anthropic(settings)
+  })
 }
 
 /** `maxRetries`, checked (default 2). */
@@ -47,6 +66,8 @@ export function retriesOf (options: Pick<AnthropicClientOptions, 'maxRetries'>):
  */
 export async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return await promise
+  // The SDK made `promise`, so it is loaded.
+  const { APIUserAbortError } = loadedAnthropicSDK() ?? await loadAnthropicSDK()
   if (signal.aborted) {
     promise.catch(() => {})
     throw new APIUserAbortError()
