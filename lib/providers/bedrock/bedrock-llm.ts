@@ -1,11 +1,12 @@
-import { ConverseStreamCommand, type BedrockRuntimeClient, type ConverseStreamCommandInput, type StopReason as BedrockStopReason } from '@aws-sdk/client-bedrock-runtime'
+import type { BedrockRuntimeClient, BedrockRuntimeClientConfig, ConverseStreamCommandInput, StopReason as BedrockStopReason } from '@aws-sdk/client-bedrock-runtime'
 import { LLMRTC_ERR_OPTIONS_INVALID } from '../../errors.js'
 import { retryBeforeOutput } from '../retry.js'
 import type { LLMChunk, LLMProvider, LLMRequest, LLMResult, StopReason } from '../types.js'
 import { cutStreamError, toBedrockError } from './bedrock-errors.js'
-import { createBedrockClient, type BedrockClientOptions } from './client.js'
+import { bedrockClientConfig, type BedrockClientOptions } from './client.js'
 import { converseInput } from './converse-request.js'
 import { IdleDeadline } from './idle-deadline.js'
+import { loadBedrockSDK, type BedrockSDK } from './sdk.js'
 import { ToolUseAccumulator } from './tool-use-accumulator.js'
 
 export interface BedrockLLMOptions extends BedrockClientOptions {
@@ -38,7 +39,9 @@ const stopReasons: Partial<Record<BedrockStopReason, StopReason>> = {
 export class BedrockLLM implements LLMProvider {
   readonly name = 'bedrock'
   readonly model: string
-  readonly #client: BedrockRuntimeClient
+  /** The client given, or the one made from `#config` on first use (the SDK loads then). */
+  #client: BedrockRuntimeClient | undefined
+  readonly #config: BedrockRuntimeClientConfig | undefined
   readonly #ownsClient: boolean
   readonly #retries: number
   readonly #retryBaseDelayMs: number
@@ -56,7 +59,14 @@ export class BedrockLLM implements LLMProvider {
     this.#timeoutMs = options.timeoutMs ?? 30_000
     if (!Number.isInteger(this.#timeoutMs) || this.#timeoutMs <= 0) throw new LLMRTC_ERR_OPTIONS_INVALID('timeoutMs', 'a positive integer (ms)', String(this.#timeoutMs))
     this.#ownsClient = options.client === undefined
-    this.#client = createBedrockClient(options)
+    this.#client = options.client
+    // Checked now, so bad options throw at construction; the client is made once the SDK loaded.
+    this.#config = this.#ownsClient ? bedrockClientConfig(options) : undefined
+  }
+
+  /** Loads the SDK when the provider is chosen, so the first turn does not wait for it. */
+  async init (): Promise<void> {
+    await loadBedrockSDK()
   }
 
   /** The whole answer (read from the same stream); rejects with the signal's reason when aborted. */
@@ -82,10 +92,19 @@ export class BedrockLLM implements LLMProvider {
   }
 
   close (): void {
-    if (this.#ownsClient) this.#client.destroy()
+    if (this.#ownsClient) this.#client?.destroy()
+  }
+
+  /** The SDK and the client (made on the first call). */
+  async #sdkAndClient (): Promise<{ sdk: BedrockSDK, client: BedrockRuntimeClient }> {
+    const sdk = await loadBedrockSDK()
+    this.#client ??= new sdk.BedrockRuntimeClient(this.#config ?? {})
+    return { sdk, client: this.#client }
   }
 
   async * #streamOnce (input: ConverseStreamCommandInput, signal: AbortSignal | undefined): AsyncIterable<LLMChunk> {
+    if (isAborted(signal)) return
+    const { sdk: { ConverseStreamCommand }, client } = await this.#sdkAndClient()
     if (isAborted(signal)) return
     const tools = new ToolUseAccumulator()
     let stopReason: StopReason | undefined
@@ -93,7 +112,7 @@ export class BedrockLLM implements LLMProvider {
     const deadline = new IdleDeadline(this.#timeoutMs, signal)
     try {
       deadline.kick()
-      const response = await this.#client.send(new ConverseStreamCommand(input), { abortSignal: deadline.signal })
+      const response = await client.send(new ConverseStreamCommand(input), { abortSignal: deadline.signal })
       // Leaving this loop early (abort, a consumer's break) ends the response body, which closes the stream.
       for await (const event of response.stream ?? []) {
         // One network read can hold many events: stop at the abort, not at the end of the buffer.

@@ -1,5 +1,6 @@
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime'
+import type { BedrockRuntimeClient, BedrockRuntimeClientConfig } from '@aws-sdk/client-bedrock-runtime'
 import { LLMRTC_ERR_OPTIONS_INVALID } from '../../errors.js'
+import { loadBedrockSDK } from './sdk.js'
 
 /** Explicit AWS credentials (instead of the default credential chain). */
 export interface BedrockCredentials {
@@ -31,19 +32,27 @@ export interface BedrockClientOptions {
 /**
  * The SDK client, with the SDK's own retries off (`maxAttempts: 1`): llmrtc's retry policy decides, and
  * it never retries once part of the answer was heard. The SDK's Bedrock runtime client speaks HTTP/2.
+ * The SDK is imported on the first call.
  */
-export function createBedrockClient (options: BedrockClientOptions): BedrockRuntimeClient {
+export async function createBedrockClient (options: BedrockClientOptions): Promise<BedrockRuntimeClient> {
   if (options.client !== undefined) return options.client
+  const config = bedrockClientConfig(options)
+  const { BedrockRuntimeClient } = await loadBedrockSDK()
+  return new BedrockRuntimeClient(config)
+}
+
+/** The SDK client's configuration of `options`; throws LLMRTC_ERR_OPTIONS_INVALID on incomplete credentials. */
+export function bedrockClientConfig (options: BedrockClientOptions): BedrockRuntimeClientConfig {
   const credentials = options.credentials
   if (credentials !== undefined && (typeof credentials.accessKeyId !== 'string' || credentials.accessKeyId === '' || typeof credentials.secretAccessKey !== 'string' || credentials.secretAccessKey === '')) {
     // Never echo the value: it holds a secret.
     throw new LLMRTC_ERR_OPTIONS_INVALID('credentials', 'an object with accessKeyId and secretAccessKey strings', 'an incomplete object')
   }
-  return new BedrockRuntimeClient({
+  return {
     maxAttempts: 1,
     ...(options.region !== undefined ? { region: options.region } : {}),
     ...(credentials !== undefined ? { credentials: { ...credentials } } : {}),
     ...(options.profile !== undefined ? { profile: options.profile } : {}),
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {})
-  })
+  }
 }
