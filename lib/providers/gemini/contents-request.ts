@@ -1,6 +1,5 @@
-import {
-  FunctionCallingConfigMode, type Content, type FunctionCallingConfig, type GenerateContentConfig,
-  type GenerateContentParameters, type Part
+import type {
+  Content, FunctionCallingConfig, FunctionCallingConfigMode, GenerateContentConfig, GenerateContentParameters, Part
 } from '@google/genai'
 import type { ChatMessage, LLMRequest, ToolCallRequest, ToolChoice, VisionAttachment } from '../types.js'
 
@@ -123,8 +122,13 @@ function imagePart (attachment: VisionAttachment): Part {
 }
 
 function functionCallingConfig (choice: ToolChoice): FunctionCallingConfig {
-  if (choice === 'auto') return { mode: FunctionCallingConfigMode.AUTO }
-  if (choice === 'none') return { mode: FunctionCallingConfigMode.NONE }
-  if (choice === 'required') return { mode: FunctionCallingConfigMode.ANY }
-  return { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: [choice.name] }
+  if (choice === 'auto') return { mode: mode('AUTO') }
+  if (choice === 'none') return { mode: mode('NONE') }
+  if (choice === 'required') return { mode: mode('ANY') }
+  return { mode: mode('ANY'), allowedFunctionNames: [choice.name] }
+}
+
+/** The SDK's `FunctionCallingConfigMode` member of this name (its values are their names), without importing the SDK. */
+function mode (name: 'AUTO' | 'NONE' | 'ANY'): FunctionCallingConfigMode {
+  return name as FunctionCallingConfigMode
 }

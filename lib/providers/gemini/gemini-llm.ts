@@ -1,12 +1,14 @@
 import type { GenerateContentParameters, GoogleGenAI } from '@google/genai'
 import { LLMRTC_ERR_LLM } from '../../errors.js'
 import { linkSignals } from '../../streams/link-signals.js'
+import { once } from '../lazy-module.js'
 import { retry, retryBeforeOutput } from '../retry.js'
 import type { LLMChunk, LLMProvider, LLMRequest, LLMResult } from '../types.js'
 import { AnswerReader } from './answer-reader.js'
 import { contentsRequest } from './contents-request.js'
 import { GeminiError, toGeminiError } from './gemini-error.js'
 import { createGeminiClient, resolveGeminiOptions, type GeminiLLMOptions, type ResolvedGeminiLLMOptions } from './options.js'
+import { loadGeminiSDK } from './sdk.js'
 import { SignatureMemory } from './signature-memory.js'
 
 /**
@@ -17,20 +19,28 @@ import { SignatureMemory } from './signature-memory.js'
 export class GeminiLLM implements LLMProvider {
   readonly name = 'gemini-llm'
   readonly model: string
-  readonly #client: GoogleGenAI
+  /** The client, made on first use (the SDK loads then). */
+  readonly #client: () => Promise<GoogleGenAI>
   readonly #options: ResolvedGeminiLLMOptions
   readonly #signatures = new SignatureMemory()
 
   constructor (options: GeminiLLMOptions) {
     this.#options = resolveGeminiOptions(options)
-    this.#client = createGeminiClient(this.#options)
+    const resolved = this.#options
+    this.#client = once(async () => await createGeminiClient(resolved))
     this.model = this.#options.model
+  }
+
+  /** Loads the SDK when the provider is chosen, so the first turn does not wait for it. */
+  async init (): Promise<void> {
+    await loadGeminiSDK()
   }
 
   async complete (request: LLMRequest): Promise<LLMResult> {
     const params = this.#params(request)
+    const client = await this.#client()
     return await retry(async () => await this.#attempt(request.signal, async signal => {
-      const response = await this.#client.models.generateContent(withSignal(params, signal))
+      const response = await client.models.generateContent(withSignal(params, signal))
       const reader = this.#reader()
       const fullText = reader.push(response)
       const blocked = reader.blockReason
@@ -56,6 +66,7 @@ export class GeminiLLM implements LLMProvider {
   }
 
   async * #streamAttempt (params: GenerateContentParameters, signal: AbortSignal | undefined): AsyncIterable<LLMChunk> {
+    const client = await this.#client()
     const reader = this.#reader()
     const done = new AbortController()
     const started = new AbortController()
@@ -64,7 +75,7 @@ export class GeminiLLM implements LLMProvider {
     // `done` closes the connection when the caller stops reading early (the SDK's iterator does not).
     const linked = linkSignals(...(signal === undefined ? [] : [signal]), started.signal, done.signal)
     try {
-      const stream = await this.#client.models.generateContentStream(withSignal(params, linked.signal))
+      const stream = await client.models.generateContentStream(withSignal(params, linked.signal))
       for await (const response of stream) {
         clearTimeout(timer)
         // One network read can hold many events: stop at the abort, not at the end of the buffer.

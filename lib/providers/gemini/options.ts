@@ -1,6 +1,7 @@
-import { GoogleGenAI } from '@google/genai'
+import type { GoogleGenAI } from '@google/genai'
 import type { LLMRTCEnv } from '../../config/env-schema.js'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../../errors.js'
+import { loadGeminiSDK } from './sdk.js'
 
 /** Options of `GeminiLLM`. Only `apiKey` is required. */
 export interface GeminiLLMOptions {
@@ -58,10 +59,12 @@ export function geminiOptionsFromEnv (env: LLMRTCEnv): GeminiLLMOptions {
 /**
  * The SDK client for the Gemini API. Everything is explicit, so the SDK's own environment variables
  * (GOOGLE_GENAI_USE_VERTEXAI, GOOGLE_GEMINI_BASE_URL, GOOGLE_GENAI_API_VERSION) never redirect it. The
- * SDK does not retry unless asked (no `retryOptions`): llmrtc's retry is the only layer.
+ * SDK does not retry unless asked (no `retryOptions`): llmrtc's retry is the only layer. The SDK is
+ * imported on the first call.
  */
-export function createGeminiClient (o: ResolvedGeminiLLMOptions): GoogleGenAI {
+export async function createGeminiClient (o: ResolvedGeminiLLMOptions): Promise<GoogleGenAI> {
   if (o.client !== undefined) return o.client
+  const { GoogleGenAI } = await loadGeminiSDK()
   return new GoogleGenAI({ apiKey: o.apiKey, vertexai: false, apiVersion: 'v1beta', httpOptions: { baseUrl: o.baseUrl } })
 }
 
