@@ -1,5 +1,6 @@
-import { DeepgramError, DeepgramTimeoutError } from '@deepgram/sdk'
+import type { DeepgramError, DeepgramTimeoutError } from '@deepgram/sdk'
 import { LLMRTC_ERR_STT, LLMRTC_ERR_STT_TIMEOUT, LLMRTC_ERR_TTS, LLMRTC_ERR_TTS_TIMEOUT } from '../../errors.js'
+import { loadedDeepgramSDK, type DeepgramSDK } from './sdk.js'
 
 /** The provider name Deepgram's errors carry. */
 export const DEEPGRAM = 'deepgram'
@@ -27,6 +28,7 @@ export function describeFailure (error: unknown): string {
  * the REST errors; the connection timeout becomes a DeepgramTimeoutError (not retried).
  */
 export function liveSocketError (message: string): DeepgramError | DeepgramTimeoutError {
+  const { DeepgramError, DeepgramTimeoutError } = sdk()
   if (message === 'TIMEOUT') return new DeepgramTimeoutError('WebSocket connection timed out')
   const status = /Unexpected server response: (\d{3})/.exec(message)?.[1]
   const error = new DeepgramError(status !== undefined ? { message: 'WebSocket handshake refused', statusCode: Number(status) } : { message })
@@ -49,6 +51,13 @@ export function ttsFailure (error: unknown): Error {
 
 export function ttsTimeout (timeoutMs: number, cause?: unknown): Error {
   return new LLMRTC_ERR_TTS_TIMEOUT(DEEPGRAM, timeoutMs, { cause })
+}
+
+/** The SDK, which the live connection loaded before its socket could fail. */
+function sdk (): DeepgramSDK {
+  const loaded = loadedDeepgramSDK()
+  if (loaded === undefined) throw new Error('the Deepgram SDK is not loaded yet')
+  return loaded
 }
 
 /** Whether `signal` fired (a function, so TypeScript does not narrow it across awaits). */

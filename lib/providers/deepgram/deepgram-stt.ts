@@ -6,7 +6,8 @@ import type { STTConfig, STTProvider, STTResult } from '../types.js'
 import { DEEPGRAM, isAborted, sttFailure, sttTimeout } from './deepgram-errors.js'
 import type { LiveQuery } from './live-connection.js'
 import { transcribeLive } from './live-transcription.js'
-import { createDeepgramClient, resolveDeepgramOptions, sdkTimeoutSeconds, type DeepgramOptions, type ResolvedDeepgramOptions } from './options.js'
+import { lazyDeepgramClient, resolveDeepgramOptions, sdkTimeoutSeconds, type DeepgramOptions, type ResolvedDeepgramOptions } from './options.js'
+import { loadDeepgramSDK } from './sdk.js'
 
 /** Sample rate of the streamed input, in Hz: the pipeline's speech rate, sent as-is (no resampling). */
 const INPUT_SAMPLE_RATE_HZ = 16000
@@ -21,18 +22,25 @@ export class DeepgramSTT implements STTProvider {
   readonly name = DEEPGRAM
   readonly streamingInputSampleRate = INPUT_SAMPLE_RATE_HZ
   readonly #o: ResolvedDeepgramOptions
-  readonly #client: DeepgramClient
+  /** The client, made on first use (the SDK loads then). */
+  readonly #client: () => Promise<DeepgramClient>
 
   /** Throws LLMRTC_ERR_OPTIONS_MISSING_SECRET without `apiKey`, LLMRTC_ERR_OPTIONS_INVALID on a bad option. */
   constructor (options: DeepgramOptions) {
     this.#o = resolveDeepgramOptions(options)
-    this.#client = createDeepgramClient(this.#o)
+    this.#client = lazyDeepgramClient(this.#o)
+  }
+
+  /** Loads the SDK when the provider is chosen, so the first turn does not wait for it. */
+  async init (): Promise<void> {
+    await loadDeepgramSDK()
   }
 
   /** POST /v1/listen with the whole utterance; retried on retryable failures within `requestTimeoutMs`. */
   async transcribe (audio: Buffer, config: STTConfig = {}): Promise<STTResult> {
     const signal = config.signal
     signal?.throwIfAborted()
+    const client = await this.#client()
     const deadline = AbortSignal.timeout(this.#o.requestTimeoutMs)
     const link = signal !== undefined ? linkSignals(signal, deadline) : undefined
     const joined = link?.signal ?? deadline
@@ -44,7 +52,7 @@ export class DeepgramSTT implements STTProvider {
     }
     const upload = { data: audio, contentType: isWav(audio) ? 'audio/wav' : 'application/octet-stream' }
     try {
-      const data = await retry(async () => await this.#client.listen.v1.media.transcribeFile(upload, query, { abortSignal: joined, maxRetries: 0, timeoutInSeconds: sdkTimeoutSeconds(this.#o.requestTimeoutMs) }), {
+      const data = await retry(async () => await client.listen.v1.media.transcribeFile(upload, query, { abortSignal: joined, maxRetries: 0, timeoutInSeconds: sdkTimeoutSeconds(this.#o.requestTimeoutMs) }), {
         retries: this.#o.maxRetries,
         baseDelayMs: this.#o.retryBaseDelayMs,
         signal: joined

@@ -3,7 +3,8 @@ import { linkSignals } from '../../streams/link-signals.js'
 import { retry } from '../retry.js'
 import type { AudioFormat, TTSConfig, TTSProvider, TTSResult } from '../types.js'
 import { DEEPGRAM, isAborted, ttsFailure, ttsTimeout } from './deepgram-errors.js'
-import { createDeepgramClient, resolveDeepgramOptions, sdkTimeoutSeconds, type DeepgramOptions, type ResolvedDeepgramOptions } from './options.js'
+import { lazyDeepgramClient, resolveDeepgramOptions, sdkTimeoutSeconds, type DeepgramOptions, type ResolvedDeepgramOptions } from './options.js'
+import { loadDeepgramSDK } from './sdk.js'
 
 type SpeakRequest = Parameters<DeepgramClient['speak']['v1']['audio']['generate']>[0]
 type BinaryResponse = Awaited<ReturnType<DeepgramClient['speak']['v1']['audio']['generate']>>
@@ -23,13 +24,19 @@ export class DeepgramTTS implements TTSProvider {
   /** Sample rate of `speakStream`'s PCM, in Hz. */
   readonly pcmSampleRate: number
   readonly #o: ResolvedDeepgramOptions
-  readonly #client: DeepgramClient
+  /** The client, made on first use (the SDK loads then). */
+  readonly #client: () => Promise<DeepgramClient>
 
   /** Throws LLMRTC_ERR_OPTIONS_MISSING_SECRET without `apiKey`, LLMRTC_ERR_OPTIONS_INVALID on a bad option. */
   constructor (options: DeepgramOptions) {
     this.#o = resolveDeepgramOptions(options)
-    this.#client = createDeepgramClient(this.#o)
+    this.#client = lazyDeepgramClient(this.#o)
     this.pcmSampleRate = this.#o.ttsSampleRateHz
+  }
+
+  /** Loads the SDK when the provider is chosen, so the first turn does not wait for it. */
+  async init (): Promise<void> {
+    await loadDeepgramSDK()
   }
 
   /** The whole sentence as one file: WAV unless `config.format` asks for pcm, mp3 or ogg (Opus). */
@@ -81,6 +88,7 @@ export class DeepgramTTS implements TTSProvider {
   async #request (text: string, config: TTSConfig, format: AudioFormat): Promise<BinaryResponse> {
     const signal = config.signal
     signal?.throwIfAborted()
+    const client = await this.#client()
     const deadline = new AbortController()
     const timer = setTimeout(() => { deadline.abort() }, this.#o.requestTimeoutMs).unref()
     // Also aborts the body's download later (barge-in): not disposed here.
@@ -92,7 +100,7 @@ export class DeepgramTTS implements TTSProvider {
       ...(config.speed !== undefined ? { speed: config.speed } : {})
     }
     try {
-      return await retry(async () => await this.#client.speak.v1.audio.generate(request, { abortSignal: joined, maxRetries: 0, timeoutInSeconds: sdkTimeoutSeconds(this.#o.requestTimeoutMs) }), {
+      return await retry(async () => await client.speak.v1.audio.generate(request, { abortSignal: joined, maxRetries: 0, timeoutInSeconds: sdkTimeoutSeconds(this.#o.requestTimeoutMs) }), {
         retries: this.#o.maxRetries,
         baseDelayMs: this.#o.retryBaseDelayMs,
         signal: joined

@@ -1,9 +1,10 @@
-import { DeepgramError, DeepgramTimeoutError, type DeepgramClient } from '@deepgram/sdk'
+import type { DeepgramClient } from '@deepgram/sdk'
 import { retry } from '../retry.js'
 import type { STTResult } from '../types.js'
 import { isAborted, sttFailure, sttTimeout } from './deepgram-errors.js'
 import { LiveAudioSender, type LiveSenderTiming } from './live-audio-sender.js'
 import { openLiveConnection, type LiveConnection, type LiveQuery } from './live-connection.js'
+import { loadDeepgramSDK } from './sdk.js'
 
 export interface LiveSettings extends LiveSenderTiming {
   query: LiveQuery
@@ -24,8 +25,10 @@ export interface LiveSettings extends LiveSenderTiming {
  * An abort through `signal` closes the socket at once and ends the iteration quietly. Failures are
  * LLMRTC_ERR_STT (HTTP status, close code) or LLMRTC_ERR_STT_TIMEOUT (connect or finalize deadline).
  */
-export async function * transcribeLive (client: DeepgramClient, audio: AsyncIterable<Buffer>, settings: LiveSettings, signal: AbortSignal | undefined): AsyncIterable<STTResult> {
+export async function * transcribeLive (clientOf: () => Promise<DeepgramClient>, audio: AsyncIterable<Buffer>, settings: LiveSettings, signal: AbortSignal | undefined): AsyncIterable<STTResult> {
   if (isAborted(signal)) return
+  const { DeepgramError, DeepgramTimeoutError } = await loadDeepgramSDK()
+  const client = await clientOf()
   let connection: LiveConnection
   try {
     connection = await retry(async () => await openLiveConnection(client, settings.query, settings.connectTimeoutMs, signal), {

@@ -1,6 +1,8 @@
-import { DeepgramClient } from '@deepgram/sdk'
+import type { DeepgramClient } from '@deepgram/sdk'
 import type { LLMRTCEnv } from '../../config/env-schema.js'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../../errors.js'
+import { once } from '../lazy-module.js'
+import { loadDeepgramSDK } from './sdk.js'
 
 /** Options of `DeepgramSTT` and `DeepgramTTS`. Only `apiKey` is required. */
 export interface DeepgramOptions {
@@ -90,14 +92,18 @@ export function deepgramOptionsFromEnv (env: LLMRTCEnv): DeepgramOptions {
  * The SDK client. `environment` (not `baseUrl`, which the SDK would use for the WebSocket too) gives the
  * REST base and the live WebSocket's ws(s) origin. The SDK's own retries are off (`maxRetries: 0`):
  * their backoff ignores abort signals, so llmrtc's retry (lib/providers/retry.ts) is the only layer.
+ * Made on the first call, once the SDK loaded; later calls share it.
  */
-export function createDeepgramClient (o: ResolvedDeepgramOptions): DeepgramClient {
+export function lazyDeepgramClient (o: ResolvedDeepgramOptions): () => Promise<DeepgramClient> {
   const base = o.baseUrl.replace(/\/+$/, '')
   const ws = base.replace(/^http/, 'ws')
-  return new DeepgramClient({
-    apiKey: o.apiKey,
-    environment: { base, production: ws, agent: ws, agentRest: base },
-    maxRetries: 0
+  return once(async () => {
+    const { DeepgramClient } = await loadDeepgramSDK()
+    return new DeepgramClient({
+      apiKey: o.apiKey,
+      environment: { base, production: ws, agent: ws, agentRest: base },
+      maxRetries: 0
+    })
   })
 }
 
