@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js'
 import { clientErrorOf, LLMRTC_ERR_REALTIME_BUDGET } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { PayloadServerMessage } from '../protocol/server-messages.js'
+import type { ChatMessage } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { ToolExecutor } from '../tools/tool-executor.js'
 import type { ToolRegistry } from '../tools/tool-registry.js'
@@ -31,6 +32,8 @@ export interface RealtimeRelayOptions {
   data: Record<string, unknown>
   /** Final transcripts of both sides are mirrored here (for the Redis store, and a pipeline fallback). */
   history?: ConversationHistory
+  /** A message was mirrored into `history` (the plugin saves the session, as the pipeline does after a turn). */
+  onHistory?: () => void
   budget?: RealtimeBudget
   clock: Clock
   log: Logger
@@ -113,7 +116,7 @@ export class RealtimeRelay {
   /** A typed user message: added to the conversation, and answered. */
   sendText (text: string): void {
     if (this.#closed) return
-    this.#o.history?.add({ role: 'user', content: text })
+    this.#mirror({ role: 'user', content: text })
     this.#o.session.sendText(text)
     this.#o.session.createResponse()
   }
@@ -144,7 +147,7 @@ export class RealtimeRelay {
         break
       case 'user-transcript':
         if (event.isFinal && event.text.trim() !== '') {
-          o.history?.add({ role: 'user', content: event.text })
+          this.#mirror({ role: 'user', content: event.text })
           this.#userText = event.text
           this.#hooks.userTranscript(event.text)
         }
@@ -160,7 +163,7 @@ export class RealtimeRelay {
       case 'assistant-transcript':
         if (event.responseId !== this.#activeResponseId) return
         if (event.isFinal && event.text.trim() !== '') {
-          o.history?.add({ role: 'assistant', content: event.text })
+          this.#mirror({ role: 'assistant', content: event.text })
           this.#hooks.answer(event.responseId, event.text, this.#responseStartedAt)
           void o.playbook?.afterAnswer({ ...(this.#userText !== undefined ? { userText: this.#userText } : {}), assistantText: event.text })
         }
@@ -182,6 +185,13 @@ export class RealtimeRelay {
         o.onEnd('failed', event.error)
         break
     }
+  }
+
+  /** Adds a final text of either side to the mirrored history, and says so (the session store is written). */
+  #mirror (message: ChatMessage): void {
+    if (this.#o.history === undefined) return
+    this.#o.history.add(message)
+    this.#o.onHistory?.()
   }
 
   #audio (event: Extract<RealtimeEvent, { type: 'audio' }>): void {

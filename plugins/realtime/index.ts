@@ -116,6 +116,9 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
         executor,
         data: session.data,
         history: session.history,
+        // Each mirrored message is saved, so a reconnect (on any server sharing the store) finds it, even
+        // after this server dies without closing.
+        onHistory: () => { sessions.persist(entry.session) },
         budget: options.budget,
         clock,
         log: sessionLog,
