@@ -7,6 +7,7 @@ import { ContextTable, type UtteranceContext } from './cartesia-contexts.js'
 import { CARTESIA_SAMPLE_RATES, webSocketURL, type CartesiaSampleRate, type GenerationFields } from './cartesia-protocol.js'
 import { CartesiaREST } from './cartesia-rest.js'
 import { speakOnContext } from './cartesia-stream.js'
+import { loadCartesiaSDK } from './sdk.js'
 
 export const CARTESIA_DEFAULT_BASE_URL = 'https://api.cartesia.ai'
 export const CARTESIA_DEFAULT_MODEL = 'sonic-2'
@@ -82,6 +83,11 @@ export class CartesiaTTS implements TTSProvider {
     this.#connection = new CartesiaConnection({ url: webSocketURL(baseURL), apiKey: options.apiKey, connectTimeoutMs: count(options.connectTimeoutMs, 'connectTimeoutMs', 10_000) })
     this.#contexts = new ContextTable(count(options.contextIdleMs, 'contextIdleMs', 5000), (context) => { this.#end(context) })
     this.#rest = new CartesiaREST({ apiKey: options.apiKey, baseURL, maxRetries: this.#retries })
+  }
+
+  /** Loads the SDK (for `speak` over REST) when the provider is chosen, so the first turn does not wait for it. */
+  async init (): Promise<void> {
+    await loadCartesiaSDK()
   }
 
   /** The whole text over REST: WAV by default, raw PCM for `format: 'pcm'`, MP3 for `format: 'mp3'`. */
