@@ -1,4 +1,4 @@
-import { Modality, type Content, type FunctionDeclaration, type LiveConnectConfig, type RealtimeInputConfig } from '@google/genai'
+import type { Content, FunctionDeclaration, LiveConnectConfig, Modality, RealtimeInputConfig } from '@google/genai'
 import type { ChatMessage, ToolDefinition } from '../providers/types.js'
 import type { RealtimeTranscription, RealtimeTurnDetection } from './types.js'
 
@@ -30,7 +30,8 @@ export interface GeminiLiveSettings {
  */
 export function geminiLiveConfig (settings: GeminiLiveSettings, resumeHandle?: string): LiveConnectConfig {
   return {
-    responseModalities: [Modality.AUDIO],
+    // Modality.AUDIO's value (the SDK is only loaded when a session opens).
+    responseModalities: ['AUDIO' as Modality],
     speechConfig: { voiceConfig: { prebuiltVoiceConfig: { voiceName: settings.voice } } },
     ...(settings.instructions !== undefined ? { systemInstruction: { parts: [{ text: settings.instructions }] } } : {}),
     ...(settings.tools.length > 0 ? { tools: [{ functionDeclarations: geminiFunctionDeclarations(settings.tools) }] } : {}),

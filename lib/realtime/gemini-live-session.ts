@@ -1,4 +1,4 @@
-import { GoogleGenAI, type LiveServerMessage, type Session } from '@google/genai'
+import type { LiveServerMessage, Session } from '@google/genai'
 import { LLMRTC_ERR_REALTIME } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { ChatMessage, ToolDefinition } from '../providers/types.js'
@@ -35,6 +35,8 @@ interface LiveSocketFactory { create: (url: string, headers: Record<string, stri
  * with `realtimeInput.audio`, the model's 24 kHz audio as `audio` events (gemini-live-event-mapping.ts).
  */
 export async function openGeminiLive (options: GeminiLiveConnectOptions): Promise<RealtimeProviderSession> {
+  // Loaded when a session opens, not with the package (as the Gemini LLM does).
+  const { GoogleGenAI } = await import('@google/genai')
   const ai = new GoogleGenAI({ apiKey: options.apiKey, vertexai: false, apiVersion: 'v1beta', ...(options.baseURL !== undefined ? { httpOptions: { baseUrl: options.baseURL } } : {}) })
   // live.connect() gives the socket only once `setupComplete` came: its (per-client) factory is wrapped to
   // get it sooner, so an abort or the deadline can close a handshake that hangs.
