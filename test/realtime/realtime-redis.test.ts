@@ -159,6 +159,9 @@ t.test('a client that leaves a relay server that stays up resumes on another one
 
   const second = await resumeOn(t, b, mock, id, ['user: Where is order 42?', 'assistant: Order 42 shipped.'])
   t.equal(await say(second, 'When does it arrive?'), 'On Thursday.')
+  await eventually(async () => await tokens(b, 'input') > 0, 'B counts its response\'s tokens')
+  t.equal(await tokens(b, 'input'), 100, 'B\'s /metrics: the response on B')
+  t.equal(await tokens(a, 'input'), 100, 'A\'s /metrics: only the response on A')
   second.ws.terminate()
 })
 
