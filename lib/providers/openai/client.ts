@@ -1,5 +1,7 @@
-import OpenAI, { APIUserAbortError } from 'openai'
+import type OpenAI from 'openai'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_OPTIONS_MISSING_SECRET } from '../../errors.js'
+import { once } from '../lazy-module.js'
+import { loadOpenAISDK, loadedOpenAISDK } from './sdk.js'
 
 /** The official API; passed explicitly so the SDK never falls back to `process.env.OPENAI_BASE_URL`. */
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1'
@@ -21,8 +23,21 @@ export interface OpenAIClientOptions {
   client?: OpenAI
 }
 
-export function createOpenAIClient (options: OpenAIClientOptions, what: string): OpenAI {
-  if (options.client !== undefined) return options.client
+/**
+ * The SDK client of `options` (the SDK is imported on the first call). Throws LLMRTC_ERR_OPTIONS_MISSING_SECRET
+ * or LLMRTC_ERR_OPTIONS_INVALID on bad options; `what` (LLM, STT, TTS) names the provider in the error.
+ */
+export async function createOpenAIClient (options: OpenAIClientOptions, what: string): Promise<OpenAI> {
+  return await lazyOpenAIClient(options, what)()
+}
+
+/**
+ * Checks `options` now (throws LLMRTC_ERR_OPTIONS_MISSING_SECRET or LLMRTC_ERR_OPTIONS_INVALID) and gives the
+ * SDK client, created once on the first call, after the SDK loaded.
+ */
+export function lazyOpenAIClient (options: OpenAIClientOptions, what: string): () => Promise<OpenAI> {
+  const given = options.client
+  if (given !== undefined) return once(async () => { await loadOpenAISDK(); return given })
   if (typeof options.apiKey !== 'string' || options.apiKey === '') {
     throw new LLMRTC_ERR_OPTIONS_MISSING_SECRET(`OpenAI API key for the ${what}`, 'apiKey', 'OPENAI_API_KEY')
   }
@@ -30,7 +45,11 @@ export function createOpenAIClient (options: OpenAIClientOptions, what: string):
   if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new LLMRTC_ERR_OPTIONS_INVALID('maxRetries', 'an integer >= 0', String(maxRetries))
   const timeoutMs = options.timeoutMs ?? 30_000
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new LLMRTC_ERR_OPTIONS_INVALID('timeoutMs', 'a positive integer (ms)', String(timeoutMs))
-  return new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL ?? OPENAI_DEFAULT_BASE_URL, maxRetries, timeout: timeoutMs })
+  const settings = { apiKey: options.apiKey, baseURL: options.baseURL ?? OPENAI_DEFAULT_BASE_URL, maxRetries, timeout: timeoutMs }
+  return once(async () => {
+    const { default: OpenAI } = await loadOpenAISDK()
+    return new OpenAI(settings)
+  })
 }
 
 /**
@@ -39,6 +58,8 @@ export function createOpenAIClient (options: OpenAIClientOptions, what: string):
  */
 export async function untilAborted<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return await promise
+  // The SDK made `promise`, so it is loaded.
+  const { APIUserAbortError } = loadedOpenAISDK() ?? await loadOpenAISDK()
   if (signal.aborted) {
     promise.catch(() => {})
     throw new APIUserAbortError()

@@ -3,8 +3,9 @@ import type { ChatCompletion } from 'openai/resources/chat/completions'
 import { LLMRTC_ERR_LLM } from '../../errors.js'
 import type { LLMChunk, LLMProvider, LLMRequest, LLMResult, StopReason } from '../types.js'
 import { chatBody, type MaxTokensField } from './chat-request.js'
-import { createOpenAIClient, OPENAI_DEFAULT_BASE_URL, untilAborted, type OpenAIClientOptions } from './client.js'
+import { lazyOpenAIClient, OPENAI_DEFAULT_BASE_URL, untilAborted, type OpenAIClientOptions } from './client.js'
 import { ToolCallAccumulator, toolCallsOf } from './tool-call-accumulator.js'
+import { loadOpenAISDK } from './sdk.js'
 
 export interface OpenAILLMOptions extends OpenAIClientOptions {
   /** Chat model (default gpt-4o-mini; for local servers, the server's model name, e.g. llama3.2). */
@@ -31,19 +32,25 @@ const stopReasons: Record<string, StopReason> = {
 export class OpenAILLM implements LLMProvider {
   readonly name = 'openai-llm'
   readonly model: string
-  readonly #client: OpenAI
+  /** The client, made on first use (the SDK loads then). */
+  readonly #client: () => Promise<OpenAI>
   readonly #maxTokensField: MaxTokensField
 
   constructor (options: OpenAILLMOptions) {
-    this.#client = createOpenAIClient(options, 'LLM')
+    this.#client = lazyOpenAIClient(options, 'LLM')
     this.model = options.model ?? 'gpt-4o-mini'
     const official = options.baseURL === undefined || options.baseURL.replace(/\/+$/, '') === OPENAI_DEFAULT_BASE_URL
     this.#maxTokensField = options.maxTokensField ?? (official ? 'max_completion_tokens' : 'max_tokens')
   }
 
+  /** Loads the SDK when the provider is chosen, so the first turn does not wait for it. */
+  async init (): Promise<void> {
+    await loadOpenAISDK()
+  }
+
   async complete (request: LLMRequest): Promise<LLMResult> {
     const body = { ...chatBody(request, this.model, this.#maxTokensField), stream: false as const }
-    const completion: ChatCompletion = await untilAborted(this.#client.chat.completions.create(body, { signal: request.signal }), request.signal)
+    const completion: ChatCompletion = await untilAborted((await this.#client()).chat.completions.create(body, { signal: request.signal }), request.signal)
     const choice = completion.choices?.[0]
     if (choice === undefined) throw new LLMRTC_ERR_LLM(this.name, 'the response has no choices')
     const toolCalls = toolCallsOf(choice.message.tool_calls)
@@ -60,7 +67,7 @@ export class OpenAILLM implements LLMProvider {
   async * stream (request: LLMRequest): AsyncIterable<LLMChunk> {
     const signal = request.signal
     const body = { ...chatBody(request, this.model, this.#maxTokensField), stream: true as const }
-    const stream = await untilAborted(this.#client.chat.completions.create(body, { signal }), signal)
+    const stream = await untilAborted((await this.#client()).chat.completions.create(body, { signal }), signal)
     const tools = new ToolCallAccumulator()
     let finishReason: string | undefined
     let received = false

@@ -1,9 +1,9 @@
 import type OpenAI from 'openai'
-import { toFile } from 'openai'
 import { isWav } from '../../audio/wav.js'
 import { LLMRTC_ERR_STT } from '../../errors.js'
 import type { STTConfig, STTProvider, STTResult } from '../types.js'
-import { createOpenAIClient, untilAborted, type OpenAIClientOptions } from './client.js'
+import { lazyOpenAIClient, untilAborted, type OpenAIClientOptions } from './client.js'
+import { loadOpenAISDK } from './sdk.js'
 
 export interface OpenAISTTOptions extends OpenAIClientOptions {
   /** Transcription model: whisper-1, gpt-4o-transcribe or gpt-4o-mini-transcribe (default gpt-4o-mini-transcribe). */
@@ -21,21 +21,28 @@ export interface OpenAISTTOptions extends OpenAIClientOptions {
 export class OpenAISTT implements STTProvider {
   readonly name = 'openai-stt'
   readonly model: string
-  readonly #client: OpenAI
+  /** The client, made on first use (the SDK loads then). */
+  readonly #client: () => Promise<OpenAI>
   readonly #language: string | undefined
   readonly #prompt: string | undefined
 
   constructor (options: OpenAISTTOptions) {
-    this.#client = createOpenAIClient(options, 'STT')
+    this.#client = lazyOpenAIClient(options, 'STT')
     this.model = options.model ?? 'gpt-4o-mini-transcribe'
     this.#language = options.language
     this.#prompt = options.prompt
+  }
+
+  /** Loads the SDK when the provider is chosen, so the first turn does not wait for it. */
+  async init (): Promise<void> {
+    await loadOpenAISDK()
   }
 
   async transcribe (audio: Buffer, config: STTConfig = {}): Promise<STTResult> {
     const signal = config.signal
     signal?.throwIfAborted()
     const format = containerOf(audio)
+    const { toFile } = await loadOpenAISDK()
     const file = await toFile(audio, `speech.${format}`, { type: `audio/${format}` })
     const language = config.language ?? this.#language
     const body = {
@@ -45,7 +52,7 @@ export class OpenAISTT implements STTProvider {
       ...(language !== undefined ? { language } : {}),
       ...(this.#prompt !== undefined ? { prompt: this.#prompt } : {})
     }
-    const transcription = await untilAborted(this.#client.audio.transcriptions.create(body, { signal }), signal)
+    const transcription = await untilAborted((await this.#client()).audio.transcriptions.create(body, { signal }), signal)
     if (typeof transcription?.text !== 'string') throw new LLMRTC_ERR_STT(this.name, 'the response has no text')
     return { text: transcription.text, isFinal: true, raw: transcription }
   }

@@ -2,7 +2,8 @@ import type OpenAI from 'openai'
 import type { SpeechCreateParams } from 'openai/resources/audio/speech'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_TTS } from '../../errors.js'
 import type { AudioFormat, TTSConfig, TTSProvider, TTSResult } from '../types.js'
-import { createOpenAIClient, untilAborted, type OpenAIClientOptions } from './client.js'
+import { lazyOpenAIClient, untilAborted, type OpenAIClientOptions } from './client.js'
+import { loadOpenAISDK } from './sdk.js'
 
 /** OpenAI's `pcm`: s16le mono at 24 kHz, no header. */
 export const OPENAI_PCM_SAMPLE_RATE_HZ = 24_000
@@ -29,23 +30,29 @@ export class OpenAITTS implements TTSProvider {
   readonly pcmSampleRate = OPENAI_PCM_SAMPLE_RATE_HZ
   readonly model: string
   readonly voice: string
-  readonly #client: OpenAI
+  /** The client, made on first use (the SDK loads then). */
+  readonly #client: () => Promise<OpenAI>
   readonly #instructions: string | undefined
   readonly #speed: number | undefined
 
   constructor (options: OpenAITTSOptions) {
-    this.#client = createOpenAIClient(options, 'TTS')
+    this.#client = lazyOpenAIClient(options, 'TTS')
     this.model = options.model ?? 'gpt-4o-mini-tts'
     this.voice = options.voice ?? 'alloy'
     this.#instructions = options.instructions
     this.#speed = validSpeed(options.speed)
   }
 
+  /** Loads the SDK when the provider is chosen, so the first turn does not wait for it. */
+  async init (): Promise<void> {
+    await loadOpenAISDK()
+  }
+
   /** The whole utterance; `config.format` pcm (default), wav, mp3 or ogg (Opus). */
   async speak (text: string, config: TTSConfig = {}): Promise<TTSResult> {
     const signal = config.signal
     const format = config.format ?? 'pcm'
-    const response = await untilAborted(this.#client.audio.speech.create(this.#body(text, config, format), { signal }), signal)
+    const response = await untilAborted((await this.#client()).audio.speech.create(this.#body(text, config, format), { signal }), signal)
     expectAudio(response, this.name)
     const audio = Buffer.from(await untilAborted(response.arrayBuffer(), signal))
     return format === 'pcm' ? { audio, format, sampleRate: this.pcmSampleRate } : { audio, format }
@@ -54,7 +61,7 @@ export class OpenAITTS implements TTSProvider {
   /** PCM s16le mono at 24 kHz, in the network's chunks. Ends quietly when `config.signal` aborts. */
   async * speakStream (text: string, config: TTSConfig = {}): AsyncIterable<Buffer> {
     const signal = config.signal
-    const response = await untilAborted(this.#client.audio.speech.create(this.#body(text, config, 'pcm'), { signal }), signal)
+    const response = await untilAborted((await this.#client()).audio.speech.create(this.#body(text, config, 'pcm'), { signal }), signal)
     expectAudio(response, this.name)
     const body = response.body
     if (body === null) return
