@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import t from 'tap'
+
+const run = promisify(execFile)
+const PROBE = fileURLToPath(new URL('./lazy-sdks-probe.ts', import.meta.url))
+
+/** The provider SDKs, by package name. */
+const PROVIDER_SDKS = ['@anthropic-ai/sdk', '@google/genai', '@aws-sdk/client-bedrock-runtime', '@deepgram/sdk', '@cartesia/cartesia-js', 'openai', '@elevenlabs/elevenlabs-js']
+
+interface Phase { phase: 'import' | 'ready', loaded: string[], providers?: string[] }
+
+/** The probe's phases, in a fresh process (an SDK loaded by this one would not count there). */
+async function probe (options?: Record<string, unknown>): Promise<Record<string, Phase>> {
+  const args = ['--import=@tapjs/typescript/import', PROBE, ...(options !== undefined ? [JSON.stringify(options)] : [])]
+  const { stdout } = await run(process.execPath, args, { env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, timeout: 120_000 })
+  const phases = stdout.trim().split('\n').map(line => JSON.parse(line) as Phase)
+  return Object.fromEntries(phases.map(phase => [phase.phase, phase]))
+}
+
+/** The SDKs relay mode (lib/realtime) still imports with the package; not part of the providers' lazy loading. */
+const RELAY_MODE_SDKS = new Set(['openai'])
+
+t.test('importing the llmrtc plugin loads no provider SDK', async t => {
+  const { import: imported } = await probe()
+  t.ok(imported?.loaded.includes('fastify'), 'the probe sees the packages llmrtc loads')
+  for (const sdk of PROVIDER_SDKS) {
+    t.notOk(imported?.loaded.includes(sdk), `${sdk} is not loaded`, RELAY_MODE_SDKS.has(sdk) ? { todo: 'relay mode (lib/realtime) still imports it' } : {})
+  }
+})
+
+t.test('registering llmrtc with a Deepgram key loads the Deepgram SDK by ready(), and no other', async t => {
+  const phases = await probe({ deepgram: { apiKey: 'dg-test-key', baseUrl: 'http://127.0.0.1:9' } })
+  t.notOk(phases.import?.loaded.includes('@deepgram/sdk'), 'not at import')
+  t.same(phases.ready?.providers?.slice(1), ['deepgram', 'deepgram'], 'Deepgram serves STT and TTS')
+  t.ok(phases.ready?.loaded.includes('@deepgram/sdk'), 'loaded by ready() (its init), before any turn')
+  for (const sdk of PROVIDER_SDKS.filter(sdk => sdk !== '@deepgram/sdk' && !RELAY_MODE_SDKS.has(sdk))) {
+    t.notOk(phases.ready?.loaded.includes(sdk), `${sdk} is still not loaded`)
+  }
+})
+
+t.test('an Anthropic LLM and a Cartesia TTS load their SDKs by ready()', async t => {
+  const phases = await probe({ anthropic: { apiKey: 'sk-ant-test' }, cartesia: { apiKey: 'cartesia-test' } })
+  t.same(phases.ready?.providers, ['anthropic-llm', 'builtin-placeholder-stt', 'cartesia'])
+  for (const sdk of ['@anthropic-ai/sdk', '@cartesia/cartesia-js']) {
+    t.notOk(phases.import?.loaded.includes(sdk), `${sdk} not at import`)
+    t.ok(phases.ready?.loaded.includes(sdk), `${sdk} loaded by ready()`)
+  }
+  t.notOk(phases.ready?.loaded.includes('@deepgram/sdk'), 'an SDK of a provider not chosen stays unloaded')
+})
