@@ -93,13 +93,14 @@ export const envSchema = {
     AWS_ACCESS_KEY_ID: { type: 'string', description: 'AWS access key id for Bedrock (default: the AWS default credential chain).' },
     AWS_SECRET_ACCESS_KEY: { type: 'string', description: 'AWS secret access key for Bedrock (secret: never logged).' },
     AWS_SESSION_TOKEN: { type: 'string', description: 'AWS session token of temporary credentials for Bedrock (secret: never logged).' },
-    REALTIME_PROVIDER: { type: 'string', enum: ['openai'], description: 'Speech-to-speech relay mode with this realtime model provider (openai: the OpenAI Realtime API, with OPENAI_API_KEY); unset: the pipeline.' },
-    REALTIME_MODEL: { type: 'string', description: 'Realtime model of the relay (default gpt-realtime).' },
-    REALTIME_VOICE: { type: 'string', description: 'Voice of the realtime model (default marin).' },
+    REALTIME_PROVIDER: { type: 'string', enum: ['openai', 'gemini'], description: 'Speech-to-speech relay mode with this realtime model provider (openai: the OpenAI Realtime API, with OPENAI_API_KEY; gemini: the Gemini Live API, with GEMINI_API_KEY or GOOGLE_API_KEY); unset: the pipeline.' },
+    REALTIME_MODEL: { type: 'string', description: 'Realtime model of the relay (default gpt-realtime; Gemini: gemini-2.5-flash-native-audio-preview-12-2025).' },
+    REALTIME_VOICE: { type: 'string', description: 'Voice of the realtime model (default marin; Gemini: Puck).' },
     REALTIME_INSTRUCTIONS: { type: 'string', description: 'Instructions of the realtime model (default SYSTEM_PROMPT).' },
     REALTIME_MAX_SESSION_MS: { type: 'integer', minimum: 1000, description: 'Longest relay session in ms; then BUDGET_EXCEEDED (default: no limit).' },
     REALTIME_MAX_TOKENS: { type: 'integer', minimum: 1, description: 'Most tokens one relay session may use; then BUDGET_EXCEEDED (default: no limit).' },
-    REALTIME_BUDGET_ACTION: { type: 'string', enum: ['warn', 'end-session'], description: 'What a relay session over its budget does: end-session (default) or warn.' }
+    REALTIME_BUDGET_ACTION: { type: 'string', enum: ['warn', 'end-session'], description: 'What a relay session over its budget does: end-session (default) or warn.' },
+    REALTIME_TURN_DETECTION: { type: 'string', enum: ['server_vad', 'semantic_vad', 'llmrtc'], description: 'Who takes the turns in relay mode: the provider\'s server_vad (default) or semantic_vad (OpenAI), or llmrtc (our Silero VAD; the provider\'s is off).' }
   }
 } as const
 
@@ -195,13 +196,14 @@ export interface LLMRTCEnv {
   AWS_ACCESS_KEY_ID?: string
   AWS_SECRET_ACCESS_KEY?: string
   AWS_SESSION_TOKEN?: string
-  REALTIME_PROVIDER?: 'openai'
+  REALTIME_PROVIDER?: 'openai' | 'gemini'
   REALTIME_MODEL?: string
   REALTIME_VOICE?: string
   REALTIME_INSTRUCTIONS?: string
   REALTIME_MAX_SESSION_MS?: number
   REALTIME_MAX_TOKENS?: number
   REALTIME_BUDGET_ACTION?: 'warn' | 'end-session'
+  REALTIME_TURN_DETECTION?: 'server_vad' | 'semantic_vad' | 'llmrtc'
 }
 
 /**

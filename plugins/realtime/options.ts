@@ -2,6 +2,7 @@ import type { LLMRTCEnv } from '../../lib/config/env-schema.js'
 import { invalidOption } from '../../lib/config/invalid-option.js'
 import { refuseUnknownKeys } from '../../lib/config/unknown-options.js'
 import { LLMRTC_ERR_OPTIONS_MISSING_SECRET, LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER } from '../../lib/errors.js'
+import { DEFAULT_GEMINI_LIVE_MODEL, DEFAULT_GEMINI_LIVE_VOICE } from '../../lib/realtime/gemini-live-config.js'
 import { DEFAULT_OPENAI_REALTIME_MODEL, DEFAULT_OPENAI_REALTIME_VOICE } from '../../lib/realtime/openai-session-config.js'
 import type { RealtimeBudget, RealtimeOptions, RealtimeTranscription, RealtimeTurnDetection } from '../../lib/realtime/types.js'
 import type { Tool } from '../../lib/tools/types.js'
@@ -11,7 +12,7 @@ export type LLMRTCRealtimeOptions = Partial<RealtimeOptions>
 
 /** The relay's settings, resolved from the options over the environment. */
 export interface ResolvedRealtimeOptions {
-  provider: 'openai'
+  provider: RealtimeOptions['provider']
   model: string
   voice: string
   instructions?: string
@@ -55,9 +56,13 @@ export function resolveRealtimeOptions (opts: LLMRTCRealtimeOptions, env: LLMRTC
   refuseUnknownKeys(opts.budget, Object.keys(BUDGET_KEYS), 'realtime.budget.')
   const provider = opts.provider ?? env.REALTIME_PROVIDER
   if (provider === undefined) return undefined
-  if (provider !== 'openai') throw new LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER('realtime', String(provider), '"openai"')
-  const apiKey = opts.apiKey ?? env.OPENAI_API_KEY
-  if (apiKey === undefined || apiKey === '') throw new LLMRTC_ERR_OPTIONS_MISSING_SECRET('the OpenAI key of the realtime relay', 'realtime.apiKey', 'OPENAI_API_KEY')
+  if (provider !== 'openai' && provider !== 'gemini') throw new LLMRTC_ERR_OPTIONS_UNKNOWN_PROVIDER('realtime', String(provider), '"openai", "gemini"')
+  const gemini = provider === 'gemini'
+  const apiKey = opts.apiKey ?? (gemini ? nonEmpty(env.GEMINI_API_KEY) ?? env.GOOGLE_API_KEY : env.OPENAI_API_KEY)
+  if (apiKey === undefined || apiKey === '') {
+    if (gemini) throw new LLMRTC_ERR_OPTIONS_MISSING_SECRET('the Gemini key of the realtime relay', 'realtime.apiKey', 'GEMINI_API_KEY (or GOOGLE_API_KEY)')
+    throw new LLMRTC_ERR_OPTIONS_MISSING_SECRET('the OpenAI key of the realtime relay', 'realtime.apiKey', 'OPENAI_API_KEY')
+  }
   const budget: RealtimeBudget = {
     ...optionalInteger('realtime.budget.maxSessionMs', opts.budget?.maxSessionMs ?? env.REALTIME_MAX_SESSION_MS, 1, 'maxSessionMs'),
     ...optionalInteger('realtime.budget.maxTokens', opts.budget?.maxTokens ?? env.REALTIME_MAX_TOKENS, 1, 'maxTokens'),
@@ -65,16 +70,16 @@ export function resolveRealtimeOptions (opts: LLMRTCRealtimeOptions, env: LLMRTC
   }
   if (budget.onExceeded !== 'warn' && budget.onExceeded !== 'end-session') invalidOption('realtime.budget.onExceeded', '"warn" or "end-session"', budget.onExceeded)
   if (opts.tools !== undefined && !Array.isArray(opts.tools)) invalidOption('realtime.tools', 'an array of tools', opts.tools)
-  const turnDetection = opts.turnDetection ?? { type: 'server_vad' }
-  if (turnDetection?.type !== 'server_vad' && turnDetection?.type !== 'semantic_vad') invalidOption('realtime.turnDetection', '{ type: "server_vad" } or { type: "semantic_vad" }', turnDetection)
+  const turnDetection = opts.turnDetection ?? { type: env.REALTIME_TURN_DETECTION ?? 'server_vad' }
+  if (turnDetection?.type !== 'server_vad' && turnDetection?.type !== 'semantic_vad' && turnDetection?.type !== 'llmrtc') invalidOption('realtime.turnDetection', '{ type: "server_vad" }, { type: "semantic_vad" } or { type: "llmrtc" }', turnDetection)
   const fallback = opts.fallback ?? 'pipeline'
   if (fallback !== 'pipeline' && fallback !== 'none') invalidOption('realtime.fallback', '"pipeline" or "none"', fallback)
   const instructions = opts.instructions ?? env.REALTIME_INSTRUCTIONS
-  const baseURL = opts.baseURL ?? env.OPENAI_BASE_URL
+  const baseURL = opts.baseURL ?? (gemini ? env.GEMINI_BASE_URL : env.OPENAI_BASE_URL)
   return {
     provider,
-    model: opts.model ?? env.REALTIME_MODEL ?? DEFAULT_OPENAI_REALTIME_MODEL,
-    voice: opts.voice ?? env.REALTIME_VOICE ?? DEFAULT_OPENAI_REALTIME_VOICE,
+    model: opts.model ?? env.REALTIME_MODEL ?? (gemini ? DEFAULT_GEMINI_LIVE_MODEL : DEFAULT_OPENAI_REALTIME_MODEL),
+    voice: opts.voice ?? env.REALTIME_VOICE ?? (gemini ? DEFAULT_GEMINI_LIVE_VOICE : DEFAULT_OPENAI_REALTIME_VOICE),
     ...(instructions !== undefined ? { instructions } : {}),
     ...(opts.tools !== undefined ? { tools: opts.tools } : {}),
     transcription: opts.transcription ?? {},
@@ -86,6 +91,10 @@ export function resolveRealtimeOptions (opts: LLMRTCRealtimeOptions, env: LLMRTC
     connectTimeoutMs: optionalInteger('realtime.connectTimeoutMs', opts.connectTimeoutMs, 100, 'connectTimeoutMs').connectTimeoutMs ?? 10_000,
     fallback
   }
+}
+
+function nonEmpty (value: string | undefined): string | undefined {
+  return value === '' ? undefined : value
 }
 
 function optionalInteger<K extends string> (name: string, value: unknown, minimum: number, key: K): Partial<Record<K, number>> {
