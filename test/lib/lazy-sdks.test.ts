@@ -49,3 +49,25 @@ t.test('an Anthropic LLM and a Cartesia TTS load their SDKs by ready()', async t
   }
   t.notOk(phases.ready?.loaded.includes('@deepgram/sdk'), 'an SDK of a provider not chosen stays unloaded')
 })
+
+t.test('the exported client factories resolve to SDK clients once the SDK loaded, and reject bad options', async t => {
+  const [{ createOpenAIClient }, { createAnthropicClient }, { createGeminiClient, resolveGeminiOptions }, { createBedrockClient }] = await Promise.all([
+    import('../../lib/providers/openai/index.js'),
+    import('../../lib/providers/anthropic/index.js'),
+    import('../../lib/providers/gemini/index.js'),
+    import('../../lib/providers/bedrock/index.js')
+  ])
+  const { default: OpenAI } = await import('openai')
+  const { default: Anthropic } = await import('@anthropic-ai/sdk')
+  const { GoogleGenAI } = await import('@google/genai')
+  const { BedrockRuntimeClient } = await import('@aws-sdk/client-bedrock-runtime')
+  t.ok(await createOpenAIClient({ apiKey: 'sk-test', baseURL: 'http://127.0.0.1:9/v1' }, 'LLM') instanceof OpenAI)
+  t.ok(await createAnthropicClient({ apiKey: 'sk-ant-test' }) instanceof Anthropic)
+  t.ok(await createGeminiClient(resolveGeminiOptions({ apiKey: 'gemini-test' })) instanceof GoogleGenAI)
+  const bedrock = await createBedrockClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } })
+  t.ok(bedrock instanceof BedrockRuntimeClient)
+  bedrock.destroy()
+  await t.rejects(createOpenAIClient({ apiKey: '' }, 'LLM'), { code: 'LLMRTC_ERR_OPTIONS_MISSING_SECRET' })
+  await t.rejects(createAnthropicClient({ apiKey: 'k', maxRetries: -1 }), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
+  await t.rejects(createBedrockClient({ credentials: { accessKeyId: '', secretAccessKey: 'secret' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
+})
