@@ -1,13 +1,17 @@
-import OpenAI from 'openai'
-import { OpenAIRealtimeWS } from 'openai/realtime/ws'
+import type { OpenAIRealtimeWS } from 'openai/realtime/ws'
 import type { ConversationItem } from 'openai/resources/realtime/realtime'
 import { LLMRTC_ERR_REALTIME } from '../errors.js'
+import { lazyModule } from '../providers/lazy-module.js'
+import { loadOpenAISDK } from '../providers/openai/sdk.js'
 import type { Logger } from '../logger.js'
 import type { ChatMessage } from '../providers/types.js'
 import { scrubSecrets } from '../providers/scrub-secrets.js'
 import { mapOpenAIEvent } from './openai-event-mapping.js'
 import { OPENAI_REALTIME_RATE_HZ, openAISessionUpdate, openAITools, type OpenAISessionSettings } from './openai-session-config.js'
 import type { RealtimeEvent, RealtimeProviderSession } from './types.js'
+
+/** The SDK's WebSocket client, imported when the first relay session opens (not with the package). */
+const realtimeWS = lazyModule(async () => await import('openai/realtime/ws'))
 
 const PROVIDER = 'openai-realtime'
 /** OpenAI ends a Realtime session after 60 minutes (its documented cap). */
@@ -38,6 +42,7 @@ export interface OpenAIRealtimeConnectOptions extends OpenAISessionSettings {
  * deadline, or a cut) and closes the socket; an abort rejects with the signal's reason.
  */
 export async function openOpenAIRealtime (options: OpenAIRealtimeConnectOptions): Promise<RealtimeProviderSession> {
+  const [{ default: OpenAI }, { OpenAIRealtimeWS }] = await Promise.all([loadOpenAISDK(), realtimeWS.load()])
   const client = new OpenAI({ apiKey: options.apiKey, ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}), maxRetries: 0 })
   const rt = new OpenAIRealtimeWS({ model: options.model, options: { handshakeTimeout: options.connectTimeoutMs } }, client)
   const socket = rt.socket

@@ -19,14 +19,11 @@ async function probe (options?: Record<string, unknown>): Promise<Record<string,
   return Object.fromEntries(phases.map(phase => [phase.phase, phase]))
 }
 
-/** The SDKs relay mode (lib/realtime) still imports with the package; not part of the providers' lazy loading. */
-const RELAY_MODE_SDKS = new Set(['openai'])
-
 t.test('importing the llmrtc plugin loads no provider SDK', async t => {
   const { import: imported } = await probe()
   t.ok(imported?.loaded.includes('fastify'), 'the probe sees the packages llmrtc loads')
   for (const sdk of PROVIDER_SDKS) {
-    t.notOk(imported?.loaded.includes(sdk), `${sdk} is not loaded`, RELAY_MODE_SDKS.has(sdk) ? { todo: 'relay mode (lib/realtime) still imports it' } : {})
+    t.notOk(imported?.loaded.includes(sdk), `${sdk} is not loaded`)
   }
 })
 
@@ -35,7 +32,7 @@ t.test('registering llmrtc with a Deepgram key loads the Deepgram SDK by ready()
   t.notOk(phases.import?.loaded.includes('@deepgram/sdk'), 'not at import')
   t.same(phases.ready?.providers?.slice(1), ['deepgram', 'deepgram'], 'Deepgram serves STT and TTS')
   t.ok(phases.ready?.loaded.includes('@deepgram/sdk'), 'loaded by ready() (its init), before any turn')
-  for (const sdk of PROVIDER_SDKS.filter(sdk => sdk !== '@deepgram/sdk' && !RELAY_MODE_SDKS.has(sdk))) {
+  for (const sdk of PROVIDER_SDKS.filter(sdk => sdk !== '@deepgram/sdk')) {
     t.notOk(phases.ready?.loaded.includes(sdk), `${sdk} is still not loaded`)
   }
 })
