@@ -72,6 +72,9 @@ export const envSchema = {
     CARTESIA_VOICE_ID: { type: 'string', description: 'Cartesia voice id.' },
     CARTESIA_LANGUAGE: { type: 'string', description: 'Cartesia language (default en).' },
     ELEVENLABS_API_KEY: { type: 'string', description: 'ElevenLabs key, for Scribe STT and ElevenLabs TTS (secret: never logged).' },
+    TWILIO_AUTH_TOKEN: { type: 'string', description: 'Twilio auth token: turns phone calls on, and checks the voice webhook\'s X-Twilio-Signature (secret: never logged).' },
+    TWILIO_ACCOUNT_SID: { type: 'string', description: 'Twilio account SID: when set, webhooks of other accounts are refused.' },
+    TELEPHONY_PUBLIC_URL: { type: 'string', description: 'Public origin the carrier reaches this server at (https://...; behind a proxy or tunnel, its address): signed webhook URLs and the media WebSocket URL are built from it.' },
     ELEVENLABS_BASE_URL: { type: 'string', description: 'Base URL of the ElevenLabs API (default https://api.elevenlabs.io; the WebSockets use the same host).' },
     ELEVENLABS_STT_MODEL: { type: 'string', description: 'ElevenLabs Scribe batch model (default scribe_v1; streaming uses scribe_v2_realtime).' },
     ELEVENLABS_LANGUAGE: { type: 'string', description: 'ElevenLabs language code, ISO-639-1 or -3 (default: detected by Scribe / chosen by the TTS model).' },
@@ -175,6 +178,9 @@ export interface LLMRTCEnv {
   CARTESIA_VOICE_ID?: string
   CARTESIA_LANGUAGE?: string
   ELEVENLABS_API_KEY?: string
+  TWILIO_AUTH_TOKEN?: string
+  TWILIO_ACCOUNT_SID?: string
+  TELEPHONY_PUBLIC_URL?: string
   ELEVENLABS_BASE_URL?: string
   ELEVENLABS_STT_MODEL?: string
   ELEVENLABS_LANGUAGE?: string

@@ -1,4 +1,7 @@
-import { alaw, mulaw } from 'alawmulaw'
+import alawmulaw from 'alawmulaw'
+
+// A CommonJS bundle: Node's ESM loader gives only its default export (named imports fail at run time).
+const { alaw, mulaw } = alawmulaw
 
 /** The G.711 companding laws carriers stream: μ-law (North America, Japan) and A-law (elsewhere). */
 export type G711Law = 'mulaw' | 'alaw'

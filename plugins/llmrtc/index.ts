@@ -26,6 +26,7 @@ import llmrtcRateLimit from '../rate-limit/index.js'
 import llmrtcSessions from '../sessions/index.js'
 import llmrtcSignaling from '../signaling/index.js'
 import llmrtcSignalingRoute, { ensureWebSocket } from '../signaling/route.js'
+import llmrtcTelephony, { type LLMRTCTelephonyOptions } from '../telephony/index.js'
 import llmrtcTracing from '../tracing/index.js'
 import llmrtcVad, { refuseVadOffWithWebRTC, type LLMRTCVadOptions } from '../vad/index.js'
 import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../webrtc/index.js'
@@ -75,6 +76,12 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
   realtime?: LLMRTCRealtimeOptions
   /** Options of the local providers (espeak-ng, pocketsphinx); they win over ESPEAK_* and POCKETSPHINX_*. */
   local?: Omit<LLMRTCLocalOptions, 'env'>
+  /**
+   * Phone calls through Twilio Media Streams (docs/telephony.md): `{ twilio: { authToken, accountSid },
+   * publicUrl, webhookPath, streamPath }`; each wins over TWILIO_* and TELEPHONY_PUBLIC_URL. Off unless
+   * an auth token is given (or TWILIO_AUTH_TOKEN).
+   */
+  telephony?: LLMRTCTelephonyOptions
 }
 
 /**
@@ -89,7 +96,7 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   refuseUnknownPluginKeys(opts)
   refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
-  const { realtime, webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, gemini, piper, anthropic, bedrock, elevenlabs, ...options } = opts
+  const { realtime, webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, gemini, piper, anthropic, bedrock, elevenlabs, telephony, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
@@ -136,6 +143,7 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
     await child.register(llmrtcHealth)
     if (metricsOn) await child.register(llmrtcMetricsRoute, { path: metrics?.path })
     if (demoPage !== false) await child.register(llmrtcDemoPage)
+    await child.register(llmrtcTelephony, telephony ?? {})
   }, { prefix })
   fastify.addHook('onReady', shareWebSocket(fastify, routes, upgradeListeners))
 }

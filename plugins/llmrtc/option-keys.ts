@@ -28,7 +28,8 @@ const UMBRELLA_KEYS: Record<Exclude<keyof LLMRTCPluginOptions, keyof LLMRTCOptio
   piper: true,
   anthropic: true,
   bedrock: true,
-  elevenlabs: true
+  elevenlabs: true,
+  telephony: true
 }
 
 const VAD_KEYS: Record<keyof LLMRTCVadOptions, true> = {

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { systemClock } from '../../lib/clock.js'
@@ -14,7 +15,7 @@ import { ToolExecutor } from '../../lib/tools/tool-executor.js'
 import { ToolRegistry } from '../../lib/tools/tool-registry.js'
 import type { TurnResult } from '../../lib/pipeline/turn-types.js'
 import type { Session } from '../../lib/sessions/session.js'
-import type { SessionMedia } from '../../lib/transport/media-transport.js'
+import type { MediaTransportEvents, SessionMedia } from '../../lib/transport/media-transport.js'
 import { resolveTurnTaking } from '../../lib/turn-taking/resolve-turn-taking.js'
 import { LLMRTC_ERR_REALTIME_AUDIO_MESSAGE } from '../../lib/errors.js'
 import { relayOf } from '../../lib/realtime/session-mode.js'
@@ -36,6 +37,11 @@ interface SessionPipeline {
 export interface LLMRTCPipelineDecorator {
   /** The session's pipeline (created on first use). */
   for: (session: Session) => VoicePipeline
+  /**
+   * Takes the media of another transport's sessions as WebRTC's (`media`: speech detection in, speech out
+   * on its output; `closed`: detached). Used by the telephony plugin for phone calls.
+   */
+  listen: (transport: EventEmitter<MediaTransportEvents>) => void
   /** Sessions with a pipeline. */
   readonly size: number
   /** Resolves once no session has a turn running or queued (all at the same moment). */
@@ -196,6 +202,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
 
   fastify.decorate('llmrtcPipeline', {
     for: (session: Session) => entryFor(session).pipeline,
+    listen: (transport: EventEmitter<MediaTransportEvents>) => { listen(transport) },
     get size () { return entries.size },
     textTurn: async (session: Session, text: string, options?: TextTurnOptions) => await messages.textTurn(session, entryFor(session).pipeline, text, options),
     async idle () {
@@ -236,39 +243,47 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     handleTextMessage(message, ctx, entryFor(ctx.session).pipeline)
   })
 
-  if (fastify.hasDecorator('llmrtcTransport')) {
-    const transport = fastify.llmrtcTransport
-    transport.on('media', (sessionId: string, media: SessionMedia) => {
-      const session = sessions.get(sessionId)
-      // In relay mode the realtime plugin takes the media.
-      if (session === undefined || relayOf(session) !== undefined) return
-      const entry = entryFor(session)
-      entry.detach?.()
-      entry.pipeline.setTrackOutput(media.output)
-      // A resumed session (history recovered) was greeted already.
-      if (session.history.length > 0) entry.greeted = true
-      greet(entry)
-      if (!fastify.hasDecorator('llmrtcVad')) {
-        log.warn('no llmrtc-vad plugin: microphone audio is not listened to')
-        return
-      }
-      try {
-        entry.detach = attachSpeechDetection({ fastify, session, media, pipeline: entry.pipeline, vadOptions: config.vadForSession?.(session) })
-      } catch (err) {
-        // A bad per-session VAD option: the client is told rather than left talking to a deaf server.
-        log.error({ err, sessionId }, 'speech detection could not start')
-        session.send(clientErrorOf(err))
-        void hooks.run('onError', err as Error, { code: protocolCodeOf(err), component: 'vad', sessionId, timestamp: clock.now() })
-      }
-    })
-    transport.on('closed', (sessionId: string) => {
-      const entry = entries.get(sessionId)
-      if (entry === undefined) return
-      entry.detach?.()
-      entry.detach = undefined
-      entry.pipeline.setTrackOutput(undefined)
-    })
+  /** A session's media came up on a transport: its speech goes out there, its microphone is listened to. */
+  function onMedia (sessionId: string, media: SessionMedia): void {
+    const session = sessions.get(sessionId)
+    // In relay mode the realtime plugin takes the media.
+    if (session === undefined || relayOf(session) !== undefined) return
+    const entry = entryFor(session)
+    entry.detach?.()
+    entry.pipeline.setTrackOutput(media.output)
+    // A resumed session (history recovered) was greeted already.
+    if (session.history.length > 0) entry.greeted = true
+    greet(entry)
+    if (!fastify.hasDecorator('llmrtcVad')) {
+      log.warn('no llmrtc-vad plugin: microphone audio is not listened to')
+      return
+    }
+    try {
+      entry.detach = attachSpeechDetection({ fastify, session, media, pipeline: entry.pipeline, vadOptions: config.vadForSession?.(session) })
+    } catch (err) {
+      // A bad per-session VAD option: the client is told rather than left talking to a deaf server.
+      log.error({ err, sessionId }, 'speech detection could not start')
+      session.send(clientErrorOf(err))
+      void hooks.run('onError', err as Error, { code: protocolCodeOf(err), component: 'vad', sessionId, timestamp: clock.now() })
+    }
   }
+
+  /** The session's media went away. */
+  function onMediaClosed (sessionId: string): void {
+    const entry = entries.get(sessionId)
+    if (entry === undefined) return
+    entry.detach?.()
+    entry.detach = undefined
+    entry.pipeline.setTrackOutput(undefined)
+  }
+
+  /** Takes the media of the sessions of `transport` (WebRTC, phone calls). */
+  function listen (transport: EventEmitter<MediaTransportEvents>): void {
+    transport.on('media', onMedia)
+    transport.on('closed', onMediaClosed)
+  }
+
+  if (fastify.hasDecorator('llmrtcTransport')) listen(fastify.llmrtcTransport)
 
   fastify.addHook('onClose', async function closePipelines () {
     await Promise.all([...entries.values()].map(async (entry) => {

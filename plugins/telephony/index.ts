@@ -1,0 +1,257 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { WebSocket } from 'ws'
+import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
+import { LLMRTC_ERR_OPTIONS_INVALID } from '../../lib/errors.js'
+import { childLoggerOptions, type Logger } from '../../lib/logger.js'
+import type { Session } from '../../lib/sessions/session.js'
+import { CallMedia } from '../../lib/telephony/call-media.js'
+import type { CarrierAdapter } from '../../lib/telephony/carrier.js'
+import { createTwilioAdapter } from '../../lib/telephony/twilio-adapter.js'
+import type { MediaTransportEvents } from '../../lib/transport/media-transport.js'
+import { ensureWebSocket } from '../signaling/route.js'
+
+/** Twilio's account settings. */
+export interface LLMRTCTwilioOptions {
+  /** The account's auth token, which signs webhooks (default TWILIO_AUTH_TOKEN). */
+  authToken?: string
+  /** When given, webhooks of another account are refused (default TWILIO_ACCOUNT_SID). */
+  accountSid?: string
+}
+
+/** Options of the `llmrtc-telephony` plugin: off unless a Twilio auth token is given (option or env). */
+export interface LLMRTCTelephonyOptions {
+  twilio?: LLMRTCTwilioOptions
+  /**
+   * The server's public origin as the carrier reaches it, e.g. `https://voice.example.com` (default
+   * TELEPHONY_PUBLIC_URL): webhook signatures cover the URL the carrier posted to, and the media
+   * WebSocket's `wss:` URL is built from it. Behind a proxy or tunnel, the proxy's address.
+   */
+  publicUrl?: string
+  /** The voice webhook's path (default '/telephony/twilio/voice'), behind the routes' prefix. */
+  webhookPath?: string
+  /** The media WebSocket's path (default '/telephony/twilio/media'), behind the routes' prefix. */
+  streamPath?: string
+  /** How long a call may take from its webhook to its stream's start before it is dropped, in ms (default 30000). */
+  streamTimeoutMs?: number
+}
+
+/** Every key of LLMRTCTelephonyOptions (tsc keeps it complete): any other key is refused. */
+export const TELEPHONY_OPTION_KEYS: Record<keyof LLMRTCTelephonyOptions, true> = { twilio: true, publicUrl: true, webhookPath: true, streamPath: true, streamTimeoutMs: true }
+const TWILIO_OPTION_KEYS: Record<keyof LLMRTCTwilioOptions, true> = { authToken: true, accountSid: true }
+
+/** The phone calls' media transport: what the pipeline listens to beside WebRTC. */
+export class CallTransport extends EventEmitter<MediaTransportEvents> {}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Phone calls (present when telephony is configured). */
+    llmrtcTelephony: { readonly transport: CallTransport, readonly activeCalls: number }
+  }
+}
+
+/** A call between its webhook and the end of its stream. */
+interface Call {
+  callId: string
+  session: Session
+  /** One-time: the stream's start must carry it; cleared once used. */
+  token: string | undefined
+  timer: NodeJS.Timeout | undefined
+  socket: WebSocket | undefined
+  media: CallMedia | undefined
+}
+
+function sameToken (given: string, expected: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+function path (name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !value.startsWith('/')) throw new LLMRTC_ERR_OPTIONS_INVALID(`telephony.${name}`, 'a path starting with /', String(value))
+  return value
+}
+
+/**
+ * Phone calls through a carrier's media WebSocket (Twilio Media Streams), answered by the same pipeline
+ * as WebRTC sessions. The voice webhook checks the carrier's signature, creates the call's session and
+ * answers with markup that connects the call to the media WebSocket, passing a one-time per-call token;
+ * the WebSocket takes only a stream whose start carries that token. The call's audio then goes to the
+ * pipeline as a session's media (`fastify.llmrtcPipeline.listen`). The stream's stop, or its socket
+ * closing, ends the session.
+ */
+async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyOptions): Promise<void> {
+  refuseUnknownKeys(opts, [...Object.keys(TELEPHONY_OPTION_KEYS), ...FASTIFY_REGISTER_OPTION_KEYS], 'telephony.')
+  refuseUnknownKeys(opts.twilio, Object.keys(TWILIO_OPTION_KEYS), 'telephony.twilio.')
+  const config = fastify.llmrtcConfig
+  const env = config.env
+  const authToken = opts.twilio?.authToken ?? env.TWILIO_AUTH_TOKEN
+  if (authToken === undefined || authToken === '') return
+  const accountSid = opts.twilio?.accountSid ?? env.TWILIO_ACCOUNT_SID
+  const publicUrl = opts.publicUrl ?? env.TELEPHONY_PUBLIC_URL
+  let origin: URL
+  try {
+    origin = new URL(publicUrl ?? '')
+    if (origin.protocol !== 'https:' && origin.protocol !== 'http:') throw new TypeError('not http(s)')
+  } catch {
+    throw new LLMRTC_ERR_OPTIONS_INVALID('telephony.publicUrl', 'the public http(s) origin the carrier reaches (or TELEPHONY_PUBLIC_URL)', String(publicUrl))
+  }
+  const publicBase = origin.href.replace(/\/+$/, '')
+  const webhookPath = path('webhookPath', opts.webhookPath, '/telephony/twilio/voice')
+  const streamPath = path('streamPath', opts.streamPath, '/telephony/twilio/media')
+  const streamTimeoutMs = opts.streamTimeoutMs ?? 30_000
+  const adapter: CarrierAdapter = createTwilioAdapter({ authToken })
+  const sessions = fastify.llmrtcSessions
+  const log = fastify.log.child({ plugin: 'llmrtc-telephony' }, childLoggerOptions) as Logger
+  const transport = new CallTransport()
+  const calls = new Map<string, Call>()
+  const callsBySession = new Map<string, Call>()
+
+  fastify.llmrtcPipeline.listen(transport)
+  fastify.decorate('llmrtcTelephony', {
+    transport,
+    get activeCalls () { return calls.size }
+  })
+
+  /** Ends the call: its media, its socket and its session. Idempotent. */
+  function endCall (call: Call, reason: string): void {
+    if (calls.get(call.callId) !== call) return
+    calls.delete(call.callId)
+    callsBySession.delete(call.session.id)
+    if (call.timer !== undefined) clearTimeout(call.timer)
+    if (call.media !== undefined) {
+      call.media.close()
+      transport.emit('closed', call.session.id)
+    }
+    if (call.socket !== undefined && call.socket.readyState <= 1) call.socket.close(1000, 'call ended')
+    log.info({ callId: call.callId, sessionId: call.session.id, reason }, 'call ended')
+    sessions.end(call.session, 'closed')
+  }
+
+  // A call's session ended elsewhere (idle timeout, shutdown, handed off): the call ends with it.
+  sessions.on('ended', (session) => {
+    const call = callsBySession.get(session.id)
+    if (call !== undefined) endCall(call, 'session ended')
+  })
+
+  function startCall (callId: string, params: Record<string, string>): Call {
+    const session = sessions.create(null)
+    session.data.call = { carrier: adapter.name, callId, from: params.From, to: params.To }
+    const call: Call = { callId, session, token: randomBytes(24).toString('base64url'), timer: undefined, socket: undefined, media: undefined }
+    sessions.bind(session, {
+      id: `call:${callId}`,
+      // A call has no data channel: protocol messages have no one to read them, but errors are logged.
+      send: (message) => { if (message.type === 'error') log.warn({ callId, sessionId: session.id, code: message.code, message: message.message }, 'error on a call') },
+      close: () => { endCall(call, 'connection closed') }
+    })
+    call.timer = setTimeout(() => { endCall(call, 'the stream never started') }, streamTimeoutMs)
+    call.timer.unref()
+    calls.set(callId, call)
+    callsBySession.set(session.id, call)
+    return call
+  }
+
+  async function voiceWebhook (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+    const params = Object.fromEntries(new URLSearchParams(rawBody.toString('utf8')))
+    const url = `${publicBase}${request.url}`
+    const valid = await adapter.verifyWebhook({ url, headers: request.headers, rawBody, params })
+    if (!valid || (accountSid !== undefined && accountSid !== '' && params.AccountSid !== accountSid)) {
+      log.warn({ url }, 'voice webhook refused: bad or missing signature')
+      return await reply.code(403).send()
+    }
+    const callId = params.CallSid
+    if (callId === undefined || callId === '') return await reply.code(400).send()
+    // A retried webhook gets the same answer while the stream has not started.
+    const call = calls.get(callId) ?? startCall(callId, params)
+    if (call.token === undefined) return await reply.code(409).send()
+    const streamUrl = `${publicBase.replace(/^http/, 'ws')}${fastify.prefix}${streamPath}`
+    const answer = adapter.answer(streamUrl, { token: call.token })
+    log.info({ callId, sessionId: call.session.id }, 'call answered')
+    return await reply.type(answer.contentType).send(answer.body)
+  }
+
+  function mediaSocket (socket: WebSocket): void {
+    let call: Call | undefined
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return
+      let event
+      try {
+        event = adapter.parse(data.toString())
+      } catch {
+        socket.close(1007, 'malformed message')
+        return
+      }
+      if (event === undefined) return
+      if (call === undefined) {
+        if (event.type !== 'start') return
+        const pending = calls.get(event.callId)
+        const token = event.parameters.token
+        if (pending?.token === undefined || token === undefined || !sameToken(token, pending.token) || pending.socket !== undefined) {
+          log.warn({ callId: event.callId }, 'media stream refused: unknown call or wrong token')
+          socket.close(1008, 'unknown call or token')
+          return
+        }
+        call = pending
+        call.token = undefined
+        if (call.timer !== undefined) clearTimeout(call.timer)
+        call.timer = undefined
+        call.socket = socket
+        const media = new CallMedia({
+          adapter,
+          streamId: event.streamId,
+          law: event.law,
+          sampleRateHz: event.sampleRateHz,
+          send: (message) => { if (socket.readyState === 1) socket.send(message) },
+          ...(config.clock !== undefined ? { clock: config.clock } : {})
+        })
+        call.media = media
+        media.start()
+        log.info({ callId: call.callId, sessionId: call.session.id }, 'call media started')
+        transport.emit('media', call.session.id, media)
+        return
+      }
+      switch (event.type) {
+        case 'media':
+          sessions.touch(call.session)
+          call.media?.receiveAudio(event.payload)
+          break
+        case 'mark':
+          call.media?.receiveMark(event.name)
+          break
+        case 'dtmf':
+          log.debug({ callId: call.callId, digit: event.digit }, 'DTMF (not used yet)')
+          break
+        case 'stop':
+          endCall(call, 'stream stopped')
+          break
+        default:
+          break
+      }
+    })
+    socket.on('close', () => { if (call !== undefined) endCall(call, 'socket closed') })
+    socket.on('error', (err) => { log.warn({ err }, 'media socket error') })
+  }
+
+  await ensureWebSocket(fastify)
+  // Routes in their own context: the form parser (signatures need the raw bytes) stays theirs.
+  await fastify.register(async function telephonyRoutes (routes) {
+    routes.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_request, body, done) => { done(null, body) })
+    routes.post(webhookPath, voiceWebhook)
+    routes.get(streamPath, { websocket: true }, mediaSocket)
+  })
+  fastify.addHook('preClose', async function endCalls () {
+    for (const call of [...calls.values()]) endCall(call, 'server closing')
+  })
+  log.info({ webhook: `${publicBase}${fastify.prefix}${webhookPath}` }, 'telephony: Twilio calls answered')
+}
+
+export default fp(llmrtcTelephony, {
+  name: 'llmrtc-telephony',
+  fastify: '5.x',
+  dependencies: ['llmrtc-config', 'llmrtc-sessions', 'llmrtc-pipeline'],
+  decorators: { fastify: ['llmrtcConfig', 'llmrtcSessions', 'llmrtcPipeline'] }
+})

@@ -1,0 +1,230 @@
+import { once } from 'node:events'
+import t, { type Test } from 'tap'
+import twilio from 'twilio'
+import WebSocket from 'ws'
+import type { FastifyInstance } from 'fastify'
+import { decodeG711, encodeG711 } from '../../lib/telephony/g711.js'
+import { buildApp } from '../helpers/app.js'
+import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
+import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
+
+// A simulated Twilio: a signed voice webhook, then the Media Streams WebSocket with μ-law speech in real
+// time, as Twilio sends it; marks are echoed as Twilio does once the audio before them has played.
+
+const AUTH_TOKEN = 'twilio-test-auth-token'
+const PUBLIC_URL = 'https://voice.example.test'
+const WEBHOOK_PATH = '/telephony/twilio/voice'
+
+interface TwilioMessage { event: string, streamSid?: string, media?: { payload: string }, mark?: { name: string } }
+
+async function callApp (t: Test, providers: { llm: ScriptedLLM, stt: ScriptedSTT, tts: ScriptedTTS }): Promise<{ app: FastifyInstance, base: string }> {
+  const app = await buildApp(t, { webrtc: false, providers, telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return { app, base: `127.0.0.1:${address.port}` }
+}
+
+/** Posts the voice webhook as Twilio does: form fields, signed with X-Twilio-Signature. */
+async function postWebhook (base: string, fields: Record<string, string>, signWith = AUTH_TOKEN): Promise<Response> {
+  const signature = twilio.getExpectedTwilioSignature(signWith, `${PUBLIC_URL}${WEBHOOK_PATH}`, fields)
+  return await fetch(`http://${base}${WEBHOOK_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+    body: new URLSearchParams(fields).toString()
+  })
+}
+
+function callFields (callSid: string): Record<string, string> {
+  return { AccountSid: 'AC0000', CallSid: callSid, From: '+15550100', To: '+15550199', CallStatus: 'ringing', Direction: 'inbound' }
+}
+
+/** The stream URL and token of the TwiML answer. */
+function parseTwiml (xml: string): { url: string, token: string } {
+  const url = /<Stream url="([^"]+)"/.exec(xml)?.[1]
+  const token = /<Parameter name="token" value="([^"]+)"\/>/.exec(xml)?.[1]
+  if (url === undefined || token === undefined) throw new Error(`unexpected TwiML: ${xml}`)
+  return { url, token }
+}
+
+/** A Media Streams connection: connected + start, then whatever the test sends. */
+class TwilioStream {
+  readonly messages: TwilioMessage[] = []
+  readonly socket: WebSocket
+  closeCode: number | undefined
+  readonly closed: Promise<number>
+  echoMarks = true
+
+  constructor (url: string, readonly callSid: string, readonly streamSid = 'MZ' + callSid) {
+    this.socket = new WebSocket(url)
+    this.closed = new Promise(resolve => { this.socket.on('close', (code) => { this.closeCode = code; resolve(code) }) })
+    this.socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as TwilioMessage
+      this.messages.push(message)
+      // Twilio answers a mark once everything sent before it has played.
+      if (message.event === 'mark' && this.echoMarks) this.send({ event: 'mark', streamSid: this.streamSid, sequenceNumber: '9', mark: message.mark })
+    })
+  }
+
+  async open (token: string): Promise<void> {
+    await once(this.socket, 'open')
+    this.send({ event: 'connected', protocol: 'Call', version: '1.0.0' })
+    this.send({
+      event: 'start',
+      sequenceNumber: '1',
+      start: {
+        accountSid: 'AC0000',
+        streamSid: this.streamSid,
+        callSid: this.callSid,
+        tracks: ['inbound'],
+        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+        customParameters: { token }
+      },
+      streamSid: this.streamSid
+    })
+  }
+
+  send (message: object): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message))
+  }
+
+  /** Streams 8 kHz PCM as μ-law media messages of 20 ms, in real time. */
+  async speak (pcm: Int16Array): Promise<void> {
+    const started = Date.now()
+    for (let i = 0, n = 0; i < pcm.length; i += 160, n++) {
+      const payload = Buffer.from(encodeG711('mulaw', pcm.subarray(i, i + 160))).toString('base64')
+      this.send({ event: 'media', sequenceNumber: String(n + 2), media: { track: 'inbound', chunk: String(n + 1), timestamp: String(n * 20), payload }, streamSid: this.streamSid })
+      const wait = started + (n + 1) * 20 - Date.now()
+      if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+    }
+  }
+
+  async waitFor (event: string, timeoutMs = 20_000): Promise<TwilioMessage> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const found = this.messages.find(m => m.event === event)
+      if (found !== undefined) return found
+      if (Date.now() > deadline) throw new Error(`no ${event} message (got ${this.messages.map(m => m.event).join(' ')})`)
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+  }
+
+  /** The server's speech so far, decoded. */
+  heard (): Int16Array {
+    return concat(...this.messages.filter(m => m.event === 'media').map(m => decodeG711('mulaw', Buffer.from(m.media?.payload ?? '', 'base64'))))
+  }
+}
+
+function peak (pcm: Int16Array): number {
+  let max = 0
+  for (const sample of pcm) max = Math.max(max, Math.abs(sample))
+  return max
+}
+
+t.test('a phone call: signed webhook, TwiML with a token, speech in, the answer spoken back with marks', async t => {
+  const llm = new ScriptedLLM([['Hello caller, how can I help?']])
+  const stt = new ScriptedSTT(['I would like to book a table.'])
+  const { app, base } = await callApp(t, { llm, stt, tts: new ScriptedTTS() })
+
+  const response = await postWebhook(base, callFields('CA1'))
+  t.equal(response.status, 200, 'the webhook is answered')
+  t.match(response.headers.get('content-type'), /xml/)
+  const { url, token } = parseTwiml(await response.text())
+  t.equal(url, 'wss://voice.example.test/telephony/twilio/media', 'the stream URL is built from publicUrl')
+  t.ok(token.length >= 32, 'a long random per-call token')
+  t.equal(app.llmrtcSessions.list().length, 1, 'the call has a session')
+  const session = app.llmrtcSessions.list()[0]
+  t.match(session?.data.call, { carrier: 'twilio', callId: 'CA1', from: '+15550100' })
+
+  const stream = new TwilioStream(url.replace('wss://voice.example.test', `ws://${base}`), 'CA1')
+  t.teardown(() => { stream.socket.terminate() })
+  await stream.open(token)
+  const speech = await synthesizeSpeech('I would like to book a table.', 8000)
+  await stream.speak(concat(silence(300, 8000), speech, silence(1200, 8000)))
+
+  await stream.waitFor('mark')
+  await app.llmrtcPipeline.idle()
+  t.equal(stt.calls.length, 1, 'the caller\'s speech was transcribed once')
+  t.ok((stt.calls[0]?.length ?? 0) > speech.length, 'the STT got the whole utterance')
+  t.match(llm.requests[0]?.messages.at(-1), { role: 'user', content: 'I would like to book a table.' }, 'the LLM got the transcript')
+  const heard = stream.heard()
+  t.ok(heard.length > 8000 * 0.2, `the answer was streamed as μ-law media (${heard.length} samples)`)
+  t.ok(peak(heard) > 1000, 'the answer is not silence')
+  const medias = stream.messages.filter(m => m.event === 'media')
+  t.ok(medias.every(m => m.streamSid === 'MZCA1'), 'outbound media carries the streamSid')
+  t.ok(medias.every(m => Buffer.from(m.media?.payload ?? '', 'base64').length <= 160), 'media messages of at most 20 ms')
+  const lastMedia = stream.messages.map(m => m.event).lastIndexOf('media')
+  t.ok(stream.messages.map(m => m.event).lastIndexOf('mark') > lastMedia, 'a mark follows the last audio of the answer')
+  t.match(session?.history.messages.at(-1), { role: 'assistant', content: 'Hello caller, how can I help?' }, 'the turn completed')
+
+  // Twilio's stop ends the call and its session.
+  stream.send({ event: 'stop', sequenceNumber: '99', streamSid: 'MZCA1', stop: { accountSid: 'AC0000', callSid: 'CA1' } })
+  await stream.closed
+  t.equal(app.llmrtcSessions.list().length, 0, 'stop ended the session')
+  t.equal(app.llmrtcPipeline.size, 0, 'and its pipeline')
+})
+
+t.test('a bad or missing signature gets 403 and no session', async t => {
+  const { app, base } = await callApp(t, { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() })
+  const wrongKey = await postWebhook(base, callFields('CA2'), 'someone-elses-token')
+  t.equal(wrongKey.status, 403, 'signed with another token')
+  t.notMatch(await wrongKey.text(), /Stream/, 'no TwiML')
+  const unsigned = await fetch(`http://${base}${WEBHOOK_PATH}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(callFields('CA2')).toString() })
+  t.equal(unsigned.status, 403, 'unsigned')
+  // A signed body whose fields were changed afterwards.
+  const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}${WEBHOOK_PATH}`, callFields('CA2'))
+  const tampered = await fetch(`http://${base}${WEBHOOK_PATH}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: new URLSearchParams(callFields('CA3')).toString() })
+  t.equal(tampered.status, 403, 'tampered fields')
+  t.equal(app.llmrtcSessions.list().length, 0, 'no session was created')
+})
+
+t.test('a wrong, stolen or reused token: the media socket is closed and no call starts', async t => {
+  const { app, base } = await callApp(t, { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() })
+  const first = parseTwiml(await (await postWebhook(base, callFields('CA4'))).text())
+  const second = parseTwiml(await (await postWebhook(base, callFields('CA5'))).text())
+  t.not(first.token, second.token, 'each call has its own token')
+  const streamUrl = `ws://${base}/telephony/twilio/media`
+  t.equal(app.llmrtcSessions.list().length, 2)
+
+  const wrong = new TwilioStream(streamUrl, 'CA4')
+  await wrong.open('not-the-token')
+  t.equal(await wrong.closed, 1008, 'a wrong token: closed with 1008')
+  const stolen = new TwilioStream(streamUrl, 'CA5')
+  await stolen.open(first.token)
+  t.equal(await stolen.closed, 1008, 'another call\'s token: closed with 1008')
+  const unknown = new TwilioStream(streamUrl, 'CA404')
+  await unknown.open(first.token)
+  t.equal(await unknown.closed, 1008, 'an unknown call: closed with 1008')
+  t.equal(app.llmrtcSessions.list().length, 2, 'no session was created by the sockets')
+  t.equal(app.llmrtcPipeline.size, 0, 'no call media reached the pipeline')
+
+  const real = new TwilioStream(streamUrl, 'CA4')
+  t.teardown(() => { real.socket.terminate() })
+  await real.open(first.token)
+  await new Promise(resolve => setTimeout(resolve, 200))
+  t.equal(real.closeCode, undefined, 'the right token is taken')
+  const replay = new TwilioStream(streamUrl, 'CA4')
+  await replay.open(first.token)
+  t.equal(await replay.closed, 1008, 'a used token: closed with 1008')
+  real.socket.close()
+  await real.closed
+  await new Promise(resolve => setTimeout(resolve, 100))
+  t.equal(app.llmrtcSessions.list().length, 1, 'the socket closing ended its call\'s session only')
+})
+
+t.test('barge-in: the caller speaking over the answer makes the server send clear', async t => {
+  // A long answer (about 6 s of speech), so the caller can talk over it.
+  const llm = new ScriptedLLM([['This is a rather long answer that keeps going on and on for quite a while, so you can interrupt it.']])
+  const stt = new ScriptedSTT(['Tell me everything.', 'Stop.'])
+  const { base } = await callApp(t, { llm, stt, tts: new ScriptedTTS(60) })
+  const { url, token } = parseTwiml(await (await postWebhook(base, callFields('CA6'))).text())
+  const stream = new TwilioStream(url.replace('wss://voice.example.test', `ws://${base}`), 'CA6')
+  t.teardown(() => { stream.socket.terminate() })
+  await stream.open(token)
+  await stream.speak(concat(silence(300, 8000), await synthesizeSpeech('Tell me everything.', 8000), silence(1200, 8000)))
+  await stream.waitFor('media')
+  t.notOk(stream.messages.some(m => m.event === 'clear'), 'no clear before the caller interrupts')
+  await stream.speak(concat(await synthesizeSpeech('Stop, stop, please stop talking now.', 8000), silence(1200, 8000)))
+  const clear = await stream.waitFor('clear')
+  t.same(clear, { event: 'clear', streamSid: 'MZCA6' }, 'clear drops what Twilio has buffered')
+})
