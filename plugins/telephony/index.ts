@@ -45,13 +45,6 @@ const TWILIO_OPTION_KEYS: Record<keyof LLMRTCTwilioOptions, true> = { authToken:
 /** The phone calls' media transport: what the pipeline listens to beside WebRTC. */
 export class CallTransport extends EventEmitter<MediaTransportEvents> {}
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Phone calls (present when telephony is configured). */
-    llmrtcTelephony: { readonly transport: CallTransport, readonly activeCalls: number }
-  }
-}
-
 /** A call between its webhook and the end of its stream. */
 interface Call {
   callId: string
@@ -111,10 +104,6 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
   const callsBySession = new Map<string, Call>()
 
   fastify.llmrtcPipeline.listen(transport)
-  fastify.decorate('llmrtcTelephony', {
-    transport,
-    get activeCalls () { return calls.size }
-  })
 
   /** Ends the call: its media, its socket and its session. Idempotent. */
   function endCall (call: Call, reason: string): void {
@@ -205,8 +194,8 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
           streamId: event.streamId,
           law: event.law,
           sampleRateHz: event.sampleRateHz,
-          send: (message) => { if (socket.readyState === 1) socket.send(message) },
-          ...(config.clock !== undefined ? { clock: config.clock } : {})
+          // The output keeps real time on the monotonic clock, as the WebRTC track's does.
+          send: (message) => { if (socket.readyState === 1) socket.send(message) }
         })
         call.media = media
         media.start()

@@ -38,6 +38,7 @@ const OPTIONS: Record<string, object> = {
   'llmrtc-provider-piper': { url: 'http://127.0.0.1:1' },
   'llmrtc-provider-gemini': { apiKey: 'gemini-standalone', baseUrl: 'http://127.0.0.1:1' },
   'llmrtc-provider-local': { env: false },
+  'llmrtc-telephony': { twilio: { authToken: 'twilio-standalone' }, publicUrl: 'https://voice.example.test' },
   'llmrtc-provider-bedrock': { model: 'us.anthropic.claude-3-5-haiku-20241022-v1:0', region: 'us-east-1', credentials: { accessKeyId: 'AKIDSTANDALONE', secretAccessKey: 'standalone-secret' }, endpoint: 'http://127.0.0.1:1' }
 }
 
@@ -97,7 +98,11 @@ const CHECKS: Record<string, (app: FastifyInstance, t: Test) => Promise<void> | 
     t.match(page.headers['content-type'], /text\/html/)
   },
   'llmrtc-vad': (app, t) => { t.type(app.llmrtcVad.createDetector, 'function') },
-  'llmrtc-webrtc': (app, t) => { t.type(app.llmrtcTransport, 'object') }
+  'llmrtc-webrtc': (app, t) => { t.type(app.llmrtcTransport, 'object') },
+  'llmrtc-telephony': async (app, t) => {
+    const unsigned = await app.inject({ method: 'POST', url: '/telephony/twilio/voice', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'CallSid=CA1' })
+    t.equal(unsigned.statusCode, 403, 'the voice webhook refuses an unsigned call')
+  }
 }
 
 t.test('the package entry exports every sub-plugin, each with a check here', async t => {
