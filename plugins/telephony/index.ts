@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
 import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
+import { systemClock } from '../../lib/clock.js'
 import { LLMRTC_ERR_OPTIONS_INVALID } from '../../lib/errors.js'
 import { childLoggerOptions, type Logger } from '../../lib/logger.js'
 import type { Session } from '../../lib/sessions/session.js'
@@ -54,6 +55,8 @@ interface Call {
   timer: NodeJS.Timeout | undefined
   socket: WebSocket | undefined
   media: CallMedia | undefined
+  /** When the stream started (onConnection), for onDisconnect's timing. */
+  startedAt: number | undefined
 }
 
 function sameToken (given: string, expected: string): boolean {
@@ -98,6 +101,8 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
   const streamTimeoutMs = opts.streamTimeoutMs ?? 30_000
   const adapter: CarrierAdapter = createTwilioAdapter({ authToken })
   const sessions = fastify.llmrtcSessions
+  const hooks = fastify.llmrtc.hooks
+  const clock = config.clock ?? systemClock
   const log = fastify.log.child({ plugin: 'llmrtc-telephony' }, childLoggerOptions) as Logger
   const transport = new CallTransport()
   const calls = new Map<string, Call>()
@@ -115,6 +120,10 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
       call.media.close()
       transport.emit('closed', call.session.id)
     }
+    if (call.startedAt !== undefined) {
+      const endTime = clock.now()
+      void hooks.run('onDisconnect', call.session.id, { startTime: call.startedAt, endTime, durationMs: endTime - call.startedAt })
+    }
     if (call.socket !== undefined && call.socket.readyState <= 1) call.socket.close(1000, 'call ended')
     log.info({ callId: call.callId, sessionId: call.session.id, reason }, 'call ended')
     sessions.end(call.session, 'closed')
@@ -129,7 +138,7 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
   function startCall (callId: string, params: Record<string, string>): Call {
     const session = sessions.create(null)
     session.data.call = { carrier: adapter.name, callId, from: params.From, to: params.To }
-    const call: Call = { callId, session, token: randomBytes(24).toString('base64url'), timer: undefined, socket: undefined, media: undefined }
+    const call: Call = { callId, session, token: randomBytes(24).toString('base64url'), timer: undefined, socket: undefined, media: undefined, startedAt: undefined }
     sessions.bind(session, {
       id: `call:${callId}`,
       // A call has no data channel: protocol messages have no one to read them, but errors are logged.
@@ -154,6 +163,10 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
     }
     const callId = params.CallSid
     if (callId === undefined || callId === '') return await reply.code(400).send()
+    // While the server drains, new calls go elsewhere: Twilio tries the number's fallback URL.
+    if (fastify.hasDecorator('llmrtcDrain') && fastify.llmrtcDrain.draining && !calls.has(callId)) {
+      return await reply.code(503).header('retry-after', '5').send()
+    }
     // A retried webhook gets the same answer while the stream has not started.
     const call = calls.get(callId) ?? startCall(callId, params)
     if (call.token === undefined) return await reply.code(409).send()
@@ -200,6 +213,9 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
         call.media = media
         media.start()
         log.info({ callId: call.callId, sessionId: call.session.id }, 'call media started')
+        // The call is the session's connection, as a signaling WebSocket is: the same hooks pair.
+        call.startedAt = clock.now()
+        void hooks.run('onConnection', call.session.id, `call:${call.callId}`)
         transport.emit('media', call.session.id, media)
         return
       }
@@ -241,6 +257,6 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
 export default fp(llmrtcTelephony, {
   name: 'llmrtc-telephony',
   fastify: '5.x',
-  dependencies: ['llmrtc-config', 'llmrtc-sessions', 'llmrtc-pipeline'],
-  decorators: { fastify: ['llmrtcConfig', 'llmrtcSessions', 'llmrtcPipeline'] }
+  dependencies: ['llmrtc-config', 'llmrtc-hooks', 'llmrtc-sessions', 'llmrtc-pipeline'],
+  decorators: { fastify: ['llmrtcConfig', 'llmrtc', 'llmrtcSessions', 'llmrtcPipeline'] }
 })

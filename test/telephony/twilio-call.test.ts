@@ -4,6 +4,7 @@ import twilio from 'twilio'
 import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
 import { decodeG711, encodeG711 } from '../../lib/telephony/g711.js'
+import type { LLMRTCPluginOptions } from '../../plugins/llmrtc/index.js'
 import { buildApp } from '../helpers/app.js'
 import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
@@ -17,8 +18,8 @@ const WEBHOOK_PATH = '/telephony/twilio/voice'
 
 interface TwilioMessage { event: string, streamSid?: string, media?: { payload: string }, mark?: { name: string } }
 
-async function callApp (t: Test, providers: { llm: ScriptedLLM, stt: ScriptedSTT, tts: ScriptedTTS }): Promise<{ app: FastifyInstance, base: string }> {
-  const app = await buildApp(t, { webrtc: false, providers, telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL } })
+async function callApp (t: Test, providers: { llm: ScriptedLLM, stt: ScriptedSTT, tts: ScriptedTTS }, options: LLMRTCPluginOptions = {}): Promise<{ app: FastifyInstance, base: string }> {
+  const app = await buildApp(t, { webrtc: false, providers, telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL }, ...options })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
@@ -227,4 +228,33 @@ t.test('barge-in: the caller speaking over the answer makes the server send clea
   await stream.speak(concat(await synthesizeSpeech('Stop, stop, please stop talking now.', 8000), silence(1200, 8000)))
   const clear = await stream.waitFor('clear')
   t.same(clear, { event: 'clear', streamSid: 'MZCA6' }, 'clear drops what Twilio has buffered')
+})
+
+t.test('the greeting is said when the call\'s stream starts, and the call pairs onConnection with onDisconnect', async t => {
+  const tts = new ScriptedTTS()
+  const { app, base } = await callApp(t, { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts }, { greeting: 'Welcome to the restaurant.' })
+  const events: string[] = []
+  app.llmrtc.addHook('onConnection', (sessionId, connectionId) => { events.push(`connect ${connectionId}`) })
+  app.llmrtc.addHook('onDisconnect', () => { events.push('disconnect') })
+  const { url, token } = parseTwiml(await (await postWebhook(base, callFields('CA7'))).text())
+  t.same(tts.spoken, [], 'nothing is said before the stream starts')
+  const stream = new TwilioStream(url.replace('wss://voice.example.test', `ws://${base}`), 'CA7')
+  t.teardown(() => { stream.socket.terminate() })
+  await stream.open(token)
+  await stream.waitFor('mark')
+  t.same(tts.spoken, ['Welcome to the restaurant.'], 'the greeting was spoken')
+  t.ok(peak(stream.heard()) > 1000, 'and streamed to the caller')
+  t.same(events, ['connect call:CA7'])
+  stream.socket.close()
+  await stream.closed
+  await new Promise(resolve => setTimeout(resolve, 100))
+  t.same(events, ['connect call:CA7', 'disconnect'], 'hanging up fires onDisconnect')
+})
+
+t.test('while the server drains, new calls get 503 (Twilio tries the fallback URL) and no session', async t => {
+  const { app, base } = await callApp(t, { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() })
+  await app.llmrtcDrain.drain(100)
+  const response = await postWebhook(base, callFields('CA8'))
+  t.equal(response.status, 503)
+  t.equal(app.llmrtcSessions.list().length, 0)
 })
