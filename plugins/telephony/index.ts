@@ -99,6 +99,7 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
   const webhookPath = path('webhookPath', opts.webhookPath, '/telephony/twilio/voice')
   const streamPath = path('streamPath', opts.streamPath, '/telephony/twilio/media')
   const streamTimeoutMs = opts.streamTimeoutMs ?? 30_000
+  if (!Number.isInteger(streamTimeoutMs) || streamTimeoutMs < 1) throw new LLMRTC_ERR_OPTIONS_INVALID('telephony.streamTimeoutMs', 'an integer >= 1 (milliseconds)', String(streamTimeoutMs))
   const adapter: CarrierAdapter = createTwilioAdapter({ authToken })
   const sessions = fastify.llmrtcSessions
   const hooks = fastify.llmrtc.hooks

@@ -258,3 +258,17 @@ t.test('while the server drains, new calls get 503 (Twilio tries the fallback UR
   t.equal(response.status, 503)
   t.equal(app.llmrtcSessions.list().length, 0)
 })
+
+t.test('options: off without an auth token, publicUrl required with one, unknown keys refused', async t => {
+  const off = await buildApp(t, { webrtc: false, vad: false })
+  t.equal((await off.inject({ method: 'POST', url: WEBHOOK_PATH, payload: {} })).statusCode, 404, 'no auth token: no telephony routes')
+  const fromEnv = await buildApp(t, { webrtc: false, vad: false, env: { TWILIO_AUTH_TOKEN: AUTH_TOKEN, TELEPHONY_PUBLIC_URL: PUBLIC_URL } })
+  const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}${WEBHOOK_PATH}`, callFields('CA9'))
+  const answered = await fromEnv.inject({ method: 'POST', url: WEBHOOK_PATH, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, payload: new URLSearchParams(callFields('CA9')).toString() })
+  t.equal(answered.statusCode, 200, 'configured from TWILIO_AUTH_TOKEN and TELEPHONY_PUBLIC_URL')
+  t.match(answered.body, /<Connect><Stream url="wss:\/\/voice\.example\.test\/telephony\/twilio\/media">/)
+  await t.rejects(buildApp(t, { webrtc: false, vad: false, telephony: { twilio: { authToken: AUTH_TOKEN } } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /telephony\.publicUrl/ })
+  await t.rejects(buildApp(t, { webrtc: false, vad: false, telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: 'ftp://x' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
+  await t.rejects(buildApp(t, { webrtc: false, vad: false, telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL, streamTimeoutMs: 0 } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
+  await t.rejects(buildApp(t, { webrtc: false, vad: false, telephony: { twilio: { authToken: AUTH_TOKEN, region: 'ie1' } as never, publicUrl: PUBLIC_URL } }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
+})
