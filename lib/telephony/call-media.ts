@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js'
 import type { AudioOutput, SessionMedia } from '../transport/media-transport.js'
 import { OUTPUT_SAMPLE_RATE_HZ, PacedAudioOutput } from '../transport/paced-audio-output.js'
 import type { CarrierAdapter } from './carrier.js'
-import { decodeG711, encodeG711, type G711Law } from './g711.js'
+import { g711SampleCodec, type G711Law, type G711SampleCodec } from './g711.js'
 
 /** Length of one inbound frame handed to listeners, in ms (as the WebRTC track's). */
 const INBOUND_FRAME_MS = 10
@@ -37,7 +37,7 @@ export interface CallMediaOptions {
 export class CallMedia implements SessionMedia, AudioOutput {
   readonly #adapter: CarrierAdapter
   readonly #streamId: string
-  readonly #law: G711Law
+  readonly #codec: G711SampleCodec
   readonly #send: (message: string) => void
   readonly #paced: PacedAudioOutput
   readonly #audioListeners = new Set<(frame: AudioFrame) => void>()
@@ -50,6 +50,8 @@ export class CallMedia implements SessionMedia, AudioOutput {
   /** Outbound: 48 kHz to the call's rate, and the samples of the next media message. */
   readonly #downsampler: Resampler
   readonly #outbound: Int16Array
+  /** The G.711 bytes of the next media message (reused: the adapter copies them into its message). */
+  readonly #encoded: Uint8Array
   #outboundFilled = 0
   /** Carrier mark name → the pipeline's mark, for the marks sent and not yet echoed. */
   readonly #marksOut = new Map<string, string>()
@@ -60,13 +62,14 @@ export class CallMedia implements SessionMedia, AudioOutput {
   constructor (options: CallMediaOptions) {
     this.#adapter = options.adapter
     this.#streamId = options.streamId
-    this.#law = options.law
+    this.#codec = g711SampleCodec(options.law)
     this.#send = options.send
     const rate = options.sampleRateHz
     this.#inbound = new Int16Array(rate * INBOUND_FRAME_MS / 1000)
     this.#frame = { samples: this.#inbound, sampleRateHz: rate, channels: 1, samplesPerChannel: this.#inbound.length }
     this.#downsampler = new Resampler(OUTPUT_SAMPLE_RATE_HZ, rate)
     this.#outbound = new Int16Array(rate * OUTBOUND_MESSAGE_MS / 1000)
+    this.#encoded = new Uint8Array(this.#outbound.length)
     this.#paced = new PacedAudioOutput({ onFrame: (samples) => { this.#onFrame(samples) }, ...(options.clock !== undefined ? { clock: options.clock } : {}) })
     this.#paced.onPlayed((mark) => { this.#sent(mark) })
   }
@@ -85,10 +88,10 @@ export class CallMedia implements SessionMedia, AudioOutput {
   /** The caller's audio: G.711 bytes of one media message. */
   receiveAudio (payload: Uint8Array): void {
     if (this.#closed) return
-    const pcm = decodeG711(this.#law, payload)
+    const decode = this.#codec.decode
     const frame = this.#inbound
-    for (let i = 0; i < pcm.length; i++) {
-      frame[this.#inboundFilled++] = pcm[i] as number
+    for (let i = 0; i < payload.length; i++) {
+      frame[this.#inboundFilled++] = decode(payload[i] as number)
       if (this.#inboundFilled === frame.length) {
         this.#inboundFilled = 0
         for (const listener of this.#audioListeners) listener(this.#frame)
@@ -159,9 +162,11 @@ export class CallMedia implements SessionMedia, AudioOutput {
 
   #flush (): void {
     if (this.#outboundFilled === 0) return
-    const pcm = this.#outboundFilled === this.#outbound.length ? this.#outbound : this.#outbound.subarray(0, this.#outboundFilled)
+    const count = this.#outboundFilled
+    const encode = this.#codec.encode
+    for (let i = 0; i < count; i++) this.#encoded[i] = encode(this.#outbound[i] as number)
     this.#outboundFilled = 0
-    this.#send(this.#adapter.media(this.#streamId, encodeG711(this.#law, pcm)))
+    this.#send(this.#adapter.media(this.#streamId, count === this.#encoded.length ? this.#encoded : this.#encoded.subarray(0, count)))
   }
 
   /** The paced queue handed the marked chunk's last sample over: the carrier mark follows that audio. */

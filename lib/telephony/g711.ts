@@ -15,3 +15,17 @@ export function decodeG711 (law: G711Law, bytes: Uint8Array): Int16Array {
 export function encodeG711 (law: G711Law, pcm: Int16Array): Uint8Array {
   return law === 'mulaw' ? mulaw.encode(pcm) : alaw.encode(pcm)
 }
+
+/** Per-sample G.711 for `law`, for loops that fill buffers of their own (no array per call). */
+export interface G711SampleCodec {
+  /** One s16 sample to its G.711 byte. */
+  encode: (sample: number) => number
+  /** One G.711 byte to its s16 sample. */
+  decode: (byte: number) => number
+}
+
+/** The per-sample codec of `law`. */
+export function g711SampleCodec (law: G711Law): G711SampleCodec {
+  const codec = law === 'mulaw' ? mulaw : alaw
+  return { encode: codec.encodeSample, decode: codec.decodeSample }
+}
