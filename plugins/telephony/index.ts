@@ -35,7 +35,10 @@ export interface LLMRTCTelephonyOptions {
   webhookPath?: string
   /** The media WebSocket's path (default '/telephony/twilio/media'), behind the routes' prefix. */
   streamPath?: string
-  /** How long a call may take from its webhook to its stream's start before it is dropped, in ms (default 30000). */
+  /**
+   * How long a call may take from its webhook to its stream's start before it is dropped, and a media
+   * socket to start a known call before it is closed, in ms (default 30000).
+   */
   streamTimeoutMs?: number
 }
 
@@ -179,6 +182,9 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
 
   function mediaSocket (socket: WebSocket): void {
     let call: Call | undefined
+    // A socket that does not start a known call in time is not kept open.
+    const startTimer = setTimeout(() => { if (call === undefined) socket.close(1008, 'no stream start') }, streamTimeoutMs)
+    startTimer.unref()
     socket.on('message', (data, isBinary) => {
       if (isBinary) return
       let event
@@ -198,6 +204,7 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
           socket.close(1008, 'unknown call or token')
           return
         }
+        clearTimeout(startTimer)
         call = pending
         call.token = undefined
         if (call.timer !== undefined) clearTimeout(call.timer)
@@ -238,7 +245,10 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
           break
       }
     })
-    socket.on('close', () => { if (call !== undefined) endCall(call, 'socket closed') })
+    socket.on('close', () => {
+      clearTimeout(startTimer)
+      if (call !== undefined) endCall(call, 'socket closed')
+    })
     socket.on('error', (err) => { log.warn({ err }, 'media socket error') })
   }
 

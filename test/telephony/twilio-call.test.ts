@@ -272,3 +272,13 @@ t.test('options: off without an auth token, publicUrl required with one, unknown
   await t.rejects(buildApp(t, { webrtc: false, vad: false, telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL, streamTimeoutMs: 0 } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
   await t.rejects(buildApp(t, { webrtc: false, vad: false, telephony: { twilio: { authToken: AUTH_TOKEN, region: 'ie1' } as never, publicUrl: PUBLIC_URL } }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
 })
+
+t.test('a call whose stream never starts is dropped, and a socket that starts nothing is closed', async t => {
+  const { app, base } = await callApp(t, { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() }, { telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL, streamTimeoutMs: 300 } })
+  await postWebhook(base, callFields('CA10'))
+  t.equal(app.llmrtcSessions.list().length, 1)
+  const idle = new WebSocket(`ws://${base}/telephony/twilio/media`)
+  t.equal((await once(idle, 'close'))[0], 1008, 'a socket that sends no start is closed with 1008')
+  for (let i = 0; i < 50 && app.llmrtcSessions.list().length > 0; i++) await new Promise(resolve => setTimeout(resolve, 20))
+  t.equal(app.llmrtcSessions.list().length, 0, 'the call without a stream was dropped with its session')
+})
