@@ -27,5 +27,6 @@ export interface G711SampleCodec {
 /** The per-sample codec of `law`. */
 export function g711SampleCodec (law: G711Law): G711SampleCodec {
   const codec = law === 'mulaw' ? mulaw : alaw
-  return { encode: codec.encodeSample, decode: codec.decodeSample }
+  // alawmulaw's μ-law encodeSample returns the complemented int (negative): the byte is its low 8 bits.
+  return { encode: (sample) => codec.encodeSample(sample) & 0xff, decode: codec.decodeSample }
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { CallMedia } from '../../lib/telephony/call-media.js'
-import { decodeG711, encodeG711 } from '../../lib/telephony/g711.js'
+import { decodeG711, encodeG711, g711SampleCodec } from '../../lib/telephony/g711.js'
 import { createTwilioAdapter } from '../../lib/telephony/twilio-adapter.js'
 import type { AudioFrame } from '../../lib/audio/audio-frame.js'
 import { FakeClock } from '../helpers/fake-clock.js'
@@ -100,4 +100,14 @@ t.test('clear: drops the queue, sends the carrier clear, and marks still out are
   clock.advance(200)
   t.equal(sent.length, before, 'nothing more is sent')
   media.close()
+})
+
+t.test('the per-sample G.711 codec matches the array codec, both laws', async t => {
+  for (const law of ['mulaw', 'alaw'] as const) {
+    const codec = g711SampleCodec(law)
+    const bytes = new Uint8Array(256).map((_, i) => i)
+    t.same(Array.from(bytes, codec.decode), Array.from(decodeG711(law, bytes)), `${law}: decode`)
+    const pcm = new Int16Array(2048).map((_, i) => (i - 1024) * 32)
+    t.same(Array.from(pcm, codec.encode), Array.from(encodeG711(law, pcm)), `${law}: encode`)
+  }
 })
