@@ -74,6 +74,8 @@ export const envSchema = {
     ELEVENLABS_API_KEY: { type: 'string', description: 'ElevenLabs key, for Scribe STT and ElevenLabs TTS (secret: never logged).' },
     TWILIO_AUTH_TOKEN: { type: 'string', description: 'Twilio auth token: turns phone calls on, and checks the voice webhook\'s X-Twilio-Signature (secret: never logged).' },
     TWILIO_ACCOUNT_SID: { type: 'string', description: 'Twilio account SID: when set, webhooks of other accounts are refused.' },
+    TELNYX_PUBLIC_KEY: { type: 'string', description: 'Telnyx webhook public key (base64 ed25519, Mission Control): turns Telnyx phone calls on, and checks the TeXML webhook\'s telnyx-signature-ed25519.' },
+    PLIVO_AUTH_TOKEN: { type: 'string', description: 'Plivo auth token: turns Plivo phone calls on, and checks the answer webhook\'s X-Plivo-Signature-V3 (secret: never logged).' },
     TELEPHONY_PUBLIC_URL: { type: 'string', description: 'Public origin the carrier reaches this server at (https://...; behind a proxy or tunnel, its address): signed webhook URLs and the media WebSocket URL are built from it.' },
     ELEVENLABS_BASE_URL: { type: 'string', description: 'Base URL of the ElevenLabs API (default https://api.elevenlabs.io; the WebSockets use the same host).' },
     ELEVENLABS_STT_MODEL: { type: 'string', description: 'ElevenLabs Scribe batch model (default scribe_v1; streaming uses scribe_v2_realtime).' },
@@ -180,6 +182,8 @@ export interface LLMRTCEnv {
   ELEVENLABS_API_KEY?: string
   TWILIO_AUTH_TOKEN?: string
   TWILIO_ACCOUNT_SID?: string
+  TELNYX_PUBLIC_KEY?: string
+  PLIVO_AUTH_TOKEN?: string
   TELEPHONY_PUBLIC_URL?: string
   ELEVENLABS_BASE_URL?: string
   ELEVENLABS_STT_MODEL?: string
