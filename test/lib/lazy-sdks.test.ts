@@ -4,17 +4,17 @@ import { promisify } from 'node:util'
 import t from 'tap'
 
 const run = promisify(execFile)
-const PROBE = fileURLToPath(new URL('./lazy-sdks-probe.ts', import.meta.url))
+const PROBE = fileURLToPath(new URL('./lazy-sdks-probe.mjs', import.meta.url))
 
-/** The provider SDKs, by package name. */
-const PROVIDER_SDKS = ['@anthropic-ai/sdk', '@google/genai', '@aws-sdk/client-bedrock-runtime', '@deepgram/sdk', '@cartesia/cartesia-js', 'openai', '@elevenlabs/elevenlabs-js']
+/** The provider and carrier SDKs, by package name. */
+const PROVIDER_SDKS = ['@anthropic-ai/sdk', '@google/genai', '@aws-sdk/client-bedrock-runtime', '@deepgram/sdk', '@cartesia/cartesia-js', 'openai', '@elevenlabs/elevenlabs-js', 'twilio', 'telnyx', 'plivo']
 
 interface Phase { phase: 'import' | 'ready', loaded: string[], providers?: string[] }
 
 /** The probe's phases, in a fresh process (an SDK loaded by this one would not count there). */
 async function probe (options?: Record<string, unknown>): Promise<Record<string, Phase>> {
-  const args = ['--import=@tapjs/typescript/import', PROBE, ...(options !== undefined ? [JSON.stringify(options)] : [])]
-  const { stdout } = await run(process.execPath, args, { env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' }, timeout: 120_000 })
+  const args = [PROBE, ...(options !== undefined ? [JSON.stringify(options)] : [])]
+  const { stdout } = await run(process.execPath, args, { timeout: 120_000 })
   const phases = stdout.trim().split('\n').map(line => JSON.parse(line) as Phase)
   return Object.fromEntries(phases.map(phase => [phase.phase, phase]))
 }

@@ -1,11 +1,9 @@
-// Child process of lazy-sdks.test.ts: which packages a process that imports llmrtc loads, at import and
-// after `ready()` of an app registered with the options in argv[2]. Prints one JSON line per phase.
-import * as nodeModule from 'node:module'
+// Child process of lazy-sdks.test.ts: which packages a process that imports the built llmrtc (dist/, as
+// users get it; npm test builds first) loads, at import and after `ready()` of an app registered with the
+// options in argv[2]. Prints one JSON line per phase. Plain JavaScript: nothing to transpile at start.
+import { registerHooks } from 'node:module'
 
-type ResolveHook = (specifier: string, context: unknown, next: (specifier: string, context: unknown) => { url: string }) => { url: string }
-const { registerHooks } = nodeModule as unknown as { registerHooks: (hooks: { resolve: ResolveHook }) => void }
-
-const loaded = new Set<string>()
+const loaded = new Set()
 // Every import and require, also those inside the SDKs and llmrtc's dynamic imports, resolves here first.
 registerHooks({
   resolve (specifier, context, next) {
@@ -21,7 +19,7 @@ registerHooks({
 })
 
 const { default: Fastify } = await import('fastify')
-const { default: llmrtc } = await import('../../plugins/llmrtc/index.js')
+const { default: llmrtc } = await import('../../dist/plugins/llmrtc/index.js')
 console.log(JSON.stringify({ phase: 'import', loaded: [...loaded].sort() }))
 const options = process.argv[2]
 if (options !== undefined) {
