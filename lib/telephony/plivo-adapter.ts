@@ -1,6 +1,7 @@
 import type { CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT, LLMRTC_ERR_OPTIONS_INVALID } from '../errors.js'
 import { lazyModule } from '../providers/lazy-module.js'
+import { escapeXml, header, object, text } from './wire.js'
 
 /**
  * The Plivo SDK's V3 signature check (`plivo/dist/utils/v3Security.js`: HMAC-SHA256 of the URL, the
@@ -22,23 +23,6 @@ const SAMPLE_RATE = 8000
 /** Plivo allows only [A-Za-z0-9] in `extraHeaders` names and values, 512 bytes in all. */
 const ALPHANUMERIC = /^[A-Za-z0-9]+$/
 const EXTRA_HEADERS_LIMIT = 512
-
-function escapeXml (text: string): string {
-  return text.replace(/[&<>"']/g, (c) => c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;')
-}
-
-function object (value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {}
-}
-
-function text (value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
-}
-
-function header (headers: WebhookRequest['headers'], name: string): string | undefined {
-  const value = headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
 
 /** The form fields as the SDK's signature check takes them: strings, or lists of strings for repeated fields. */
 function signedParams (params: Record<string, unknown>): Record<string, string | string[]> {

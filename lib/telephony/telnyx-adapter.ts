@@ -2,6 +2,7 @@ import type { CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
 import type { G711Law } from './g711.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT, LLMRTC_ERR_OPTIONS_INVALID } from '../errors.js'
 import { lazyModule } from '../providers/lazy-module.js'
+import { escapeXml, header, inboundMedia, object, parameterNouns, text } from './wire.js'
 
 /**
  * The Telnyx SDK's webhook verifier (`telnyx/lib/webhooks`: ed25519 over `${timestamp}|${body}`, 300 s
@@ -25,23 +26,6 @@ export interface TelnyxAdapterOptions {
 
 const CODEC_OF_LAW: Record<G711Law, string> = { mulaw: 'PCMU', alaw: 'PCMA' }
 const LAW_OF_CODEC: Record<string, G711Law> = { PCMU: 'mulaw', PCMA: 'alaw' }
-
-function escapeXml (text: string): string {
-  return text.replace(/[&<>"']/g, (c) => c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;')
-}
-
-function object (value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {}
-}
-
-function text (value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
-}
-
-function header (headers: WebhookRequest['headers'], name: string): string | undefined {
-  const value = headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
 
 /**
  * The start message's custom parameters: an object of strings (what Telnyx sends for the TeXML
@@ -102,9 +86,7 @@ export function createTelnyxAdapter (options: TelnyxAdapterOptions): CarrierAdap
     },
 
     answer (streamUrl: string, parameters: Record<string, string>) {
-      const params = Object.entries(parameters)
-        .map(([name, value]) => `<Parameter name="${escapeXml(name)}" value="${escapeXml(value)}"/>`)
-        .join('')
+      const params = parameterNouns(parameters)
       return {
         contentType: 'application/xml',
         body: '<?xml version="1.0" encoding="UTF-8"?><Response><Connect>' +
@@ -116,12 +98,8 @@ export function createTelnyxAdapter (options: TelnyxAdapterOptions): CarrierAdap
     parse (message: string): CarrierEvent | undefined {
       const data = object(JSON.parse(message))
       switch (data.event) {
-        case 'media': {
-          const media = object(data.media)
-          // Only the caller's audio: a stream asked for both tracks also carries our own (outbound) audio.
-          if (media.track !== undefined && media.track !== 'inbound') return undefined
-          return { type: 'media', payload: Buffer.from(text(media.payload), 'base64') }
-        }
+        case 'media':
+          return inboundMedia(data)
         case 'start': {
           const start = object(data.start)
           const format = object(start.media_format)

@@ -1,6 +1,7 @@
 import type { CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
 import type { G711Law } from './g711.js'
 import { lazyModule } from '../providers/lazy-module.js'
+import { escapeXml, inboundMedia, object, parameterNouns, text } from './wire.js'
 
 /** The Twilio SDK (heavy: about a second of CPU at import), loaded by the first webhook check. */
 const twilioSdk = lazyModule(async () => await import('twilio'))
@@ -9,19 +10,6 @@ const twilioSdk = lazyModule(async () => await import('twilio'))
 export interface TwilioAdapterOptions {
   /** The account's auth token: the key of X-Twilio-Signature (HMAC-SHA1 of the URL and the sorted form fields). */
   authToken: string
-}
-
-/** XML text and attribute escaping for the TwiML answer. */
-export function escapeXml (text: string): string {
-  return text.replace(/[&<>"']/g, (c) => c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;')
-}
-
-function object (value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null ? value as Record<string, unknown> : {}
-}
-
-function text (value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : ''
 }
 
 /** Twilio's `mediaFormat.encoding` to the G.711 law (Media Streams only streams μ-law today). */
@@ -50,9 +38,7 @@ export function createTwilioAdapter (options: TwilioAdapterOptions): CarrierAdap
     },
 
     answer (streamUrl: string, parameters: Record<string, string>) {
-      const params = Object.entries(parameters)
-        .map(([name, value]) => `<Parameter name="${escapeXml(name)}" value="${escapeXml(value)}"/>`)
-        .join('')
+      const params = parameterNouns(parameters)
       return {
         contentType: 'text/xml',
         body: `<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="${escapeXml(streamUrl)}">${params}</Stream></Connect></Response>`
@@ -62,12 +48,8 @@ export function createTwilioAdapter (options: TwilioAdapterOptions): CarrierAdap
     parse (message: string): CarrierEvent | undefined {
       const data = object(JSON.parse(message))
       switch (data.event) {
-        case 'media': {
-          const media = object(data.media)
-          // A bidirectional stream only carries the inbound track; anything else is not the caller.
-          if (media.track !== undefined && media.track !== 'inbound') return undefined
-          return { type: 'media', payload: Buffer.from(text(media.payload), 'base64') }
-        }
+        case 'media':
+          return inboundMedia(data)
         case 'start': {
           const start = object(data.start)
           const format = object(start.mediaFormat)
