@@ -4,6 +4,7 @@ import type { LLMRTCOptions } from '../../lib/config/options.js'
 import type { AuthenticateResult } from '../../lib/config/security-options.js'
 import llmrtcConfig from '../config/index.js'
 import llmrtcCors from '../cors/index.js'
+import llmrtcDevice, { type LLMRTCDeviceOptions } from '../device/index.js'
 import llmrtcDemoPage from '../demo-page/index.js'
 import llmrtcDrain from '../drain/index.js'
 import llmrtcHealth from '../health/index.js'
@@ -77,11 +78,17 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
   /** Options of the local providers (espeak-ng, pocketsphinx); they win over ESPEAK_* and POCKETSPHINX_*. */
   local?: Omit<LLMRTCLocalOptions, 'env'>
   /**
-   * Phone calls through Twilio Media Streams (docs/telephony.md): `{ twilio: { authToken, accountSid },
-   * publicUrl, webhookPath, streamPath }`; each wins over TWILIO_* and TELEPHONY_PUBLIC_URL. Off unless
-   * an auth token is given (or TWILIO_AUTH_TOKEN).
+   * Phone calls through Twilio, Telnyx and Plivo (docs/telephony.md): `{ twilio: { authToken, accountSid },
+   * telnyx: { publicKey }, plivo: { authToken }, publicUrl, webhookPath, streamPath }`; each wins over
+   * TWILIO_*, TELNYX_PUBLIC_KEY, PLIVO_AUTH_TOKEN and TELEPHONY_PUBLIC_URL. Each carrier is on when its
+   * secret is given; off when none is.
    */
   telephony?: LLMRTCTelephonyOptions
+  /**
+   * Devices streaming audio over a WebSocket of their own (docs/protocol.md, "Device audio over WebSocket"):
+   * `{ path }` (default '/device'). Off unless given.
+   */
+  device?: LLMRTCDeviceOptions | false
 }
 
 /**
@@ -96,7 +103,7 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   refuseUnknownPluginKeys(opts)
   refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
-  const { realtime, webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, gemini, piper, anthropic, bedrock, elevenlabs, telephony, ...options } = opts
+  const { realtime, webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, gemini, piper, anthropic, bedrock, elevenlabs, telephony, device, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
@@ -144,6 +151,7 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
     if (metricsOn) await child.register(llmrtcMetricsRoute, { path: metrics?.path })
     if (demoPage !== false) await child.register(llmrtcDemoPage)
     await child.register(llmrtcTelephony, telephony ?? {})
+    if (device !== undefined && device !== false) await child.register(llmrtcDevice, device)
   }, { prefix })
   fastify.addHook('onReady', shareWebSocket(fastify, routes, upgradeListeners))
 }
