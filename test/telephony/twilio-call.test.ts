@@ -3,27 +3,20 @@ import t, { type Test } from 'tap'
 import twilio from 'twilio'
 import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
-import { decodeG711, encodeG711 } from '../../lib/telephony/g711.js'
 import type { LLMRTCPluginOptions } from '../../plugins/llmrtc/index.js'
 import { buildApp } from '../helpers/app.js'
 import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
+import { callApp as carrierApp, peak, PUBLIC_URL, SimulatedStream, type CarrierWire } from './simulated-carrier.js'
 
 // A simulated Twilio: a signed voice webhook, then the Media Streams WebSocket with μ-law speech in real
 // time, as Twilio sends it; marks are echoed as Twilio does once the audio before them has played.
 
 const AUTH_TOKEN = 'twilio-test-auth-token'
-const PUBLIC_URL = 'https://voice.example.test'
 const WEBHOOK_PATH = '/telephony/twilio/voice'
 
-interface TwilioMessage { event: string, streamSid?: string, media?: { payload: string }, mark?: { name: string } }
-
 async function callApp (t: Test, providers: { llm: ScriptedLLM, stt: ScriptedSTT, tts: ScriptedTTS }, options: LLMRTCPluginOptions = {}): Promise<{ app: FastifyInstance, base: string }> {
-  const app = await buildApp(t, { webrtc: false, providers, telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL }, ...options })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return { app, base: `127.0.0.1:${address.port}` }
+  return await carrierApp(t, providers, { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL }, options)
 }
 
 /** Posts the voice webhook as Twilio does: form fields, signed with X-Twilio-Signature. */
@@ -48,78 +41,37 @@ function parseTwiml (xml: string): { url: string, token: string } {
   return { url, token }
 }
 
-/** A Media Streams connection: connected + start, then whatever the test sends. */
-class TwilioStream {
-  readonly messages: TwilioMessage[] = []
-  readonly socket: WebSocket
-  closeCode: number | undefined
-  readonly closed: Promise<number>
-  echoMarks = true
-
-  constructor (url: string, readonly callSid: string, readonly streamSid = 'MZ' + callSid) {
-    this.socket = new WebSocket(url)
-    this.closed = new Promise(resolve => { this.socket.on('close', (code) => { this.closeCode = code; resolve(code) }) })
-    this.socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as TwilioMessage
-      this.messages.push(message)
-      // Twilio answers a mark once everything sent before it has played.
-      if (message.event === 'mark' && this.echoMarks) this.send({ event: 'mark', streamSid: this.streamSid, sequenceNumber: '9', mark: message.mark })
-    })
-  }
-
-  async open (token: string): Promise<void> {
-    await once(this.socket, 'open')
-    this.send({ event: 'connected', protocol: 'Call', version: '1.0.0' })
-    this.send({
-      event: 'start',
-      sequenceNumber: '1',
-      start: {
-        accountSid: 'AC0000',
-        streamSid: this.streamSid,
-        callSid: this.callSid,
-        tracks: ['inbound'],
-        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-        customParameters: { token }
-      },
-      streamSid: this.streamSid
-    })
-  }
-
-  send (message: object): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message))
-  }
-
-  /** Streams 8 kHz PCM as μ-law media messages of 20 ms, in real time. */
-  async speak (pcm: Int16Array): Promise<void> {
-    const started = Date.now()
-    for (let i = 0, n = 0; i < pcm.length; i += 160, n++) {
-      const payload = Buffer.from(encodeG711('mulaw', pcm.subarray(i, i + 160))).toString('base64')
-      this.send({ event: 'media', sequenceNumber: String(n + 2), media: { track: 'inbound', chunk: String(n + 1), timestamp: String(n * 20), payload }, streamSid: this.streamSid })
-      const wait = started + (n + 1) * 20 - Date.now()
-      if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
-    }
-  }
-
-  async waitFor (event: string, timeoutMs = 20_000): Promise<TwilioMessage> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const found = this.messages.find(m => m.event === event)
-      if (found !== undefined) return found
-      if (Date.now() > deadline) throw new Error(`no ${event} message (got ${this.messages.map(m => m.event).join(' ')})`)
-      await new Promise(resolve => setTimeout(resolve, 20))
-    }
-  }
-
-  /** The server's speech so far, decoded. */
-  heard (): Int16Array {
-    return concat(...this.messages.filter(m => m.event === 'media').map(m => decodeG711('mulaw', Buffer.from(m.media?.payload ?? '', 'base64'))))
-  }
+const twilioWire: CarrierWire = {
+  start: (callSid, streamSid, token) => ({
+    event: 'start',
+    sequenceNumber: '1',
+    start: {
+      accountSid: 'AC0000',
+      streamSid,
+      callSid,
+      tracks: ['inbound'],
+      mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+      customParameters: { token }
+    },
+    streamSid
+  }),
+  media: (streamSid, payload, n) => ({ event: 'media', sequenceNumber: String(n + 2), media: { track: 'inbound', chunk: String(n + 1), timestamp: String(n * 20), payload }, streamSid }),
+  // Twilio answers a mark once everything sent before it has played.
+  echo: (message, streamSid) => message.event === 'mark' ? { event: 'mark', streamSid, sequenceNumber: '9', mark: message.mark } : undefined,
+  audio: (message) => message.event === 'media' ? (message.media as { payload: string }).payload : undefined
 }
 
-function peak (pcm: Int16Array): number {
-  let max = 0
-  for (const sample of pcm) max = Math.max(max, Math.abs(sample))
-  return max
+/** A Media Streams connection: connected + start, then whatever the test sends. */
+class TwilioStream extends SimulatedStream {
+  constructor (url: string, callSid: string, streamSid = 'MZ' + callSid) {
+    super(twilioWire, url, callSid, streamSid)
+  }
+
+  override async open (token: string): Promise<void> {
+    await once(this.socket, 'open')
+    this.send({ event: 'connected', protocol: 'Call', version: '1.0.0' })
+    this.send(this.wire.start(this.callId, this.streamId, token))
+  }
 }
 
 t.test('a phone call: signed webhook, TwiML with a token, speech in, the answer spoken back with marks', async t => {
@@ -153,7 +105,7 @@ t.test('a phone call: signed webhook, TwiML with a token, speech in, the answer 
   t.ok(peak(heard) > 1000, 'the answer is not silence')
   const medias = stream.messages.filter(m => m.event === 'media')
   t.ok(medias.every(m => m.streamSid === 'MZCA1'), 'outbound media carries the streamSid')
-  t.ok(medias.every(m => Buffer.from(m.media?.payload ?? '', 'base64').length <= 160), 'media messages of at most 20 ms')
+  t.ok(stream.audioPayloads().every(payload => payload.length <= 160), 'media messages of at most 20 ms')
   const lastMedia = stream.messages.map(m => m.event).lastIndexOf('media')
   t.ok(stream.messages.map(m => m.event).lastIndexOf('mark') > lastMedia, 'a mark follows the last audio of the answer')
   t.match(session?.history.messages.at(-1), { role: 'assistant', content: 'Hello caller, how can I help?' }, 'the turn completed')
