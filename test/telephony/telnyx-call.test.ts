@@ -148,3 +148,11 @@ t.test('Telnyx: a wrong token closes the media socket and starts no call', async
   t.equal(real.closeCode, undefined, 'the right token is taken')
   t.equal(app.llmrtcPipeline.size, 1, 'and the call reached the pipeline')
 })
+
+t.test('Telnyx and Plivo options: a key that is not one fails at start, unknown keys are refused', async t => {
+  const providers = { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() }
+  await t.rejects(callApp(t, providers, { telnyx: { publicKey: 'not-a-key' }, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /publicKey/ })
+  await t.rejects(callApp(t, providers, { telnyx: { publicKey: PUBLIC_KEY, law: 'alaw' } as never, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
+  await t.rejects(callApp(t, providers, { plivo: { authToken: 'x', authId: 'MA0000' } as never, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
+  await t.rejects(callApp(t, providers, { telnyx: { publicKey: PUBLIC_KEY } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /telephony\.publicUrl/ })
+})
