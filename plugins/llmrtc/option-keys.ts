@@ -29,7 +29,8 @@ const UMBRELLA_KEYS: Record<Exclude<keyof LLMRTCPluginOptions, keyof LLMRTCOptio
   anthropic: true,
   bedrock: true,
   elevenlabs: true,
-  telephony: true
+  telephony: true,
+  device: true
 }
 
 const VAD_KEYS: Record<keyof LLMRTCVadOptions, true> = {
