@@ -7,7 +7,7 @@ import { systemClock } from '../../lib/clock.js'
 import { createDeviceCodec } from '../../lib/device/device-codec.js'
 import { DeviceMedia } from '../../lib/device/device-media.js'
 import { DeviceProtocolError, deviceReady, parseDeviceControl, type DeviceServerControl } from '../../lib/device/device-protocol.js'
-import { LLMRTC_ERR_OPTIONS_INVALID } from '../../lib/errors.js'
+import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_SERVER_DRAINING, clientErrorOf } from '../../lib/errors.js'
 import { childLoggerOptions, type Logger } from '../../lib/logger.js'
 import type { Session } from '../../lib/sessions/session.js'
 import type { MediaTransportEvents } from '../../lib/transport/media-transport.js'
@@ -32,6 +32,7 @@ const CLOSE_NORMAL = 1000
 const CLOSE_GOING_AWAY = 1001
 const CLOSE_INVALID = 1007
 const CLOSE_POLICY = 1008
+const CLOSE_TRY_AGAIN_LATER = 1013
 
 /**
  * Devices that cannot run WebRTC (ESP32, Raspberry Pi, native apps, bridges) stream their microphone over
@@ -112,6 +113,12 @@ async function llmrtcDevice (fastify: FastifyInstance, opts: LLMRTCDeviceOptions
         case 'start': {
           if (session !== undefined) return
           clearTimeout(startTimer)
+          // While the server drains, new conversations go elsewhere.
+          if (fastify.hasDecorator('llmrtcDrain') && fastify.llmrtcDrain.draining) {
+            send(clientErrorOf(new LLMRTC_ERR_SERVER_DRAINING()))
+            socket.close(CLOSE_TRY_AGAIN_LATER, 'server draining')
+            return
+          }
           const codec = createDeviceCodec(control.codec, control.sampleRate)
           const created = sessions.create(request.llmrtcPrincipal ?? null)
           session = created

@@ -206,3 +206,13 @@ t.test('the device route takes the signaling WebSocket\'s authentication', async
   await once(device, 'message')
   t.equal(app.llmrtcSessions.list()[0]?.principal, 'device-42', 'the session belongs to the authenticated principal')
 })
+
+t.test('while the server drains, a new device is refused (SESSION_LIMIT, 1013) and gets no session', async t => {
+  const { app, url } = await deviceApp(t, { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() })
+  await app.llmrtcDrain.drain(100)
+  const device = new Device(url, 'pcm16', 16000)
+  await device.open()
+  t.equal(await device.closed, 1013, 'closed with 1013 (try again later)')
+  t.match(device.controls, [{ type: 'error', code: 'SESSION_LIMIT', message: /draining/ }])
+  t.equal(app.llmrtcSessions.list().length, 0)
+})
