@@ -102,6 +102,10 @@ const CHECKS: Record<string, (app: FastifyInstance, t: Test) => Promise<void> | 
   'llmrtc-telephony': async (app, t) => {
     const unsigned = await app.inject({ method: 'POST', url: '/telephony/twilio/voice', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'CallSid=CA1' })
     t.equal(unsigned.statusCode, 403, 'the voice webhook refuses an unsigned call')
+  },
+  'llmrtc-device': async (app, t) => {
+    const plain = await app.inject('/device')
+    t.equal(plain.statusCode, 426, 'the device route is a WebSocket endpoint')
   }
 }
 
