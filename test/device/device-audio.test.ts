@@ -3,6 +3,7 @@ import { Decoder, Encoder } from '@evan/opus'
 import t, { type Test } from 'tap'
 import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
+import { decodeG711, encodeG711 } from '../../lib/telephony/g711.js'
 import type { LLMRTCPluginOptions } from '../../plugins/llmrtc/index.js'
 import { buildApp } from '../helpers/app.js'
 import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
@@ -22,7 +23,7 @@ async function deviceApp (t: Test, providers: { llm: ScriptedLLM, stt: ScriptedS
   return { app, url: `ws://127.0.0.1:${address.port}/device` }
 }
 
-type Codec = 'opus' | 'pcm16'
+type Codec = 'opus' | 'pcm16' | 'mulaw'
 
 class Device {
   readonly controls: Control[] = []
@@ -68,7 +69,7 @@ class Device {
     for (let i = 0, n = 0; i < pcm.length; i += frame, n++) {
       const chunk = new Int16Array(frame)
       chunk.set(pcm.subarray(i, i + frame))
-      const payload = this.#encoder !== undefined ? this.#encoder.encode(chunk) : new Uint8Array(chunk.buffer)
+      const payload = this.#encoder !== undefined ? this.#encoder.encode(chunk) : this.codec === 'mulaw' ? encodeG711('mulaw', chunk) : new Uint8Array(chunk.buffer)
       if (this.socket.readyState === WebSocket.OPEN) this.socket.send(payload, { binary: true })
       const wait = started + (n + 1) * 20 - Date.now()
       if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
@@ -88,6 +89,7 @@ class Device {
   /** The server's speech so far, decoded. */
   heard (): Int16Array {
     return concat(...this.audio.map(frame => {
+      if (this.codec === 'mulaw') return decodeG711('mulaw', frame)
       const bytes = this.#decoder !== undefined ? this.#decoder.decode(frame) : new Uint8Array(frame)
       const pcm = new Int16Array(bytes.length >> 1)
       new Uint8Array(pcm.buffer).set(bytes.subarray(0, pcm.length * 2))
@@ -149,10 +151,15 @@ t.test('the same with pcm16 at 16 kHz', async t => {
   await wholeTurn(t, 'pcm16', 16000)
 })
 
+t.test('the same with μ-law at 8 kHz', async t => {
+  await wholeTurn(t, 'mulaw', 8000)
+})
+
 t.test('barge-in: speaking during a long answer makes the server send clear', async t => {
-  const llm = new ScriptedLLM([['This is a rather long answer that keeps going on and on for quite a while, so you can interrupt it.']])
+  const full = 'This is a rather long answer that keeps going on and on for quite a while, so you can interrupt it.'
+  const llm = new ScriptedLLM([[full]])
   const stt = new ScriptedSTT(['Tell me everything.', 'Stop.'])
-  const { url } = await deviceApp(t, { llm, stt, tts: new ScriptedTTS(60) })
+  const { app, url } = await deviceApp(t, { llm, stt, tts: new ScriptedTTS(60) })
   const device = new Device(url, 'opus', 16000)
   t.teardown(() => { device.socket.terminate() })
   await device.open()
@@ -165,6 +172,10 @@ t.test('barge-in: speaking during a long answer makes the server send clear', as
   await device.speak(concat(await synthesizeSpeech('Stop, stop, please stop talking now.', 16000), silence(1200, 16000)))
   const clear = await device.waitFor('clear')
   t.same(clear, { type: 'clear' }, 'clear tells the device to drop its playback buffer')
+  await app.llmrtcPipeline.idle()
+  const said = app.llmrtcSessions.list()[0]?.history.messages.find(m => m.role === 'assistant')
+  t.type(said?.content, 'string', 'the cut answer is in history')
+  t.ok(full.startsWith(String(said?.content)) && String(said?.content).length < full.length, `history keeps only the words played before the cut ("${String(said?.content)}")`)
 })
 
 t.test('a bad start gets a typed error and a close, no session, and the server keeps serving', async t => {
