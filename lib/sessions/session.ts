@@ -1,5 +1,6 @@
 import type { ServerMessage } from '../protocol/server-messages.js'
 import type { VisionAttachment } from '../providers/types.js'
+import type { Tool } from '../tools/types.js'
 import { ConversationHistory } from './conversation-history.js'
 import type { SessionRecord } from './session-store.js'
 
@@ -37,6 +38,12 @@ export class Session {
   disconnectedAt: number | undefined
   /** Images queued by `attachments` for the next turn (the newest `MAX_PENDING_ATTACHMENTS`). */
   pendingAttachments: VisionAttachment[] = []
+  /**
+   * Tools the session's transport offers besides the agent's (a phone call's `end_call`, `transfer_call`,
+   * `collect_digits`): set before the session's first turn, never persisted. A tool of the agent's with the
+   * same name wins, so an application can replace one.
+   */
+  transportTools: Tool[] = []
   /** Aborted when the session ends: everything the session started listens to it. */
   readonly #lifetime = new AbortController()
 

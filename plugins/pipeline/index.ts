@@ -14,6 +14,8 @@ import { invalidOption } from '../../lib/config/invalid-option.js'
 import { ToolExecutor } from '../../lib/tools/tool-executor.js'
 import { ToolRegistry } from '../../lib/tools/tool-registry.js'
 import type { TurnResult } from '../../lib/pipeline/turn-types.js'
+import type { Playbook } from '../../lib/playbooks/types.js'
+import type { Tool } from '../../lib/tools/types.js'
 import type { Session } from '../../lib/sessions/session.js'
 import type { MediaTransportEvents, SessionMedia } from '../../lib/transport/media-transport.js'
 import { resolveTurnTaking } from '../../lib/turn-taking/resolve-turn-taking.js'
@@ -88,11 +90,20 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     log.info({ playbook: playbook.id, stages: playbook.stages.length }, 'playbook loaded')
   }
 
+  /** The agent's tools plus the transport's (a call's end_call…); the agent's and the playbook's win a name they share. */
+  function withTransportTools (agentTools: ToolRegistry, transportTools: readonly Tool[], sessionPlaybook: Playbook | undefined): ToolRegistry {
+    if (transportTools.length === 0) return agentTools
+    const playbookNames = new Set([...sessionPlaybook?.globalTools ?? [], ...sessionPlaybook?.stages.flatMap(stage => stage.tools ?? []) ?? []].map(tool => tool.definition.name))
+    const added = transportTools.filter(tool => !agentTools.has(tool.definition.name) && !playbookNames.has(tool.definition.name))
+    if (added.length === 0) return agentTools
+    return new ToolRegistry([...agentTools.list(), ...added])
+  }
+
   function agentFor (session: Session, sessionLog: Logger, schedule: (task: () => Promise<void>) => void): SessionAgent | undefined {
     // The session's own agent (agentForSession), else the server's.
     const choice = agentChoiceOf(session)
-    const sessionTools = choice?.tools ?? tools
     const sessionPlaybook = choice?.playbook === undefined ? playbook : choice.playbook ?? undefined
+    const sessionTools = withTransportTools(choice?.tools ?? tools, session.transportTools, sessionPlaybook)
     if (sessionPlaybook === undefined && sessionTools.size === 0) return undefined
     const engine = sessionPlaybook === undefined
       ? undefined
