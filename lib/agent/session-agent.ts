@@ -146,6 +146,16 @@ export class SessionAgent implements TurnAgent {
     await this.applyChange(change, { ctx })
   }
 
+  /** A phone key (DTMF) pressed on a call: the playbook's `dtmf` transitions, applied between turns. Resolves true when the stage changed. */
+  async keyPressed (digit: string): Promise<boolean> {
+    const playbook = this.#o.playbook
+    if (playbook === undefined) return false
+    await this.begin()
+    const ctx: TurnContext = { turnId: 'dtmf', sessionId: this.#o.sessionId, startTime: this.#o.clock.now() }
+    const change = await this.#guard(async () => await playbook.afterDtmf(digit, { history: this.#o.history.messages }), ctx)
+    return change !== undefined && await this.applyChange(change, { ctx })
+  }
+
   close (): void {
     this.#o.playbook?.close()
   }

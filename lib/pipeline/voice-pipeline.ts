@@ -208,9 +208,9 @@ export class VoicePipeline {
     return await this.#assistantTurn({ reply: instructions })
   }
 
-  /** Runs `task` between turns: after the running and queued ones, before any that come later. */
-  schedule (task: () => Promise<void>): void {
-    this.#enqueue(task)
+  /** Runs `task` between turns: after the running and queued ones, before any that come later. `skipped` runs instead once the pipeline is closed. */
+  schedule (task: () => Promise<void>, skipped?: () => void): void {
+    this.#enqueue(task, skipped)
   }
 
   /** Cancels the running turn (client gone, session closing); the session stays usable. */

@@ -46,12 +46,34 @@ export async function conditionReason (transition: Transition, ctx: TransitionCo
       const limit = turnLimit(condition, stage)
       return ctx.turnsInStage >= limit ? `max_turns: ${limit}` : undefined
     }
+    case 'dtmf': {
+      const keys = ctx.dtmfDigits === undefined || ctx.dtmfDigits === '' ? undefined : matchDtmf(condition, ctx.dtmfDigits)
+      return keys === undefined ? undefined : `dtmf: ${keys}`
+    }
     case 'custom':
       return (await condition.evaluate(ctx)) === true ? `custom: ${transition.id}` : undefined
     case 'timeout':
     case 'llm_decision':
       return undefined
   }
+}
+
+const dtmfPatterns = new Map<string, RegExp>()
+
+/**
+ * The keys of `pressed` (the keys pressed in the stage) a `dtmf` condition matches, or undefined: its
+ * `digits` when `pressed` ends with them, or what its `pattern` matched.
+ */
+export function matchDtmf (condition: { digits?: string, pattern?: string }, pressed: string): string | undefined {
+  if (condition.digits !== undefined) return pressed.endsWith(condition.digits) ? condition.digits : undefined
+  if (condition.pattern === undefined) return undefined
+  let pattern = dtmfPatterns.get(condition.pattern)
+  if (pattern === undefined) {
+    pattern = new RegExp(condition.pattern, 'u')
+    // Patterns come from playbooks (a handful): the cache stays small.
+    dtmfPatterns.set(condition.pattern, pattern)
+  }
+  return pattern.exec(pressed)?.[0]
 }
 
 const patterns = new WeakMap<readonly string[], Array<{ keyword: string, pattern: RegExp }>>()

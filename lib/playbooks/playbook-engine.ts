@@ -47,6 +47,9 @@ export interface PlaybookToolCall {
 
 const AFTER_TOOL_CALL: ReadonlySet<TransitionConditionType> = new Set(['tool_call', 'intent', 'custom'])
 const AFTER_TURN: ReadonlySet<TransitionConditionType> = new Set(['keyword', 'intent', 'max_turns', 'custom'])
+const AFTER_DTMF: ReadonlySet<TransitionConditionType> = new Set(['dtmf', 'custom'])
+/** Keys pressed in a stage that `dtmf` conditions see: the newest this many. */
+const MAX_STAGE_DIGITS = 64
 
 /**
  * Runs one session through a playbook: the current stage, its tools, prompt and LLM settings, and the
@@ -69,6 +72,8 @@ export class PlaybookEngine {
   #closed = false
   #timer: TimerHandle | undefined
   #applying: Promise<unknown> = Promise.resolve()
+  /** The phone keys pressed since the stage was entered (not persisted: a resumed session starts afresh). */
+  #digits = ''
 
   constructor (options: PlaybookEngineOptions) {
     this.#playbook = options.playbook
@@ -206,6 +211,16 @@ export class PlaybookEngine {
   }
 
   /**
+   * After a phone key was pressed (DTMF, on a call): adds `digit` to the keys pressed in the stage and returns
+   * the highest-priority `dtmf` or `custom` transition that fires, not applied yet.
+   */
+  async afterDtmf (digit: string, extras: TransitionExtras = {}): Promise<StageChange | undefined> {
+    if (this.#closed) return undefined
+    this.#digits = (this.#digits + digit).slice(-MAX_STAGE_DIGITS)
+    return await this.#evaluate(AFTER_DTMF, this.#context(extras))
+  }
+
+  /**
    * Moves to `change.to`: the old stage's onExit and `onStageExit`, then the switch (turns and time in stage
    * reset, `action.data` merged into the session data, timers re-armed), then the new stage's onEnter,
    * `onStageEnter`, `onTransition`, and `onPlaybookComplete` when the new stage is terminal. Changes are applied
@@ -221,7 +236,7 @@ export class PlaybookEngine {
     return await run
   }
 
-  /** Stops the timers. Idempotent; later calls of `afterTurn`, `afterToolCall` and `apply` do nothing. */
+  /** Stops the timers. Idempotent; later calls of `afterTurn`, `afterToolCall`, `afterDtmf` and `apply` do nothing. */
   close (): void {
     this.#closed = true
     this.#clearTimer()
@@ -278,7 +293,10 @@ export class PlaybookEngine {
   #setState (state: PlaybookState, rearm = true): void {
     this.#state = state
     this.#data.playbook = { ...state }
-    if (rearm) this.#armTimer(-1)
+    if (!rearm) return
+    // A new stage (or a restart): the keys pressed before it no longer count.
+    this.#digits = ''
+    this.#armTimer(-1)
   }
 
   /**
@@ -347,6 +365,7 @@ export class PlaybookEngine {
       history: extras.history ?? []
     }
     if (extras.intent !== undefined) ctx.intent = extras.intent
+    if (this.#digits !== '') ctx.dtmfDigits = this.#digits
     return ctx
   }
 

@@ -15,6 +15,8 @@ export interface TransitionContext {
   assistantText?: string
   /** The tool call that triggered this evaluation (tool_call conditions). */
   toolCall?: { name: string, arguments: unknown, result?: unknown, error?: string }
+  /** The phone keys (DTMF) pressed since the current stage was entered, oldest first (calls only). */
+  dtmfDigits?: string
   /** The intent detected for the user's text, when an intent detector is configured or a tool reported one. */
   intent?: { name: string, confidence: number }
   /** The session's playbook context (free-form, persisted with the session). */
@@ -34,9 +36,15 @@ export type TransitionCondition =
   | { type: 'llm_decision' }
   /** The turns completed in the stage reached `count` (an integer >= 1). */
   | { type: 'max_turns', count: number }
+  /**
+   * Phone keys (DTMF, calls only), checked on each key press against the keys pressed in the stage:
+   * `digits` fires when they end with this sequence ('1', '*0'); `pattern` when this regular expression
+   * (source text, e.g. '^\\d{4}#$') matches them. Give exactly one of the two.
+   */
+  | { type: 'dtmf', digits?: string, pattern?: string }
   /** `durationMs` passed since the stage was entered: a real timer, not checked at turn boundaries. */
   | { type: 'timeout', durationMs: number }
-  /** Your own test, after every tool call and every turn. A throw is reported as LLMRTC_ERR_PLAYBOOK. */
+  /** Your own test, after every tool call, every turn and every key press (calls). A throw is reported as LLMRTC_ERR_PLAYBOOK. */
   | { type: 'custom', evaluate: (ctx: TransitionContext) => boolean | Promise<boolean> }
 
 export type TransitionConditionType = TransitionCondition['type']

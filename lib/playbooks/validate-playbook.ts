@@ -10,7 +10,7 @@ export interface PlaybookValidation {
   warnings: string[]
 }
 
-const CONDITION_TYPES: readonly TransitionConditionType[] = ['tool_call', 'intent', 'keyword', 'llm_decision', 'max_turns', 'timeout', 'custom']
+const CONDITION_TYPES: readonly TransitionConditionType[] = ['tool_call', 'intent', 'keyword', 'llm_decision', 'max_turns', 'timeout', 'dtmf', 'custom']
 const TOOL_CHOICES = ['auto', 'none', 'required']
 
 type Fail = (problem: string) => never
@@ -154,6 +154,14 @@ function checkCondition (condition: unknown, where: string, fail: Fail): void {
     case 'timeout':
       field('durationMs', 'a number of ms > 0', isPositive)
       return
+    case 'dtmf': {
+      const digits = condition.digits
+      const pattern = condition.pattern
+      if ((digits === undefined) === (pattern === undefined)) return fail(`${where}: dtmf needs exactly one of digits (the keys, e.g. '1') and pattern (a regular expression's source)`)
+      if (digits !== undefined) field('digits', "phone keys (0-9, *, #, A-D), e.g. '1' or '*0'", v => typeof v === 'string' && /^[0-9*#A-D]+$/.test(v))
+      else field('pattern', 'the source of a valid regular expression, e.g. "^\\d{4}#$"', v => isNonEmptyString(v) && compiles(v))
+      return
+    }
     case 'custom':
       field('evaluate', 'a function', v => typeof v === 'function')
       break
@@ -209,6 +217,15 @@ function isObject (value: unknown): value is Obj {
 
 function isNonEmptyString (value: unknown): value is string {
   return typeof value === 'string' && value !== ''
+}
+
+function compiles (source: string): boolean {
+  try {
+    RegExp(source, 'u')
+    return true
+  } catch {
+    return false
+  }
 }
 
 function isPositive (value: unknown): boolean {

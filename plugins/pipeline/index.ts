@@ -54,6 +54,12 @@ export interface LLMRTCPipelineDecorator {
    * Resolves when the turn ended, with its result and the messages it sent. Interrupts a running turn.
    */
   textTurn: (session: Session, text: string, options?: TextTurnOptions) => Promise<TextTurn>
+  /**
+   * A phone key (DTMF) the session's caller pressed: its playbook's `dtmf` (and `custom`) transitions are
+   * evaluated after the running and queued turns. Resolves true when the stage changed. Used by the
+   * telephony plugin.
+   */
+  keyPressed: (session: Session, digit: string) => Promise<boolean>
 }
 
 declare module 'fastify' {
@@ -202,6 +208,22 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     }
   }
 
+  async function keyPressed (session: Session, digit: string): Promise<boolean> {
+    const { pipeline, agent } = entryFor(session)
+    if (agent === undefined) return false
+    return await new Promise<boolean>((resolve, reject) => {
+      pipeline.schedule(async () => {
+        try {
+          const moved = await agent.keyPressed(digit)
+          if (moved) sessions.persist(session)
+          resolve(moved)
+        } catch (err) {
+          reject(err)
+        }
+      }, () => { resolve(false) })
+    })
+  }
+
   function drop (sessionId: string): void {
     const entry = entries.get(sessionId)
     if (entry === undefined) return
@@ -216,6 +238,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     listen: (transport: EventEmitter<MediaTransportEvents>) => { listen(transport) },
     get size () { return entries.size },
     textTurn: async (session: Session, text: string, options?: TextTurnOptions) => await messages.textTurn(session, entryFor(session).pipeline, text, options),
+    keyPressed: async (session: Session, digit: string) => await keyPressed(session, digit),
     async idle () {
       // A turn may start on one session while another's ends: wait until one pass finds all idle.
       for (;;) {

@@ -79,7 +79,7 @@ t.test('each problem is refused with LLMRTC_ERR_PLAYBOOK_INVALID naming the play
     ['action data that would overwrite the engine state', invalid(p => { transition(p, 'found').action.data = { playbook: 1 } }), /transition "found": action.data may not set "playbook"/],
     ['a bad clearHistory', invalid(p => { transition(p, 'found').action.clearHistory = 'yes' }), /transition "found": action: clearHistory: expected a boolean/],
     ['a bad priority', invalid(p => { transition(p, 'found').priority = Number.NaN }), /transition "found": priority: expected a finite number, instead got NaN/],
-    ['no condition', invalid(p => { delete transition(p, 'found').condition }), /transition "found": condition: expected a type among tool_call, intent, keyword, llm_decision, max_turns, timeout, custom, instead got undefined/],
+    ['no condition', invalid(p => { delete transition(p, 'found').condition }), /transition "found": condition: expected a type among tool_call, intent, keyword, llm_decision, max_turns, timeout, dtmf, custom, instead got undefined/],
     ['an unknown condition type', invalid(p => { transition(p, 'found').condition = { type: 'regex' } }), /transition "found": condition: expected a type among .*, instead got "regex"/],
     ['tool_call without toolName', invalid(p => { transition(p, 'found').condition = { type: 'tool_call' } }), /transition "found": condition: tool_call needs toolName \(a tool name\), instead got undefined/],
     ['tool_call on the transition tool', invalid(p => { transition(p, 'found').condition = { type: 'tool_call', toolName: 'playbook_transition' } }), /is an llm_decision condition, not a tool_call/],
