@@ -28,6 +28,16 @@ export type CarrierEvent =
   /** The stream ended (hang-up, or the call moved on). */
   | { type: 'stop' }
 
+/** How the webhook's answer goes on once the media stream ends. */
+export interface AnswerOptions {
+  /**
+   * A URL the carrier requests, signed as its webhooks are, when the stream's WebSocket ends (it dropped,
+   * or the server closed it): Twilio's `<Connect action>`, a `<Redirect>` after the stream for Telnyx TeXML
+   * and Plivo. Its answer says whether the call goes on (a fresh stream) or hangs up.
+   */
+  actionUrl?: string
+}
+
 /**
  * What one carrier's protocol looks like: its webhook (authenticity and the markup that connects the
  * call to the media WebSocket) and its media WebSocket messages. Pure translation, no I/O: the telephony
@@ -39,9 +49,12 @@ export interface CarrierAdapter {
   verifyWebhook: (request: WebhookRequest) => boolean | Promise<boolean>
   /**
    * The webhook's answer: markup that connects the call to `streamUrl` (a `wss:` URL) and passes
-   * `parameters` (the per-call token) back in the stream's start message.
+   * `parameters` (the per-call token) back in the stream's start message. With `actionUrl`, the carrier
+   * requests that URL (a signed webhook) once the stream's WebSocket ends and follows the markup it returns.
    */
-  answer: (streamUrl: string, parameters: Record<string, string>) => { contentType: string, body: string }
+  answer: (streamUrl: string, parameters: Record<string, string>, options?: AnswerOptions) => { contentType: string, body: string }
+  /** Markup that hangs up the call (the answer to a call that is over). */
+  hangup: () => { contentType: string, body: string }
   /** One text message of the media WebSocket, or undefined for one llmrtc does not use. Throws on malformed JSON. */
   parse: (message: string) => CarrierEvent | undefined
   /** An outbound audio message: G.711 bytes for the caller. */

@@ -1,4 +1,4 @@
-import type { CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
+import type { AnswerOptions, CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT, LLMRTC_ERR_OPTIONS_INVALID } from '../errors.js'
 import { lazyModule } from '../providers/lazy-module.js'
 import { escapeXml, header, object, text } from './wire.js'
@@ -107,16 +107,20 @@ export function createPlivoAdapter (options: PlivoAdapterOptions): CarrierAdapte
       }
     },
 
-    answer (streamUrl: string, parameters: Record<string, string>) {
+    answer (streamUrl: string, parameters: Record<string, string>, options: AnswerOptions = {}) {
       const headers = extraHeaders(parameters)
       const extra = headers === '' ? '' : ` extraHeaders="${escapeXml(headers)}"`
+      // keepCallAlive holds the next element until the stream ends: then a <Redirect> to the action URL.
+      const then = options.actionUrl === undefined ? '' : `<Redirect method="POST">${escapeXml(options.actionUrl)}</Redirect>`
       return {
         contentType: 'application/xml',
         body: '<?xml version="1.0" encoding="UTF-8"?><Response>' +
           `<Stream bidirectional="true" audioTrack="inbound" keepCallAlive="true" contentType="${CONTENT_TYPE};rate=${SAMPLE_RATE}"${extra}>` +
-          `${escapeXml(streamUrl)}</Stream></Response>`
+          `${escapeXml(streamUrl)}</Stream>${then}</Response>`
       }
     },
+
+    hangup: () => ({ contentType: 'application/xml', body: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>' }),
 
     parse (message: string): CarrierEvent | undefined {
       const data = object(JSON.parse(message))

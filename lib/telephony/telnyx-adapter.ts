@@ -1,4 +1,4 @@
-import type { CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
+import type { AnswerOptions, CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
 import type { G711Law } from './g711.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT, LLMRTC_ERR_OPTIONS_INVALID } from '../errors.js'
 import { lazyModule } from '../providers/lazy-module.js'
@@ -85,15 +85,19 @@ export function createTelnyxAdapter (options: TelnyxAdapterOptions): CarrierAdap
       }
     },
 
-    answer (streamUrl: string, parameters: Record<string, string>) {
+    answer (streamUrl: string, parameters: Record<string, string>, options: AnswerOptions = {}) {
       const params = parameterNouns(parameters)
+      // TeXML runs the instructions after <Connect> once the stream stops: a <Redirect> to the action URL.
+      const then = options.actionUrl === undefined ? '' : `<Redirect method="POST">${escapeXml(options.actionUrl)}</Redirect>`
       return {
         contentType: 'application/xml',
         body: '<?xml version="1.0" encoding="UTF-8"?><Response><Connect>' +
           `<Stream url="${escapeXml(streamUrl)}" track="inbound_track" codec="${codec}" bidirectionalMode="rtp" bidirectionalCodec="${codec}">` +
-          `${params}</Stream></Connect></Response>`
+          `${params}</Stream></Connect>${then}</Response>`
       }
     },
+
+    hangup: () => ({ contentType: 'application/xml', body: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>' }),
 
     parse (message: string): CarrierEvent | undefined {
       const data = object(JSON.parse(message))

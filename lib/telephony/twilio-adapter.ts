@@ -1,4 +1,4 @@
-import type { CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
+import type { AnswerOptions, CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
 import type { G711Law } from './g711.js'
 import { lazyModule } from '../providers/lazy-module.js'
 import { escapeXml, inboundMedia, object, parameterNouns, text } from './wire.js'
@@ -37,13 +37,17 @@ export function createTwilioAdapter (options: TwilioAdapterOptions): CarrierAdap
       return validateRequest(authToken, signature, request.url, request.params)
     },
 
-    answer (streamUrl: string, parameters: Record<string, string>) {
+    answer (streamUrl: string, parameters: Record<string, string>, options: AnswerOptions = {}) {
       const params = parameterNouns(parameters)
+      // <Connect action>: once the stream's WebSocket ends, Twilio requests the action URL and follows its TwiML.
+      const action = options.actionUrl === undefined ? '' : ` action="${escapeXml(options.actionUrl)}" method="POST"`
       return {
         contentType: 'text/xml',
-        body: `<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="${escapeXml(streamUrl)}">${params}</Stream></Connect></Response>`
+        body: `<?xml version="1.0" encoding="UTF-8"?><Response><Connect${action}><Stream url="${escapeXml(streamUrl)}">${params}</Stream></Connect></Response>`
       }
     },
+
+    hangup: () => ({ contentType: 'text/xml', body: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>' }),
 
     parse (message: string): CarrierEvent | undefined {
       const data = object(JSON.parse(message))
