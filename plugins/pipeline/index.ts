@@ -209,6 +209,8 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   }
 
   async function keyPressed (session: Session, digit: string): Promise<boolean> {
+    // In relay mode the realtime plugin runs the session: there is no pipeline to ask.
+    if (relayOf(session) !== undefined) return false
     const { pipeline, agent } = entryFor(session)
     if (agent === undefined) return false
     return await new Promise<boolean>((resolve, reject) => {
