@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { Test } from 'tap'
 import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
-import { decodeG711, encodeG711 } from '../../lib/telephony/g711.js'
+import { decodeG711, encodeG711, type G711Law } from '../../lib/telephony/g711.js'
 import type { LLMRTCPluginOptions } from '../../plugins/llmrtc/index.js'
 import { buildApp } from '../helpers/app.js'
 import { concat } from '../helpers/speech.js'
@@ -20,7 +20,7 @@ export type WireMessage = Record<string, unknown> & { event: string }
 export interface CarrierWire {
   /** The stream's start, carrying the per-call token as the carrier passes the markup's parameters back. */
   start: (callId: string, streamId: string, token: string) => WireMessage
-  /** 20 ms of caller audio (base64 μ-law), the n-th of the stream. */
+  /** 20 ms of caller audio (base64 G.711 of the stream's law), the n-th of the stream. */
   media: (streamId: string, payload: string, n: number) => WireMessage
   /** What the carrier sends back for an outbound message once it has played (a mark's echo), if anything. */
   echo: (message: WireMessage, streamId: string) => WireMessage | undefined
@@ -42,14 +42,17 @@ export async function callApp (
   return { app, base: `127.0.0.1:${address.port}` }
 }
 
-/** A carrier's media WebSocket: the start, then whatever the test sends; outbound marks echoed. */
+/**
+ * A carrier's media WebSocket: the start, then whatever the test sends; outbound marks echoed. Audio is
+ * μ-law unless `law` says A-law (both ways: what it speaks and how it hears the server).
+ */
 export class SimulatedStream {
   readonly messages: WireMessage[] = []
   readonly socket: WebSocket
   closeCode: number | undefined
   readonly closed: Promise<number>
 
-  constructor (readonly wire: CarrierWire, url: string, readonly callId: string, readonly streamId = 'stream-' + callId) {
+  constructor (readonly wire: CarrierWire, url: string, readonly callId: string, readonly streamId = 'stream-' + callId, readonly law: G711Law = 'mulaw') {
     this.socket = new WebSocket(url)
     this.closed = new Promise(resolve => { this.socket.on('close', (code) => { this.closeCode = code; resolve(code) }) })
     this.socket.on('message', (data) => {
@@ -69,11 +72,11 @@ export class SimulatedStream {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message))
   }
 
-  /** Streams 8 kHz PCM as μ-law media messages of 20 ms, in real time. */
+  /** Streams 8 kHz PCM as G.711 media messages of 20 ms (μ-law, or the stream's `law`), in real time. */
   async speak (pcm: Int16Array): Promise<void> {
     const started = Date.now()
     for (let i = 0, n = 0; i < pcm.length; i += 160, n++) {
-      const payload = Buffer.from(encodeG711('mulaw', pcm.subarray(i, i + 160))).toString('base64')
+      const payload = Buffer.from(encodeG711(this.law, pcm.subarray(i, i + 160))).toString('base64')
       this.send(this.wire.media(this.streamId, payload, n))
       const wait = started + (n + 1) * 20 - Date.now()
       if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
@@ -90,14 +93,14 @@ export class SimulatedStream {
     }
   }
 
-  /** The outbound audio messages' payloads, raw μ-law. */
+  /** The outbound audio messages' payloads, raw G.711. */
   audioPayloads (): Buffer[] {
     return this.messages.map(m => this.wire.audio(m)).filter((p): p is string => p !== undefined).map(p => Buffer.from(p, 'base64'))
   }
 
-  /** The server's speech so far, decoded. */
+  /** The server's speech so far, decoded with the stream's law. */
   heard (): Int16Array {
-    return concat(...this.audioPayloads().map(p => decodeG711('mulaw', p)))
+    return concat(...this.audioPayloads().map(p => decodeG711(this.law, p)))
   }
 }
 

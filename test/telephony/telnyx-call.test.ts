@@ -1,5 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto'
 import t from 'tap'
+import { decodeWav } from '../../lib/audio/wav.js'
+import { decodeG711 } from '../../lib/telephony/g711.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
 import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
 import { callApp, peak, PUBLIC_URL, SimulatedStream, streamOf, type CarrierWire } from './simulated-carrier.js'
@@ -103,6 +105,42 @@ t.test('a Telnyx call: signed webhook, TeXML with a token, speech in, the answer
   await stream.closed
   t.equal(app.llmrtcSessions.list().length, 0, 'stop ended the session')
   t.equal(app.llmrtcPipeline.size, 0, 'and its pipeline')
+})
+
+t.test('an A-law (PCMA) Telnyx stream: the caller heard and answered in A-law', async t => {
+  const llm = new ScriptedLLM([['Bonjour, que puis-je faire pour vous?']])
+  const stt = new ScriptedSTT(['Je voudrais réserver une table.'])
+  const { app, base } = await callApp(t, { llm, stt, tts: new ScriptedTTS() }, telephony)
+  const xml = await (await postWebhook(base, form(callFields('v3:call-alaw')))).text()
+  const { url } = streamOf(xml)
+  // Telnyx streams the call's own codec when it is PCMA: the start says so, and the audio follows it both ways.
+  const alawWire: CarrierWire = {
+    ...telnyxWire,
+    start: (callId, streamId, token) => {
+      const start = telnyxWire.start(callId, streamId, token)
+      return { ...start, start: { ...(start.start as Record<string, unknown>), media_format: { encoding: 'PCMA', sample_rate: 8000, channels: 1 } } }
+    }
+  }
+  const stream = new SimulatedStream(alawWire, url.replace('wss://voice.example.test', `ws://${base}`), 'v3:call-alaw', 'stream-alaw', 'alaw')
+  t.teardown(() => { stream.socket.terminate() })
+  await stream.open(tokenOf(xml))
+  const speech = await synthesizeSpeech('Je voudrais réserver une table.', 8000)
+  await stream.speak(concat(silence(300, 8000), speech, silence(1200, 8000)))
+
+  await stream.waitFor('mark')
+  await app.llmrtcPipeline.idle()
+  t.equal(stt.calls.length, 1, 'the A-law speech was heard as one utterance')
+  const heardByStt = decodeWav(stt.calls[0] as Buffer)
+  const sttPeak = peak(heardByStt.samples)
+  t.ok(sttPeak > peak(speech) * 0.7 && sttPeak < peak(speech) * 1.3, `the STT got the speech at its level (peak ${sttPeak} for ${peak(speech)} sent): A-law decoded as A-law`)
+  const heard = stream.heard()
+  t.ok(heard.length > 8000 * 0.2, `the answer was streamed (${heard.length} samples)`)
+  // The scripted voice is a constant 3000: decoded as A-law the payloads must give it back.
+  const level = heard.filter(sample => Math.abs(sample - 3000) <= 100).length
+  t.ok(level > heard.length * 0.8, `the answer's bytes are A-law (${level} of ${heard.length} samples at the voice's level)`)
+  const asMulaw = decodeG711('mulaw', Buffer.concat(stream.audioPayloads()))
+  t.ok(asMulaw.filter(sample => Math.abs(sample - 3000) <= 100).length < heard.length * 0.2, 'and not μ-law')
+  t.match(app.llmrtcSessions.list()[0]?.history.messages.at(-1), { role: 'assistant', content: 'Bonjour, que puis-je faire pour vous?' }, 'the turn completed')
 })
 
 t.test('a JSON webhook body is checked over its raw bytes too', async t => {
