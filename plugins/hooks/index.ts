@@ -21,13 +21,14 @@ declare module 'fastify' {
 async function llmrtcHooks (fastify: FastifyInstance, _opts: object): Promise<void> {
   const hooks = new HookRegistry(fastify.log.child({ plugin: 'llmrtc-hooks' }), fastify.llmrtcConfig.clock ?? systemClock)
   hooks.addHooks(fastify.llmrtcConfig.hooks)
+  // Other plugins add their APIs to this object (llmrtc-telephony: `telephony`): this one fills its own part.
   const decorator: LLMRTCDecorator = {
     hooks,
     addHook (name, handler) {
       hooks.addHook(name, handler)
       return decorator
     }
-  }
+  } satisfies Pick<LLMRTCDecorator, 'hooks' | 'addHook'> as LLMRTCDecorator
   fastify.decorate('llmrtc', decorator)
 }
 
