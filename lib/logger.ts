@@ -27,7 +27,7 @@ const SECRET_KEYS = [
   'authorization', 'cookie', 'apiKey', 'api_key', 'secret', 'token', 'accessToken', 'password', 'turnSecret',
   'JWT_SECRET', 'TURN_SECRET', 'OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'CARTESIA_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'ELEVENLABS_API_KEY', 'ANTHROPIC_API_KEY',
   'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'secretAccessKey', 'sessionToken',
-  'TWILIO_AUTH_TOKEN', 'authToken', 'PLIVO_AUTH_TOKEN'
+  'TWILIO_AUTH_TOKEN', 'authToken', 'PLIVO_AUTH_TOKEN', 'TELNYX_API_KEY'
 ]
 
 /** pino `redact` paths for what llmrtc (or an app around it) might log by mistake: keys, tokens, secrets. */

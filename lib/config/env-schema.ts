@@ -75,7 +75,11 @@ export const envSchema = {
     TWILIO_AUTH_TOKEN: { type: 'string', description: 'Twilio auth token: turns phone calls on, and checks the voice webhook\'s X-Twilio-Signature (secret: never logged).' },
     TWILIO_ACCOUNT_SID: { type: 'string', description: 'Twilio account SID: when set, webhooks of other accounts are refused.' },
     TELNYX_PUBLIC_KEY: { type: 'string', description: 'Telnyx webhook public key (base64 ed25519, Mission Control): turns Telnyx phone calls on, and checks the TeXML webhook\'s telnyx-signature-ed25519.' },
+    TELNYX_API_KEY: { type: 'string', description: 'Telnyx API key: with TELNYX_ACCOUNT_SID, call control of Telnyx calls (end_call, transfer_call, outbound calls) through the TeXML REST API (secret: never logged).' },
+    TELNYX_ACCOUNT_SID: { type: 'string', description: 'Telnyx account id (the AccountSid of TeXML webhooks): TeXML REST calls are named under it; needed for Telnyx call control.' },
+    TELNYX_APPLICATION_ID: { type: 'string', description: 'Telnyx TeXML application id: outbound Telnyx calls are placed through it.' },
     PLIVO_AUTH_TOKEN: { type: 'string', description: 'Plivo auth token: turns Plivo phone calls on, and checks the answer webhook\'s X-Plivo-Signature-V3 (secret: never logged).' },
+    PLIVO_AUTH_ID: { type: 'string', description: 'Plivo auth id: with PLIVO_AUTH_TOKEN, call control of Plivo calls (end_call, transfer_call, outbound calls) through the Voice REST API.' },
     TELEPHONY_PUBLIC_URL: { type: 'string', description: 'Public origin the carrier reaches this server at (https://...; behind a proxy or tunnel, its address): signed webhook URLs and the media WebSocket URL are built from it.' },
     ELEVENLABS_BASE_URL: { type: 'string', description: 'Base URL of the ElevenLabs API (default https://api.elevenlabs.io; the WebSockets use the same host).' },
     ELEVENLABS_STT_MODEL: { type: 'string', description: 'ElevenLabs Scribe batch model (default scribe_v1; streaming uses scribe_v2_realtime).' },
@@ -183,7 +187,11 @@ export interface LLMRTCEnv {
   TWILIO_AUTH_TOKEN?: string
   TWILIO_ACCOUNT_SID?: string
   TELNYX_PUBLIC_KEY?: string
+  TELNYX_API_KEY?: string
+  TELNYX_ACCOUNT_SID?: string
+  TELNYX_APPLICATION_ID?: string
   PLIVO_AUTH_TOKEN?: string
+  PLIVO_AUTH_ID?: string
   TELEPHONY_PUBLIC_URL?: string
   ELEVENLABS_BASE_URL?: string
   ELEVENLABS_STT_MODEL?: string
