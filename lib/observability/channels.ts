@@ -22,7 +22,9 @@ export const LLMRTC_CHANNELS = {
   toolEnd: 'llmrtc:tool:end',
   stageChange: 'llmrtc:stage:change',
   speculation: 'llmrtc:speculation',
-  realtimeUsage: 'llmrtc:realtime:usage'
+  realtimeUsage: 'llmrtc:realtime:usage',
+  callStart: 'llmrtc:call:start',
+  callEnd: 'llmrtc:call:end'
 } as const
 
 /** A turn ended, whatever its outcome. Times are epoch ms of the pipeline's clock. */
@@ -114,6 +116,26 @@ export interface RealtimeUsageEvent {
   cachedTokens?: number
 }
 
+/** A phone call was answered (its webhook): it is a session of this carrier from now on. */
+export interface CallStartEvent {
+  sessionId: string
+  carrier: string
+}
+
+/**
+ * How a call ended: `completed` (the carrier's stop, a normal close, a hang-up), `dropped` (its media
+ * socket dropped and did not come back within the reconnect grace), `no-stream` (its stream never
+ * started), `ended` (the server ended it: its session ended, or the server closed).
+ */
+export type CallOutcome = 'completed' | 'dropped' | 'no-stream' | 'ended'
+
+/** A phone call ended. */
+export interface CallEndEvent {
+  sessionId: string
+  carrier: string
+  outcome: CallOutcome
+}
+
 /** Channel name → payload. */
 export interface LLMRTCChannelEvents {
   'llmrtc:turn:end': TurnEndEvent
@@ -124,6 +146,8 @@ export interface LLMRTCChannelEvents {
   'llmrtc:stage:change': StageChangeEvent
   'llmrtc:speculation': SpeculationEvent
   'llmrtc:realtime:usage': RealtimeUsageEvent
+  'llmrtc:call:start': CallStartEvent
+  'llmrtc:call:end': CallEndEvent
 }
 
 export type LLMRTCChannelName = keyof LLMRTCChannelEvents
@@ -137,6 +161,20 @@ const toolEnd = dc.channel(LLMRTC_CHANNELS.toolEnd)
 const stageChange = dc.channel(LLMRTC_CHANNELS.stageChange)
 const speculation = dc.channel(LLMRTC_CHANNELS.speculation)
 const realtimeUsage = dc.channel(LLMRTC_CHANNELS.realtimeUsage)
+const callStart = dc.channel(LLMRTC_CHANNELS.callStart)
+const callEnd = dc.channel(LLMRTC_CHANNELS.callEnd)
+
+/** Called by the telephony plugin when it answers a call. */
+export function publishCallStart (sessionId: string, carrier: string): void {
+  if (!callStart.hasSubscribers) return
+  callStart.publish({ sessionId, carrier } satisfies CallStartEvent)
+}
+
+/** Called by the telephony plugin once a call ended. */
+export function publishCallEnd (sessionId: string, carrier: string, outcome: CallOutcome): void {
+  if (!callEnd.hasSubscribers) return
+  callEnd.publish({ sessionId, carrier, outcome } satisfies CallEndEvent)
+}
 
 /** Called by the realtime relay for each model response's usage. */
 export function publishRealtimeUsage (sessionId: string, model: string, usage: Omit<RealtimeUsageEvent, 'sessionId' | 'model'>): void {

@@ -1,9 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { SESSION_TRANSPORTS, type SessionTransport } from '../sessions/session.js'
 import { subscribeChannel, type LLMRTCChannelEvents, type LLMRTCChannelName, type TurnEndEvent } from './channels.js'
 
 export interface PrometheusMetricsOptions {
-  /** Sessions held now (read at each scrape). */
-  activeSessions: () => number
+  /** Sessions held now by transport (read at each scrape; a transport not listed has 0). */
+  activeSessions: () => Partial<Record<SessionTransport, number>>
+  /** The transport of a session, for the `transport` label of turns (default `websocket`). */
+  transportOf?: (sessionId: string) => SessionTransport | undefined
   /** Open client connections now (read at each scrape). */
   activeConnections: () => number
   /** Whether an event of this session is counted here (default: every session of the process). */
@@ -15,6 +18,7 @@ export interface PrometheusMetricsOptions {
 }
 
 const TURN_OUTCOMES = ['completed', 'empty', 'cancelled', 'failed', 'blocked'] as const
+const CALL_OUTCOMES = ['completed', 'dropped', 'no-stream', 'ended'] as const
 /** Seconds: a voice stage is tens of ms to a few seconds; past 10 s it has timed out in all but name. */
 const STAGE_BUCKETS = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10]
 const TURN_BUCKETS = [0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120]
@@ -33,14 +37,18 @@ export class PrometheusMetrics {
   readonly registry = new Registry()
   readonly #options: PrometheusMetricsOptions
   readonly #unsubscribe: Array<() => void> = []
-  readonly #turns: Counter<'outcome'>
+  readonly #turns: Counter<'outcome' | 'transport'>
+  readonly #calls: Counter<'carrier' | 'outcome'>
+  readonly #callsActive: Gauge<'carrier'>
+  /** The sessions of this app's calls in progress: a call's end is counted here iff its start was. */
+  readonly #callSessions = new Set<string>()
   /** Read at each scrape (their `collect`); held so they are plainly owned by this object. */
   readonly #gauges: Gauge[]
   readonly #stt: Histogram
   readonly #llm: Histogram
   readonly #tts: Histogram
-  readonly #voiceToVoice: Histogram
-  readonly #turnDuration: Histogram<'outcome'>
+  readonly #voiceToVoice: Histogram<'transport'>
+  readonly #turnDuration: Histogram<'outcome' | 'transport'>
   readonly #errors: Counter<'code' | 'component'>
   readonly #bargeIns: Counter<'during'>
   readonly #vadInference: Histogram
@@ -55,15 +63,26 @@ export class PrometheusMetrics {
     this.#options = options
     const registers = [this.registry]
     this.#gauges = [
-      new Gauge({ name: 'llmrtc_active_sessions', help: 'Sessions held: connected, or waiting for a reconnect.', registers, collect () { this.set(options.activeSessions()) } }),
+      new Gauge({
+        name: 'llmrtc_active_sessions',
+        help: 'Sessions held: connected, or waiting for a reconnect, by transport.',
+        labelNames: ['transport'],
+        registers,
+        collect () {
+          const active = options.activeSessions()
+          for (const transport of SESSION_TRANSPORTS) this.set({ transport }, active[transport] ?? 0)
+        }
+      }),
       new Gauge({ name: 'llmrtc_active_connections', help: 'Open client connections (signaling WebSockets).', registers, collect () { this.set(options.activeConnections()) } })
     ]
-    this.#turns = new Counter({ name: 'llmrtc_turns_total', help: 'Turns ended, by outcome.', labelNames: ['outcome'], registers })
+    this.#turns = new Counter({ name: 'llmrtc_turns_total', help: 'Turns ended, by outcome and transport.', labelNames: ['outcome', 'transport'], registers })
     this.#stt = new Histogram({ name: 'llmrtc_stt_latency_seconds', help: 'From the end of speech to the final transcript.', buckets: STAGE_BUCKETS, registers })
     this.#llm = new Histogram({ name: 'llmrtc_llm_first_token_seconds', help: 'From the final transcript to the first token of the answer.', buckets: STAGE_BUCKETS, registers })
     this.#tts = new Histogram({ name: 'llmrtc_tts_first_audio_seconds', help: 'From the first token of the answer to its first synthesized audio.', buckets: STAGE_BUCKETS, registers })
-    this.#voiceToVoice = new Histogram({ name: 'llmrtc_voice_to_voice_seconds', help: 'From the end of speech to the first audio of the answer handed to the output.', buckets: STAGE_BUCKETS, registers })
-    this.#turnDuration = new Histogram({ name: 'llmrtc_turn_duration_seconds', help: 'From the end of speech to the end of the turn (playout included), by outcome.', labelNames: ['outcome'], buckets: TURN_BUCKETS, registers })
+    this.#voiceToVoice = new Histogram({ name: 'llmrtc_voice_to_voice_seconds', help: 'From the end of speech to the first audio of the answer handed to the output, by transport.', labelNames: ['transport'], buckets: STAGE_BUCKETS, registers })
+    this.#turnDuration = new Histogram({ name: 'llmrtc_turn_duration_seconds', help: 'From the end of speech to the end of the turn (playout included), by outcome and transport.', labelNames: ['outcome', 'transport'], buckets: TURN_BUCKETS, registers })
+    this.#calls = new Counter({ name: 'llmrtc_calls_total', help: 'Phone calls ended, by carrier and outcome (completed, dropped, no-stream, ended).', labelNames: ['carrier', 'outcome'], registers })
+    this.#callsActive = new Gauge({ name: 'llmrtc_calls_active', help: 'Phone calls in progress (answered, not ended), by carrier.', labelNames: ['carrier'], registers })
     this.#errors = new Counter({ name: 'llmrtc_errors_total', help: 'Errors reported to onError or answered to a bad client message, by protocol code and component.', labelNames: ['code', 'component'], registers })
     this.#bargeIns = new Counter({ name: 'llmrtc_barge_ins_total', help: 'Turns interrupted by the user, by what the assistant was doing.', labelNames: ['during'], registers })
     this.#vadInference = new Histogram({ name: 'llmrtc_vad_inference_seconds', help: 'Duration of one inference run (batch) of the shared VAD model; process-wide.', buckets: VAD_BUCKETS, registers })
@@ -75,7 +94,7 @@ export class PrometheusMetrics {
     this.#realtimeTokens = new Counter({ name: 'llmrtc_realtime_tokens_total', help: 'Relay mode: tokens used by the realtime model, by model and kind (input, output, audio_input, audio_output, cached; audio and cached are parts of input/output).', labelNames: ['model', 'kind'], registers })
     // Known label values start at 0, so a rate() sees the first one.
     for (const outcome of ['started', 'used', 'wasted']) this.#speculations.inc({ outcome }, 0)
-    for (const outcome of TURN_OUTCOMES) this.#turns.inc({ outcome }, 0)
+    for (const transport of SESSION_TRANSPORTS) for (const outcome of TURN_OUTCOMES) this.#turns.inc({ outcome, transport }, 0)
     this.#bargeIns.inc({ during: 'speaking' }, 0)
     this.#bargeIns.inc({ during: 'thinking' }, 0)
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: 'llmrtc_' })
@@ -110,6 +129,18 @@ export class PrometheusMetrics {
       if (event.audioOutputTokens !== undefined) this.#realtimeTokens.inc({ model, kind: 'audio_output' }, event.audioOutputTokens)
       if (event.cachedTokens !== undefined) this.#realtimeTokens.inc({ model, kind: 'cached' }, event.cachedTokens)
     })
+    this.#on('llmrtc:call:start', (event) => {
+      if (!this.#owns(event.sessionId)) return
+      this.#callSessions.add(event.sessionId)
+      // The carrier's outcomes start at 0 with its first call, so a rate() sees the first one.
+      for (const outcome of CALL_OUTCOMES) this.#calls.inc({ carrier: event.carrier, outcome }, 0)
+      this.#callsActive.inc({ carrier: event.carrier })
+    })
+    this.#on('llmrtc:call:end', (event) => {
+      if (!this.#callSessions.delete(event.sessionId)) return
+      this.#calls.inc({ carrier: event.carrier, outcome: event.outcome })
+      this.#callsActive.dec({ carrier: event.carrier })
+    })
     this.#on('llmrtc:stage:change', (event) => {
       if (this.#owns(event.sessionId)) this.#stageTransitions.inc({ from: event.from, to: event.to })
     })
@@ -127,12 +158,13 @@ export class PrometheusMetrics {
 
   #turnEnded (event: TurnEndEvent): void {
     const { transcriptMs, firstTokenMs, firstAudioMs, firstAudioOutMs, totalMs } = event.timings
-    this.#turns.inc({ outcome: event.outcome })
+    const transport = this.#options.transportOf?.(event.sessionId) ?? 'websocket'
+    this.#turns.inc({ outcome: event.outcome, transport })
     observeMs(this.#stt, transcriptMs)
     if (firstTokenMs !== undefined && transcriptMs !== undefined) observeMs(this.#llm, firstTokenMs - transcriptMs)
     if (firstAudioMs !== undefined && firstTokenMs !== undefined) observeMs(this.#tts, firstAudioMs - firstTokenMs)
-    observeMs(this.#voiceToVoice, firstAudioOutMs)
-    observeMs(this.#turnDuration.labels({ outcome: event.outcome }), totalMs)
+    observeMs(this.#voiceToVoice.labels({ transport }), firstAudioOutMs)
+    observeMs(this.#turnDuration.labels({ outcome: event.outcome, transport }), totalMs)
   }
 
   #owns (sessionId: string): boolean {

@@ -14,6 +14,15 @@ export interface SessionConnection {
   close: (code: number, reason: string) => void
 }
 
+/**
+ * How a session's client reaches it, for metrics: the signaling WebSocket alone (`websocket`, the default),
+ * WebRTC media negotiated on it (`webrtc`), a phone call (`call`) or a device audio stream (`device`).
+ */
+export type SessionTransport = 'webrtc' | 'call' | 'device' | 'websocket'
+
+/** Every SessionTransport, in the order metrics list them. */
+export const SESSION_TRANSPORTS: readonly SessionTransport[] = ['webrtc', 'call', 'device', 'websocket']
+
 export interface SessionInit {
   id: string
   principal: string | null
@@ -44,6 +53,8 @@ export class Session {
    * same name wins, so an application can replace one.
    */
   transportTools: Tool[] = []
+  /** How the client reaches the session (set where the session is bound; never persisted). */
+  transport: SessionTransport = 'websocket'
   /** Aborted when the session ends: everything the session started listens to it. */
   readonly #lifetime = new AbortController()
 

@@ -6,6 +6,7 @@ import { invalidOption } from '../../lib/config/invalid-option.js'
 import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
 import { PrometheusMetrics } from '../../lib/observability/prometheus-metrics.js'
 import { SessionOwnership } from '../../lib/observability/session-ownership.js'
+import type { SessionTransport } from '../../lib/sessions/session.js'
 import llmrtcMetricsRoute from './route.js'
 
 /** Options of the `llmrtc-metrics` plugin (the umbrella's `metrics` option). */
@@ -52,7 +53,12 @@ async function llmrtcMetrics (fastify: FastifyInstance, opts: LLMRTCMetricsOptio
   const signaling = fastify.llmrtcSignaling
   const ownership = new SessionOwnership(sessions)
   const metrics = new PrometheusMetrics({
-    activeSessions: () => sessions.size,
+    activeSessions: () => {
+      const byTransport: Partial<Record<SessionTransport, number>> = {}
+      for (const session of sessions.list()) byTransport[session.transport] = (byTransport[session.transport] ?? 0) + 1
+      return byTransport
+    },
+    transportOf: (sessionId) => sessions.get(sessionId)?.transport,
     activeConnections: () => signaling.connections().length,
     owns: (sessionId) => ownership.owns(sessionId),
     defaultMetrics: opts?.defaultMetrics === true,

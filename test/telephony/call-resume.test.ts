@@ -159,6 +159,8 @@ t.test('after the reconnect grace the held call ends, once, and its stream-ended
   t.match(body, /<Response><Hangup\/><\/Response>/, 'too late: hung up')
   t.notMatch(body, /Stream/, 'no new stream')
   t.equal(app.llmrtcSessions.list().length, 0, 'and no session')
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /^llmrtc_calls_total\{carrier="twilio",outcome="dropped"\} 1$/m, 'counted as a dropped call')
 })
 
 t.test('a stream-ended webhook saying the call completed ends it at once', async t => {
