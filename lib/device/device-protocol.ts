@@ -1,7 +1,17 @@
 import { DEVICE_CODEC_RATES, DEVICE_FRAME_MS, type DeviceCodecName } from './device-codec.js'
 
-/** The device's first message: the codec of its audio both ways. */
-export interface DeviceStart { type: 'start', codec: DeviceCodecName, sampleRate: number }
+/** The codec of a stream's audio both ways, as a device (or a signaling client) chose it. */
+export interface DeviceAudioFormat { codec: DeviceCodecName, sampleRate: number }
+
+/**
+ * The device's first message: the codec of its audio both ways. With `sessionId` and `token` (the
+ * `ready` of an earlier connection), it resumes that session instead of starting one.
+ */
+export interface DeviceStart extends DeviceAudioFormat {
+  type: 'start'
+  sessionId?: string
+  token?: string
+}
 /** The device played everything sent before the mark. */
 export interface DevicePlayed { type: 'played', mark: string }
 /** The device's end of the conversation (closing the socket does the same). */
@@ -10,7 +20,7 @@ export type DeviceClientControl = DeviceStart | DevicePlayed | DeviceStop
 
 /** The server's device-only control messages (the session's own messages are sent as they are). */
 export type DeviceServerControl =
-  | { type: 'ready', id: string, codec: DeviceCodecName, sampleRate: number, frameMs: number }
+  | { type: 'ready', id: string, codec: DeviceCodecName, sampleRate: number, frameMs: number, token: string, resumed: boolean }
   | { type: 'mark', mark: string }
   | { type: 'clear' }
 
@@ -24,6 +34,32 @@ export class DeviceProtocolError extends Error {
 
 function isCodec (value: unknown): value is DeviceCodecName {
   return typeof value === 'string' && Object.hasOwn(DEVICE_CODEC_RATES, value)
+}
+
+/** Longest `sessionId` and `token` taken in a `start` (a UUID and 43 characters of base64url are far shorter). */
+const MAX_ID_CHARS = 200
+
+/**
+ * The codec and rate of a message (`start` on the device socket, `audio-stream-start` on the signaling
+ * socket): the rate defaults to the codec's first. Throws DeviceProtocolError naming the field, after
+ * `fieldPrefix` (`start.codec`).
+ */
+export function parseAudioFormat (message: Record<string, unknown>, fieldPrefix = ''): DeviceAudioFormat {
+  const codec = message.codec
+  if (!isCodec(codec)) throw new DeviceProtocolError('INVALID_MESSAGE', `${fieldPrefix}codec must be one of ${Object.keys(DEVICE_CODEC_RATES).join(', ')}`)
+  const rates = DEVICE_CODEC_RATES[codec]
+  const sampleRate = message.sampleRate ?? rates[0]
+  if (typeof sampleRate !== 'number' || !rates.includes(sampleRate)) throw new DeviceProtocolError('INVALID_MESSAGE', `${fieldPrefix}sampleRate for ${codec} must be one of ${rates.join(', ')}`)
+  return { codec, sampleRate }
+}
+
+function parseStart (message: Record<string, unknown>): DeviceStart {
+  const start: DeviceStart = { type: 'start', ...parseAudioFormat(message, 'start.') }
+  const { sessionId, token } = message
+  if (sessionId === undefined && token === undefined) return start
+  if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_ID_CHARS) throw new DeviceProtocolError('INVALID_MESSAGE', 'start.sessionId must be the id of the session to resume')
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_ID_CHARS) throw new DeviceProtocolError('INVALID_MESSAGE', 'start.token must be the token of the session to resume (from its ready)')
+  return { ...start, sessionId, token }
 }
 
 /**
@@ -40,14 +76,8 @@ export function parseDeviceControl (text: string): DeviceClientControl | undefin
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DeviceProtocolError('INVALID_MESSAGE', 'control frames are JSON objects')
   const message = value as Record<string, unknown>
   switch (message.type) {
-    case 'start': {
-      const codec = message.codec
-      if (!isCodec(codec)) throw new DeviceProtocolError('INVALID_MESSAGE', `start.codec must be one of ${Object.keys(DEVICE_CODEC_RATES).join(', ')}`)
-      const rates = DEVICE_CODEC_RATES[codec]
-      const sampleRate = message.sampleRate ?? rates[0]
-      if (typeof sampleRate !== 'number' || !rates.includes(sampleRate)) throw new DeviceProtocolError('INVALID_MESSAGE', `start.sampleRate for ${codec} must be one of ${rates.join(', ')}`)
-      return { type: 'start', codec, sampleRate }
-    }
+    case 'start':
+      return parseStart(message)
     case 'played':
       if (typeof message.mark !== 'string') throw new DeviceProtocolError('INVALID_MESSAGE', 'played.mark must be a string')
       return { type: 'played', mark: message.mark }
@@ -58,7 +88,7 @@ export function parseDeviceControl (text: string): DeviceClientControl | undefin
   }
 }
 
-/** The `ready` answer to a device's start. */
-export function deviceReady (id: string, start: DeviceStart): DeviceServerControl {
-  return { type: 'ready', id, codec: start.codec, sampleRate: start.sampleRate, frameMs: DEVICE_FRAME_MS }
+/** The `ready` answer to a device's start: `token` resumes the session from another connection. */
+export function deviceReady (id: string, format: DeviceAudioFormat, token: string, resumed: boolean): DeviceServerControl {
+  return { type: 'ready', id, codec: format.codec, sampleRate: format.sampleRate, frameMs: DEVICE_FRAME_MS, token, resumed }
 }

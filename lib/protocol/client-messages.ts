@@ -64,6 +64,27 @@ export const IceMessageSchema = Type.Object({
   candidate: Type.Union([IceCandidateInit, Type.Null()])
 })
 
+/**
+ * Ours (plugins/device): the microphone streams over this socket as binary frames in `codec` (opus,
+ * pcm16, mulaw; checked by the handler, which names the choices), and the answer comes back the same way.
+ */
+export const AudioStreamStartMessageSchema = Type.Object({
+  type: Type.Literal('audio-stream-start'),
+  codec: Type.String({ maxLength: 32 }),
+  sampleRate: Type.Optional(Type.Number())
+})
+
+/** Ours: the stream's audio sent before the mark `mark` has played on the client. */
+export const PlayedMessageSchema = Type.Object({
+  type: Type.Literal('played'),
+  mark: Type.String({ maxLength: 64 })
+})
+
+/** Ours: the microphone stream is over (the session goes on). */
+export const AudioStreamStopMessageSchema = Type.Object({
+  type: Type.Literal('audio-stream-stop')
+})
+
 export type PingMessage = Static<typeof PingMessageSchema>
 export type OfferMessage = Static<typeof OfferMessageSchema>
 export type ReconnectMessage = Static<typeof ReconnectMessageSchema>
@@ -71,6 +92,9 @@ export type AudioMessage = Static<typeof AudioMessageSchema>
 export type AttachmentsMessage = Static<typeof AttachmentsMessageSchema>
 export type TextMessage = Static<typeof TextMessageSchema>
 export type IceMessage = Static<typeof IceMessageSchema>
+export type AudioStreamStartMessage = Static<typeof AudioStreamStartMessageSchema>
+export type PlayedMessage = Static<typeof PlayedMessageSchema>
+export type AudioStreamStopMessage = Static<typeof AudioStreamStopMessageSchema>
 export type VisionAttachment = Static<typeof VisionAttachmentSchema>
 
 export type ClientMessage =
@@ -81,6 +105,9 @@ export type ClientMessage =
   | TextMessage
   | AttachmentsMessage
   | IceMessage
+  | AudioStreamStartMessage
+  | PlayedMessage
+  | AudioStreamStopMessage
 
 export type ClientMessageType = ClientMessage['type']
 
@@ -92,5 +119,8 @@ export const clientMessageSchemas = {
   audio: AudioMessageSchema,
   text: TextMessageSchema,
   attachments: AttachmentsMessageSchema,
-  ice: IceMessageSchema
+  ice: IceMessageSchema,
+  'audio-stream-start': AudioStreamStartMessageSchema,
+  played: PlayedMessageSchema,
+  'audio-stream-stop': AudioStreamStopMessageSchema
 } as const

@@ -65,8 +65,15 @@ export interface UsageMessage {
 /** The relay failed: the session goes on (and the next session starts) in `mode`. */
 export interface ModeChangedMessage { type: 'mode-changed', mode: SessionMode }
 
+/** Ours (plugins/device): the answer to `audio-stream-start`; binary frames of audio follow both ways. */
+export interface AudioStreamStartedMessage { type: 'audio-stream-started', codec: string, sampleRate: number, frameMs: number }
+/** Ours: follows the stream's audio frame that ends a piece of the answer; answer `played` once it has played. */
+export interface AudioMarkMessage { type: 'mark', mark: string }
+/** Ours: barge-in on a stream: drop the audio buffered for playback, now. */
+export interface AudioClearMessage { type: 'clear' }
+
 /** Signaling messages go on the WebSocket only. */
-export type SignalingServerMessage = ReadyMessage | PongMessage | SignalMessage | IceCandidateMessage | ReconnectAckMessage
+export type SignalingServerMessage = ReadyMessage | PongMessage | SignalMessage | IceCandidateMessage | ReconnectAckMessage | AudioStreamStartedMessage | AudioMarkMessage | AudioClearMessage
 
 /** Payload events go on the WebSocket and, once open, on the `data` channel. */
 export type PayloadServerMessage =
@@ -94,7 +101,7 @@ export type PayloadServerMessage =
 
 export type ServerMessage = SignalingServerMessage | PayloadServerMessage
 
-const signalingTypes = new Set<ServerMessage['type']>(['ready', 'pong', 'signal', 'ice', 'reconnect-ack'])
+const signalingTypes = new Set<ServerMessage['type']>(['ready', 'pong', 'signal', 'ice', 'reconnect-ack', 'audio-stream-started', 'mark', 'clear'])
 
 export function isSignalingMessage (message: ServerMessage): message is SignalingServerMessage {
   return signalingTypes.has(message.type)

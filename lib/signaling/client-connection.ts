@@ -5,7 +5,8 @@ import type { SessionConnection } from '../sessions/session.js'
 /** The subset of a `ws` WebSocket the connection uses. */
 export interface MessageSocket {
   readonly readyState: number
-  send: (data: string) => void
+  /** A string goes as a text frame, bytes as a binary frame. */
+  send: (data: string | Uint8Array) => void
   close: (code?: number, reason?: string) => void
 }
 
@@ -56,6 +57,16 @@ export class ClientConnection implements SessionConnection {
       } catch (err) {
         this.#onSendError(err)
       }
+    }
+  }
+
+  /** One binary frame on the WebSocket (streamed audio, plugins/device); never on the data channel. */
+  sendBinary (data: Uint8Array): void {
+    if (this.#socket.readyState !== OPEN) return
+    try {
+      this.#socket.send(data)
+    } catch (err) {
+      this.#onSendError(err)
     }
   }
 

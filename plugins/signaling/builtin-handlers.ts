@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { clientErrorOf, LLMRTC_ERR_SESSION_EXPIRED, LLMRTC_ERR_SESSION_NOT_FOUND, LLMRTC_ERR_WEBRTC_UNAVAILABLE } from '../../lib/errors.js'
+import { clientErrorOf, LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE, LLMRTC_ERR_SESSION_EXPIRED, LLMRTC_ERR_SESSION_NOT_FOUND, LLMRTC_ERR_WEBRTC_UNAVAILABLE } from '../../lib/errors.js'
 import type { Session } from '../../lib/sessions/session.js'
 import type { ConnectionContext, MessageRouter } from '../../lib/signaling/message-router.js'
 
@@ -51,6 +51,11 @@ export function registerBuiltinHandlers (
     ctx.log.info({ previousSessionId: current.id }, 'session resumed')
     ctx.connection.send({ type: 'reconnect-ack', success: true, sessionId: result.session.id, historyRecovered: result.historyRecovered })
   })
+
+  // Streamed audio over this socket is plugins/device's: without it, a start is refused and the rest ignored.
+  router.on('audio-stream-start', () => { throw new LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE('audio-stream-start', 'device audio is not enabled on this server (the device option)') })
+  router.on('played', () => {})
+  router.on('audio-stream-stop', () => {})
 
   // Until a transport plugin claims them, offers and candidates say WebRTC is missing.
   const unavailable = (): never => { throw new LLMRTC_ERR_WEBRTC_UNAVAILABLE('no WebRTC transport is registered') }

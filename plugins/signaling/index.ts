@@ -46,6 +46,12 @@ export interface LLMRTCSignalingDecorator extends EventEmitter<SignalingEvents> 
    * sent as the error, and the connection closes (1011).
    */
   chooseMode: (chooser: (ctx: ConnectionContext) => Promise<SessionMode>) => void
+  /**
+   * Claims binary frames (ours: a microphone streamed over this socket, plugins/device). The handler
+   * returns false for a frame it does not take, which is then an error, as without a handler. Frames it
+   * takes skip the message rate limit (a stream sends 50 a second).
+   */
+  handleBinary: (handler: (data: Buffer, ctx: ConnectionContext) => boolean) => void
 }
 
 declare module 'fastify' {
@@ -77,8 +83,10 @@ async function llmrtcSignaling (fastify: FastifyInstance, opts: LLMRTCSignalingO
     handle: <T extends RoutedType>(type: T, handler: MessageHandler<T>) => { router.on(type, handler) },
     connections: () => [...open],
     servePage: (_handler: (request: FastifyRequest, reply: FastifyReply) => unknown): void => {},
-    chooseMode: (chooser: (ctx: ConnectionContext) => Promise<SessionMode>): void => { modeChooser = chooser }
+    chooseMode: (chooser: (ctx: ConnectionContext) => Promise<SessionMode>): void => { modeChooser = chooser },
+    handleBinary: (handler: (data: Buffer, ctx: ConnectionContext) => boolean): void => { binaryHandler = handler }
   })
+  let binaryHandler: ((data: Buffer, ctx: ConnectionContext) => boolean) | undefined
   let modeChooser: ((ctx: ConnectionContext) => Promise<SessionMode>) | undefined
   const connectionHooks = new ConnectionHooks(hooks, clock)
   registerBuiltinHandlers(fastify, router, (ctx, previous) => {
@@ -190,14 +198,16 @@ async function llmrtcSignaling (fastify: FastifyInstance, opts: LLMRTCSignalingO
       clock.clearTimeout(heartbeat)
       heartbeat = clock.setTimeout(onHeartbeatTimeout, config.heartbeatTimeoutMs)
       sessions.touch(ctx.session)
-      if (!admitMessage(ctx)) return
       const size = byteLength(data)
+      if (isBinary && size <= config.maxMessageBytes && binaryHandler?.(toBuffer(data), ctx) === true) return
+      if (!admitMessage(ctx)) return
       if (size > config.maxMessageBytes) {
         enqueue(() => { sendError(new LLMRTC_ERR_PROTOCOL_MESSAGE_TOO_LARGE(size, config.maxMessageBytes)) })
         return
       }
       if (isBinary) {
-        enqueue(() => { sendError(new LLMRTC_ERR_PROTOCOL_BINARY_FRAME()) })
+        // A frame right behind the message that starts a stream is taken once that message was handled.
+        enqueue(() => { if (binaryHandler?.(toBuffer(data), ctx) !== true) sendError(new LLMRTC_ERR_PROTOCOL_BINARY_FRAME()) })
         return
       }
       const parsed = parseClientMessage(toText(data))
@@ -299,6 +309,11 @@ async function llmrtcSignaling (fastify: FastifyInstance, opts: LLMRTCSignalingO
 function byteLength (data: RawData): number {
   if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.length, 0)
   return data instanceof ArrayBuffer ? data.byteLength : data.length
+}
+
+function toBuffer (data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data)
+  return data instanceof ArrayBuffer ? Buffer.from(data) : data
 }
 
 function toText (data: RawData): string {

@@ -83,7 +83,7 @@ t.test('messages on the data channel are validated and routed: attachments queue
   const c = await client(t, url)
   c.sendOnChannel({ type: 'attachments', attachments: [{ data: 'data:image/png;base64,AAAA', mimeType: 'image/png' }] })
   c.sendOnChannel({ type: 'ping', timestamp: 42 })
-  c.sendOnChannel({ type: 'attachments', attachments: 'nope' })
+  c.sendOnChannel({ type: 'attachments', attachments: 'nope' } as Record<string, unknown>)
   c.channel?.send('{not json')
   c.sendOnChannel({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
   c.sendOnChannel({ type: 'from-the-future' })
