@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import twilio from 'twilio'
+import WebSocket from 'ws'
 import { encodeWav } from '../../lib/audio/wav.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
 import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
@@ -108,4 +109,17 @@ t.test('a WebSocket session and a phone call are counted under their transports;
   t.equal(sample(after, 'llmrtc_active_sessions', 'transport="websocket"'), 1, 'the WebSocket session is still there')
   client.ws.close()
   await once(client.ws, 'close')
+})
+
+t.test('a device\'s session is counted under transport device', async t => {
+  const { app, base } = await callApp(t, { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() }, { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL }, { device: {} })
+  const device = new WebSocket(`ws://${base}/device`)
+  t.teardown(() => { device.terminate() })
+  await once(device, 'open')
+  const ready = new Promise<unknown>(resolve => { device.on('message', (data, isBinary) => { if (!isBinary) resolve(JSON.parse(data.toString())) }) })
+  device.send(JSON.stringify({ type: 'start', codec: 'pcm16', sampleRate: 16000 }))
+  t.match(await ready, { type: 'ready' }, 'the device started')
+  const text = await scrape(app)
+  t.equal(sample(text, 'llmrtc_active_sessions', 'transport="device"'), 1, 'one device session')
+  t.equal(sample(text, 'llmrtc_active_sessions', 'transport="websocket"'), 0, 'not counted as a WebSocket session')
 })
