@@ -3,13 +3,17 @@
 // server's VAD ends the turn, acknowledges marks as a device that played them, and writes the spoken
 // answer to a WAV when `tts-complete` arrives.
 //   node examples/device-client.mjs ws://localhost:3000/device question.wav answer.wav
+// With --signaling, the same over the signaling WebSocket itself (`audio-stream-start` after `ready`):
+//   node examples/device-client.mjs --signaling ws://localhost:3000/ question.wav answer.wav
 // (Make a question: espeak-ng -w q.wav "What time is it?" && sox q.wav -r 16000 -c 1 -b 16 question.wav)
 import { readFileSync, writeFileSync } from 'node:fs'
 import WebSocket from 'ws'
 
-const [url, input, output = 'answer.wav'] = process.argv.slice(2)
+const args = process.argv.slice(2)
+const signaling = args[0] === '--signaling'
+const [url, input, output = 'answer.wav'] = signaling ? args.slice(1) : args
 if (url === undefined || input === undefined) {
-  console.error('usage: node examples/device-client.mjs <ws-url> <question.wav> [answer.wav]')
+  console.error('usage: node examples/device-client.mjs [--signaling] <ws-url> <question.wav> [answer.wav]')
   process.exit(2)
 }
 const RATE = 16000
@@ -46,7 +50,8 @@ const question = Buffer.concat([readWav(input), Buffer.alloc(RATE * 2)])
 const answer = []
 const socket = new WebSocket(url)
 
-socket.on('open', () => { socket.send(JSON.stringify({ type: 'start', codec: 'pcm16', sampleRate: RATE })) })
+// The device socket takes `start` at once; the signaling socket says `ready` first.
+socket.on('open', () => { if (!signaling) socket.send(JSON.stringify({ type: 'start', codec: 'pcm16', sampleRate: RATE })) })
 socket.on('message', async (data, isBinary) => {
   if (isBinary) {
     answer.push(data)
@@ -57,8 +62,11 @@ socket.on('message', async (data, isBinary) => {
   else if (message.type === 'transcript' && message.isFinal) console.log('you said:', message.text)
   else if (message.type === 'llm-chunk' && message.done !== true) process.stdout.write(message.content)
   else if (message.type === 'error') console.error('error:', message.code, message.message)
-  else if (message.type === 'ready') {
+  else if (message.type === 'ready' && signaling) {
     console.log('session', message.id)
+    socket.send(JSON.stringify({ type: 'audio-stream-start', codec: 'pcm16', sampleRate: RATE }))
+  } else if (message.type === (signaling ? 'audio-stream-started' : 'ready')) {
+    if (!signaling) console.log('session', message.id)
     // Real time: one 20 ms frame every 20 ms, as a microphone would.
     const started = Date.now()
     for (let at = 0, n = 1; at < question.length; at += FRAME_BYTES, n++) {
@@ -68,7 +76,8 @@ socket.on('message', async (data, isBinary) => {
   } else if (message.type === 'tts-complete') {
     writeFileSync(output, wavOf(Buffer.concat(answer)))
     console.log(`\nanswer written to ${output}`)
-    socket.send(JSON.stringify({ type: 'stop' }))
+    if (signaling) socket.close(1000)
+    else socket.send(JSON.stringify({ type: 'stop' }))
   }
 })
 socket.on('close', (code, reason) => { if (code !== 1000) console.error('closed', code, reason.toString()) })
