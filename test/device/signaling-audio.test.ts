@@ -186,6 +186,33 @@ t.test('bad input on the signaling socket gets typed errors, never a crash, and 
   t.equal(app.llmrtcSessions.size, 1, 'the server goes on with the one session')
 })
 
+t.test('reconnect on a streaming connection: the stream goes on for the resumed session', async t => {
+  const llm = new ScriptedLLM([['Welcome back.']])
+  const stt = new ScriptedSTT(['I am back.'])
+  const { app, url } = await signalingApp(t, { llm, stt, tts: new ScriptedTTS() })
+  const earlier = new StreamingClient(url)
+  const earlierReady = await earlier.ready()
+  earlier.socket.close()
+  await once(earlier.socket, 'close')
+  const client = new StreamingClient(url)
+  t.teardown(() => { client.socket.terminate() })
+  const fresh = await client.ready()
+  client.send({ type: 'audio-stream-start', codec: 'opus', sampleRate: RATE })
+  await client.waitFor('audio-stream-started')
+  client.send({ type: 'reconnect', sessionId: earlierReady.id })
+  t.match(await client.waitFor('reconnect-ack'), { success: true, sessionId: earlierReady.id }, 'the earlier session resumed')
+  t.equal(app.llmrtcSessions.get(String(fresh.id)), undefined, 'the fresh session was dropped')
+  await client.speak(concat(silence(300, RATE), await synthesizeSpeech('I am back.', RATE), silence(1200, RATE)))
+  await client.waitFor('tts-complete')
+  await app.llmrtcPipeline.idle()
+  t.match(app.llmrtcSessions.get(String(earlierReady.id))?.history.messages.filter(m => m.role !== 'system'), [
+    { role: 'user', content: 'I am back.' },
+    { role: 'assistant', content: 'Welcome back.' }
+  ], 'the streamed turn went to the resumed session')
+  t.ok(client.audio.length > 0, 'and its answer came back on the stream')
+  t.equal(app.llmrtcSessions.get(String(earlierReady.id))?.transport, 'device', 'the session is labelled a device session')
+})
+
 t.test('without the device option, audio-stream-start is refused with a typed error', async t => {
   const app = await buildApp(t, { webrtc: false, providers: { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() } })
   await app.listen({ port: 0, host: '127.0.0.1' })
