@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
 import { systemClock } from '../../lib/clock.js'
-import { LLMRTC_ERR_CONNECTION_FAILED, LLMRTC_ERR_OPTIONS_INVALID } from '../../lib/errors.js'
+import { LLMRTC_ERR_CONNECTION_FAILED, LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE } from '../../lib/errors.js'
+import { isStreamingAudio } from '../../lib/signaling/audio-streaming.js'
 import type { ConnectionContext } from '../../lib/signaling/message-router.js'
 import { iceServersFor } from '../../lib/transport/ice-servers.js'
 import { handleChannelMessage } from './channel-messages.js'
@@ -81,7 +82,7 @@ async function llmrtcWebRTC (fastify: FastifyInstance, opts: LLMRTCWebRTCOptions
         handleChannelMessage(data, ctx, config.maxMessageBytes)
       },
       onCandidate: (candidate) => { ctx.connection.send({ type: 'ice', candidate }) },
-      onMedia: () => { transport.announceMedia(peer) },
+      onMedia: () => { ctx.session.transport = 'webrtc'; transport.announceMedia(peer) },
       onFailed: (reason) => { onPeerFailed(ctx, peer, reason) }
     })
     return peer
@@ -97,6 +98,7 @@ async function llmrtcWebRTC (fastify: FastifyInstance, opts: LLMRTCWebRTCOptions
   }
 
   signaling.handle('offer', async (message, ctx) => {
+    if (isStreamingAudio(ctx)) throw new LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE('offer', 'this session streams its audio over the WebSocket (audio-stream-start): send audio-stream-stop before an offer')
     const existing = transport.peerFor(ctx)
     const peer = existing ?? createPeer(ctx)
     let sdp: string | undefined
