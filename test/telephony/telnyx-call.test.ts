@@ -191,6 +191,6 @@ t.test('Telnyx and Plivo options: a key that is not one fails at start, unknown 
   const providers = { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() }
   await t.rejects(callApp(t, providers, { telnyx: { publicKey: 'not-a-key' }, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /publicKey/ })
   await t.rejects(callApp(t, providers, { telnyx: { publicKey: PUBLIC_KEY, law: 'alaw' } as never, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
-  await t.rejects(callApp(t, providers, { plivo: { authToken: 'x', authId: 'MA0000' } as never, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
+  await t.rejects(callApp(t, providers, { plivo: { authToken: 'x', subaccount: 'SA0000' } as never, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
   await t.rejects(callApp(t, providers, { telnyx: { publicKey: PUBLIC_KEY } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /telephony\.publicUrl/ })
 })
