@@ -1,3 +1,4 @@
+import { DTMF_DIGIT } from '../telephony/dtmf.js'
 import { DEVICE_CODEC_RATES, DEVICE_FRAME_MS, type DeviceCodecName } from './device-codec.js'
 
 /** The codec of a stream's audio both ways, as a device (or a signaling client) chose it. */
@@ -11,12 +12,16 @@ export interface DeviceStart extends DeviceAudioFormat {
   type: 'start'
   sessionId?: string
   token?: string
+  /** The device has a keypad: its session offers the LLM `collect_digits`, as a phone call's does. */
+  keypad?: boolean
 }
 /** The device played everything sent before the mark. */
 export interface DevicePlayed { type: 'played', mark: string }
 /** The device's end of the conversation (closing the socket does the same). */
 export interface DeviceStop { type: 'stop' }
-export type DeviceClientControl = DeviceStart | DevicePlayed | DeviceStop
+/** A key pressed on the device's keypad (0-9, *, #, A-D), as a caller's DTMF key on a phone call. */
+export interface DeviceDtmf { type: 'dtmf', digit: string }
+export type DeviceClientControl = DeviceStart | DevicePlayed | DeviceStop | DeviceDtmf
 
 /** The server's device-only control messages (the session's own messages are sent as they are). */
 export type DeviceServerControl =
@@ -55,6 +60,8 @@ export function parseAudioFormat (message: Record<string, unknown>, fieldPrefix 
 
 function parseStart (message: Record<string, unknown>): DeviceStart {
   const start: DeviceStart = { type: 'start', ...parseAudioFormat(message, 'start.') }
+  if (message.keypad !== undefined && typeof message.keypad !== 'boolean') throw new DeviceProtocolError('INVALID_MESSAGE', 'start.keypad must be a boolean')
+  if (message.keypad === true) start.keypad = true
   const { sessionId, token } = message
   if (sessionId === undefined && token === undefined) return start
   if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_ID_CHARS) throw new DeviceProtocolError('INVALID_MESSAGE', 'start.sessionId must be the id of the session to resume')
@@ -83,6 +90,9 @@ export function parseDeviceControl (text: string): DeviceClientControl | undefin
       return { type: 'played', mark: message.mark }
     case 'stop':
       return { type: 'stop' }
+    case 'dtmf':
+      if (typeof message.digit !== 'string' || !DTMF_DIGIT.test(message.digit)) throw new DeviceProtocolError('INVALID_MESSAGE', 'dtmf.digit must be one key: 0-9, *, #, A-D')
+      return { type: 'dtmf', digit: message.digit }
     default:
       return undefined
   }

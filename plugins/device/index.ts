@@ -9,6 +9,7 @@ import { DeviceProtocolError, deviceReady, parseDeviceControl, type DeviceStart 
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_SERVER_DRAINING, LLMRTC_ERR_SESSION_EXPIRED, LLMRTC_ERR_SESSION_NOT_FOUND, clientErrorOf } from '../../lib/errors.js'
 import { childLoggerOptions, type Logger } from '../../lib/logger.js'
 import type { Session, SessionConnection } from '../../lib/sessions/session.js'
+import { callKeyPressed, offerKeypad } from '../../lib/telephony/call-dtmf.js'
 import { ensureWebSocket } from '../signaling/route.js'
 import { DeviceStreams } from './device-streams.js'
 import { issueResumeToken, resumeTokenMatches } from './resume-token.js'
@@ -151,6 +152,8 @@ async function llmrtcDevice (fastify: FastifyInstance, opts: LLMRTCDeviceOptions
       const current = chosen.session
       session = current
       current.transport = 'device'
+      // A device with a keypad: collect_digits, as on a phone call (before the media makes the pipeline).
+      if (control.keypad === true) offerKeypad(current, clock)
       const token = issueResumeToken(current.data, { codec: control.codec, sampleRate: control.sampleRate })
       open.set(current.id, closeSocket)
       if (!chosen.resumed) sessions.bind(current, connection)
@@ -207,6 +210,10 @@ async function llmrtcDevice (fastify: FastifyInstance, opts: LLMRTCDeviceOptions
           break
         case 'stop':
           end('device stopped', CLOSE_NORMAL, 'ended')
+          break
+        case 'dtmf':
+          // A key before the session exists has nowhere to go.
+          if (session !== undefined && !finished) callKeyPressed(session, control.digit, { hooks, keyPressed: fastify.llmrtcPipeline.keyPressed, log, clock })
           break
       }
     })
