@@ -35,6 +35,11 @@ export function plivoTransferXml (target: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Response><Dial>${noun}</Dial></Response>`
 }
 
+/** A number as Plivo writes it (country code, no `+`); a SIP URI as it is. */
+function plivoNumber (address: string): string {
+  return /^sips?:/i.test(address) ? address : address.replace(/^\+/, '')
+}
+
 /**
  * The answering-machine detection result Plivo posts to `machine_detection_url` (form fields `CallUUID`,
  * `Machine` 'true' or 'false', `Event` 'MachineDetection'), or undefined when the body is not one.
@@ -77,8 +82,9 @@ function controlError (error: unknown, secrets: string[], signal: AbortSignal | 
  * - transfer: `calls.transfer(uuid, { legs: 'aleg', alegUrl })` → `POST …/Call/{uuid}/`: Plivo fetches
  *   `alegUrl`, which answers `plivoTransferXml(target)`, and the stream's XML is replaced by that dial;
  * - dial: `calls.create(from, to, answerUrl, { answerMethod: 'POST', machineDetection, machineDetectionUrl })`
- *   → `POST …/Call/`; Plivo answers `{ api_id, message, request_uuid }`, and the call's id is that
- *   `request_uuid` (the answer webhook carries it as `RequestUUID`, the call itself as `CallUUID`).
+ *   → `POST …/Call/` (numbers without their `+`, as Plivo writes them); Plivo answers `{ api_id, message,
+ *   request_uuid }`, and the call's id is that `request_uuid` (the answer webhook carries it as
+ *   `RequestUUID`, the call itself as `CallUUID`).
  * The SDK's own HTTP layer is not used: it sends every voice request to `https://api.plivo.com` whatever
  * the client's options (no base URL to point at a mock or a regional edge), takes no AbortSignal, and
  * retries 5xx answers, which for `create` could place the call twice. The Call resource is given our
@@ -142,7 +148,7 @@ export function createPlivoControl (options: PlivoControlOptions): CarrierContro
       const detection = dialRequest.machineDetectionUrl === undefined
         ? {}
         : { machineDetection: 'true', machineDetectionUrl: dialRequest.machineDetectionUrl, machineDetectionMethod: 'POST' }
-      const created = await request(signal, async (calls) => await calls.create(dialRequest.from, dialRequest.to, dialRequest.answerUrl, { answerMethod: 'POST', ...detection }))
+      const created = await request(signal, async (calls) => await calls.create(plivoNumber(dialRequest.from), plivoNumber(dialRequest.to), dialRequest.answerUrl, { answerMethod: 'POST', ...detection }))
       const uuid = Array.isArray(created.requestUuid) ? created.requestUuid[0] : created.requestUuid
       if (typeof uuid !== 'string' || uuid === '') throw new LLMRTC_ERR_CALL_CONTROL('plivo', 'the outbound call was accepted without a request_uuid')
       return { callId: uuid }

@@ -65,8 +65,8 @@ t.test('dial with machine detection: POST Call/ with the answer URL and async de
   t.equal(request?.method, 'POST')
   t.equal(request?.path, `/v1/Account/${server.authId}/Call/`)
   t.same(request?.fields, {
-    from: '+14155550199',
-    to: '+14155550100',
+    from: '14155550199',
+    to: '14155550100',
     answer_url: 'https://voice.example.com/telephony/plivo/voice',
     answer_method: 'POST',
     machine_detection: 'true',
@@ -75,10 +75,10 @@ t.test('dial with machine detection: POST Call/ with the answer URL and async de
   })
 })
 
-t.test('dial without detection asks for none', async t => {
+t.test('dial without detection asks for none; a SIP callee keeps its URI', async t => {
   const server = await mock(t)
   await control(server).dial({ to: 'sip:bob@phone.plivo.com', from: '+14155550199', answerUrl: 'https://voice.example.com/a' })
-  t.same(server.requests[0]?.fields, { from: '+14155550199', to: 'sip:bob@phone.plivo.com', answer_url: 'https://voice.example.com/a', answer_method: 'POST' })
+  t.same(server.requests[0]?.fields, { from: '14155550199', to: 'sip:bob@phone.plivo.com', answer_url: 'https://voice.example.com/a', answer_method: 'POST' })
 })
 
 t.test('a refused token is a typed error with the status and Plivo error, never the token', async t => {
