@@ -2,6 +2,8 @@ import type { StageChange, StageHookContext } from '../playbooks/types.js'
 import type { ProtocolErrorCode } from '../protocol/error-codes.js'
 import type { FailoverEvent } from '../providers/failover.js'
 import type { LLMChunk, LLMRequest, LLMResult, STTResult } from '../providers/types.js'
+import type { AnsweringMachineResult } from '../telephony/carrier-control.js'
+import type { DtmfEvent } from '../telephony/dtmf.js'
 
 /** Identifies one conversation turn; passed to every turn hook. */
 export interface TurnContext {
@@ -90,6 +92,13 @@ export interface LLMRTCHooks {
   onTransition: (sessionId: string, change: StageChange) => MaybePromise
   /** A playbook reached a terminal stage (one no transition leaves). */
   onPlaybookComplete: (sessionId: string, playbookId: string, finalStageId: string) => MaybePromise
+  /** The caller pressed a key on a phone call (DTMF: 0-9, *, #, A-D), in the order pressed. */
+  onDtmf: (sessionId: string, event: DtmfEvent) => MaybePromise
+  /**
+   * The carrier's answering-machine detection judged who answered an outbound call placed with
+   * `machineDetection: true` (`fastify.llmrtc.telephony.call`): a person, a machine (after its greeting), a fax.
+   */
+  onAnsweringMachine: (sessionId: string, result: AnsweringMachineResult) => MaybePromise
   /** A provider failed before any output and the next one in the role's list takes over. */
   onProviderFailover: (event: FailoverEvent) => MaybePromise
 }
@@ -105,6 +114,8 @@ export const HOOK_NAMES: readonly LLMRTCHookName[] = [
   'onTTSStart', 'onTTSChunk', 'onTTSEnd', 'onTTSError',
   'onToolStart', 'onToolEnd', 'onToolError',
   'onStageEnter', 'onStageExit', 'onTransition', 'onPlaybookComplete',
+  'onDtmf',
+  'onAnsweringMachine',
   'onProviderFailover'
 ]
 
