@@ -16,7 +16,7 @@ const WEBHOOK_PATH = '/telephony/twilio/voice'
 /** Bytes of one 20 ms μ-law message at 8 kHz. */
 export const MESSAGE_BYTES = 160
 
-/** A server's media message is late when it leaves more than this after its slot in its answer's 20 ms schedule. */
+/** A server's media message is late (a stall) when it leaves more than this after its due time, 20 ms after the one before. */
 export const LATE_MESSAGE_MS = 20
 
 /** The server's telephony options these calls need. */

@@ -27,7 +27,7 @@ export interface CallWindowReport {
   rssMB: number
   heapUsedMB: number
   vad: { windowsPerSecond: number, meanBatch: number, backlogReports: number }
-  /** Outbound media messages (answers) sent in the window, those late against their answer's schedule, the worst lateness (ms). */
+  /** Outbound media messages sent in the window, the stalls (one left > LATE_MESSAGE_MS after its due time), the worst (ms), answers begun. */
   outbound: { messages: number, late: number, maxLateMs: number, answers: number }
   /** Inbound media messages received in the window, and the largest gap between two of one call (ms). */
   inbound: { messages: number, gapMaxMs: number }
@@ -46,27 +46,28 @@ const logStream = {
   }
 }
 
-// Probe: each outbound media message of a call's socket, against its answer's real-time schedule (an
-// answer is a run of media messages with no gap over 100 ms); each inbound one (the caller's audio).
-interface Schedule { startAt: number, count: number, lastAt: number }
+// Probe: each outbound media message of a call's socket against the one before it in the same answer (an
+// answer is a run of media messages with no gap over 100 ms): the output sends one every 20 ms, so one
+// that leaves more than LATE_MESSAGE_MS after its due time is a stall the caller may hear. After a stall
+// the output restarts its schedule (late audio is delayed, never burst out): the next one is due 20 ms on.
+interface Schedule { lastAt: number }
 const schedules = new WeakMap<object, Schedule>()
 let outbound = { messages: 0, late: 0, maxLateMs: 0, answers: 0 }
 const wsSend = WebSocket.prototype.send as (this: WebSocket, data: unknown, ...rest: unknown[]) => void
 WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
   if (typeof data === 'string' && data.startsWith('{"event":"media"')) {
     const now = performance.now()
-    let schedule = schedules.get(this)
-    if (schedule === undefined || now - schedule.lastAt > 100) {
-      schedule = { startAt: now, count: 0, lastAt: now }
-      schedules.set(this, schedule)
-      outbound.answers++
-    }
-    const lateMs = now - (schedule.startAt + schedule.count * 20)
-    schedule.count++
-    schedule.lastAt = now
+    const schedule = schedules.get(this)
     outbound.messages++
-    if (lateMs > LATE_MESSAGE_MS) outbound.late++
-    if (lateMs > outbound.maxLateMs) outbound.maxLateMs = lateMs
+    if (schedule === undefined || now - schedule.lastAt > 100) {
+      schedules.set(this, { lastAt: now })
+      outbound.answers++
+    } else {
+      const lateMs = now - (schedule.lastAt + 20)
+      schedule.lastAt = now
+      if (lateMs > LATE_MESSAGE_MS) outbound.late++
+      if (lateMs > outbound.maxLateMs) outbound.maxLateMs = lateMs
+    }
   }
   wsSend.call(this, data, ...rest)
 } as typeof WebSocket.prototype.send
@@ -79,7 +80,9 @@ const server = new LLMRTCServer({
   providers: instantProviders(),
   telephony: telephonyOptions,
   webrtc: false,
+  // Every simulated call comes from 127.0.0.1: no per-client limit, no rate limit, and room past the default 100 sessions.
   maxSessionsPerClient: 0,
+  maxSessions: 10_000,
   rateLimit: false
 })
 const app = server.getApp()
