@@ -218,7 +218,7 @@ t.test('options: off without an auth token, publicUrl required with one, unknown
   const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}${WEBHOOK_PATH}`, callFields('CA9'))
   const answered = await fromEnv.inject({ method: 'POST', url: WEBHOOK_PATH, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, payload: new URLSearchParams(callFields('CA9')).toString() })
   t.equal(answered.statusCode, 200, 'configured from TWILIO_AUTH_TOKEN and TELEPHONY_PUBLIC_URL')
-  t.match(answered.body, /<Connect><Stream url="wss:\/\/voice\.example\.test\/telephony\/twilio\/media">/)
+  t.match(answered.body, /<Connect action="https:\/\/voice\.example\.test\/telephony\/twilio\/voice\/stream-ended" method="POST"><Stream url="wss:\/\/voice\.example\.test\/telephony\/twilio\/media">/)
   await t.rejects(buildApp(t, { webrtc: false, vad: false, telephony: { twilio: { authToken: AUTH_TOKEN } } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /telephony\.publicUrl/ })
   await t.rejects(buildApp(t, { webrtc: false, vad: false, telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: 'ftp://x' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
   await t.rejects(buildApp(t, { webrtc: false, vad: false, telephony: { twilio: { authToken: AUTH_TOKEN }, publicUrl: PUBLIC_URL, streamTimeoutMs: 0 } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID' })
