@@ -18,6 +18,7 @@ import { createTwilioControl, parseTwilioMachineDetection } from '../../lib/tele
 import { serverAgentOf, setAgentChoice } from '../../lib/agent/agent-choice.js'
 import { ToolRegistry } from '../../lib/tools/tool-registry.js'
 import { createPlivoAdapter } from '../../lib/telephony/plivo-adapter.js'
+import type { G711Law } from '../../lib/telephony/g711.js'
 import { createTelnyxAdapter } from '../../lib/telephony/telnyx-adapter.js'
 import { createTwilioAdapter } from '../../lib/telephony/twilio-adapter.js'
 import type { MediaTransportEvents } from '../../lib/transport/media-transport.js'
@@ -69,6 +70,11 @@ export interface LLMRTCTelnyxOptions {
   applicationId?: string
   /** The REST API's base URL for call control (default `https://api.telnyx.com/v2`): a proxy, or a mock in tests. */
   apiBaseUrl?: string
+  /**
+   * The G.711 law asked of Telnyx's stream both ways (default 'mulaw', PCMU; 'alaw', PCMA, where calls are
+   * A-law and a transcoding hop is better avoided). The law the stream's start names is the one used.
+   */
+  law?: G711Law
 }
 
 /** Plivo's account settings. */
@@ -114,7 +120,7 @@ export interface LLMRTCTelephonyOptions {
 /** Every key of LLMRTCTelephonyOptions (tsc keeps it complete): any other key is refused. */
 export const TELEPHONY_OPTION_KEYS: Record<keyof LLMRTCTelephonyOptions, true> = { twilio: true, telnyx: true, plivo: true, publicUrl: true, webhookPath: true, streamPath: true, streamTimeoutMs: true, transferTargets: true }
 const TWILIO_OPTION_KEYS: Record<keyof LLMRTCTwilioOptions, true> = { authToken: true, accountSid: true, requireStreamSignature: true, apiBaseUrl: true }
-const TELNYX_OPTION_KEYS: Record<keyof LLMRTCTelnyxOptions, true> = { publicKey: true, apiKey: true, accountSid: true, applicationId: true, apiBaseUrl: true }
+const TELNYX_OPTION_KEYS: Record<keyof LLMRTCTelnyxOptions, true> = { publicKey: true, apiKey: true, accountSid: true, applicationId: true, apiBaseUrl: true, law: true }
 const PLIVO_OPTION_KEYS: Record<keyof LLMRTCPlivoOptions, true> = { authToken: true, authId: true, apiBaseUrl: true }
 
 /** One carrier the plugin answers: its adapter, its routes and how its webhook names the call. */
@@ -243,7 +249,7 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
   // Telnyx's TeXML webhook names the call CallSid ("v3:..."), the id the stream's start carries as call_control_id.
   if (given(telnyxKey)) {
     const control = telnyxControlOf(opts.telnyx, env)
-    carriers.push({ adapter: createTelnyxAdapter({ publicKey: telnyxKey }), webhookPath: '/telephony/telnyx/voice', streamPath: '/telephony/telnyx/media', callIdField: 'CallSid', fromField: 'From', toField: 'To', accountMatches: () => true, ...(control !== undefined ? { control } : {}), machineDetection: parseTelnyxMachineDetection })
+    carriers.push({ adapter: createTelnyxAdapter({ publicKey: telnyxKey, ...(opts.telnyx?.law !== undefined ? { law: opts.telnyx.law } : {}) }), webhookPath: '/telephony/telnyx/voice', streamPath: '/telephony/telnyx/media', callIdField: 'CallSid', fromField: 'From', toField: 'To', accountMatches: () => true, ...(control !== undefined ? { control } : {}), machineDetection: parseTelnyxMachineDetection })
   }
   // Plivo transfers point the call at a one-time URL of ours that answers the dial XML.
   const plivoTransfers = new TransferTargets()

@@ -107,13 +107,14 @@ t.test('a Telnyx call: signed webhook, TeXML with a token, speech in, the answer
   t.equal(app.llmrtcPipeline.size, 0, 'and its pipeline')
 })
 
-t.test('an A-law (PCMA) Telnyx stream: the caller heard and answered in A-law', async t => {
+t.test('an A-law (PCMA) Telnyx stream (telephony.telnyx.law): the caller heard and answered in A-law', async t => {
   const llm = new ScriptedLLM([['Bonjour, que puis-je faire pour vous?']])
   const stt = new ScriptedSTT(['Je voudrais réserver une table.'])
-  const { app, base } = await callApp(t, { llm, stt, tts: new ScriptedTTS() }, telephony)
+  const { app, base } = await callApp(t, { llm, stt, tts: new ScriptedTTS() }, { ...telephony, telnyx: { publicKey: PUBLIC_KEY, law: 'alaw' } })
   const xml = await (await postWebhook(base, form(callFields('v3:call-alaw')))).text()
+  t.match(xml, /codec="PCMA" bidirectionalMode="rtp" bidirectionalCodec="PCMA"/, 'telephony.telnyx.law asks Telnyx for PCMA both ways')
   const { url } = streamOf(xml)
-  // Telnyx streams the call's own codec when it is PCMA: the start says so, and the audio follows it both ways.
+  // Asked for PCMA, Telnyx's start says so, and the audio follows it both ways.
   const alawWire: CarrierWire = {
     ...telnyxWire,
     start: (callId, streamId, token) => {
@@ -190,7 +191,8 @@ t.test('Telnyx: a wrong token closes the media socket and starts no call', async
 t.test('Telnyx and Plivo options: a key that is not one fails at start, unknown keys are refused', async t => {
   const providers = { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() }
   await t.rejects(callApp(t, providers, { telnyx: { publicKey: 'not-a-key' }, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /publicKey/ })
-  await t.rejects(callApp(t, providers, { telnyx: { publicKey: PUBLIC_KEY, law: 'alaw' } as never, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
+  await t.rejects(callApp(t, providers, { telnyx: { publicKey: PUBLIC_KEY, codec: 'PCMA' } as never, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
+  await t.rejects(callApp(t, providers, { telnyx: { publicKey: PUBLIC_KEY, law: 'ulaw' as never }, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /telnyx\.law/ })
   await t.rejects(callApp(t, providers, { plivo: { authToken: 'x', subaccount: 'SA0000' } as never, publicUrl: PUBLIC_URL }), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN' })
   await t.rejects(callApp(t, providers, { telnyx: { publicKey: PUBLIC_KEY } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /telephony\.publicUrl/ })
 })
