@@ -55,6 +55,13 @@ export interface PacedAudioOutputOptions {
    * When further behind, the schedule restarts from now: late audio is delayed, never burst out.
    */
   maxCatchUpFrames?: number
+  /**
+   * Frames emitted ahead of real time while audio is queued (default 0). A far end that takes packets of
+   * several frames (a carrier's 20 ms messages: 1) gets its first packet as soon as an answer starts,
+   * instead of one slot later; the lead is given back (one slot without a frame) once the queue is empty.
+   * The far end's playout buffer absorbs it. Only for outputs that do not send silence (StreamedMedia).
+   */
+  leadFrames?: number
 }
 
 interface Chunk {
@@ -87,6 +94,7 @@ export class PacedAudioOutput implements AudioOutput {
   readonly #createConverter: (fromHz: number, toHz: number) => RateConverter
   readonly #converters = new Map<number, RateConverter>()
   readonly #maxCatchUpFrames: number
+  readonly #leadFrames: number
   readonly #frame = new Int16Array(FRAME_SAMPLES)
   readonly #queue: Chunk[] = []
   #queuedSamples = 0
@@ -109,6 +117,7 @@ export class PacedAudioOutput implements AudioOutput {
     this.#clock = options.clock ?? monotonicClock
     this.#createConverter = options.createConverter ?? ((fromHz, toHz) => new Resampler(fromHz, toHz))
     this.#maxCatchUpFrames = options.maxCatchUpFrames ?? 5
+    this.#leadFrames = options.leadFrames ?? 0
   }
 
   get playing (): boolean {
@@ -211,7 +220,8 @@ export class PacedAudioOutput implements AudioOutput {
       this.#restarts++
     }
     try {
-      while (this.#frameIndex < due && !this.#closed) {
+      // While audio is queued, up to `leadFrames` more frames than real time (none by default).
+      while (!this.#closed && this.#frameIndex < due + (this.#queue.length > 0 ? this.#leadFrames : 0)) {
         this.#frameIndex++
         this.#finishLastFrame()
         this.#emitFrame()
@@ -219,7 +229,8 @@ export class PacedAudioOutput implements AudioOutput {
     } finally {
       // A throwing listener or sink propagates, but the track keeps its clock.
       if (!this.#closed) {
-        const next = this.#startAt + this.#frameIndex * FRAME_MS
+        // The next real-time slot (frames emitted ahead of it wait for theirs).
+        const next = this.#startAt + Math.min(this.#frameIndex, due) * FRAME_MS
         this.#timer = this.#clock.setTimeout(this.#onTimer, Math.max(1, Math.ceil(next - this.#clock.now())))
       }
     }

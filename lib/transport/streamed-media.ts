@@ -2,7 +2,7 @@ import type { AudioFrame } from '../audio/audio-frame.js'
 import { Resampler } from '../audio/resampler.js'
 import type { Clock } from '../clock.js'
 import type { AudioOutput, SessionMedia } from './media-transport.js'
-import { OUTPUT_SAMPLE_RATE_HZ, PacedAudioOutput } from './paced-audio-output.js'
+import { FRAME_MS, OUTPUT_SAMPLE_RATE_HZ, PacedAudioOutput } from './paced-audio-output.js'
 
 /** Length of one inbound frame handed to listeners, in ms (as the WebRTC track's). */
 const INBOUND_FRAME_MS = 10
@@ -71,7 +71,13 @@ export class StreamedMedia implements SessionMedia, AudioOutput {
     this.#frame = { samples: this.#inbound, sampleRateHz: rate, channels: 1, samplesPerChannel: this.#inbound.length }
     this.#downsampler = rate === OUTPUT_SAMPLE_RATE_HZ ? undefined : new Resampler(OUTPUT_SAMPLE_RATE_HZ, rate)
     this.#outbound = new Int16Array(rate * options.packetMs / 1000)
-    this.#paced = new PacedAudioOutput({ onFrame: (samples) => { this.#onFrame(samples) }, ...(options.clock !== undefined ? { clock: options.clock } : {}) })
+    // A packet of several 10 ms frames leaves as soon as an answer starts, not one or more slots later:
+    // the output runs that many frames ahead while it plays (the far end buffers them).
+    this.#paced = new PacedAudioOutput({
+      onFrame: (samples) => { this.#onFrame(samples) },
+      leadFrames: Math.max(0, Math.ceil(options.packetMs / FRAME_MS) - 1),
+      ...(options.clock !== undefined ? { clock: options.clock } : {})
+    })
     this.#paced.onPlayed((mark) => { this.#sent(mark) })
   }
 

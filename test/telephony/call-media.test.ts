@@ -111,3 +111,18 @@ t.test('the per-sample G.711 codec matches the array codec, both laws', async t 
     t.same(Array.from(pcm, codec.encode), Array.from(encodeG711(law, pcm)), `${law}: encode`)
   }
 })
+
+t.test('outbound: the first 20 ms message of an answer leaves at the first slot after the write, not one slot later', async t => {
+  const { media, sent, clock } = callMedia()
+  clock.advance(103)
+  media.write(tone(200, 24_000), 24_000)
+  t.equal(sent.length, 0, 'nothing before the slot')
+  clock.advance(7) // the slot at 110 ms
+  const first = sent.filter(m => m.event === 'media')
+  t.equal(first.length, 1, 'a media message at the first slot')
+  t.equal(Buffer.from(first[0]?.media?.payload ?? '', 'base64').length, 160, 'a whole 20 ms message (carriers such as Telnyx take no less)')
+  clock.advance(200)
+  const medias = sent.filter(m => m.event === 'media')
+  t.equal(medias.length, 10, '200 ms of answer: ten messages')
+  media.close()
+})

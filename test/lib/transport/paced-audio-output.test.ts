@@ -384,3 +384,25 @@ t.test('pausing and resuming allocates no frame buffer', async t => {
   output.close()
   t.equal(output.paused, false)
 })
+
+t.test('leadFrames: while audio is queued the output runs that many frames ahead, and gives the lead back once idle', async t => {
+  const clock = new FakeClock(0)
+  const frames: Array<{ at: number, loud: boolean }> = []
+  const output = new PacedAudioOutput({ clock, leadFrames: 1, onFrame: (samples) => { frames.push({ at: clock.now(), loud: !isSilent(samples) }) } })
+  output.start()
+  clock.advance(25)
+  const idle = frames.length
+  t.equal(idle, 3, 'idle: one frame per slot, no lead (frames at 0, 10, 20 ms)')
+  output.write(tone(50), 48_000)
+  clock.advance(5) // the slot at 30 ms
+  t.same(frames.slice(idle).map(f => f.at), [30, 30], 'the first slot after the write emits two frames: the answer and one ahead')
+  clock.advance(30) // slots at 40, 50, 60 ms
+  t.same(frames.slice(idle).map(f => f.loud), [true, true, true, true, true], 'the 50 ms played in order, one frame per slot after the first')
+  t.same(frames.slice(idle + 2).map(f => f.at), [40, 50, 60], 'one frame per slot while playing')
+  clock.advance(10) // 70 ms: the queue is empty, the lead is given back (no frame)
+  t.equal(frames.length, idle + 5, 'the slot after the queue emptied emits nothing')
+  clock.advance(20)
+  t.same(frames.slice(idle + 5).map(f => [f.at, f.loud]), [[80, false], [90, false]], 'then silence on the real-time schedule again')
+  t.equal(output.stats.restarts, 0)
+  output.close()
+})
