@@ -5,7 +5,7 @@ import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
 import type { LLMRTCPluginOptions } from '../../plugins/llmrtc/index.js'
 import { buildApp } from '../helpers/app.js'
-import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
+import { concat, silence, synthesizeSpeech, trimSilence } from '../helpers/speech.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
 import { callApp as carrierApp, peak, PUBLIC_URL, SimulatedStream, type CarrierWire } from './simulated-carrier.js'
 
@@ -165,11 +165,13 @@ t.test('a wrong, stolen or reused token: the media socket is closed and no call 
   t.equal(app.llmrtcSessions.list().length, 1, 'the socket closing ended its call\'s session only')
 })
 
+const LONG_ANSWER = 'This is a rather long answer that keeps going on and on for quite a while, so you can interrupt it.'
+
 t.test('barge-in: the caller speaking over the answer makes the server send clear', async t => {
   // A long answer (about 6 s of speech), so the caller can talk over it.
-  const llm = new ScriptedLLM([['This is a rather long answer that keeps going on and on for quite a while, so you can interrupt it.']])
+  const llm = new ScriptedLLM([[LONG_ANSWER]])
   const stt = new ScriptedSTT(['Tell me everything.', 'Stop.'])
-  const { base } = await callApp(t, { llm, stt, tts: new ScriptedTTS(60) })
+  const { app, base } = await callApp(t, { llm, stt, tts: new ScriptedTTS(60) })
   const { url, token } = parseTwiml(await (await postWebhook(base, callFields('CA6'))).text())
   const stream = new TwilioStream(url.replace('wss://voice.example.test', `ws://${base}`), 'CA6')
   t.teardown(() => { stream.socket.terminate() })
@@ -180,6 +182,43 @@ t.test('barge-in: the caller speaking over the answer makes the server send clea
   await stream.speak(concat(await synthesizeSpeech('Stop, stop, please stop talking now.', 8000), silence(1200, 8000)))
   const clear = await stream.waitFor('clear')
   t.same(clear, { event: 'clear', streamSid: 'MZCA6' }, 'clear drops what Twilio has buffered')
+  await app.llmrtcPipeline.idle()
+  const said = app.llmrtcSessions.list()[0]?.history.messages.find(m => m.role === 'assistant')?.content
+  t.type(said, 'string', 'the cut answer is in history')
+  t.ok(LONG_ANSWER.startsWith(String(said)) && String(said).length < LONG_ANSWER.length, `history keeps only the words Twilio played (marks echoed) before the cut ("${String(said)}")`)
+})
+
+t.test('a blip on the line during the answer (a cough, an "ah") pauses it, then the whole answer is heard and no turn starts', async t => {
+  const llm = new ScriptedLLM([[LONG_ANSWER]])
+  // A second transcription would be a turn: the blip must not reach it.
+  const stt = new ScriptedSTT(['Tell me everything.', 'a turn for the blip'])
+  const { app, base } = await callApp(t, { llm, stt, tts: new ScriptedTTS(60) })
+  const { url, token } = parseTwiml(await (await postWebhook(base, callFields('CA7'))).text())
+  const stream = new TwilioStream(url.replace('wss://voice.example.test', `ws://${base}`), 'CA7')
+  t.teardown(() => { stream.socket.terminate() })
+  await stream.open(token)
+  // A call has no data channel, so the pipeline's messages (tts-paused…) are read where the session sends them.
+  const session = app.llmrtcSessions.list()[0]
+  const connection = session?.connection
+  if (session === undefined || connection === undefined) throw new Error('no call session')
+  const sent: string[] = []
+  const send = connection.send
+  connection.send = (message) => { sent.push(message.type); send(message) }
+  await stream.speak(concat(silence(300, 8000), await synthesizeSpeech('Tell me everything.', 8000), silence(1200, 8000)))
+  await stream.waitFor('media')
+  const mark = sent.length
+  // 150 ms of an "ah": the VAD sees its onset, but it is too short to be confirmed as speech.
+  const blip = trimSilence(await synthesizeSpeech('ah', 8000)).subarray(0, 150 * 8)
+  await stream.speak(blip)
+  // A carrier streams the line's silence all along: the VAD's time runs on it.
+  let answered = false
+  const idle = app.llmrtcPipeline.idle().then(() => { answered = true })
+  while (!answered) await stream.speak(silence(200, 8000))
+  await idle
+  t.same(sent.slice(mark).filter(type => type.startsWith('tts-')), ['tts-paused', 'tts-resumed', 'tts-complete'], 'paused at the onset, resumed, played to the end')
+  t.notOk(stream.messages.some(m => m.event === 'clear'), 'no clear: the carrier kept what it had')
+  t.equal(llm.requests.length, 1, 'one answer, no turn for the blip')
+  t.same(app.llmrtcSessions.list()[0]?.history.messages.map(m => m.content), ['Tell me everything.', LONG_ANSWER], 'the whole answer was heard')
 })
 
 t.test('the greeting is said when the call\'s stream starts, and the call pairs onConnection with onDisconnect', async t => {
