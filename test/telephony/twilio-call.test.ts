@@ -211,9 +211,9 @@ t.test('a blip on the line during the answer (a cough, an "ah") pauses it, then 
   const blip = trimSilence(await synthesizeSpeech('ah', 8000)).subarray(0, 150 * 8)
   await stream.speak(blip)
   // A carrier streams the line's silence all along: the VAD's time runs on it.
-  let answered = false
-  const idle = app.llmrtcPipeline.idle().then(() => { answered = true })
-  while (!answered) await stream.speak(silence(200, 8000))
+  const answer = { played: false }
+  const idle = app.llmrtcPipeline.idle().then(() => { answer.played = true })
+  while (!answer.played) await stream.speak(silence(200, 8000))
   await idle
   t.same(sent.slice(mark).filter(type => type.startsWith('tts-')), ['tts-paused', 'tts-resumed', 'tts-complete'], 'paused at the onset, resumed, played to the end')
   t.notOk(stream.messages.some(m => m.event === 'clear'), 'no clear: the carrier kept what it had')
