@@ -1,7 +1,7 @@
 import type { AnswerOptions, CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT, LLMRTC_ERR_OPTIONS_INVALID } from '../errors.js'
 import { lazyModule } from '../providers/lazy-module.js'
-import { escapeXml, header, object, text } from './wire.js'
+import { escapeXml, HANGUP_XML, header, object, text } from './wire.js'
 
 /**
  * The Plivo SDK's V3 signature check (`plivo/dist/utils/v3Security.js`: HMAC-SHA256 of the URL, the
@@ -120,7 +120,7 @@ export function createPlivoAdapter (options: PlivoAdapterOptions): CarrierAdapte
       }
     },
 
-    hangup: () => ({ contentType: 'application/xml', body: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>' }),
+    hangup: () => ({ contentType: 'application/xml', body: HANGUP_XML }),
 
     parse (message: string): CarrierEvent | undefined {
       const data = object(JSON.parse(message))

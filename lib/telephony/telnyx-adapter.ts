@@ -2,7 +2,7 @@ import type { AnswerOptions, CarrierAdapter, CarrierEvent, WebhookRequest } from
 import type { G711Law } from './g711.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT, LLMRTC_ERR_OPTIONS_INVALID } from '../errors.js'
 import { lazyModule } from '../providers/lazy-module.js'
-import { escapeXml, header, inboundMedia, object, parameterNouns, text } from './wire.js'
+import { escapeXml, HANGUP_XML, header, inboundMedia, object, parameterNouns, text } from './wire.js'
 
 /**
  * The Telnyx SDK's webhook verifier (`telnyx/lib/webhooks`: ed25519 over `${timestamp}|${body}`, 300 s
@@ -97,7 +97,7 @@ export function createTelnyxAdapter (options: TelnyxAdapterOptions): CarrierAdap
       }
     },
 
-    hangup: () => ({ contentType: 'application/xml', body: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>' }),
+    hangup: () => ({ contentType: 'application/xml', body: HANGUP_XML }),
 
     parse (message: string): CarrierEvent | undefined {
       const data = object(JSON.parse(message))

@@ -1,7 +1,7 @@
 import type { AnswerOptions, CarrierAdapter, CarrierEvent, WebhookRequest } from './carrier.js'
 import type { G711Law } from './g711.js'
 import { lazyModule } from '../providers/lazy-module.js'
-import { escapeXml, inboundMedia, object, parameterNouns, text } from './wire.js'
+import { escapeXml, HANGUP_XML, inboundMedia, object, parameterNouns, text } from './wire.js'
 
 /** The Twilio SDK (heavy: about a second of CPU at import), loaded by the first webhook check. */
 const twilioSdk = lazyModule(async () => await import('twilio'))
@@ -47,7 +47,7 @@ export function createTwilioAdapter (options: TwilioAdapterOptions): CarrierAdap
       }
     },
 
-    hangup: () => ({ contentType: 'text/xml', body: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>' }),
+    hangup: () => ({ contentType: 'text/xml', body: HANGUP_XML }),
 
     parse (message: string): CarrierEvent | undefined {
       const data = object(JSON.parse(message))

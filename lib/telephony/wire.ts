@@ -35,3 +35,6 @@ export function inboundMedia (data: Record<string, unknown>): { type: 'media', p
   if (media.track !== undefined && media.track !== 'inbound') return undefined
   return { type: 'media', payload: Buffer.from(text(media.payload), 'base64') }
 }
+
+/** The markup that ends a call, the same `<Hangup/>` for the three carriers; only its content type differs. */
+export const HANGUP_XML = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'

@@ -365,17 +365,25 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
     return Object.fromEntries(new URLSearchParams(text))
   }
 
-  async function voiceWebhook (carrier: CarrierRoutes, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const { adapter } = carrier
-    // The raw bytes: Telnyx signs the body exactly as sent.
+  /**
+   * The fields of a carrier's request when its signature (over the URL it posted to and the raw bytes:
+   * Telnyx signs the body exactly as sent) and its account check out; otherwise answers 403 and returns
+   * undefined. Every request a carrier makes to llmrtc goes through here.
+   */
+  async function signedParams (carrier: CarrierRoutes, request: FastifyRequest, reply: FastifyReply, what: string): Promise<Record<string, string> | undefined> {
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     const params = webhookParams(request, rawBody)
     const url = `${publicBase}${request.url}`
-    const valid = await adapter.verifyWebhook({ url, headers: request.headers, rawBody, params })
-    if (!valid || !carrier.accountMatches(params)) {
-      log.warn({ carrier: adapter.name, url }, 'voice webhook refused: bad or missing signature')
-      return await reply.code(403).send()
-    }
+    if (await carrier.adapter.verifyWebhook({ url, headers: request.headers, rawBody, params }) && carrier.accountMatches(params)) return params
+    log.warn({ carrier: carrier.adapter.name, url }, `${what} refused: bad or missing signature`)
+    await reply.code(403).send()
+    return undefined
+  }
+
+  async function voiceWebhook (carrier: CarrierRoutes, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const { adapter } = carrier
+    const params = await signedParams(carrier, request, reply, 'voice webhook')
+    if (params === undefined) return reply
     const callId = params[carrier.callIdField]
     if (callId === undefined || callId === '') return await reply.code(400).send()
     const key = callKey(adapter, callId)
@@ -436,13 +444,8 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
    */
   async function streamEndedWebhook (carrier: CarrierRoutes, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { adapter } = carrier
-    const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-    const params = webhookParams(request, rawBody)
-    const url = `${publicBase}${request.url}`
-    if (!await adapter.verifyWebhook({ url, headers: request.headers, rawBody, params }) || !carrier.accountMatches(params)) {
-      log.warn({ carrier: adapter.name, url }, 'stream-ended webhook refused: bad or missing signature')
-      return await reply.code(403).send()
-    }
+    const params = await signedParams(carrier, request, reply, 'stream-ended webhook')
+    if (params === undefined) return reply
     const callId = params[carrier.callIdField]
     if (callId === undefined || callId === '') return await reply.code(400).send()
     const call = calls.get(callKey(adapter, callId))
@@ -570,13 +573,8 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
    */
   async function machineDetectionWebhook (carrier: CarrierRoutes, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { adapter } = carrier
-    const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-    const params = webhookParams(request, rawBody)
-    const url = `${publicBase}${request.url}`
-    if (!await adapter.verifyWebhook({ url, headers: request.headers, rawBody, params }) || !carrier.accountMatches(params)) {
-      log.warn({ carrier: adapter.name, url }, 'answering-machine callback refused: bad or missing signature')
-      return await reply.code(403).send()
-    }
+    const params = await signedParams(carrier, request, reply, 'answering-machine callback')
+    if (params === undefined) return reply
     const result = carrier.machineDetection?.(params)
     if (result === undefined) return await reply.code(400).send()
     const call = calls.get(callKey(adapter, result.callId))
@@ -591,10 +589,7 @@ async function llmrtcTelephony (fastify: FastifyInstance, opts: LLMRTCTelephonyO
 
   /** Plivo fetches a transfer's dial XML here (signed as its webhooks are), by the transfer's one-time id. */
   async function plivoTransferWebhook (carrier: CarrierRoutes, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-    const params = webhookParams(request, rawBody)
-    const url = `${publicBase}${request.url}`
-    if (!await carrier.adapter.verifyWebhook({ url, headers: request.headers, rawBody, params })) return await reply.code(403).send()
+    if (await signedParams(carrier, request, reply, 'Plivo transfer request') === undefined) return reply
     const target = plivoTransfers.target(new URL(request.url, publicBase).searchParams.get('id') ?? '')
     if (target === undefined) return await reply.code(404).send()
     return await reply.type('text/xml').send(plivoTransferXml(target))
