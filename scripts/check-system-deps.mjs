@@ -19,7 +19,10 @@ export const SYSTEM_PACKAGES = [
   // The voice page's browser tests (driven by playwright-core).
   { name: 'chromium', command: 'chromium' },
   // The Redis session store tests (each test file starts its own redis-server on a loopback port).
-  { name: 'redis-server', command: 'redis-server' }
+  { name: 'redis-server', command: 'redis-server' },
+  // The deployment test: two servers behind nginx with docs/deployment.md's configuration (its own nginx
+  // on a loopback port; the package's system service is not used).
+  { name: 'nginx', command: 'nginx' }
 ]
 
 /** The install command for `names`, as a person runs it (`sudo` unless root). */

@@ -31,7 +31,7 @@ function fakeSystem (installed: string[], { aptStatus = 0, dpkg = true } = {}): 
 }
 
 t.test('the list has every Debian package the tests use, and .ci/run installs through the same script', async t => {
-  t.same([...names].sort(), ['chromium', 'espeak-ng', 'iproute2', 'pocketsphinx', 'pocketsphinx-en-us', 'redis-server', 'sox'])
+  t.same([...names].sort(), ['chromium', 'espeak-ng', 'iproute2', 'nginx', 'pocketsphinx', 'pocketsphinx-en-us', 'redis-server', 'sox'])
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   t.equal(pkg.scripts.pretest, 'node scripts/check-system-deps.mjs', 'npm test runs it first')
   t.match(readFileSync(join(root, '.ci/run'), 'utf8'), /\nnode scripts\/check-system-deps\.mjs\n/, '.ci/run runs it (one list)')
@@ -73,7 +73,7 @@ t.test('as root, a failed apt-get fails with the command to run', async t => {
 
 t.test('without dpkg it checks the programs on the PATH and names the missing ones', async t => {
   const lines: string[] = []
-  const present = ['espeak-ng', 'sox', 'pocketsphinx', 'ip', 'redis-server']
+  const present = ['espeak-ng', 'sox', 'pocketsphinx', 'ip', 'redis-server', 'nginx']
   t.equal(checkSystemDeps({ run: fakeSystem(present, { dpkg: false }).run, root: false, platform: 'darwin', log: (l: string) => lines.push(l) }), 1)
   t.equal(lines[0], 'npm test needs these programs, which are not on the PATH: chromium.')
 })
