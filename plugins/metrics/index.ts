@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Registry } from 'prom-client'
+import { clusterWorker } from '../../lib/cluster/cluster-worker.js'
 import type { LLMRTCEnv } from '../../lib/config/env-schema.js'
 import { invalidOption } from '../../lib/config/invalid-option.js'
 import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
@@ -66,6 +67,8 @@ async function llmrtcMetrics (fastify: FastifyInstance, opts: LLMRTCMetricsOptio
   })
 
   fastify.decorate('llmrtcMetrics', { registry: metrics.registry })
+  // In a worker of LLMRTCServer({ workers }), the primary sums every worker's registry for a scrape (route.ts).
+  clusterWorker()?.handle({ metricsSnapshot: async () => await metrics.registry.getMetricsAsJSON() })
 
   // The umbrella passes `path: false` here and registers the route in its routes context, behind `prefix`.
   if (opts?.path !== false) await fastify.register(llmrtcMetricsRoute, { path: opts?.path })
