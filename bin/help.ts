@@ -42,6 +42,7 @@ Options:
   -p, --port <port>         port to listen on (env PORT, default 8787)
   -a, --address <address>   address to bind (env HOST, default 127.0.0.1; --host is the same)
   -l, --log-level <level>   ${LOG_LEVELS.join(', ')} (env LOG_LEVEL, default info)
+      --workers <n|auto>  processes sharing the port, auto: one per core (env WORKERS, default 1)
   -h, --help                show this help
       --version             show the version
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { config as loadDotenv } from 'dotenv'
+import { parseWorkerCountText, type WorkerCount } from '../lib/cluster/worker-count.js'
 import { readEnvValue } from '../lib/config/env-errors.js'
 import type { LLMRTCServer } from '../server/llmrtc-server.js'
 import { formatBanner } from './banner.js'
@@ -21,6 +22,8 @@ async function main (): Promise<void> {
         // The flag before fastify-cli's habits; -h is now help.
         host: { type: 'string' },
         'log-level': { type: 'string', short: 'l' },
+        // No short flag: fastify-cli's -w is --watch.
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' }
       },
@@ -56,6 +59,15 @@ async function main (): Promise<void> {
     process.exit(2)
   }
 
+  let workers: WorkerCount | undefined
+  if (args.workers !== undefined) {
+    workers = parseWorkerCountText(args.workers)
+    if (workers === undefined) {
+      process.stderr.write(`llmrtc-backend: invalid --workers: expected a positive integer or "auto", instead got "${args.workers}"\n`)
+      process.exit(2)
+    }
+  }
+
   // Loaded once the flags are checked: --help, --version and a bad flag answer at once.
   const { LLMRTCServer } = await import('../server/llmrtc-server.js')
   let server: LLMRTCServer
@@ -63,7 +75,7 @@ async function main (): Promise<void> {
     // Logs go through process.stdout, as the banner does, so the banner lands after the log lines written
     // before it and never between two (pino's own destination writes asynchronously, on another path).
     const logger = { level: level ?? (readEnvValue('LOG_LEVEL', process.env.LOG_LEVEL) as string | undefined) ?? 'info', stream: process.stdout }
-    server = new LLMRTCServer({ port, host: args.address ?? args.host, logger })
+    server = new LLMRTCServer({ port, host: args.address ?? args.host, logger, workers })
   } catch (err) {
     process.stderr.write(`llmrtc-backend: ${(err as Error).message}\n`)
     process.exit(1)
@@ -89,7 +101,14 @@ async function main (): Promise<void> {
 
   try {
     const { host, port: bound } = await server.start()
-    app.log.info(`llmrtc is listening on http://${host}:${bound} (WebSocket ws://${host}:${bound}${app.llmrtcConfig.path})`)
+    // With workers, the primary says where the cluster listens, and the first worker prints the banner
+    // (the providers are loaded in the workers only).
+    if (server.role === 'primary') {
+      app.log.info(`llmrtc is listening on http://${host}:${bound} with ${server.workerPids.length} workers`)
+      return
+    }
+    if (server.role === 'worker' && server.workerId !== 1) return
+    if (server.role === 'single') app.log.info(`llmrtc is listening on http://${host}:${bound} (WebSocket ws://${host}:${bound}${app.llmrtcConfig.path})`)
     const providers = app.llmrtcProviders
     const role = (name: 'stt' | 'llm' | 'tts'): { provider: string, reason: string } => ({ provider: providers[name].name, reason: providers.reasons[name] })
     process.stdout.write(formatBanner({ host, port: bound, path: app.llmrtcConfig.path, stt: role('stt'), llm: role('llm'), tts: role('tts'), helpCommand: help }))

@@ -7,6 +7,7 @@ export const envSchema = {
   properties: {
     PORT: { type: 'integer', minimum: 0, maximum: 65535, description: 'Port the standalone server listens on (default 8787).' },
     HOST: { type: 'string', description: 'Address the standalone server binds (default 127.0.0.1).' },
+    WORKERS: { type: 'string', description: 'Processes of the standalone server sharing its port: a number, or auto (one per core; default 1).' },
     LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'pino log level of the standalone server (default info).' },
     SYSTEM_PROMPT: { type: 'string', description: 'System prompt pinned at the start of every conversation.' },
     HISTORY_LIMIT: { type: 'integer', minimum: 0, description: 'Non-system messages kept per conversation (default 20).' },
@@ -119,6 +120,7 @@ export type EnvName = keyof typeof envSchema.properties
 export interface LLMRTCEnv {
   PORT?: number
   HOST?: string
+  WORKERS?: string
   LOG_LEVEL?: string
   SYSTEM_PROMPT?: string
   HISTORY_LIMIT?: number
@@ -228,7 +230,7 @@ export interface LLMRTCEnv {
  * Variables only the standalone server reads (`LLMRTCServer`, the CLI): the plugin neither reads nor
  * validates them, so a host app's own `LOG_LEVEL=WARN` or `PORT=http` never fails llmrtc's `ready()`.
  */
-export const STANDALONE_ENV_NAMES = ['PORT', 'HOST', 'LOG_LEVEL', 'TRUST_PROXY'] as const satisfies readonly EnvName[]
+export const STANDALONE_ENV_NAMES = ['PORT', 'HOST', 'WORKERS', 'LOG_LEVEL', 'TRUST_PROXY'] as const satisfies readonly EnvName[]
 
 /** The variables the plugin reads, when it is given an environment (`env: process.env`). */
 export const PLUGIN_ENV_NAMES = (Object.keys(envSchema.properties) as EnvName[]).filter(name => !(STANDALONE_ENV_NAMES as readonly string[]).includes(name))
