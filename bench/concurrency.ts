@@ -1,47 +1,64 @@
 /**
- * How many simultaneous WebRTC voice sessions one server process holds before it falls behind.
- * Run: `npx tsx bench/concurrency.ts [steps] [windowSeconds]`, e.g. `npx tsx bench/concurrency.ts
- * 1,5,10,20,30 12` (defaults: 0,1,5,10,15,20,25,30,35,40,50,60 and 12 s). Prints markdown tables.
+ * How many simultaneous WebRTC voice sessions a server holds before latency or audio continuity
+ * degrades, and what each session costs it.
+ * Run: `npx tsx bench/concurrency.ts [steps] [windowSeconds] [--workers N] [--nice N]`, e.g. `npx tsx
+ * bench/concurrency.ts 0,10,20 12` (default steps 0,1,5,10,15,20,25,30,40,50,60, 12 s windows; steps 0
+ * and 1 are always measured: the idle server and the one-session reference). Prints markdown tables.
  *
- * The server runs in a child process (bench/concurrency-server.ts: LLMRTCServer, instant providers,
- * default Silero VAD) so that its CPU is measured apart from the clients'. The clients (real
- * WebRTCTestClients) live in this process: each loops an espeak-ng phrase + 1.5 s of silence on its
- * microphone in real time, so the VAD scores every 32 ms of every stream and each client gets a turn
- * (transcript, answer, 400 ms of spoken reply on the track) every ~3.5 s. Sessions are added step by
- * step (kept from one step to the next); each step warms up for 3 s, then measures a window.
+ * Placement (taskset, when the machine has 2+ cores): the server, a child process
+ * (bench/concurrency-server.ts: LLMRTCServer, instant providers, default Silero VAD), on core 0; the
+ * clients, lean WebRTC clients in this process (LoadClient of bench/webrtc-test-client.ts), on core 1.
+ * With `--workers N` the server runs N node:cluster workers, worker k on core (k - 1) mod cores, and the
+ * clients are not pinned (they share the cores with the workers).
  *
- * A step "falls behind" when, in its window, any of:
- * - the server's event-loop delay p99 exceeds 20 ms (its 10 ms pacing timers and audio callbacks are late);
- * - a VAD stream's backlog exceeded BACKLOG_WARN_MS (256 ms of audio waiting to be scored);
- * - the server's tracks were more than 1% of their frames short of real time (each time a track's timer
- *   is > 50 ms late it restarts its schedule and those frames are never sent: the "restarts" column).
- * A step whose window falls behind is measured once more (the machine is shared: one window can fail on
- * another job's burst), and falls behind only if the second window does too. The steps stop there. Clients share the machine's 2 cores with the
- * server: their CPU and event-loop delay are printed too (a client-side lag shows up as late microphone
- * frames at the server).
+ * Each client loops four espeak-ng phrases, each followed by 2 s of silence, on its microphone in real
+ * time (out of phase with the others), so the VAD scores every 32 ms of every stream and each session
+ * has a turn (transcript, answer, 400 ms of a 440 Hz tone on its track) every ~4 s. Sessions are added
+ * step by step and kept; each step warms up, then measures a window (the one-session step a longer one).
  *
- * Runs inside a loopback-only network namespace when it can (the child inherits it). With
- * BENCH_CPU_PROF=<dir> in the environment, the server child writes a V8 CPU profile into <dir> at exit;
- * with BENCH_DEBUG=1, each step also prints per-session frame and VAD-window counts (stderr).
+ * A step holds when, in its window (the issue's pass rules):
+ * - every turn is done: each utterance got its answer before the client spoke again, no error message,
+ *   no connection lost;
+ * - p95 of first audio (client-measured: the client's last speech frame → the first loud frame of the
+ *   answer on its track) is within +300 ms of the one-session step's;
+ * - no audio gap over 100 ms inside an answer as the client received it (quiet 10 ms frames between two
+ *   loud ones; what a listener would hear after the receiver's concealment), and no answer cut short
+ *   (under 300 of its 400 ms).
+ * The server's event-loop delay, VAD backlog and late frames are reported beside them. A failing window
+ * is measured once more (the machine is shared), and the steps stop at the first step that fails twice.
+ *
+ * CPU is read per thread from /proc (utime + stime) for every process of the server and for this one,
+ * so the server's JS thread and its native threads (libwebrtc, onnxruntime, V8) are apart, and a
+ * server with workers is summed. `--nice -5` runs the bench (server and clients) at that priority, for
+ * a machine that other jobs saturate: CPU figures stay the same, the real-time ones get meaningful. Runs inside a loopback-only network namespace when it can.
+ * BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there at exit; BENCH_DEBUG=1: more on stderr.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { cpus, loadavg, setPriority } from 'node:os'
 import { dirname, join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { concat, silence, synthesizeSpeech } from '../test/helpers/speech.js'
-import { WebRTCTestClient, isolateNetwork } from './webrtc-test-client.js'
-import type { WindowReport } from './concurrency-server.js'
+import { synthesizeSpeech } from '../test/helpers/speech.js'
+import type { WindowReport } from './concurrency-probe.js'
 import { guard } from './guard.js'
 import { summary } from './instant-providers.js'
+import { groupPercents, processName, processTree, rssMB, threadTimes } from './process-threads.js'
+import { LoadClient, MicrophoneClock, SpeechProgram, isolateNetwork } from './webrtc-test-client.js'
 
 const isolated = isolateNetwork()
-const STEPS = (process.argv[2] ?? '0,1,5,10,15,20,25,30,35,40,50,60').split(',').map(Number)
-const WINDOW_MS = Number(process.argv[3] ?? 12) * 1000
-const WARMUP_MS = 3000
-const LOOP_DELAY_LIMIT_MS = 20
-const FRAMES_BEHIND_LIMIT = 0.01
+const args = process.argv.slice(2)
+const workersFlag = args.indexOf('--workers')
+const WORKERS = workersFlag >= 0 ? Number(args.splice(workersFlag, 2)[1]) : 1
+const niceFlag = args.indexOf('--nice')
+const NICE = niceFlag >= 0 ? Number(args.splice(niceFlag, 2)[1]) : 0
+const STEPS = [...new Set([0, 1, ...(args[0] ?? '0,1,5,10,15,20,25,30,40,50,60').split(',').map(Number)])].sort((a, b) => a - b)
+const WINDOW_MS = Number(args[1] ?? 12) * 1000
+const REFERENCE_WINDOW_MS = Math.max(WINDOW_MS, 24_000)
+const WARMUP_MS = 4000
+const FIRST_AUDIO_MARGIN_MS = 300
+const MAX_GAP_MS = 100
+const MIN_ANSWER_MS = 300
 const PHRASES = [
   'Hello there, what time is it right now?',
   'Can you tell me the weather for tomorrow?',
@@ -49,23 +66,32 @@ const PHRASES = [
   'How far is the moon from the earth?'
 ]
 
+// ---- placement ----
+const TASKSET = '/usr/bin/taskset'
+const CORES = cpus().length
+const pinned = existsSync(TASKSET) && CORES >= 2
+function pin (pid: number, cores: string): void {
+  execFileSync(TASKSET, ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' })
+}
+if (pinned && WORKERS <= 1) pin(process.pid, '1') // before any client thread exists; later threads inherit it
+// `--nice -5` on a machine shared with other jobs: the server child and every thread inherit it.
+if (NICE !== 0) setPriority(NICE)
+
 // ---- the server child ----
 const here = dirname(fileURLToPath(import.meta.url))
-// BENCH_CPU_PROF=<dir>: the server child also writes a V8 CPU profile there when it exits.
 const profile = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
-const child: ChildProcess = spawn(process.execPath, ['--expose-gc', ...profile, '--import', 'tsx', join(here, 'concurrency-server.ts')], {
-  cwd: join(here, '..'),
-  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  env: { ...process.env }
-})
+const nodeArgs = ['--expose-gc', ...profile, '--import', 'tsx', join(here, 'concurrency-server.ts')]
+const child: ChildProcess = pinned && WORKERS <= 1
+  ? spawn(TASKSET, ['-c', '0', process.execPath, ...nodeArgs], { cwd: join(here, '..'), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_WORKERS: '1' } })
+  : spawn(process.execPath, nodeArgs, { cwd: join(here, '..'), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_WORKERS: String(WORKERS) } })
 guard(30 * 60_000, () => { child.kill('SIGKILL') })
+let finished = false
 child.on('exit', (code, signal) => {
   if (!finished) {
     console.error(`server child exited early (${code ?? signal})`)
     process.exit(1)
   }
 })
-let finished = false
 const inbox: Array<Record<string, unknown>> = []
 const waiters: Array<() => void> = []
 child.on('message', (message: Record<string, unknown>) => {
@@ -84,62 +110,35 @@ async function receive (type: string, timeoutMs = 30_000): Promise<Record<string
     })
   }
 }
-const listening = await receive('listening', 60_000)
+const listening = await receive('listening', 90_000)
 const url = `ws://127.0.0.1:${listening.port as number}/`
-const baseRssMB = listening.rssMB as number
+const workerPids = listening.workerPids as number[]
+if (pinned && WORKERS > 1) workerPids.forEach((pid, k) => { pin(pid, String(k % CORES)) })
+// tsx's esbuild service (a child of each server process) compiles nothing after start-up: left out.
+const serverPids = (): number[] => processTree(child.pid as number).filter(pid => processName(pid) !== 'esbuild')
+const placement = (NICE !== 0 ? `nice ${NICE}; ` : '') + (!pinned
+  ? 'not pinned (taskset missing or one core)'
+  : WORKERS > 1 ? `${WORKERS} workers, worker k on core (k - 1) mod ${CORES}; clients not pinned` : 'server on core 0, clients on core 1 (taskset)')
 
 // ---- clients ----
-const utterances = await Promise.all(PHRASES.map(async p => concat(await synthesizeSpeech(p, 48_000), silence(1500, 48_000))))
+const program = new SpeechProgram(await Promise.all(PHRASES.map(async p => await synthesizeSpeech(p, 48_000))), 2000)
+const clock = new MicrophoneClock()
+const clients: LoadClient[] = []
 
-interface Talker {
-  client: WebRTCTestClient
-  loop: Promise<void>
-  /** Client-observed `speech-end` → first loud frame, per turn, with the time it was taken. */
-  replies: Array<{ at: number, ms: number }>
-  errors: number
-  /** The server closed the connection (heartbeat, failure) while the benchmark ran. */
-  lost: boolean
-}
-const talkers: Talker[] = []
-let running = true
-
-async function addTalker (index: number): Promise<void> {
-  const client = await WebRTCTestClient.connect(url, { timeoutMs: 30_000 })
-  await client.addMicrophone()
-  const talker: Talker = { client, loop: Promise.resolve(), replies: [], errors: 0, lost: false }
-  void client.closed.then(({ code }) => {
-    if (running) {
-      talker.lost = true
+async function addClient (): Promise<void> {
+  const client = await LoadClient.connect(url, program, Math.floor(Math.random() * program.frames.length), { timeoutMs: 30_000 })
+  const index = clients.length
+  void client.client.closed.then(({ code }) => {
+    if (!finished) {
+      client.lost = true
       console.error(`session ${index + 1} lost: WebSocket closed with ${code}`)
     }
   })
   // Like the published client: a `ping` every 15 s (without one the server closes the connection after 45 s).
-  const heartbeat = setInterval(() => { if (running) client.send({ type: 'ping', timestamp: Date.now() }) }, 15_000)
+  const heartbeat = setInterval(() => { if (!finished) client.client.send({ type: 'ping', timestamp: Date.now() }) }, 15_000)
   heartbeat.unref()
-  let speechEndAt: number | undefined
-  client.ws.on('message', (data) => {
-    const type = (JSON.parse(data.toString()) as { type: string }).type
-    if (type === 'speech-end') speechEndAt = performance.now()
-    if (type === 'error') talker.errors++
-  })
-  const push = client.audio.push.bind(client.audio)
-  client.audio.push = (data) => {
-    push(data)
-    if (speechEndAt !== undefined && data.sampleRate === 48_000 && (client.audio.peaks.at(-1) ?? 0) >= 1000) {
-      const now = performance.now()
-      talker.replies.push({ at: now, ms: now - speechEndAt })
-      speechEndAt = undefined
-    }
-    // Only the level of the last frame is needed: keep the capture's list short.
-    if (client.audio.peaks.length > 1000) client.audio.peaks.splice(0, 900)
-  }
-  talker.loop = (async () => {
-    await new Promise(resolve => setTimeout(resolve, Math.random() * 3000)) // out of phase with the others
-    let i = index
-    // eslint-disable-next-line no-unmodified-loop-condition -- `running` is cleared when the run ends
-    while (running) await client.speak(utterances[i++ % utterances.length] as Int16Array, 48_000)
-  })()
-  talkers.push(talker)
+  clients.push(client)
+  clock.clients.add(client)
 }
 
 function machineTimes (): { busy: number, total: number, steal: number } {
@@ -151,152 +150,198 @@ function machineTimes (): { busy: number, total: number, steal: number } {
 
 interface StepResult {
   n: number
+  windowMs: number
   server: WindowReport
-  clientCpuPercent: number
+  /** % of one core by thread group, summed over the server's processes. */
+  serverThreads: Record<string, number>
+  serverRssMB: number
+  clientThreads: Record<string, number>
   clientLoopP99: number
+  micStalls: number
   machineBusyPercent: number
   stealPercent: number
   load: number
-  turns: number
-  firstAudioOut: { p50: number, p95: number }
-  reply: { p50: number, p95: number }
+  answers: number
+  missed: number
+  unexpected: number
   errors: number
+  lost: number
+  firstSound: { p50: number, p95: number }
+  afterSpeechEndMessage: { p50: number, p95: number }
+  gaps: { max: number, over: number }
+  short: number
   reasons: string[]
-  /** Why the first window of this step fell behind, when a second window was measured. */
   retried: string[]
 }
 const results: StepResult[] = []
 const clientLoop = monitorEventLoopDelay({ resolution: 2 })
+const total = (groups: Record<string, number>): number => Object.values(groups).reduce((a, b) => a + b, 0)
 
-async function measureWindow (n: number): Promise<StepResult> {
-  const marks = talkers.map(t => t.client.wsMessages.length)
-  const errorsBefore = talkers.reduce((sum, t) => sum + t.errors, 0)
-  clientLoop.reset()
-  clientLoop.enable()
-  const cpu = process.cpuUsage()
-  const machine = machineTimes()
-  const started = performance.now()
+async function measureWindow (n: number, windowMs: number): Promise<StepResult> {
+  const counts = clients.map(c => ({ unexpected: c.unexpectedSound, errors: c.errors }))
+  const stallsBefore = clock.stalls
   child.send({ cmd: 'start' })
   await receive('started')
-  await new Promise(resolve => setTimeout(resolve, WINDOW_MS))
+  clientLoop.reset()
+  clientLoop.enable()
+  const pids = serverPids()
+  const serverBefore = threadTimes(pids)
+  const clientBefore = threadTimes([process.pid])
+  const machine = machineTimes()
+  const started = performance.now()
+  await new Promise(resolve => setTimeout(resolve, windowMs))
+  const elapsed = performance.now() - started
+  const serverThreads = groupPercents(serverBefore, threadTimes(serverPids()), elapsed)
+  const clientThreads = groupPercents(clientBefore, threadTimes([process.pid]), elapsed)
+  const machineEnd = machineTimes()
+  clientLoop.disable()
   child.send({ cmd: 'stop' })
   const server = await receive('window') as unknown as WindowReport
-  const elapsed = performance.now() - started
-  clientLoop.disable()
-  const used = process.cpuUsage(cpu)
-  const machineEnd = machineTimes()
-  const firstAudioOutMs: number[] = []
-  talkers.forEach((t, i) => {
-    for (const m of t.client.wsMessages.slice(marks[i])) {
-      if (m.type === 'metrics' && m.timings.firstAudioOutMs !== undefined) firstAudioOutMs.push(m.timings.firstAudioOutMs)
-    }
-  })
-  const replies = talkers.flatMap(t => t.replies.filter(r => r.at >= started).map(r => r.ms))
-  for (const t of talkers) t.replies = t.replies.filter(r => r.at >= started) // keep memory flat
+  const serverRssMB = serverPids().reduce((sum, pid) => sum + rssMB(pid), 0) // after the probe's GC
+  const ended = started + elapsed
+  const inWindow = (at: number): boolean => at >= started && at < ended
+  const answers = clients.flatMap(c => c.answers.filter(a => inWindow(a.at) && Number.isFinite(a.firstSoundMs)))
+  const missed = clients.reduce((sum, c) => sum + c.missed.filter(m => inWindow(m.at)).length, 0)
+  for (const c of clients) { // keep memory flat
+    c.answers.splice(0, c.answers.findIndex(a => a.at >= ended) >>> 0)
+    c.missed = c.missed.filter(m => m.at >= ended)
+  }
+  const lost = clients.filter(c => c.lost).length
+  const unexpected = clients.reduce((sum, c, i) => sum + c.unexpectedSound - (counts[i]?.unexpected ?? 0), 0)
+  const errors = clients.reduce((sum, c, i) => sum + c.errors - (counts[i]?.errors ?? 0), 0)
+  const first = summary(answers.map(a => a.firstSoundMs))
+  const afterMessage = summary(answers.map(a => a.afterSpeechEndMessageMs).filter(Number.isFinite))
+  const gaps = answers.map(a => a.longestGapMs)
+  const short = answers.filter(a => a.loudMs < MIN_ANSWER_MS).length
   const reasons: string[] = []
-  if (server.loopDelay.p99 > LOOP_DELAY_LIMIT_MS) reasons.push(`event-loop p99 ${server.loopDelay.p99.toFixed(1)} ms > ${LOOP_DELAY_LIMIT_MS}`)
-  if (server.vad.backlogReports > 0) reasons.push(`VAD backlog > 256 ms (${server.vad.backlogReports}×, max sampled ${server.vad.backlogMaxMs.toFixed(0)} ms)`)
-  if (server.output.framesExpected > 0 && server.output.framesBehind / server.output.framesExpected > FRAMES_BEHIND_LIMIT) reasons.push(`tracks ${(100 * server.output.framesBehind / server.output.framesExpected).toFixed(1)}% of frames short`)
-  const lost = talkers.filter(t => t.lost).length
-  if (lost > 0) reasons.push(`${lost} connection${lost > 1 ? 's' : ''} closed by the server`)
-  const fa = summary(firstAudioOutMs)
-  const rp = summary(replies)
+  if (n > 0 && answers.length === 0) reasons.push('no answer heard')
+  if (missed > 0) reasons.push(`${missed} turn${missed > 1 ? 's' : ''} without an answer`)
+  if (errors > 0) reasons.push(`${errors} error message${errors > 1 ? 's' : ''}`)
+  if (lost > 0) reasons.push(`${lost} connection${lost > 1 ? 's' : ''} lost`)
+  const reference = results.find(r => r.n === 1)
+  if (reference !== undefined && n > 1 && first.p95 > reference.firstSound.p95 + FIRST_AUDIO_MARGIN_MS) {
+    reasons.push(`first audio p95 ${first.p95.toFixed(0)} ms > ${reference.firstSound.p95.toFixed(0)} + ${FIRST_AUDIO_MARGIN_MS}`)
+  }
+  const over = gaps.filter(g => g > MAX_GAP_MS).length
+  if (over > 0) reasons.push(`${over} answer${over > 1 ? 's' : ''} with a gap > ${MAX_GAP_MS} ms (longest ${Math.max(...gaps)} ms)`)
+  if (short > 0) reasons.push(`${short} answer${short > 1 ? 's' : ''} under ${MIN_ANSWER_MS} ms`)
   return {
     n,
+    windowMs: elapsed,
     server,
-    clientCpuPercent: (used.user + used.system) / 1000 / elapsed * 100,
+    serverThreads,
+    serverRssMB,
+    clientThreads,
     clientLoopP99: clientLoop.percentile(99) / 1e6,
-    machineBusyPercent: (machineEnd.busy - machine.busy) / (machineEnd.total - machine.total) * 100 * cpus().length,
-    stealPercent: (machineEnd.steal - machine.steal) / (machineEnd.total - machine.total) * 100 * cpus().length,
+    micStalls: clock.stalls - stallsBefore,
+    machineBusyPercent: (machineEnd.busy - machine.busy) / (machineEnd.total - machine.total) * 100 * CORES,
+    stealPercent: (machineEnd.steal - machine.steal) / (machineEnd.total - machine.total) * 100 * CORES,
     load: loadavg()[0] ?? 0,
-    turns: firstAudioOutMs.length,
-    firstAudioOut: { p50: fa.p50, p95: fa.p95 },
-    reply: { p50: rp.p50, p95: rp.p95 },
-    errors: talkers.reduce((sum, t) => sum + t.errors, 0) - errorsBefore,
+    answers: answers.length,
+    missed,
+    unexpected,
+    errors,
+    lost,
+    firstSound: { p50: first.p50, p95: first.p95 },
+    afterSpeechEndMessage: { p50: afterMessage.p50, p95: afterMessage.p95 },
+    gaps: { max: gaps.reduce((a, b) => Math.max(a, b), 0), over },
+    short,
     reasons,
     retried: []
   }
 }
 
+const loadAtStart = loadavg()
+clock.start()
 for (const n of STEPS) {
   try {
-    while (talkers.length < n) await addTalker(talkers.length)
+    while (clients.length < n) await addClient()
   } catch (error) {
-    console.error(`could not connect session ${talkers.length + 1}: ${(error as Error).message}`)
+    console.error(`could not connect session ${clients.length + 1}: ${(error as Error).message}`)
     break
   }
   await new Promise(resolve => setTimeout(resolve, n === 0 ? 1000 : WARMUP_MS))
-  let result = await measureWindow(n)
+  const windowMs = n === 1 ? REFERENCE_WINDOW_MS : WINDOW_MS
+  let result = await measureWindow(n, windowMs)
   if (result.reasons.length > 0) {
-    // One window can fail on another job's burst (this machine is shared): a second one decides.
-    console.error(`N=${n}: fell behind (${result.reasons.join('; ')}), measuring again`)
+    console.error(`N=${n}: fails (${result.reasons.join('; ')}), measuring again`)
     const first = result
-    result = await measureWindow(n)
+    result = await measureWindow(n, windowMs)
     result.retried = first.reasons
   }
   results.push(result)
-  if (process.env.BENCH_DEBUG !== undefined) console.error(JSON.stringify(result.server.perSession))
-  console.error(`N=${n}: server CPU ${result.server.cpuPercent.toFixed(0)}%, ELU ${result.server.elu.toFixed(2)}, loop p99 ${result.server.loopDelay.p99.toFixed(1)} ms, clients CPU ${result.clientCpuPercent.toFixed(0)}%, machine ${result.machineBusyPercent.toFixed(0)}%` +
-    `${result.reasons.length > 0 ? ' — FALLS BEHIND: ' + result.reasons.join('; ') : ''}`)
+  if (process.env.BENCH_DEBUG !== undefined) console.error(JSON.stringify({ n, serverThreads: result.serverThreads, clientThreads: result.clientThreads, sessions: result.server.sessionsPerProcess }))
+  console.error(`N=${n}: server ${total(result.serverThreads).toFixed(0)}% (JS ${(result.serverThreads['JS main thread'] ?? 0).toFixed(0)}%), clients ${total(result.clientThreads).toFixed(0)}%, ` +
+    `first audio p95 ${result.firstSound.p95.toFixed(0)} ms, longest gap ${result.gaps.max} ms, load ${result.load.toFixed(2)}` +
+    `${result.reasons.length > 0 ? ' — FAILS: ' + result.reasons.join('; ') : ''}`)
   if (result.reasons.length > 0) break
 }
 
 // ---- report ----
 const f = (x: number, digits = 1): string => Number.isFinite(x) ? x.toFixed(digits) : '–'
-console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${isolated ? 'loopback-only network namespace' : 'host network, 127.0.0.1 candidates only'}; ` +
-  `${WINDOW_MS / 1000} s window per step after ${WARMUP_MS / 1000} s warm-up; server RSS at start ${f(baseRssMB, 0)} MB\n`)
-console.log('Server process (child):\n')
-console.log('| sessions | CPU % of one core | event-loop utilization | loop delay p50 / p99 / max (ms) | VAD windows/s (expected) | mean VAD batch | VAD backlog max (ms) | track frames short / restarts | mic frames delivered / gap p99 (ms) | RSS / heap MB after GC (RSS per added session) | turns: firstAudioOutMs p50 / p95 | verdict |')
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
-for (const r of results) {
-  const s = r.server
-  const one = results.find(x => x.n === 1)
-  const perSession = one !== undefined && r.n > 1 ? ` (${f((s.rssMB - one.server.rssMB) / (r.n - 1))})` : ''
-  console.log(`| ${r.n} | ${f(s.cpuPercent, 0)} | ${f(s.elu, 2)} | ${f(s.loopDelay.p50)} / ${f(s.loopDelay.p99)} / ${f(s.loopDelay.max)} | ${f(s.vad.windowsPerSecond, 0)} (${f(r.n * 31.25, 0)}) | ${f(s.vad.meanBatch)} | ${f(s.vad.backlogMaxMs, 0)} | ` +
-    `${s.output.framesExpected > 0 ? f(100 * s.output.framesBehind / s.output.framesExpected, 2) + '%' : '–'} / ${s.output.restarts} | ` +
-    `${s.inbound.expected > 0 ? f(100 * s.inbound.delivered / s.inbound.expected, 1) + '%' : '–'} / ${s.inbound.expected > 0 ? f(s.inbound.gapP99Ms) : '–'} | ${f(s.rssMB, 0)} / ${f(s.heapUsedMB, 0)}${perSession} | ` +
-    `${r.turns > 0 ? `${r.turns}: ${f(r.firstAudioOut.p50, 0)} / ${f(r.firstAudioOut.p95, 0)}` : '–'} | ${r.reasons.length > 0 ? 'falls behind: ' + r.reasons.join('; ') : 'holds'}${r.retried.length > 0 ? ` (first window: ${r.retried.join('; ')})` : ''} |`)
-}
-console.log('\nClients (this process) and the machine:\n')
-console.log('| sessions | clients CPU % of one core | clients loop delay p99 (ms) | machine busy % (of 200) | other jobs % | steal % | load avg (1 min) | client: speech-end → first sound p50 / p95 (ms) | error messages | server warnings |')
+const idle = results.find(r => r.n === 0)
+const perSession = (r: StepResult, value: (s: StepResult) => number): number => idle === undefined || r.n === 0 ? NaN : (value(r) - value(idle)) / r.n
+console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${CORES}; ${placement}; ${isolated ? 'loopback-only network namespace' : 'host network, 127.0.0.1 candidates only'}; ` +
+  `${WINDOW_MS / 1000} s windows (one session: ${REFERENCE_WINDOW_MS / 1000} s) after ${WARMUP_MS / 1000} s warm-up; load average at start ${loadAtStart.map(l => l.toFixed(2)).join(' ')}\n`)
+
+console.log('Pass rules (client-measured) and the server\'s real-time signals:\n')
+console.log('| sessions | answers / missed | first audio p50 / p95 (ms) | after `speech-end` p50 / p95 (ms) | longest gap in an answer (ms) | answers < 300 ms | server loop delay p99 / max (ms) | VAD backlog max (ms) | late frames (track restarts) | verdict |')
 console.log('|---|---|---|---|---|---|---|---|---|---|')
 for (const r of results) {
-  console.log(`| ${r.n} | ${f(r.clientCpuPercent, 0)} | ${f(r.clientLoopP99)} | ${f(r.machineBusyPercent, 0)} | ${f(Math.max(0, r.machineBusyPercent - r.server.cpuPercent - r.clientCpuPercent), 0)} | ${f(r.stealPercent, 1)} | ${f(r.load, 2)} | ${r.n > 0 ? `${f(r.reply.p50, 0)} / ${f(r.reply.p95, 0)}` : '–'} | ${r.errors} | ${r.server.warnings} |`)
+  console.log(`| ${r.n} | ${r.answers} / ${r.missed} | ${f(r.firstSound.p50, 0)} / ${f(r.firstSound.p95, 0)} | ${f(r.afterSpeechEndMessage.p50, 0)} / ${f(r.afterSpeechEndMessage.p95, 0)} | ${r.answers > 0 ? r.gaps.max : '–'} | ${r.short} | ` +
+    `${f(r.server.loopDelay.p99)} / ${f(r.server.loopDelay.max, 0)} | ${f(r.server.vad.backlogMaxMs, 0)} | ${r.server.output.restarts} | ` +
+    `${r.reasons.length > 0 ? 'fails: ' + r.reasons.join('; ') : 'holds'}${r.retried.length > 0 ? ` (first window: ${r.retried.join('; ')})` : ''} |`)
 }
-console.log('\nServer JS thread inside wrtc\'s synchronous native calls (timed around each call):\n')
-console.log('| sessions | RTCAudioSource.onData: calls/s | share of one core | p50 / p99 / max (µs) | RTCDataChannel.send: calls in window | total ms | p50 / p99 / max (µs) |')
-console.log('|---|---|---|---|---|---|---|')
+
+const groups = [...new Set(results.flatMap(r => Object.keys(r.serverThreads)))]
+  .filter(g => g !== 'JS main thread' && results.some(r => (r.serverThreads[g] ?? 0) >= 0.3))
+  .sort((a, b) => (results.at(-1)?.serverThreads[b] ?? 0) - (results.at(-1)?.serverThreads[a] ?? 0))
+const native = (r: StepResult): number => total(r.serverThreads) - (r.serverThreads['JS main thread'] ?? 0)
+console.log('\nServer CPU, % of one core, in all and per session above the idle server ((step − idle) / sessions), by thread (threads named by libwebrtc, onnxruntime, V8; summed over processes):\n')
+console.log(`| sessions | server CPU | per session | JS main thread | native threads | ${groups.join(' | ')} | RSS MB | RSS per session (MB) | frames sent / s per session |`)
+console.log(`|---|---|---|---|---|${groups.map(() => '---').join('|')}|---|---|---|`)
 for (const r of results) {
-  const { onData, channelSend } = r.server.nativeCalls
-  const seconds = r.server.windowMs / 1000
-  console.log(`| ${r.n} | ${f(onData.calls / seconds, 0)} | ${f(onData.totalMs / r.server.windowMs * 100, 1)}% | ${f(onData.p50Us, 0)} / ${f(onData.p99Us, 0)} / ${f(onData.maxUs, 0)} | ` +
-    `${channelSend.calls} | ${f(channelSend.totalMs, 1)} | ${f(channelSend.p50Us, 0)} / ${f(channelSend.p99Us, 0)} / ${f(channelSend.maxUs, 0)} |`)
+  const cell = (value: (s: StepResult) => number): string => r.n === 0 ? f(value(r), 1) : f(perSession(r, value), 2)
+  console.log(`| ${r.n} | ${f(total(r.serverThreads), 0)} | ${r.n === 0 ? '(idle)' : f(perSession(r, s => total(s.serverThreads)), 2)} | ${cell(s => s.serverThreads['JS main thread'] ?? 0)} | ${cell(native)} | ` +
+    `${groups.map(g => cell(s => s.serverThreads[g] ?? 0)).join(' | ')} | ${f(r.serverRssMB, 0)} | ${r.n === 0 ? '–' : f(perSession(r, s => s.serverRssMB), 2)} | ` +
+    `${r.server.output.tracks > 0 ? f(r.server.output.framesSent / r.server.output.tracks / r.server.windowMs * 1000, 0) : '–'} |`)
 }
-console.log('\nServer JS thread, % of the window: busy (event-loop utilization), on a CPU, runnable but waiting for a CPU, and the rest of busy (blocked inside synchronous calls):\n')
-console.log('| sessions | busy (ELU) | on CPU | waiting for a CPU | blocked (busy − on CPU − waiting) | of which inside RTCAudioSource.onData + RTCDataChannel.send (wall) |')
-console.log('|---|---|---|---|---|---|')
+console.log('\n(Step 0 shows the idle server\'s own figures; the other rows are per session above it.)')
+
+console.log('\nServer JS thread (the busiest process with workers): event-loop utilization, on a CPU / waiting for one (% of the window, summed), and wrtc\'s synchronous native calls:\n')
+console.log('| sessions | ELU | on CPU / waiting (%) | RTCAudioSource.onData calls/s, p50 / p99 µs, wall share | RTCDataChannel.send calls, p50 / p99 µs | VAD windows/s (expected), mean batch | mic frames delivered, gap p99 / max (ms) | sessions per process | warnings |')
+console.log('|---|---|---|---|---|---|---|---|---|')
 for (const r of results) {
-  const { elu, jsThread, nativeCalls } = r.server
-  const busy = elu * 100
-  const inside = (nativeCalls.onData.totalMs + nativeCalls.channelSend.totalMs) / r.server.windowMs * 100
-  console.log(`| ${r.n} | ${f(busy, 0)} | ${f(jsThread.onCpuPercent, 0)} | ${f(jsThread.waitingForCpuPercent, 0)} | ${f(Math.max(0, busy - jsThread.onCpuPercent - jsThread.waitingForCpuPercent), 0)} | ${f(inside, 0)} |`)
+  const s = r.server
+  const seconds = s.windowMs / 1000
+  const { onData, channelSend } = s.nativeCalls
+  console.log(`| ${r.n} | ${f(s.elu, 2)} | ${f(s.jsThread.onCpuPercent, 0)} / ${f(s.jsThread.waitingForCpuPercent, 0)} | ${f(onData.calls / seconds, 0)}, ${f(onData.p50Us, 0)} / ${f(onData.p99Us, 0)}, ${f(onData.totalMs / s.windowMs * 100, 1)}% | ` +
+    `${channelSend.calls}, ${f(channelSend.p50Us, 0)} / ${f(channelSend.p99Us, 0)} | ${f(s.vad.windowsPerSecond, 0)} (${f(r.n * 31.25, 0)}), ${f(s.vad.meanBatch)} | ` +
+    `${r.n > 0 ? f(100 * s.inbound.delivered / (r.n * s.windowMs / 10), 1) + '%' : '–'}, ${f(s.inbound.gapP99Ms)} / ${f(s.inbound.gapMaxMs, 0)} | ${s.sessionsPerProcess.join(' + ')} | ${s.warnings} |`)
 }
-console.log('\nServer CPU by thread (% of one core; threads named by libwebrtc, onnxruntime and libuv; "N" stands for a number):\n')
-const threadNames = [...new Set(results.flatMap(r => Object.keys(r.server.threads)))].sort((a, b) => (results.at(-1)?.server.threads[b] ?? 0) - (results.at(-1)?.server.threads[a] ?? 0))
-console.log(`| sessions | ${threadNames.join(' | ')} |`)
-console.log(`|---|${threadNames.map(() => '---').join('|')}|`)
-for (const r of results) console.log(`| ${r.n} | ${threadNames.map(name => f(r.server.threads[name] ?? 0, 0)).join(' | ')} |`)
+
+console.log('\nClients (this process) and the machine:\n')
+console.log('| sessions | clients CPU % of one core | per session: JS / native | client loop delay p99 (ms) | microphone stalls | machine busy % (of ' + String(CORES * 100) + ') | other jobs % | steal % | load avg (1 min) |')
+console.log('|---|---|---|---|---|---|---|---|---|')
+const clientIdle = idle?.clientThreads ?? {}
+for (const r of results) {
+  const js = r.clientThreads['JS main thread'] ?? 0
+  const nat = total(r.clientThreads) - js
+  const idleJs = clientIdle['JS main thread'] ?? 0
+  const idleNative = total(clientIdle) - idleJs
+  console.log(`| ${r.n} | ${f(total(r.clientThreads), 0)} | ${r.n > 0 ? `${f((js - idleJs) / r.n, 2)} / ${f((nat - idleNative) / r.n, 2)}` : '–'} | ${f(r.clientLoopP99)} | ${r.micStalls} | ${f(r.machineBusyPercent, 0)} | ` +
+    `${f(Math.max(0, r.machineBusyPercent - total(r.serverThreads) - total(r.clientThreads)), 0)} | ${f(r.stealPercent, 1)} | ${f(r.load, 2)} |`)
+}
 const held = results.filter(r => r.reasons.length === 0 && r.n > 0).map(r => r.n)
-const fell = results.find(r => r.reasons.length > 0)
-console.log(`\nLargest N that held: ${held.length > 0 ? Math.max(...held) : 'none'}${fell !== undefined ? `; N=${fell.n} fell behind (${fell.reasons.join('; ')})` : '; no step fell behind'}.`)
+const failed = results.find(r => r.reasons.length > 0)
+console.log(`\nLargest N that held: ${held.length > 0 ? Math.max(...held) : 'none'}${failed !== undefined ? `; N=${failed.n} failed (${failed.reasons.join('; ')})` : '; no step failed'}.`)
 for (const r of results) for (const w of r.server.warningSamples.slice(0, 2)) console.error(`server warning at N=${r.n}: ${w.trim()}`)
 
 // ---- shutdown ----
-running = false
-await Promise.race([Promise.all(talkers.map(async t => { await t.loop })), new Promise(resolve => setTimeout(resolve, 8000))])
-await Promise.all(talkers.map(async t => { await t.client.close().catch(() => {}) }))
 finished = true
+clock.stop()
+await Promise.all(clients.map(async c => { await c.close().catch(() => {}) }))
 child.send({ cmd: 'exit' })
-await new Promise(resolve => { child.once('exit', resolve); setTimeout(resolve, 6000) })
+await new Promise(resolve => { child.once('exit', resolve); setTimeout(resolve, 10_000) })
 if (child.exitCode === null) child.kill('SIGKILL')
 process.exit(0)
