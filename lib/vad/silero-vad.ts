@@ -17,6 +17,16 @@ const STATE_SIZE = 128
  * cap keeps each block to a few ms and lets I/O and pacing timers run between batches.
  */
 const MAX_BATCH = 32
+/**
+ * Longest a window waits for other streams' windows before its run starts. Streams deliver 10 ms frames
+ * at unrelated phases, so their windows complete at different times: without a wait, 10 live streams
+ * ran in batches of ~2.5 windows (~90 µs per window); waiting up to one frame period gives batches of
+ * ~9 (~45 µs). A window never waits when the queue already holds one window per live stream (a lone
+ * stream never waits).
+ */
+export const BATCH_WAIT_MS = 10
+/** A stream that submitted a window this recently is live (a stream submits one every 30-40 ms). */
+const LIVE_MS = 48
 
 /** Per-stream recurrent state of the model. Create with `SileroVad.createState()`; one per stream. */
 export interface SileroVadState {
@@ -25,6 +35,9 @@ export interface SileroVadState {
   /** The model's [2, 128] recurrent state for this stream. */
   readonly state: Float32Array
   pending: boolean
+  /** When this stream last submitted a window (monotonic ms), and whether the model counts it as live. */
+  submittedAt: number
+  live: boolean
 }
 
 interface Request {
@@ -47,9 +60,9 @@ export function defaultSileroModelPath (): string {
 /**
  * Silero VAD v5 on onnxruntime-node. One InferenceSession per model file per process, shared by every
  * stream: each `SileroVad.acquire()` returns a handle on it, and closing the last handle releases it.
- * Windows submitted by different streams while the model is busy, or in the same turn of the event loop,
- * run together as one batch (input [N, 576]): a batch of 16 costs ~3× less per window than 16 single runs
- * (docs/benchmarks.md), and nothing waits for a timer.
+ * Windows of different streams run together as one batch (input [N, 576]): a batch of 10 costs ~3× less
+ * per window than 10 single runs (docs/benchmarks.md). A run starts once the queue holds a window of every
+ * live stream, or BATCH_WAIT_MS after its first window was queued, whichever comes first.
  *
  * The session runs with one thread and no inter-op pool: onnxruntime's default pools busy-wait between
  * runs, which costs most of a core per idle session. Each run is synchronous on the main thread
@@ -85,7 +98,7 @@ export class SileroVad {
 
   /** A fresh state for a new stream. */
   createState (): SileroVadState {
-    return { row: new Float32Array(ROW), state: new Float32Array(2 * STATE_SIZE), pending: false }
+    return { row: new Float32Array(ROW), state: new Float32Array(2 * STATE_SIZE), pending: false, submittedAt: 0, live: false }
   }
 
   /**
@@ -123,6 +136,11 @@ class SharedModel {
   #queue: Request[] = []
   #running: Promise<void> | undefined
   #scheduled = false
+  #waitTimer: NodeJS.Timeout | undefined
+  /** When the oldest queued window was queued. */
+  #queuedAt = 0
+  /** Streams that submitted a window in the last LIVE_MS. */
+  readonly #live: SileroVadState[] = []
   #input = new Float32Array(0)
   #state = new Float32Array(0)
 
@@ -151,9 +169,16 @@ class SharedModel {
   }
 
   async enqueue (vad: SileroVadState): Promise<number> {
+    const now = monotonicClock.now()
+    vad.submittedAt = now
+    if (!vad.live) {
+      vad.live = true
+      this.#live.push(vad)
+    }
+    if (this.#queue.length === 0) this.#queuedAt = now
     return await new Promise<number>((resolve, reject) => {
       this.#queue.push({ vad, resolve, reject })
-      this.#schedule()
+      this.#schedule(now)
     })
   }
 
@@ -161,21 +186,52 @@ class SharedModel {
     if (--this.#refs > 0) return
     SharedModel.#byPath.delete(this.modelPath)
     await this.#running
+    clearTimeout(this.#waitTimer)
+    this.#waitTimer = undefined
     for (const request of this.#queue.splice(0)) request.reject(new LLMRTC_ERR_VAD('the model was closed'))
     await this.#session.release()
   }
 
-  #schedule (): void {
+  #schedule (now: number): void {
     if (this.#scheduled || this.#running !== undefined) return
+    const waited = now - this.#queuedAt
+    if (waited < BATCH_WAIT_MS && this.#queue.length < Math.min(this.#liveStreams(now), MAX_BATCH)) {
+      // Not a window of every live stream yet: the rest follow within a frame period.
+      if (this.#waitTimer === undefined) this.#waitTimer = setTimeout(this.#waitOver, BATCH_WAIT_MS - waited)
+      return
+    }
+    clearTimeout(this.#waitTimer)
+    this.#waitTimer = undefined
     this.#scheduled = true
     // One turn of the event loop later, so that windows pushed by other streams in this turn join.
-    setImmediate(() => {
-      this.#scheduled = false
-      this.#running = this.#runBatch().finally(() => {
-        this.#running = undefined
-        if (this.#queue.length > 0) this.#schedule()
-      })
+    setImmediate(this.#start)
+  }
+
+  // Bound once: a timer and an immediate per run, no closure per run.
+  readonly #waitOver = (): void => {
+    this.#waitTimer = undefined
+    this.#schedule(this.#queuedAt + BATCH_WAIT_MS)
+  }
+
+  readonly #start = (): void => {
+    this.#scheduled = false
+    this.#running = this.#runBatch().finally(() => {
+      this.#running = undefined
+      if (this.#queue.length > 0) this.#schedule(monotonicClock.now())
     })
+  }
+
+  /** Counts the live streams, forgetting those that stopped submitting. */
+  #liveStreams (now: number): number {
+    const live = this.#live
+    let kept = 0
+    for (let i = 0; i < live.length; i++) {
+      const vad = live[i] as SileroVadState
+      if (now - vad.submittedAt <= LIVE_MS) live[kept++] = vad
+      else vad.live = false
+    }
+    live.length = kept
+    return kept
   }
 
   async #runBatch (): Promise<void> {

@@ -76,6 +76,19 @@ t.test('windows of several streams are batched into one run and score as they do
   }
 })
 
+t.test('live streams whose windows complete at different moments still share a run', async t => {
+  const speech = await synthesizeSpeech(PHRASE, 16000)
+  const states = [vad.createState(), vad.createState()]
+  // Both streams become live (each submitted a window recently).
+  await Promise.all(states.map(async s => await vad.detect(s, speech.subarray(0, 512))))
+  const before = vad.stats
+  // The second stream's window comes a turn of the event loop later, as another sink's frame would.
+  const first = vad.detect(states[0]!, speech.subarray(512, 1024))
+  const second = new Promise<number>((resolve, reject) => { setImmediate(() => { vad.detect(states[1]!, speech.subarray(512, 1024)).then(resolve, reject) }) })
+  await Promise.all([first, second])
+  t.same({ runs: vad.stats.runs - before.runs, windows: vad.stats.windows - before.windows }, { runs: 1, windows: 2 }, 'one run for both windows')
+})
+
 t.test('a stream must wait for each window, send 512 samples, and not use a closed handle', async t => {
   const state = vad.createState()
   const first = vad.detect(state, new Int16Array(512))

@@ -1,0 +1,193 @@
+/**
+ * Main-thread cost of a WebRTC session's per-frame work, apart from the rest of the server.
+ * Run: `npx tsx bench/frame-path.ts [sessions] [seconds]` (defaults 10 and 10). Prints markdown tables.
+ *
+ * 1. Inbound path in real time: `sessions` microphones deliver 10 ms frames of 48 kHz mono (an espeak-ng
+ *    phrase + 1.5 s of silence in a loop, as bench/concurrency.ts's clients speak), each from its own
+ *    timer at its own phase (as RTCAudioSinks do), into one SpeechDetector per session on the shared
+ *    Silero model: resampling, windowing, batched VAD and segmentation, what plugins/pipeline/speech-
+ *    detection.ts runs per session. Cost = CPU of this process (every thread) minus a run of the same
+ *    timers delivering to nothing, per session-second. Best of 3 rounds (the machine is shared).
+ * 2. Each stage alone, in a tight loop (CPU µs per call).
+ * 3. wrtc's RTCAudioSource.onData on a connected loopback peer connection: µs per 10 ms frame (wall,
+ *    around the call), and the JS thread's CPU per call (its schedstat, minus a run calling nothing).
+ *    Whether onData takes more than 10 ms per call is tried in a child process.
+ */
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import type { AudioFrame } from '../lib/audio/audio-frame.js'
+import { downmix } from '../lib/audio/downmix.js'
+import { Resampler } from '../lib/audio/resampler.js'
+import { SILERO_WINDOW_SAMPLES, SileroVad } from '../lib/vad/silero-vad.js'
+import { SpeechDetector } from '../lib/vad/speech-detector.js'
+import { SpeechSegmenter } from '../lib/vad/speech-segmenter.js'
+import { loadWrtc, type WrtcAudioData } from '../plugins/webrtc/wrtc.js'
+import { concat, silence, synthesizeSpeech } from '../test/helpers/speech.js'
+import { guard } from './guard.js'
+
+const SESSIONS = Number(process.argv[2] ?? 10)
+const SECONDS = Number(process.argv[3] ?? 10)
+const FRAME = 480
+const fmt = (n: number, digits = 1): string => n.toFixed(digits)
+
+if (process.argv[2] === 'batch-probe') {
+  // Child: does onData take 20 ms of 48 kHz in one call?
+  const wrtc = loadWrtc()
+  const source = new wrtc.nonstandard.RTCAudioSource()
+  try {
+    source.onData({ samples: new Int16Array(960), sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 960 })
+    console.log('accepted')
+  } catch (error) {
+    console.log(`rejected: ${(error as Error).message}`)
+  }
+  process.exit(0)
+}
+
+guard(10 * 60_000)
+const cpuNowUs = (): number => { const u = process.cpuUsage(); return u.user + u.system }
+
+const speech = concat(await synthesizeSpeech('Hello there, what time is it right now?', 48_000), silence(1500, 48_000))
+const frameAt = (i: number): Int16Array => {
+  const start = (i * FRAME) % (speech.length - FRAME)
+  return speech.subarray(start, start + FRAME)
+}
+
+/** CPU µs this process spends while `sessions` timers each deliver 100 frames/s for `seconds` to `deliver`. */
+async function realTime (sessions: number, seconds: number, deliver: (session: number, frame: number) => void): Promise<number> {
+  const timers: NodeJS.Timeout[] = []
+  const frames = new Array<number>(sessions).fill(0)
+  const started = cpuNowUs()
+  await new Promise<void>(resolve => {
+    for (let s = 0; s < sessions; s++) {
+      // Each microphone at its own phase within the 10 ms period, as independent sinks are.
+      setTimeout(() => {
+        timers.push(setInterval(() => { deliver(s, frames[s]!++) }, 10))
+      }, (s * 10) / sessions)
+    }
+    setTimeout(resolve, seconds * 1000)
+  })
+  for (const timer of timers) clearInterval(timer)
+  return cpuNowUs() - started
+}
+
+async function inboundPath (vad: SileroVad): Promise<{ usPerSessionSecond: number, idleUs: number, meanBatch: number, events: number }> {
+  let best = { usPerSessionSecond: Infinity, idleUs: 0, meanBatch: 0, events: 0 }
+  for (let round = 0; round < 3; round++) {
+    const idleUs = await realTime(SESSIONS, SECONDS, () => {})
+    let events = 0
+    const detectors = Array.from({ length: SESSIONS }, () => new SpeechDetector(vad, { onEvent: () => { events++ }, onError: (e) => { throw e } }))
+    const frame: AudioFrame = { samples: new Int16Array(0), sampleRateHz: 48_000, channels: 1, samplesPerChannel: FRAME }
+    const before = vad.stats
+    const busyUs = await realTime(SESSIONS, SECONDS, (s, f) => {
+      frame.samples = frameAt(f + s * 37)
+      detectors[s]!.push(frame)
+    })
+    await Promise.all(detectors.map(async d => { await d.drain() }))
+    const after = vad.stats
+    for (const d of detectors) d.close()
+    const usPerSessionSecond = (busyUs - idleUs) / SESSIONS / SECONDS
+    if (usPerSessionSecond < best.usPerSessionSecond) {
+      best = { usPerSessionSecond, idleUs, meanBatch: (after.windows - before.windows) / (after.runs - before.runs), events }
+    }
+  }
+  return best
+}
+
+/** Best of 3 rounds of CPU µs per call. */
+async function perCall (iterations: number, fn: (i: number) => unknown): Promise<number> {
+  let best = Infinity
+  for (let round = 0; round < 3; round++) {
+    const start = cpuNowUs()
+    for (let i = 0; i < iterations; i++) await fn(i)
+    best = Math.min(best, (cpuNowUs() - start) / iterations)
+  }
+  return best
+}
+
+async function stages (vad: SileroVad): Promise<string[]> {
+  const rows: string[] = []
+  const stereo = new Int16Array(2 * FRAME)
+  const mono = new Int16Array(FRAME)
+  const frame = frameAt(10)
+  for (let i = 0; i < FRAME; i++) stereo.fill(frame[i]!, 2 * i, 2 * i + 2)
+  rows.push(`| downmix, 10 ms of 48 kHz stereo | ${fmt(await perCall(50_000, () => downmix(stereo, 2, mono)), 2)} |`)
+  const resampler = new Resampler(48_000, 16_000)
+  rows.push(`| resample 48 kHz → 16 kHz, 10 ms | ${fmt(await perCall(50_000, (i) => resampler.process(frameAt(i))), 2)} |`)
+  const window = new Int16Array(SILERO_WINDOW_SAMPLES)
+  const state = vad.createState()
+  rows.push(`| Silero window alone (batch 1) | ${fmt(await perCall(500, async () => await vad.detect(state, window)))} |`)
+  for (const streams of [4, 10, 20]) {
+    const states = Array.from({ length: streams }, () => vad.createState())
+    rows.push(`| Silero window in a batch of ${streams} | ${fmt(await perCall(Math.round(2000 / streams), async () => await Promise.all(states.map(async s => await vad.detect(s, window)))) / streams)} |`)
+  }
+  const segmenter = new SpeechSegmenter(undefined, () => {})
+  const windowed = new Int16Array(SILERO_WINDOW_SAMPLES)
+  rows.push(`| segmenter, one window (speech 1 s, silence 1 s) | ${fmt(await perCall(50_000, (i) => { segmenter.push(windowed, i % 62 < 31 ? 0.9 : 0.1) }), 2)} |`)
+  return rows
+}
+
+/** Main-thread ns on CPU so far (schedstat of the JS thread). */
+function jsThreadNs (): number {
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0])
+}
+
+async function onDataCost (): Promise<{ wallP50Us: number, wallMeanUs: number, cpuUs: number }> {
+  const wrtc = loadWrtc()
+  const sender = new wrtc.RTCPeerConnection()
+  const receiver = new wrtc.RTCPeerConnection()
+  sender.onicecandidate = ({ candidate }) => { if (candidate !== null) void receiver.addIceCandidate(candidate) }
+  receiver.onicecandidate = ({ candidate }) => { if (candidate !== null) void sender.addIceCandidate(candidate) }
+  const source = new wrtc.nonstandard.RTCAudioSource()
+  sender.addTrack(source.createTrack())
+  await sender.setLocalDescription(await sender.createOffer())
+  await receiver.setRemoteDescription(sender.localDescription!)
+  await receiver.setLocalDescription(await receiver.createAnswer())
+  await sender.setRemoteDescription(receiver.localDescription!)
+  while (sender.connectionState !== 'connected') await new Promise(resolve => setTimeout(resolve, 20))
+  // onData wants an array of its own (it checks the buffer's byteLength), not a view into the loop.
+  const samples = new Int16Array(FRAME)
+  const data: WrtcAudioData = { samples, sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: FRAME }
+  const calls = SECONDS * 100
+  const run = async (push: boolean): Promise<{ ns: number, wall: number[] }> => {
+    const wall: number[] = []
+    const started = jsThreadNs()
+    await new Promise<void>(resolve => {
+      let n = 0
+      const timer = setInterval(() => {
+        samples.set(frameAt(n))
+        const t = performance.now()
+        if (push) source.onData(data)
+        wall.push((performance.now() - t) * 1000)
+        if (++n === calls) { clearInterval(timer); resolve() }
+      }, 10)
+    })
+    return { ns: jsThreadNs() - started, wall }
+  }
+  await run(true)
+  const idle = await run(false)
+  const busy = await run(true)
+  sender.close()
+  receiver.close()
+  const wall = busy.wall.sort((a, b) => a - b)
+  return { wallP50Us: wall[wall.length >> 1]!, wallMeanUs: wall.reduce((a, b) => a + b, 0) / calls, cpuUs: (busy.ns - idle.ns) / 1000 / calls }
+}
+
+const vad = await SileroVad.acquire()
+console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, load average ${loadavg().map(l => fmt(l, 2)).join(' ')}\n`)
+const inbound = await inboundPath(vad)
+console.log('| inbound path, real time | sessions | CPU µs per session-second | share of one core per session | mean VAD batch | timers alone (µs/s) |')
+console.log('|---|---|---|---|---|---|')
+console.log(`| 48 kHz mono → 16 kHz → Silero → segmenter | ${SESSIONS} | ${fmt(inbound.usPerSessionSecond, 0)} | ${fmt(inbound.usPerSessionSecond / 1e4, 2)}% | ${fmt(inbound.meanBatch)} | ${fmt(inbound.idleUs / SECONDS, 0)} |`)
+console.log('\n| stage | CPU µs per call |')
+console.log('|---|---|')
+for (const row of await stages(vad)) console.log(row)
+await vad.close()
+const onData = await onDataCost()
+const probe = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'batch-probe'], { encoding: 'utf8' })
+console.log('\n| RTCAudioSource.onData, 10 ms of 48 kHz mono, connected | wall p50 (µs) | wall mean (µs) | JS thread CPU per call (µs) |')
+console.log('|---|---|---|---|')
+console.log(`| ${SECONDS * 100} calls at 100/s | ${fmt(onData.wallP50Us)} | ${fmt(onData.wallMeanUs)} | ${fmt(onData.cpuUs)} |`)
+console.log(`\n20 ms in one onData call: ${probe.stdout.trim() || probe.stderr.trim().split('\n').at(-1)}`)
+// wrtc can crash at a natural exit once an RTCAudioSource existed.
+process.exit(0)
