@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { LLMRTCServer } from '../../server/llmrtc-server.js'
 import { cleanEnv, startChild, type RunningChild } from '../helpers/child-server.js'
 import { connectOverNetwork, type RecordingSocket } from '../helpers/ws-client.js'
 
@@ -140,4 +141,26 @@ t.test('workers: 1 is one process, as before: no cluster, /health as before', as
   t.notMatch(run.output(), /primary|worker \d/)
   run.child.kill('SIGTERM')
   t.same(await run.exited, { code: 0, signal: null })
+})
+
+t.test('in this process: workers 1 is single, a bad count fails at construction, and a primary that was never started serves nothing', async t => {
+  const single = new LLMRTCServer({ env: false, workers: 1, port: 0, host: '127.0.0.1', logger: false, webrtc: false })
+  t.teardown(() => single.stop())
+  t.equal(single.role, 'single')
+  t.equal(single.workerId, undefined)
+  const { port } = await single.start()
+  t.same(JSON.parse((await get(port, '/health')).body), { ok: true }, '`workers` is not passed to the plugin as an unknown option')
+
+  t.throws(() => new LLMRTCServer({ env: false, workers: 0 }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /"workers": expected a positive integer or "auto", instead got 0/ })
+  t.throws(() => new LLMRTCServer({ env: { WORKERS: 'two' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID_ENV', message: /WORKERS: expected a positive integer or "auto", instead got "two"/ })
+
+  const primary = new LLMRTCServer({ env: { WORKERS: '2' }, logger: false })
+  t.equal(primary.role, 'primary', 'env WORKERS is read when the option is not given')
+  primary.getApp().get('/ignored', async () => ({}))
+  t.equal(primary.getApp().server.listening, false, 'the primary\'s app is inert')
+  t.equal(await primary.say('any', 'hello'), undefined, 'no session lives in the primary')
+  t.equal(await primary.generateReply('any', 'greet'), undefined)
+  t.same(primary.workerPids, [])
+  await primary.stop()
+  t.equal(primary.started, false)
 })
