@@ -1,7 +1,8 @@
-import { monotonicClock, type Clock, type TimerHandle } from '../clock.js'
+import { monotonicClock, type Clock } from '../clock.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
 import type { AudioOutput } from './media-transport.js'
 import { Resampler } from '../audio/resampler.js'
+import { FrameTicker } from './frame-ticker.js'
 
 /** The track's rate: the output always emits 48 kHz mono. */
 export const OUTPUT_SAMPLE_RATE_HZ = 48_000
@@ -43,11 +44,19 @@ export interface RateConverter {
 export interface PacedAudioOutputOptions {
   /**
    * Receives each 10 ms frame at its slot in real time: always the same 480-sample buffer, overwritten
-   * for the next frame (copy it to keep it). Silence when nothing is queued.
+   * for the next frame (copy it to keep it). Silence when nothing is queued, until the output sleeps.
    */
   onFrame: (samples: Int16Array) => void
   /** Time source; `now()` should be monotonic (default: `monotonicClock`, with unref'd timers). */
   clock?: Clock
+  /** Slots shared with the other outputs on the same clock (default: `FrameTicker.of(clock)`). */
+  ticker?: FrameTicker
+  /**
+   * Silence after which the output stops emitting frames until audio is written, in ms, rounded up to
+   * whole frames (default `Infinity`: never). Only for a sink that drops silence anyway (StreamedMedia):
+   * a WebRTC track must not stop, see the class comment.
+   */
+  idleAfterMs?: number
   /** Makes the converter from `fromHz` to 48 kHz (default: llmrtc's polyphase resampler). */
   createConverter?: (fromHz: number, toHz: number) => RateConverter
   /**
@@ -72,9 +81,16 @@ interface Chunk {
 
 /**
  * A real-time playout queue for one WebRTC audio track. Frame n is emitted at `start + n * 10 ms`
- * (absolute schedule, so timer lateness never accumulates into drift). While nothing is queued it keeps
- * emitting silence: measured with @roamhq/wrtc, pausing the sender makes the receiver's jitter buffer
- * grow by tens of ms at every resume, while continuous silence keeps the delay constant.
+ * (absolute schedule, so timer lateness never accumulates into drift), on the slots of a ticker shared
+ * by every output on the same clock (one timer for all tracks, not one each).
+ *
+ * While nothing is queued a WebRTC track keeps emitting silence. libwebrtc's sender (M106 in
+ * @roamhq/wrtc) advances the RTP timestamp by one frame per frame it is handed, not with time: after a
+ * pause the next packet carries the timestamp that follows the last one, seconds late, and the receiver's
+ * jitter buffer takes the gap as network delay. Measured in Chromium, stopping after 2 s of silence made
+ * its jitter-buffer delay 0.2-1 s on the next answers, even after 600 ms of silence before them, instead
+ * of 40-60 ms (docs/benchmarks.md, "Receiver jitter buffer and idle tracks"). Sinks that drop silence
+ * (StreamedMedia) stop instead, with `idleAfterMs`, and start again when audio is written.
  *
  * "Played" means the frame's 10 ms slot has passed: marks and `drain()` settle one frame after the last
  * sample was handed to the track.
@@ -91,6 +107,8 @@ interface Chunk {
 export class PacedAudioOutput implements AudioOutput {
   readonly #onFrame: (samples: Int16Array) => void
   readonly #clock: Clock
+  readonly #ticker: FrameTicker
+  readonly #idleAfterFrames: number
   readonly #createConverter: (fromHz: number, toHz: number) => RateConverter
   readonly #converters = new Map<number, RateConverter>()
   readonly #maxCatchUpFrames: number
@@ -107,14 +125,21 @@ export class PacedAudioOutput implements AudioOutput {
   #startAt = 0
   #frameIndex = 0
   #pauseState: PauseState = 'playing'
-  #timer: TimerHandle | undefined
+  #started = false
+  /** Subscribed to the ticker, emitting frames (false before `start()` and while idle, see `idleAfterMs`). */
+  #sending = false
+  /** Silent frames emitted since the output last had something to play. */
+  #idleFrames = 0
   #closed = false
   #framesSent = 0
   #restarts = 0
+  #resumedAfterIdle = 0
 
   constructor (options: PacedAudioOutputOptions) {
     this.#onFrame = options.onFrame
     this.#clock = options.clock ?? monotonicClock
+    this.#ticker = options.ticker ?? FrameTicker.of(this.#clock)
+    this.#idleAfterFrames = Math.ceil((options.idleAfterMs ?? Infinity) / FRAME_MS)
     this.#createConverter = options.createConverter ?? ((fromHz, toHz) => new Resampler(fromHz, toHz))
     this.#maxCatchUpFrames = options.maxCatchUpFrames ?? 5
     this.#leadFrames = options.leadFrames ?? 0
@@ -128,17 +153,26 @@ export class PacedAudioOutput implements AudioOutput {
 
   get paused (): boolean { return this.#pauseState === 'fading-out' || this.#pauseState === 'paused' }
 
-  /** Frames emitted so far, and how often the schedule restarted after the event loop fell behind. */
-  get stats (): { framesSent: number, restarts: number } {
-    return { framesSent: this.#framesSent, restarts: this.#restarts }
+  /** Whether frames are being emitted now (started, and not stopped for `idleAfterMs`). */
+  get sending (): boolean { return this.#sending }
+
+  /**
+   * Frames emitted so far, how often the schedule restarted after the event loop fell behind, and how
+   * often written audio started the frames again after `idleAfterMs`.
+   */
+  get stats (): { framesSent: number, restarts: number, resumedAfterIdle: number } {
+    return { framesSent: this.#framesSent, restarts: this.#restarts, resumedAfterIdle: this.#resumedAfterIdle }
   }
 
-  /** Starts emitting frames (idempotent). Audio written before start waits in the queue. */
+  /**
+   * Starts emitting frames (idempotent). Audio written before start waits in the queue, and the first
+   * frame, emitted now, carries it.
+   */
   start (): void {
-    if (this.#closed || this.#timer !== undefined) return
-    this.#startAt = this.#clock.now()
-    this.#frameIndex = 0
-    this.#tick()
+    if (this.#closed || this.#started) return
+    this.#started = true
+    this.#run()
+    this.#onTick(this.#clock.now())
   }
 
   write (pcm: Int16Array, sampleRateHz: number, mark?: string): void {
@@ -149,6 +183,13 @@ export class PacedAudioOutput implements AudioOutput {
     const samples = sampleRateHz === OUTPUT_SAMPLE_RATE_HZ ? pcm.slice() : this.#converterFor(sampleRateHz).process(pcm).slice()
     this.#queue.push({ samples, offset: 0, mark })
     this.#queuedSamples += samples.length
+    if (this.#started && !this.#sending) {
+      // Stopped while idle: frames start again, the first one once the caller's synchronous writes are
+      // queued (a microtask) or at the next slot, whichever comes first.
+      this.#resumedAfterIdle++
+      this.#run()
+      queueMicrotask(this.#kick)
+    }
   }
 
   drain (): Promise<void> {
@@ -188,8 +229,7 @@ export class PacedAudioOutput implements AudioOutput {
     if (this.#closed) return
     this.#closed = true
     this.#pauseState = 'playing'
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#sleep()
     this.#queue.length = 0
     this.#queuedSamples = 0
     this.#finishing.length = 0
@@ -207,32 +247,40 @@ export class PacedAudioOutput implements AudioOutput {
     return converter
   }
 
-  readonly #onTimer = (): void => { this.#tick() }
+  /** A new schedule: its first frame is due now, in the ticker's current slot, the next ones on its slots. */
+  #run (): void {
+    this.#sending = true
+    this.#idleFrames = 0
+    this.#startAt = this.#ticker.slotStart(this.#clock.now())
+    this.#frameIndex = 0
+    this.#ticker.add(this.#onTick)
+  }
 
-  #tick (): void {
-    this.#timer = undefined
-    const now = this.#clock.now()
+  readonly #kick = (): void => { if (this.#sending) this.#onTick(this.#clock.now()) }
+
+  #sleep (): void {
+    this.#sending = false
+    this.#ticker.remove(this.#onTick)
+  }
+
+  readonly #onTick = (now: number): void => {
     let due = Math.floor((now - this.#startAt) / FRAME_MS) + 1
     if (due - this.#frameIndex > this.#maxCatchUpFrames) {
-      // Too far behind (blocked event loop): restart the schedule with the next frame due now.
-      this.#startAt = now - this.#frameIndex * FRAME_MS
+      // Too far behind (blocked event loop): restart the schedule with the next frame due now, on the
+      // ticker's slots.
+      this.#startAt = this.#ticker.slotStart(now) - this.#frameIndex * FRAME_MS
       due = this.#frameIndex + 1
       this.#restarts++
     }
-    try {
-      // While audio is queued, up to `leadFrames` more frames than real time (none by default).
-      while (!this.#closed && this.#frameIndex < due + (this.#queue.length > 0 ? this.#leadFrames : 0)) {
-        this.#frameIndex++
-        this.#finishLastFrame()
-        this.#emitFrame()
-      }
-    } finally {
-      // A throwing listener or sink propagates, but the track keeps its clock.
-      if (!this.#closed) {
-        // The next real-time slot (frames emitted ahead of it wait for theirs).
-        const next = this.#startAt + Math.min(this.#frameIndex, due) * FRAME_MS
-        this.#timer = this.#clock.setTimeout(this.#onTimer, Math.max(1, Math.ceil(next - this.#clock.now())))
-      }
+    // While audio is queued, up to `leadFrames` more frames than real time (none by default). A throwing
+    // listener or sink propagates (the ticker rethrows it), but the track keeps its clock.
+    while (this.#sending && this.#frameIndex < due + (this.#queue.length > 0 ? this.#leadFrames : 0)) {
+      this.#frameIndex++
+      this.#finishLastFrame()
+      if (!this.#sending) break // closed by a listener
+      this.#emitFrame()
+      if (this.playing) this.#idleFrames = 0
+      else if (++this.#idleFrames >= this.#idleAfterFrames) this.#sleep()
     }
   }
 

@@ -72,10 +72,12 @@ export class StreamedMedia implements SessionMedia, AudioOutput {
     this.#downsampler = rate === OUTPUT_SAMPLE_RATE_HZ ? undefined : new Resampler(OUTPUT_SAMPLE_RATE_HZ, rate)
     this.#outbound = new Int16Array(rate * options.packetMs / 1000)
     // A packet of several 10 ms frames leaves as soon as an answer starts, not one or more slots later:
-    // the output runs that many frames ahead while it plays (the far end buffers them).
+    // the output runs that many frames ahead while it plays (the far end buffers them). Silence is not
+    // sent, so the output stops its frames as soon as nothing plays (idleAfterMs 0) until audio comes.
     this.#paced = new PacedAudioOutput({
       onFrame: (samples) => { this.#onFrame(samples) },
       leadFrames: Math.max(0, Math.ceil(options.packetMs / FRAME_MS) - 1),
+      idleAfterMs: 0,
       ...(options.clock !== undefined ? { clock: options.clock } : {})
     })
     this.#paced.onPlayed((mark) => { this.#sent(mark) })

@@ -154,7 +154,8 @@ export class WebRTCTestClient {
     this.#micTrack = source.createTrack()
     pc.addTrack(this.#micTrack)
     const data: WrtcAudioData = { samples: new Int16Array(480), sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 }
-    this.#mic = new PacedAudioOutput({ onFrame: (samples) => { data.samples = samples; source.onData(data) } })
+    // A microphone streams all the time, as a browser's does (never asleep).
+    this.#mic = new PacedAudioOutput({ idleAfterMs: Infinity, onFrame: (samples) => { data.samples = samples; source.onData(data) } })
     await this.renegotiate()
     this.#mic.start()
   }

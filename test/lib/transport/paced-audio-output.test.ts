@@ -406,3 +406,88 @@ t.test('leadFrames: while audio is queued the output runs that many frames ahead
   t.equal(output.stats.restarts, 0)
   output.close()
 })
+
+t.test('outputs on one clock share one timer, each keeps its own frames and queue on the shared slots', async t => {
+  const clock = new FakeClock(0)
+  const first = recorder(clock)
+  const second = recorder(clock)
+  first.output.start()
+  clock.advance(23)
+  second.output.write(tone(20), 48_000, 'second')
+  second.output.start()
+  t.equal(clock.pending, 1, 'one timer for both tracks')
+  clock.advance(47)
+  t.same(first.frames.map(f => f.at), [0, 10, 20, 30, 40, 50, 60, 70])
+  t.same(second.frames.map(f => f.at), [23, 30, 40, 50, 60, 70], 'the second track\'s first frame at its start, then on the same slots')
+  t.same(second.frames.map(f => !isSilent(f.samples)), [true, true, false, false, false, false])
+  t.ok(first.frames.every(f => isSilent(f.samples)), 'the first track only silence')
+  t.equal(second.output.playedMs, 20)
+  first.output.close()
+  t.equal(clock.pending, 1, 'the other track keeps the timer')
+  second.output.close()
+  t.equal(clock.pending, 0)
+})
+
+t.test('idleAfterMs: frames stop once nothing played for that long, after marks and drains settled', async t => {
+  const clock = new FakeClock(0)
+  const frames: Array<{ at: number, loud: boolean }> = []
+  const output = new PacedAudioOutput({ clock, idleAfterMs: 30, onFrame: (samples) => { frames.push({ at: clock.now(), loud: !isSilent(samples) }) } })
+  const marks: Array<[string, number]> = []
+  output.onPlayed(mark => { marks.push([mark, clock.now()]) })
+  output.write(tone(20), 48_000, 'answer')
+  output.start()
+  const drained = output.drain()
+  clock.advance(100)
+  await drained
+  t.same(frames.map(f => [f.at, f.loud]), [[0, true], [10, true], [20, false], [30, false], [40, false]], 'the answer, then 30 ms of silence')
+  t.same(marks, [['answer', 20]], 'the mark when its last frame\'s slot was over')
+  t.equal(output.sending, false)
+  t.equal(clock.pending, 0, 'no timer while idle')
+  t.equal(output.playedMs, 20)
+  output.close()
+})
+
+t.test('audio written to an idle output plays at once, then on the slots, and the output stops again after it', async t => {
+  const clock = new FakeClock(0)
+  const frames: Array<{ at: number, loud: boolean }> = []
+  const output = new PacedAudioOutput({ clock, idleAfterMs: 0, onFrame: (samples) => { frames.push({ at: clock.now(), loud: !isSilent(samples) }) } })
+  output.start()
+  t.same(frames, [{ at: 0, loud: false }], 'one silent frame, then idle')
+  t.equal(output.sending, false)
+  clock.advance(1005)
+  output.write(tone(15), 48_000, 'a')
+  output.write(tone(15), 48_000, 'b')
+  t.equal(frames.length, 1, 'nothing emitted inside write()')
+  await Promise.resolve()
+  t.same(frames.slice(1), [{ at: 1005, loud: true }], 'the first frame once the synchronous writes are queued')
+  const marks: Array<[string, number]> = []
+  output.onPlayed(mark => { marks.push([mark, clock.now()]) })
+  clock.advance(100)
+  t.same(frames.slice(1).map(f => [f.at, f.loud]), [[1005, true], [1010, true], [1020, true], [1030, false]], 'then one frame per slot')
+  t.same(marks, [['a', 1020], ['b', 1030]])
+  t.equal(output.playedMs, 30)
+  t.same(output.stats, { framesSent: 5, restarts: 0, resumedAfterIdle: 1 })
+  t.equal(clock.pending, 0)
+  output.close()
+})
+
+t.test('an idle output never stops while paused audio waits, and stops only after it played', async t => {
+  const clock = new FakeClock(0)
+  const { output, frames } = (() => {
+    const frames: boolean[] = []
+    const output = new PacedAudioOutput({ clock, idleAfterMs: 20, onFrame: (samples) => { frames.push(!isSilent(samples)) } })
+    return { output, frames }
+  })()
+  output.write(tone(30), 48_000)
+  output.pause()
+  output.start()
+  clock.advance(500)
+  t.equal(output.sending, true, 'paused with audio queued: frames go on')
+  t.equal(frames.filter(Boolean).length, 1, 'only the faded-out frame was heard')
+  output.resume()
+  clock.advance(200)
+  t.equal(frames.filter(Boolean).length, 3, 'the rest after resume')
+  t.equal(output.sending, false)
+  t.equal(output.playedMs, 30)
+  output.close()
+})
