@@ -10,7 +10,6 @@ import { ClusterSessionStore } from '../lib/sessions/cluster-session-store.js'
 import type { LLMRTCPluginOptions } from '../plugins/llmrtc/index.js'
 import type { TurnResult } from '../lib/pipeline/turn-types.js'
 import { loggerOptions } from '../lib/logger.js'
-import llmrtc from '../plugins/llmrtc/index.js'
 
 export interface LLMRTCServerOptions extends LLMRTCPluginOptions {
   /** Port to listen on (default: env PORT, else 8787; 0 picks a free port). */
@@ -97,7 +96,8 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
       if (options.sessionStore === undefined && !redisConfigured) pluginOptions.sessionStore = new ClusterSessionStore(this.#worker)
       this.#worker.handle({ drain: (drainTimeoutMs) => { this.#exitAfterDrain(drainTimeoutMs) } })
     }
-    this.#app.register(llmrtc, { ...pluginOptions, env: options.env ?? process.env })
+    // Imported here, not at the top: a cluster's primary never loads the plugin tree (tens of MB it would not use).
+    this.#app.register(import('../plugins/llmrtc/index.js'), { ...pluginOptions, env: options.env ?? process.env })
     // A plugin that depends on llmrtc: if llmrtc fails to register, start() rejects with its error.
     this.#app.register(fp(async (app) => {
       app.llmrtc.addHook('onConnection', (id) => { this.emit('connection', { id }) })
