@@ -97,8 +97,12 @@ t.test('two workers share one port: connections land on both, a session resumes 
     t.equal(metric(scrape.body, /^llmrtc_turns_total\{outcome="completed",transport="websocket"\} (\d+)$/m), 3, 'turns of both workers')
   }
 
+  const last = second.client.messages.length
+  second.client.send({ type: 'text', text: 'a last question' })
+  await second.client.next('transcript', last)
   cluster.run.child.kill('SIGTERM')
   t.equal((await second.client.closed).code, 1001, 'each worker drains: its sockets close with 1001 (going away)')
+  t.ok(second.client.messages.slice(last).some(m => m.type === 'metrics'), 'after the turn in progress has finished')
   t.equal((await other.client.closed).code, 1001)
   t.same(await cluster.run.exited, { code: 0, signal: null }, 'the primary exits 0 once every worker has')
   t.equal(cluster.run.output().match(/"msg":"drained: no turn in progress"/g)?.length, 2, 'both workers drained')
