@@ -1,11 +1,13 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import cluster from 'node:cluster'
 import { EventEmitter } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { ClusterPrimary } from '../lib/cluster/cluster-primary.js'
 import { clusterWorker, type ClusterWorker } from '../lib/cluster/cluster-worker.js'
 import { resolveWorkerCount, type WorkerCount } from '../lib/cluster/worker-count.js'
 import { readEnvValue } from '../lib/config/env-errors.js'
+import { invalidOption } from '../lib/config/invalid-option.js'
 import { ClusterSessionStore } from '../lib/sessions/cluster-session-store.js'
 import type { LLMRTCPluginOptions } from '../plugins/llmrtc/index.js'
 import type { TurnResult } from '../lib/pipeline/turn-types.js'
@@ -67,6 +69,8 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
     const { port, host, logger: loggerOption, trustProxy, workers, ...pluginOptions } = options
     this.#worker = clusterWorker()
     const workerCount = this.#worker === undefined ? resolveWorkerCount(workers, env.WORKERS) : 1
+    // A worker of the application's own cluster cannot fork: its primary does.
+    if (workerCount > 1 && !cluster.isPrimary) invalidOption('workers', '1 in a worker of another node:cluster', workers ?? env.WORKERS)
     this.#listen = {
       port: port ?? (readEnvValue('PORT', env.PORT) as number | undefined) ?? 8787,
       host: host ?? (env.HOST !== undefined && env.HOST !== '' ? env.HOST : '127.0.0.1')
