@@ -18,7 +18,10 @@ export interface LLMRTCWebRTCOptions {
    * runs without WebRTC: offers get `error{code:'WEBRTC_UNAVAILABLE'}` and `available` is false.
    */
   loadWrtc?: () => Wrtc
-  /** Longest wait for the server's ICE gathering before answering, in ms (default 2000). Later candidates are trickled. */
+  /**
+   * Longest wait for the candidates the answer must carry (a UDP host candidate; server-reflexive with a
+   * STUN server, relayed with a TURN server) before answering, in ms (default 2000). Later candidates are trickled.
+   */
   gatherTimeoutMs?: number
   /** How long a `disconnected` peer may take to recover before it counts as failed, in ms (default 10000). */
   disconnectedGraceMs?: number

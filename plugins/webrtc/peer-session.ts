@@ -4,7 +4,7 @@ import type { Logger } from '../../lib/logger.js'
 import type { IceServer } from '../../lib/protocol/server-messages.js'
 import type { SessionMedia } from '../../lib/transport/media-transport.js'
 import { FRAME_SAMPLES, OUTPUT_SAMPLE_RATE_HZ, PacedAudioOutput } from '../../lib/transport/paced-audio-output.js'
-import { waitForIceGathering } from './ice-gathering.js'
+import { candidateKey, candidateTypesNeeded, sdpCandidates, waitForAnswerCandidates, type CandidateType } from './ice-gathering.js'
 import { InboundAudio } from './inbound-audio.js'
 import type { Wrtc, WrtcAudioData, WrtcDataChannel, WrtcIceCandidateInit, WrtcMediaStreamTrack, WrtcPeerConnection } from './wrtc.js'
 
@@ -15,7 +15,7 @@ export interface PeerSessionOptions {
   wrtc: Wrtc
   /** ICE servers of the server's own peer (the same as the client's). */
   iceServers: IceServer[]
-  /** Longest wait for ICE gathering before answering with the candidates found so far, in ms. */
+  /** Longest wait for the answer's candidates before answering with those found so far, in ms. */
   gatherTimeoutMs: number
   /** How long `disconnected` may last before the peer counts as failed, in ms. */
   disconnectedGraceMs: number
@@ -25,7 +25,7 @@ export interface PeerSessionOptions {
   onChannel: (channel: WrtcDataChannel | undefined) => void
   /** A message arrived on the `data` channel. */
   onChannelMessage: (data: string | ArrayBuffer) => void
-  /** A local candidate found after the answer was sent (gathering timed out), or null at the end. */
+  /** A local candidate found after the answer was sent and not in it, or null after the last of them. */
   onCandidate: (candidate: WrtcIceCandidateInit | null) => void
   /** The client's microphone track arrived (once per peer). */
   onMedia: () => void
@@ -51,10 +51,16 @@ export class PeerSession implements SessionMedia {
   #hasMedia = false
   /** Candidates found after the answer went out are trickled with `ice`. */
   #trickle = false
+  /** What the answer must carry before it goes out (see waitForAnswerCandidates). */
+  readonly #needed: Set<CandidateType>
+  /** Candidates already in the last answer, by key: not trickled again. */
+  #answered = new Set<string>()
+  #trickled = 0
   #closed = false
 
   constructor (options: PeerSessionOptions) {
     this.#options = options
+    this.#needed = candidateTypesNeeded(options.iceServers)
     const { wrtc } = options
     const pc = new wrtc.RTCPeerConnection({ iceServers: options.iceServers })
     this.#pc = pc
@@ -74,11 +80,7 @@ export class PeerSession implements SessionMedia {
     pc.onconnectionstatechange = () => { this.#onConnectionState() }
     pc.ondatachannel = ({ channel }) => { this.#onDataChannel(channel) }
     pc.ontrack = ({ track }) => { if (track.kind === 'audio') this.#onTrack(track) }
-    pc.onicecandidate = ({ candidate }) => {
-      if (!this.#trickle || this.#closed) return
-      if (candidate === null) this.#trickle = false
-      options.onCandidate(candidate === null ? null : toCandidateInit(candidate))
-    }
+    pc.onicecandidate = ({ candidate }) => { this.#onLocalCandidate(candidate) }
   }
 
   get closed (): boolean { return this.#closed }
@@ -92,8 +94,9 @@ export class PeerSession implements SessionMedia {
   }
 
   /**
-   * Answers an offer (first or renegotiation) with a complete SDP: waits for ICE gathering, up to
-   * `gatherTimeoutMs`. Resolves undefined when the peer closed meanwhile.
+   * Answers an offer (first or renegotiation) as soon as the SDP carries the candidates a client can
+   * use at once (waitForAnswerCandidates), or gathering completed, or after `gatherTimeoutMs`; later
+   * candidates are trickled. Resolves undefined when the peer closed meanwhile.
    */
   async answer (offerSdp: string): Promise<string | undefined> {
     try {
@@ -109,13 +112,15 @@ export class PeerSession implements SessionMedia {
       if (this.#closed) return undefined
       throw new LLMRTC_ERR_CONNECTION_FAILED('could not create an answer', { cause })
     }
-    const complete = await waitForIceGathering(this.#pc, this.#options.gatherTimeoutMs, this.#options.clock)
+    const outcome = await waitForAnswerCandidates(this.#pc, this.#needed, this.#options.gatherTimeoutMs, this.#options.clock)
     if (this.#closed) return undefined
-    if (!complete) {
+    const sdp = this.#pc.localDescription?.sdp
+    if (outcome !== 'complete' && sdp !== undefined) {
+      this.#answered = new Set(sdpCandidates(sdp).keys())
       this.#trickle = true
-      this.#options.log.debug({ timeoutMs: this.#options.gatherTimeoutMs }, 'ICE gathering incomplete: answering now, trickling the rest')
+      this.#options.log.debug({ outcome, timeoutMs: this.#options.gatherTimeoutMs }, 'answering before ICE gathering completed: later candidates are trickled')
     }
-    return this.#pc.localDescription?.sdp
+    return sdp
   }
 
   /** Adds a trickled remote candidate (null: end of candidates). */
@@ -143,6 +148,20 @@ export class PeerSession implements SessionMedia {
     }
     this.#track.stop()
     this.#pc.close()
+  }
+
+  /** Trickles a candidate found after the answer went out; `null` closes them when any was trickled. */
+  #onLocalCandidate (candidate: WrtcIceCandidateInit | null): void {
+    if (!this.#trickle || this.#closed) return
+    if (candidate === null) {
+      this.#trickle = false
+      if (this.#trickled > 0) this.#options.onCandidate(null)
+      return
+    }
+    const key = candidateKey(candidate.candidate ?? '')
+    if (key !== undefined && this.#answered.has(key)) return
+    this.#trickled++
+    this.#options.onCandidate(toCandidateInit(candidate))
   }
 
   #onConnectionState (): void {

@@ -43,8 +43,8 @@ export interface WrtcPeerConnection {
   onicecandidate: ((event: { candidate: WrtcIceCandidateInit | null }) => void) | null
   ondatachannel: ((event: { channel: WrtcDataChannel }) => void) | null
   ontrack: ((event: { track: WrtcMediaStreamTrack }) => void) | null
-  addEventListener: (type: 'icegatheringstatechange' | 'connectionstatechange', listener: () => void) => void
-  removeEventListener: (type: 'icegatheringstatechange' | 'connectionstatechange', listener: () => void) => void
+  addEventListener: (type: 'icecandidate' | 'icegatheringstatechange' | 'connectionstatechange', listener: () => void) => void
+  removeEventListener: (type: 'icecandidate' | 'icegatheringstatechange' | 'connectionstatechange', listener: () => void) => void
   createOffer: () => Promise<WrtcSessionDescription>
   createAnswer: () => Promise<WrtcSessionDescription>
   setLocalDescription: (description: WrtcSessionDescription) => Promise<void>

@@ -8,9 +8,10 @@ import llmrtcConfig from '../../plugins/config/index.js'
 import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtcSessions from '../../plugins/sessions/index.js'
 import llmrtcSignaling from '../../plugins/signaling/index.js'
+import { sdpCandidates } from '../../plugins/webrtc/ice-gathering.js'
 import { InboundAudio } from '../../plugins/webrtc/inbound-audio.js'
 import llmrtcWebRTC, { type LLMRTCWebRTCOptions } from '../../plugins/webrtc/index.js'
-import type { Wrtc, WrtcAudioData, WrtcConnectionState, WrtcIceCandidateInit, WrtcSessionDescription } from '../../plugins/webrtc/wrtc.js'
+import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcConnectionState, type WrtcIceCandidateInit, type WrtcSessionDescription } from '../../plugins/webrtc/wrtc.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { connect, until } from '../helpers/ws-client.js'
 import { tone as sine } from '../helpers/audio.js'
@@ -205,6 +206,38 @@ t.test('a client peer that closes while its WebSocket stays is failed after the 
   t.equal(app.llmrtcTransport.peerCount, 0)
   t.match(errors, [[/WebRTC connection failed/, { code: 'CONNECTION_FAILED', component: 'webrtc', sessionId: c.sessionId }]])
   t.equal(c.ws.readyState, 1, 'the session stays usable: the client may offer again')
+})
+
+t.test('a client the server cannot reach yet gets the answer at once, not after the server\'s TCP phase: later candidates follow as ice, then null', async t => {
+  const app = await transportApp(t)
+  const ws = await connect(app)
+  await ws.next('ready')
+  const pc = new (loadWrtc().RTCPeerConnection)({ iceServers: [] })
+  t.teardown(() => { pc.close() })
+  const channel = pc.createDataChannel('data')
+  await pc.setLocalDescription(await pc.createOffer())
+  await until(() => pc.iceGatheringState === 'complete', 'client ICE gathering')
+  // As from behind NAT: no candidate the server could check, so its checks cannot end its gathering early.
+  const offer = (pc.localDescription?.sdp ?? '').split('\r\n').filter(line => !line.startsWith('a=candidate:')).join('\r\n')
+  ws.send({ type: 'offer', signal: { type: 'offer', sdp: offer } })
+  const answer = (await ws.next('signal')).signal as WrtcSessionDescription
+  const inAnswer = sdpCandidates(answer.sdp)
+  t.ok([...inAnswer.values()].some(c => c.transport === 'udp' && c.type === 'host'), 'the answer carries a UDP host candidate')
+  t.notOk([...inAnswer.values()].some(c => c.transport === 'tcp'), 'it went out before the TCP candidates (libwebrtc finds them ~100 ms later)')
+
+  await until(() => ws.messages.some(m => m.type === 'ice' && m.candidate === null), 'the end of trickled candidates')
+  const trickled = ws.messages.filter(m => m.type === 'ice').map(m => m.candidate as WrtcIceCandidateInit | null)
+  t.equal(trickled.at(-1), null, 'null closes them')
+  const late = sdpCandidates(trickled.slice(0, -1).map(c => `a=${c?.candidate ?? ''}`).join('\r\n'))
+  t.ok([...late.values()].some(c => c.transport === 'tcp'), 'the TCP candidates are trickled')
+  t.notOk([...late.keys()].some(key => inAnswer.has(key)), 'nothing in the answer is trickled again')
+
+  const open = new Promise<void>(resolve => { channel.onopen = () => { resolve() } })
+  await pc.setRemoteDescription(answer)
+  for (const candidate of trickled) await pc.addIceCandidate(candidate ?? undefined)
+  await open
+  t.pass('the client connects with the answer and the trickled candidates')
+  ws.ws.terminate()
 })
 
 t.test('an offer whose SDP cannot be applied gets INVALID_MESSAGE and leaves no peer; ICE before any offer is ignored', async t => {
