@@ -15,6 +15,8 @@ export interface ClusterPrimaryOptions {
   backoff?: RestartBackoff
   /** How long `stop()` waits for workers to drain before it kills them, beyond the drain's own timeout, in ms (default 15000). */
   exitGraceMs?: number
+  /** Forks one worker with these variables added to its environment (default `cluster.fork`; tests pass a fake). */
+  fork?: (env: Record<string, string>) => Worker
 }
 
 /** The address the workers share, as node:cluster reports it. */
@@ -102,7 +104,8 @@ export class ClusterPrimary {
   }
 
   #fork (): Worker {
-    const worker = cluster.fork({ [WORKER_ENV]: '1' })
+    const env = { [WORKER_ENV]: '1' }
+    const worker = this.#options.fork !== undefined ? this.#options.fork(env) : cluster.fork(env)
     const state: WorkerState = {
       startedAt: Date.now(),
       peer: new IpcPeer({
