@@ -71,6 +71,9 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
     const workerCount = this.#worker === undefined ? resolveWorkerCount(workers, env.WORKERS) : 1
     // A worker of the application's own cluster cannot fork: its primary does.
     if (workerCount > 1 && !cluster.isPrimary) invalidOption('workers', '1 in a worker of another node:cluster', workers ?? env.WORKERS)
+    // A call's voice webhook and its media WebSocket are two connections, which the cluster may hand to two
+    // workers, and the call lives in the first one's memory.
+    if (workerCount > 1 && phoneCallsConfigured(options, env)) invalidOption('workers', '1 with phone calls (telephony)', workers ?? env.WORKERS)
     this.#listen = {
       port: port ?? (readEnvValue('PORT', env.PORT) as number | undefined) ?? 8787,
       host: host ?? (env.HOST !== undefined && env.HOST !== '' ? env.HOST : '127.0.0.1')
@@ -210,6 +213,13 @@ export class LLMRTCServer extends EventEmitter<LLMRTCServerEvents> {
     const session = this.#app.llmrtcSessions.get(sessionId)
     return session === undefined ? undefined : await this.#app.llmrtcPipeline.for(session).generateReply(instructions)
   }
+}
+
+/** Whether a carrier is configured, as plugins/telephony decides it (an option, else its variable). */
+function phoneCallsConfigured (options: LLMRTCServerOptions, env: Record<string, string | undefined>): boolean {
+  const given = (value: string | undefined): boolean => value !== undefined && value !== ''
+  const telephony = options.telephony
+  return given(telephony?.twilio?.authToken ?? env.TWILIO_AUTH_TOKEN) || given(telephony?.telnyx?.publicKey ?? env.TELNYX_PUBLIC_KEY) || given(telephony?.plivo?.authToken ?? env.PLIVO_AUTH_TOKEN)
 }
 
 /** TRUST_PROXY: true, false, or comma-separated addresses and CIDRs of the proxies (as Fastify takes them). */

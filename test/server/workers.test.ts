@@ -156,6 +156,8 @@ t.test('in this process: workers 1 is single, a bad count fails at construction,
   t.same(JSON.parse((await get(port, '/health')).body), { ok: true }, '`workers` is not passed to the plugin as an unknown option')
 
   t.throws(() => new LLMRTCServer({ env: false, workers: 0 }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /"workers": expected a positive integer or "auto", instead got 0/ })
+  t.throws(() => new LLMRTCServer({ env: { WORKERS: '2', TWILIO_AUTH_TOKEN: 'x' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /"workers": expected 1 with phone calls \(telephony\), instead got "2"/ })
+  t.throws(() => new LLMRTCServer({ env: false, workers: 2, telephony: { plivo: { authToken: 'x' } } }), { message: /1 with phone calls/ })
   t.throws(() => new LLMRTCServer({ env: { WORKERS: 'two' } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID_ENV', message: /WORKERS: expected a positive integer or "auto", instead got "two"/ })
 
   const primary = new LLMRTCServer({ env: { WORKERS: '2' }, logger: false })
