@@ -8,9 +8,13 @@
  *    Silero model: resampling, windowing, batched VAD and segmentation, what plugins/pipeline/speech-
  *    detection.ts runs per session. Cost = CPU of this process (every thread) minus a run of the same
  *    timers delivering to nothing, per session-second. Best of 3 rounds (the machine is shared).
+ *    The same work back to back (no wall clock, each frame in its own turn of the event loop) for 1,
+ *    `sessions` and twice as many sessions: steadier on a loaded machine than real time.
  * 2. Each stage alone, in a tight loop (CPU µs per call).
  * 3. wrtc's RTCAudioSource.onData on a connected loopback peer connection: µs per 10 ms frame (wall,
- *    around the call), and the JS thread's CPU per call (its schedstat, minus a run calling nothing).
+ *    around the call), and the JS thread's CPU per call (its schedstat, minus a run calling nothing);
+ *    then the receiver's RTCAudioSink delivering each frame to JS (minus the run without a sink), through
+ *    wrtc's EventTarget shim (`ondata`) and through an own `dispatchEvent` (what InboundAudio does).
  *    Whether onData takes more than 10 ms per call is tried in a child process.
  */
 import { spawnSync } from 'node:child_process'
@@ -22,7 +26,7 @@ import { Resampler } from '../lib/audio/resampler.js'
 import { SILERO_WINDOW_SAMPLES, SileroVad } from '../lib/vad/silero-vad.js'
 import { SpeechDetector } from '../lib/vad/speech-detector.js'
 import { SpeechSegmenter } from '../lib/vad/speech-segmenter.js'
-import { loadWrtc, type WrtcAudioData } from '../plugins/webrtc/wrtc.js'
+import { loadWrtc, type WrtcAudioData, type WrtcAudioSink, type WrtcMediaStreamTrack } from '../plugins/webrtc/wrtc.js'
 import { concat, silence, synthesizeSpeech } from '../test/helpers/speech.js'
 import { guard } from './guard.js'
 
@@ -94,6 +98,40 @@ async function inboundPath (vad: SileroVad): Promise<{ usPerSessionSecond: numbe
   return best
 }
 
+/**
+ * The same work without the wall clock: the sessions' frames one after another, each in its own turn of
+ * the event loop (as separate sinks deliver them), as fast as the CPU goes. All CPU is the work's (no
+ * idle to subtract), so this holds up on a loaded machine. Best of 3 rounds.
+ */
+async function inboundPathBackToBack (vad: SileroVad, sessions: number, seconds: number): Promise<{ usPerSessionSecond: number, meanBatch: number }> {
+  let best = { usPerSessionSecond: Infinity, meanBatch: 0 }
+  const frame: AudioFrame = { samples: new Int16Array(0), sampleRateHz: 48_000, channels: 1, samplesPerChannel: FRAME }
+  const nextTurn = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+  for (let round = 0; round < 3; round++) {
+    const detectors = Array.from({ length: sessions }, () => new SpeechDetector(vad, { onEvent: () => {}, onError: (e) => { throw e } }))
+    const before = vad.stats
+    const started = cpuNowUs()
+    for (let f = 0; f < seconds * 100; f++) {
+      for (let s = 0; s < sessions; s++) {
+        frame.samples = frameAt(f + s * 37)
+        detectors[s]!.push(frame)
+        await nextTurn()
+      }
+    }
+    await Promise.all(detectors.map(async d => { await d.drain() }))
+    const loopStarted = cpuNowUs()
+    const used = loopStarted - started
+    // The loop's own cost (the turns of the event loop), measured alone.
+    for (let i = 0; i < seconds * 100 * sessions; i++) await nextTurn()
+    const loopUs = cpuNowUs() - loopStarted
+    const after = vad.stats
+    for (const d of detectors) d.close()
+    const usPerSessionSecond = (used - loopUs) / sessions / seconds
+    if (usPerSessionSecond < best.usPerSessionSecond) best = { usPerSessionSecond, meanBatch: (after.windows - before.windows) / (after.runs - before.runs) }
+  }
+  return best
+}
+
 /** Best of 3 rounds of CPU µs per call. */
 async function perCall (iterations: number, fn: (i: number) => unknown): Promise<number> {
   let best = Infinity
@@ -132,7 +170,7 @@ function jsThreadNs (): number {
   return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0])
 }
 
-async function onDataCost (): Promise<{ wallP50Us: number, wallMeanUs: number, cpuUs: number }> {
+async function nativeCalls (): Promise<{ wallP50Us: number, wallMeanUs: number, onDataUs: number, sinkShimUs: number, sinkDirectUs: number }> {
   const wrtc = loadWrtc()
   const sender = new wrtc.RTCPeerConnection()
   const receiver = new wrtc.RTCPeerConnection()
@@ -140,6 +178,8 @@ async function onDataCost (): Promise<{ wallP50Us: number, wallMeanUs: number, c
   receiver.onicecandidate = ({ candidate }) => { if (candidate !== null) void sender.addIceCandidate(candidate) }
   const source = new wrtc.nonstandard.RTCAudioSource()
   sender.addTrack(source.createTrack())
+  let track: WrtcMediaStreamTrack | undefined
+  receiver.ontrack = (event) => { track = event.track }
   await sender.setLocalDescription(await sender.createOffer())
   await receiver.setRemoteDescription(sender.localDescription!)
   await receiver.setLocalDescription(await receiver.createAnswer())
@@ -149,8 +189,15 @@ async function onDataCost (): Promise<{ wallP50Us: number, wallMeanUs: number, c
   const samples = new Int16Array(FRAME)
   const data: WrtcAudioData = { samples, sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: FRAME }
   const calls = SECONDS * 100
-  const run = async (push: boolean): Promise<{ ns: number, wall: number[] }> => {
+  const run = async (push: boolean, listen?: 'ondata' | 'dispatchEvent'): Promise<{ ns: number, wall: number[] }> => {
     const wall: number[] = []
+    // The receiving side's RTCAudioSink: each 10 ms frame comes to JS, through wrtc's EventTarget shim
+    // (ondata) or straight into an own dispatchEvent (what InboundAudio sets).
+    const sink: (WrtcAudioSink & { dispatchEvent?: () => void }) | undefined = listen !== undefined && track !== undefined ? new wrtc.nonstandard.RTCAudioSink(track) : undefined
+    if (sink !== undefined) {
+      if (listen === 'ondata') sink.ondata = () => {}
+      else sink.dispatchEvent = () => {}
+    }
     const started = jsThreadNs()
     await new Promise<void>(resolve => {
       let n = 0
@@ -162,32 +209,54 @@ async function onDataCost (): Promise<{ wallP50Us: number, wallMeanUs: number, c
         if (++n === calls) { clearInterval(timer); resolve() }
       }, 10)
     })
-    return { ns: jsThreadNs() - started, wall }
+    const ns = jsThreadNs() - started
+    sink?.stop()
+    return { ns, wall }
   }
   await run(true)
   const idle = await run(false)
   const busy = await run(true)
+  const shim: number[] = []
+  const direct: number[] = []
+  for (let round = 0; round < 3; round++) {
+    const pushed = await run(true)
+    shim.push((await run(true, 'ondata')).ns - pushed.ns)
+    direct.push((await run(true, 'dispatchEvent')).ns - pushed.ns)
+  }
+  const median = (values: number[]): number => values.sort((a, b) => a - b)[values.length >> 1]!
   sender.close()
   receiver.close()
   const wall = busy.wall.sort((a, b) => a - b)
-  return { wallP50Us: wall[wall.length >> 1]!, wallMeanUs: wall.reduce((a, b) => a + b, 0) / calls, cpuUs: (busy.ns - idle.ns) / 1000 / calls }
+  return {
+    wallP50Us: wall[wall.length >> 1]!,
+    wallMeanUs: wall.reduce((a, b) => a + b, 0) / calls,
+    onDataUs: (busy.ns - idle.ns) / 1000 / calls,
+    sinkShimUs: median(shim) / 1000 / calls,
+    sinkDirectUs: median(direct) / 1000 / calls
+  }
 }
 
 const vad = await SileroVad.acquire()
 console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, load average ${loadavg().map(l => fmt(l, 2)).join(' ')}\n`)
+console.log('| inbound path: 48 kHz mono → 16 kHz → Silero → segmenter | sessions | CPU µs per session-second | share of one core per session | mean VAD batch |')
+console.log('|---|---|---|---|---|')
+for (const sessions of [1, SESSIONS, 2 * SESSIONS]) {
+  const fast = await inboundPathBackToBack(vad, sessions, SECONDS)
+  console.log(`| frames back to back | ${sessions} | ${fmt(fast.usPerSessionSecond, 0)} | ${fmt(fast.usPerSessionSecond / 1e4, 2)}% | ${fmt(fast.meanBatch)} |`)
+}
 const inbound = await inboundPath(vad)
-console.log('| inbound path, real time | sessions | CPU µs per session-second | share of one core per session | mean VAD batch | timers alone (µs/s) |')
-console.log('|---|---|---|---|---|---|')
-console.log(`| 48 kHz mono → 16 kHz → Silero → segmenter | ${SESSIONS} | ${fmt(inbound.usPerSessionSecond, 0)} | ${fmt(inbound.usPerSessionSecond / 1e4, 2)}% | ${fmt(inbound.meanBatch)} | ${fmt(inbound.idleUs / SECONDS, 0)} |`)
+console.log(`| real time (timers alone: ${fmt(inbound.idleUs / SECONDS, 0)} µs/s, subtracted) | ${SESSIONS} | ${fmt(inbound.usPerSessionSecond, 0)} | ${fmt(inbound.usPerSessionSecond / 1e4, 2)}% | ${fmt(inbound.meanBatch)} |`)
 console.log('\n| stage | CPU µs per call |')
 console.log('|---|---|')
 for (const row of await stages(vad)) console.log(row)
 await vad.close()
-const onData = await onDataCost()
+const native = await nativeCalls()
 const probe = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'batch-probe'], { encoding: 'utf8' })
-console.log('\n| RTCAudioSource.onData, 10 ms of 48 kHz mono, connected | wall p50 (µs) | wall mean (µs) | JS thread CPU per call (µs) |')
+console.log('\n| wrtc native call per 10 ms frame, connected loopback pair | wall p50 (µs) | wall mean (µs) | JS thread CPU (µs) |')
 console.log('|---|---|---|---|')
-console.log(`| ${SECONDS * 100} calls at 100/s | ${fmt(onData.wallP50Us)} | ${fmt(onData.wallMeanUs)} | ${fmt(onData.cpuUs)} |`)
+console.log(`| RTCAudioSource.onData, 48 kHz mono (${SECONDS * 100} calls at 100/s) | ${fmt(native.wallP50Us)} | ${fmt(native.wallMeanUs)} | ${fmt(native.onDataUs)} |`)
+console.log(`| RTCAudioSink delivering the frame to JS: ondata, through wrtc's EventTarget shim (median of 3) | | | ${fmt(native.sinkShimUs)} |`)
+console.log(`| RTCAudioSink delivering the frame to JS: an own dispatchEvent, as InboundAudio takes it (median of 3) | | | ${fmt(native.sinkDirectUs)} |`)
 console.log(`\n20 ms in one onData call: ${probe.stdout.trim() || probe.stderr.trim().split('\n').at(-1)}`)
 // wrtc can crash at a natural exit once an RTCAudioSource existed.
 process.exit(0)

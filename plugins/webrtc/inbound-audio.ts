@@ -2,6 +2,13 @@ import type { AudioFrame } from '../../lib/audio/audio-frame.js'
 import type { Logger } from '../../lib/logger.js'
 import type { Wrtc, WrtcAudioData, WrtcAudioSink, WrtcMediaStreamTrack } from './wrtc.js'
 
+/**
+ * wrtc's native sink hands each frame to the sink's `dispatchEvent`, whose EventTarget shim defers it to a
+ * process.nextTick, copies the listener set into a new Set and then calls `ondata`: 100 times a second per
+ * session. An own `dispatchEvent` takes the frame at once, with none of that (bench/frame-path.ts).
+ */
+type DispatchingSink = WrtcAudioSink & { dispatchEvent?: (event: WrtcAudioData) => void }
+
 /** The format inbound frames are delivered in: what RTCAudioSink produces for Opus (10 ms at 48 kHz). */
 export const INBOUND_SAMPLE_RATE_HZ = 48_000
 const INBOUND_FRAME_SAMPLES = 480
@@ -37,8 +44,14 @@ export class InboundAudio {
   attach (track: WrtcMediaStreamTrack): void {
     if (track === this.#track) return
     this.#stopSink()
-    const sink = new this.#wrtc.nonstandard.RTCAudioSink(track)
-    sink.ondata = (data) => { this.#onData(data) }
+    const sink: DispatchingSink = new this.#wrtc.nonstandard.RTCAudioSink(track)
+    const onData = (data: WrtcAudioData): void => {
+      // A frame already queued by the native side may come after stop().
+      if (this.#sink === sink) this.#onData(data)
+    }
+    sink.dispatchEvent = onData
+    // Kept for a wrtc (or a stand-in) that calls ondata itself.
+    sink.ondata = onData
     this.#sink = sink
     this.#track = track
   }

@@ -440,6 +440,33 @@ t.test('inbound audio delivers 48 kHz 10 ms frames (stereo passes through), skip
   t.equal(trackStopped, true, 'the remote track is stopped too (a running one keeps the process alive)')
 })
 
+t.test('inbound audio takes each frame at once from the sink\'s dispatchEvent, as the native sink hands it over, and none after close', async t => {
+  type Event = WrtcAudioData & { type: string }
+  let sink: { dispatchEvent: (event: Event) => void } | undefined
+  // wrtc's EventTarget shim: defers the event to a nextTick, then calls ondata.
+  class SinkWithShim {
+    ondata: ((data: WrtcAudioData) => void) | null = null
+    constructor () { sink = this }
+    dispatchEvent (event: Event): void { process.nextTick(() => { this.ondata?.(event) }) }
+    stop (): void {}
+  }
+  const wrtc = { ...fakeWrtc, nonstandard: { ...fakeWrtc.nonstandard, RTCAudioSink: SinkWithShim } } as unknown as Wrtc
+  const log = { trace () {}, debug () {}, info () {}, warn () {}, error () {}, child () { return log } }
+  const inbound = new InboundAudio(wrtc, log)
+  inbound.attach({ id: 'mic', kind: 'audio', stop () {} })
+  let frames = 0
+  inbound.onAudio(() => { frames++ })
+  const frame: Event = { type: 'data', samples: new Int16Array(480), sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 }
+  sink?.dispatchEvent(frame)
+  t.equal(frames, 1, 'delivered within the native call, not a tick later')
+  await new Promise(resolve => process.nextTick(resolve))
+  t.equal(frames, 1, 'and only once')
+  const closed = sink
+  inbound.close()
+  closed?.dispatchEvent(frame)
+  t.equal(frames, 1, 'a frame the native side queued before close is dropped')
+})
+
 t.test('a peer that cannot be created answers CONNECTION_FAILED and leaves nothing open', async t => {
   FakePeer.instances = []
   const broken = { ...fakeWrtc, nonstandard: { ...fakeWrtc.nonstandard, RTCAudioSource: class { constructor () { throw new Error('no audio device module') } } } } as unknown as Wrtc
