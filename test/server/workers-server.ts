@@ -2,6 +2,9 @@
 // TEST_WORKERS: the `workers` option; TEST_OPTIONS: more options, as JSON.
 import { LLMRTCServer } from '../../server/llmrtc-server.js'
 
+// Run as a test file (tap given the directory), it would start a cluster and wait: only the test starts it.
+if (process.env.WORKERS_FIXTURE !== '1') process.exit(0)
+
 const extra = JSON.parse(process.env.TEST_OPTIONS ?? '{}') as Record<string, unknown>
 const server = new LLMRTCServer({
   workers: Number(process.env.TEST_WORKERS ?? '2'),

@@ -13,8 +13,11 @@ const script = fileURLToPath(new URL('./workers-server.ts', import.meta.url))
 
 interface Cluster { run: RunningChild, port: number }
 
+/** No keys, nothing of the developer's shell; the flag the script wants before it starts anything. */
+const fixtureEnv = (env: Record<string, string> = {}): Record<string, string> => cleanEnv({ WORKERS_FIXTURE: '1', ...env })
+
 async function startCluster (t: Test, env: Record<string, string> = {}): Promise<Cluster> {
-  const run = startChild(t, process.execPath, ['--import', 'tsx', script], cleanEnv(env))
+  const run = startChild(t, process.execPath, ['--import', 'tsx', script], fixtureEnv(env))
   const [, port] = await run.waitFor(/primary listening (\d+)/)
   return { run, port: Number(port) }
 }
@@ -133,13 +136,13 @@ t.test('a worker killed by SIGKILL is replaced, and the other worker\'s session 
 })
 
 t.test('a worker that cannot start makes the primary\'s start() reject with LLMRTC_ERR_CLUSTER_WORKER_START, naming its error', async t => {
-  const run = startChild(t, process.execPath, ['--import', 'tsx', script], cleanEnv({ TEST_OPTIONS: JSON.stringify({ historyLimit: -1 }) }))
+  const run = startChild(t, process.execPath, ['--import', 'tsx', script], fixtureEnv({ TEST_OPTIONS: JSON.stringify({ historyLimit: -1 }) }))
   await run.waitFor(/primary start failed LLMRTC_ERR_CLUSTER_WORKER_START: A worker failed to start: worker \d: .*historyLimit.*\(LLMRTC_ERR_OPTIONS_INVALID\)/)
   t.same(await run.exited, { code: 1, signal: null })
 })
 
 t.test('workers: 1 is one process, as before: no cluster, /health as before', async t => {
-  const run = startChild(t, process.execPath, ['--import', 'tsx', script], cleanEnv({ TEST_WORKERS: '1' }))
+  const run = startChild(t, process.execPath, ['--import', 'tsx', script], fixtureEnv({ TEST_WORKERS: '1' }))
   const [, port] = await run.waitFor(/single 0 pid \d+ listening (\d+)/)
   t.same(JSON.parse((await get(Number(port), '/health')).body), { ok: true })
   t.notMatch(run.output(), /primary|worker \d/)
