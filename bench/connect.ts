@@ -2,12 +2,16 @@
  * How long the published browser client takes to connect, phase by phase: `client.start()` and
  * `shareAudio()` of `@llmrtc/llmrtc-web-client` (a devDependency, pinned: the acceptance-style client)
  * against an in-process LLMRTCServer (library mode) on 127.0.0.1.
- * Run: `npx tsx bench/connect.ts [connects] [--behind-nat]` (default 30; prints markdown).
+ * Run: `npx tsx bench/connect.ts [connects] [--behind-nat] [--trickle]` (default 30; prints markdown).
  *
  * `--behind-nat` hides the candidates of the client's offer from the server, as a client behind NAT
  * hides its own: the server's checks then cannot succeed before the client's, which on loopback end
  * the server's ICE gathering early, so this is the case that shows how long the server's answer
  * waits on its gathering.
+ *
+ * `--trickle` replaces the published client with bench/trickle-client.ts, a minimal client that sends its
+ * offer at once and trickles its candidates: what connecting costs without the published client's own
+ * waits (its ICE gathering before the offer, its 100 ms poll in `shareAudio()`).
  *
  * The client runs unmodified, on @roamhq/wrtc's WebRTC globals and Node's own WebSocket. The bench
  * watches both ends from outside, on one clock (performance.now(); both live in this process):
@@ -27,11 +31,13 @@ import { LLMRTCServer } from '../server/llmrtc-server.js'
 import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcPeerConnection } from '../plugins/webrtc/wrtc.js'
 import { guard } from './guard.js'
 import { instantProviders } from './instant-providers.js'
+import { TricklingClient } from './trickle-client.js'
 import { isolateNetwork } from './webrtc-test-client.js'
 
 const isolated = isolateNetwork()
 guard(10 * 60_000)
 const BEHIND_NAT = process.argv.includes('--behind-nat')
+const TRICKLE = process.argv.includes('--trickle')
 const CONNECTS = Number(process.argv.slice(2).find(arg => !arg.startsWith('--')) ?? 30)
 const WARMUP = 2
 
@@ -192,18 +198,19 @@ for (let i = 0; i < CONNECTS + WARMUP; i++) {
   marks = new Map()
   iceMessages = 0
   stage = 'start'
-  const client = new LLMRTCWebClient({ signallingUrl: url, reconnection: { enabled: false } })
+  const client = TRICKLE ? new TricklingClient(ClientPeer) : new LLMRTCWebClient({ signallingUrl: url, reconnection: { enabled: false } })
   const source = new wrtc.nonstandard.RTCAudioSource()
   const track = source.createTrack()
   const frame: WrtcAudioData = { samples: new Int16Array(480), sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 }
   const mic = setInterval(() => { source.onData(frame) }, 10)
   try {
     mark('client:start:call')
-    await client.start()
+    await (client instanceof TricklingClient ? client.start(url) : client.start())
     mark('client:start:resolved')
     stage = 'share'
     mark('client:share:call')
-    await client.shareAudio(new wrtc.MediaStream([track]))
+    const stream = new wrtc.MediaStream([track])
+    await (client instanceof TricklingClient ? client.shareAudio(track, stream) : client.shareAudio(stream))
     mark('client:share:resolved')
     const deadline = performance.now() + 2000
     while (!marks.has('server:share:first-audio') && performance.now() < deadline) await sleep(5)
@@ -238,17 +245,17 @@ function quantile (values: number[], q: number): number {
 const row = (label: string, values: number[]): string => `| ${label} | ${quantile(values, 0.5).toFixed(1)} | ${quantile(values, 0.95).toFixed(1)} |`
 const total = (from: string, to: string): number[] => runs.map(run => (run.get(to) ?? NaN) - (run.get(from) ?? NaN))
 
-log(`# Connecting: the published client (@llmrtc/llmrtc-web-client) against LLMRTCServer, ${runs.length} connects${BEHIND_NAT ? ', client candidates hidden from the server (as behind NAT)' : ''}`)
+log(`# Connecting: ${TRICKLE ? 'a trickling client (bench/trickle-client.ts)' : 'the published client (@llmrtc/llmrtc-web-client)'} against LLMRTCServer, ${runs.length} connects${BEHIND_NAT ? ', client candidates hidden from the server (as behind NAT)' : ''}`)
 log(`\nnetwork: ${isolated ? 'loopback-only namespace' : '127.0.0.1 (no namespace)'}; ${cpus().length} cores; load average ${loadavg().map(l => l.toFixed(2)).join(' ')}\n`)
 log('| `client.start()`, phase | p50 ms | p95 ms |\n|---|---:|---:|')
-for (const [label, values] of phases(START_PHASES, 'client:start:call')) log(row(label, values))
+for (const [label, values] of phases(START_PHASES.filter(([, name]) => !TRICKLE || name !== 'client:start:gathered'), 'client:start:call')) log(row(label, values))
 log(row('**`start()` in all**', total('client:start:call', 'client:start:resolved')))
 log('\n| `shareAudio()`, phase | p50 ms | p95 ms |\n|---|---:|---:|')
-for (const [label, values] of phases(SHARE_PHASES, 'client:share:call')) log(row(label, values))
+for (const [label, values] of phases(SHARE_PHASES.filter(([, name]) => !TRICKLE || name !== 'client:share:negotiationneeded'), 'client:share:call')) log(row(label, values))
 log(row('**`shareAudio()` in all**', total('client:share:call', 'client:share:resolved')))
 log('\n| also measured | p50 ms | p95 ms |\n|---|---:|---:|')
 for (const [label, from, to] of FACTS) log(row(label, total(from, to)))
-log(`\n\`ice\` messages from the server (the client ignores them): ${iceCounts.reduce((a, b) => a + b, 0) / Math.max(1, iceCounts.length)} per connect`)
+log(`\n\`ice\` messages from the server${TRICKLE ? '' : ' (the client ignores them)'}: ${iceCounts.reduce((a, b) => a + b, 0) / Math.max(1, iceCounts.length)} per connect`)
 if (failures.length > 0) log(`\nfailures (${failures.length}): ${failures.slice(0, 5).join('; ')}`)
 
 await server.stop()
