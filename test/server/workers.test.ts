@@ -11,6 +11,10 @@ import { connectOverNetwork, type RecordingSocket } from '../helpers/ws-client.j
 
 const script = fileURLToPath(new URL('./workers-server.ts', import.meta.url))
 
+// Each cluster is three processes loading the server (10-60 s in all on a busy 2-core machine), four clusters
+// in this file: more than the suite's 180 s per file.
+t.setTimeout(8 * 60_000)
+
 interface Cluster { run: RunningChild, port: number }
 
 /** No keys, nothing of the developer's shell; the flag the script wants before it starts anything. */
