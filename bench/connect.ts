@@ -28,7 +28,7 @@
 import { cpus, loadavg } from 'node:os'
 import { LLMRTCWebClient } from '@llmrtc/llmrtc-web-client'
 import { LLMRTCServer } from '../server/llmrtc-server.js'
-import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcPeerConnection } from '../plugins/webrtc/wrtc.js'
+import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcMediaStreamTrack, type WrtcPeerConnection } from '../plugins/webrtc/wrtc.js'
 import { guard } from './guard.js'
 import { instantProviders } from './instant-providers.js'
 import { TricklingClient } from './trickle-client.js'
@@ -63,7 +63,7 @@ for (const method of ['log', 'warn', 'error'] as const) {
 }
 
 const wrtc = loadWrtc() as Wrtc & { MediaStream: new (tracks: unknown[]) => unknown }
-type PeerConstructor = new (config: unknown) => WrtcPeerConnection & { iceConnectionState: string, addEventListener: (type: string, listener: (event: { channel?: unknown }) => void) => void }
+type PeerConstructor = new (config: unknown) => WrtcPeerConnection & { iceConnectionState: string, addEventListener: (type: string, listener: (event: { channel?: unknown, track?: unknown }) => void) => void }
 const NativePeerConnection = wrtc.RTCPeerConnection as unknown as PeerConstructor
 
 /** An RTCPeerConnection that notes when its calls return and its states change, as `<side><Stage>…` marks. */
@@ -80,6 +80,13 @@ function probedPeer (side: 'client' | 'server'): PeerConstructor {
       })
       this.addEventListener('connectionstatechange', () => { if (this.connectionState === 'connected') at('dtls') })
       this.addEventListener('negotiationneeded', () => { at('negotiationneeded') })
+      if (side === 'client') {
+        // The server's track, as the client's audio element would get it: its first frame at the client.
+        this.addEventListener('track', (event: { track?: unknown }) => {
+          const sink = new wrtc.nonstandard.RTCAudioSink(event.track as WrtcMediaStreamTrack)
+          sink.ondata = () => { at('first-audio'); sink.ondata = null; sink.stop() }
+        })
+      }
       const timed = <K extends 'createOffer' | 'createAnswer' | 'setLocalDescription' | 'setRemoteDescription'>(name: K, what: string): void => {
         const call = this[name].bind(this) as (...args: unknown[]) => Promise<unknown>
         Object.defineProperty(this, name, {
@@ -188,7 +195,8 @@ const FACTS = [
   ['server ICE gathering (its `setLocalDescription` → complete)', 'server:start:local', 'server:start:gathered'],
   ['server ICE connected, after its `setRemoteDescription`', 'server:start:remote', 'server:start:ice'],
   ['`shareAudio()` called → microphone track at the server', 'client:share:call', 'server:share:track'],
-  ['`shareAudio()` called → first microphone frame at the server', 'client:share:call', 'server:share:first-audio']
+  ['`shareAudio()` called → first microphone frame at the server', 'client:share:call', 'server:share:first-audio'],
+  ['`shareAudio()` called → first frame of the server\'s track at the client', 'client:share:call', 'client:share:first-audio']
 ] as const
 
 const runs: Array<Map<string, number>> = []
@@ -213,7 +221,7 @@ for (let i = 0; i < CONNECTS + WARMUP; i++) {
     await (client instanceof TricklingClient ? client.shareAudio(track, stream) : client.shareAudio(stream))
     mark('client:share:resolved')
     const deadline = performance.now() + 2000
-    while (!marks.has('server:share:first-audio') && performance.now() < deadline) await sleep(5)
+    while (!(marks.has('server:share:first-audio') && marks.has('client:share:first-audio')) && performance.now() < deadline) await sleep(5)
     if (i >= WARMUP) {
       runs.push(marks)
       iceCounts.push(iceMessages)
