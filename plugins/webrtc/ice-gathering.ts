@@ -58,10 +58,10 @@ function carries (sdp: string | undefined, needed: Set<CandidateType>): boolean 
  * Waits until the server's answer can go out: its local description carries a UDP candidate of every
  * `needed` type ('usable'), or gathering completed, or `timeoutMs` passed, or the peer closed.
  *
- * Waiting for 'complete' waited on nothing a client can use: libwebrtc finds its UDP candidates at
- * once, then steps through its relay and TCP phases 50 ms apart, so a peer whose own checks do not
- * succeed first (a client behind NAT) completed ~100 ms later, only to add TCP candidates. Those now
- * follow as trickled `ice` messages.
+ * Why not wait for 'complete': libwebrtc finds its UDP candidates at once, then steps through its relay
+ * and TCP phases 50 ms apart, so unless one of the peer's own checks succeeded first (it cannot reach a
+ * client behind NAT before that client's checks arrive), gathering completed ~100 ms later, only to add
+ * ICE-TCP candidates. Those now follow as trickled `ice` messages (docs/benchmarks.md, Connecting).
  */
 export async function waitForAnswerCandidates (pc: WrtcPeerConnection, needed: Set<CandidateType>, timeoutMs: number, clock: Clock): Promise<GatheringOutcome> {
   const outcome = (): GatheringOutcome | undefined => {
