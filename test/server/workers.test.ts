@@ -115,9 +115,10 @@ t.test('two workers share one port: connections land on both, a session resumes 
   t.equal(cluster.run.output().match(/"msg":"drained: no turn in progress"/g)?.length, 2, 'both workers drained')
 })
 
-t.test('a worker killed by SIGKILL is replaced, and the other worker\'s session goes on talking', async t => {
+t.test('a worker killed by SIGKILL is replaced, the other worker\'s session goes on talking, and the lost one resumes from its record', async t => {
   const cluster = await startCluster(t)
   const doomed = await connectTo(cluster)
+  await turn(doomed.client, 'a question before the crash')
   const survivor = await connectElsewhere(cluster, doomed.worker)
   await turn(survivor.client, 'before the crash')
   const victim = JSON.parse((await get(cluster.port, '/health')).body) as { worker: number, pid: number }
@@ -132,6 +133,11 @@ t.test('a worker killed by SIGKILL is replaced, and the other worker\'s session 
   t.same(await survivor.client.next('pong'), { type: 'pong', timestamp: 7 }, 'the other worker\'s session is untouched')
   await turn(survivor.client, 'after the crash')
   t.equal(survivor.client.messages.filter(m => m.type === 'metrics').length, 2, 'and its turns go on')
+
+  const back = await connectTo(cluster)
+  back.client.send({ type: 'reconnect', sessionId: doomed.id })
+  t.same(await back.client.next('reconnect-ack'), { type: 'reconnect-ack', success: true, sessionId: doomed.id, historyRecovered: true }, 'the lost session\'s client resumes on a live worker from the record of its last turn')
+  back.client.ws.close()
 
   const workers = new Set<number>()
   for (let i = 0; i < 4; i++) workers.add((JSON.parse((await get(cluster.port, '/health')).body) as { worker: number }).worker)
