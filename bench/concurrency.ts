@@ -14,7 +14,8 @@
  * Each client loops four espeak-ng phrases, each followed by 2 s of silence, on its microphone in real
  * time (out of phase with the others), so the VAD scores every 32 ms of every stream and each session
  * has a turn (transcript, answer, 400 ms of a 440 Hz tone on its track) every ~4 s. Sessions are added
- * step by step and kept; each step warms up, then measures a window (the one-session step a longer one).
+ * step by step and kept; each step warms up, then measures a window (the one-session step two longer
+ * ones, keeping the lower p95 as the reference).
  *
  * A step holds when, in its window (the issue's pass rules):
  * - every turn is done: each utterance got its answer before the client spoke again, no error message,
@@ -29,12 +30,14 @@
  *
  * CPU is read per thread from /proc (utime + stime) for every process of the server and for this one,
  * so the server's JS thread and its native threads (libwebrtc, onnxruntime, V8) are apart, and a
- * server with workers is summed. `--nice -5` runs the bench (server and clients) at that priority, for
- * a machine that other jobs saturate: CPU figures stay the same, the real-time ones get meaningful. Runs inside a loopback-only network namespace when it can.
+ * server with workers is summed. `--nice -10` runs the bench (server and clients) at that priority (and
+ * its session's autogroup, when the kernel groups by session; run it under `setsid` so that only the
+ * bench's group is raised), for a machine that other jobs saturate: CPU figures stay the same, the
+ * real-time ones get meaningful. Runs inside a loopback-only network namespace when it can.
  * BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there at exit; BENCH_DEBUG=1: more on stderr.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, setPriority } from 'node:os'
 import { dirname, join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -74,8 +77,13 @@ function pin (pid: number, cores: string): void {
   execFileSync(TASKSET, ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' })
 }
 if (pinned && WORKERS <= 1) pin(process.pid, '1') // before any client thread exists; later threads inherit it
-// `--nice -5` on a machine shared with other jobs: the server child and every thread inherit it.
-if (NICE !== 0) setPriority(NICE)
+// `--nice -10` on a machine shared with other jobs: the server child and every thread inherit it. With
+// autogroup scheduling (a CPU share per session), nice only orders threads within this session's group:
+// the group's own nice (/proc/self/autogroup) is what weighs against other sessions' jobs.
+if (NICE !== 0) {
+  setPriority(NICE)
+  try { writeFileSync('/proc/self/autogroup', String(NICE)) } catch {}
+}
 
 // ---- the server child ----
 const here = dirname(fileURLToPath(import.meta.url))
@@ -263,6 +271,12 @@ for (const n of STEPS) {
   await new Promise(resolve => setTimeout(resolve, n === 0 ? 1000 : WARMUP_MS))
   const windowMs = n === 1 ? REFERENCE_WINDOW_MS : WINDOW_MS
   let result = await measureWindow(n, windowMs)
+  if (n === 1) {
+    // The reference of the +300 ms rule: one window stalled by another job would loosen it for every
+    // step, so it is measured twice and the lower p95 kept.
+    const second = await measureWindow(n, windowMs)
+    if (!(second.firstSound.p95 >= result.firstSound.p95)) result = second
+  }
   if (result.reasons.length > 0) {
     console.error(`N=${n}: fails (${result.reasons.join('; ')}), measuring again`)
     const first = result
@@ -296,14 +310,17 @@ for (const r of results) {
 const groups = [...new Set(results.flatMap(r => Object.keys(r.serverThreads)))]
   .filter(g => g !== 'JS main thread' && results.some(r => (r.serverThreads[g] ?? 0) >= 0.3))
   .sort((a, b) => (results.at(-1)?.serverThreads[b] ?? 0) - (results.at(-1)?.serverThreads[a] ?? 0))
+const one = results.find(r => r.n === 1)
 const native = (r: StepResult): number => total(r.serverThreads) - (r.serverThreads['JS main thread'] ?? 0)
 console.log('\nServer CPU, % of one core, in all and per session above the idle server ((step − idle) / sessions), by thread (threads named by libwebrtc, onnxruntime, V8; summed over processes):\n')
-console.log(`| sessions | server CPU | per session | JS main thread | native threads | ${groups.join(' | ')} | RSS MB | RSS per session (MB) | frames sent / s per session |`)
-console.log(`|---|---|---|---|---|${groups.map(() => '---').join('|')}|---|---|---|`)
+console.log(`| sessions | server CPU | per session | per added session (since the previous step) | JS main thread | native threads | ${groups.join(' | ')} | RSS MB | RSS per session beyond the first (MB) | frames sent / s per session |`)
+console.log(`|---|---|---|---|---|---|${groups.map(() => '---').join('|')}|---|---|---|`)
 for (const r of results) {
   const cell = (value: (s: StepResult) => number): string => r.n === 0 ? f(value(r), 1) : f(perSession(r, value), 2)
-  console.log(`| ${r.n} | ${f(total(r.serverThreads), 0)} | ${r.n === 0 ? '(idle)' : f(perSession(r, s => total(s.serverThreads)), 2)} | ${cell(s => s.serverThreads['JS main thread'] ?? 0)} | ${cell(native)} | ` +
-    `${groups.map(g => cell(s => s.serverThreads[g] ?? 0)).join(' | ')} | ${f(r.serverRssMB, 0)} | ${r.n === 0 ? '–' : f(perSession(r, s => s.serverRssMB), 2)} | ` +
+  const previous = results[results.indexOf(r) - 1]
+  const marginal = previous === undefined || r.n === 0 ? NaN : (total(r.serverThreads) - total(previous.serverThreads)) / (r.n - previous.n)
+  console.log(`| ${r.n} | ${f(total(r.serverThreads), 0)} | ${r.n === 0 ? '(idle)' : f(perSession(r, s => total(s.serverThreads)), 2)} | ${f(marginal, 2)} | ${cell(s => s.serverThreads['JS main thread'] ?? 0)} | ${cell(native)} | ` +
+    `${groups.map(g => cell(s => s.serverThreads[g] ?? 0)).join(' | ')} | ${f(r.serverRssMB, 0)} | ${one === undefined || r.n <= 1 ? '–' : f((r.serverRssMB - one.serverRssMB) / (r.n - 1), 2)} | ` +
     `${r.server.output.tracks > 0 ? f(r.server.output.framesSent / r.server.output.tracks / r.server.windowMs * 1000, 0) : '–'} |`)
 }
 console.log('\n(Step 0 shows the idle server\'s own figures; the other rows are per session above it.)')
@@ -341,7 +358,8 @@ for (const r of results) for (const w of r.server.warningSamples.slice(0, 2)) co
 finished = true
 clock.stop()
 await Promise.all(clients.map(async c => { await c.close().catch(() => {}) }))
-child.send({ cmd: 'exit' })
-await new Promise(resolve => { child.once('exit', resolve); setTimeout(resolve, 10_000) })
+child.on('error', () => {}) // the child may be gone already (EPIPE)
+if (child.connected) child.send({ cmd: 'exit' })
+if (child.exitCode === null && child.signalCode === null) await new Promise(resolve => { child.once('exit', resolve); setTimeout(resolve, 10_000) })
 if (child.exitCode === null) child.kill('SIGKILL')
 process.exit(0)

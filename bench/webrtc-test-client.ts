@@ -3,6 +3,10 @@
  * to close forgotten clients when a test file ends; loaded outside tap, that import starts tap's root
  * test (TAP output on stdout, and a 30 s timeout that ends a longer benchmark). Benchmarks are not
  * tests: `tap` is resolved to a no-op stub here, before the helper loads.
+ *
+ * Also the lean load clients of bench/concurrency.ts: `LoadClient` (the test client's handshake, then a
+ * microphone driven by one `MicrophoneClock` shared by all clients, looping a `SpeechProgram`, and a
+ * sink handler that only times and checks each answer).
  */
 import { register } from 'node:module'
 import type * as Helper from '../test/helpers/webrtc-client.js'
