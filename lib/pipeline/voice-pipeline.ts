@@ -160,6 +160,9 @@ export class VoicePipeline {
 
   onSpeechEvent (event: SpeechEvent): void {
     if (this.#lifetime.signal.aborted) return
+    // An answer may follow: a track stopped while idle starts again now, so it is running when the
+    // answer comes, and a running one does not stop before (docs/pipeline.md, playout).
+    this.#trackOutput?.wake?.()
     switch (event.type) {
       case 'speech-start': this.#speechStarted(event.preRoll); break
       case 'speech-audio': this.#speechConfirmed(event.samples); break

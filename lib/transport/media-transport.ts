@@ -34,6 +34,11 @@ export interface AudioOutput {
   readonly playedMs: number
   /** Called with each `mark` when its chunk finished playing out. */
   onPlayed: (listener: (mark: string) => void) => () => void
+  /**
+   * Audio may come soon (the user is speaking): an output that stopped its frames while idle starts
+   * them again, so it is running when the answer comes. Optional; cheap enough for every speech event.
+   */
+  wake?: () => void
 }
 
 /** One session's media on the transport. */

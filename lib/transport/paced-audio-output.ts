@@ -1,4 +1,4 @@
-import { monotonicClock, type Clock } from '../clock.js'
+import { monotonicClock, type Clock, type TimerHandle } from '../clock.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
 import type { AudioOutput } from './media-transport.js'
 import { Resampler } from '../audio/resampler.js'
@@ -52,11 +52,16 @@ export interface PacedAudioOutputOptions {
   /** Slots shared with the other outputs on the same clock (default: `FrameTicker.of(clock)`). */
   ticker?: FrameTicker
   /**
-   * Silence after which the output stops emitting frames until audio is written, in ms, rounded up to
-   * whole frames (default `Infinity`: never). Only for a sink that drops silence anyway (StreamedMedia):
-   * a WebRTC track must not stop, see the class comment.
+   * Silence after which the output stops emitting frames until audio is written or `wake()` is called,
+   * in ms, rounded up to whole frames (default 10 000; `Infinity`: never).
    */
   idleAfterMs?: number
+  /**
+   * Shortest pause, in ms (default 3000): once stopped, frames start again no earlier than this after
+   * the last one. A WebRTC receiver starts its jitter buffer afresh only after a gap of about 2 s, see
+   * the class comment; 0 for a sink that sends no silence (StreamedMedia).
+   */
+  minPauseMs?: number
   /** Makes the converter from `fromHz` to 48 kHz (default: llmrtc's polyphase resampler). */
   createConverter?: (fromHz: number, toHz: number) => RateConverter
   /**
@@ -84,13 +89,17 @@ interface Chunk {
  * (absolute schedule, so timer lateness never accumulates into drift), on the slots of a ticker shared
  * by every output on the same clock (one timer for all tracks, not one each).
  *
- * While nothing is queued a WebRTC track keeps emitting silence. libwebrtc's sender (M106 in
- * @roamhq/wrtc) advances the RTP timestamp by one frame per frame it is handed, not with time: after a
- * pause the next packet carries the timestamp that follows the last one, seconds late, and the receiver's
- * jitter buffer takes the gap as network delay. Measured in Chromium, stopping after 2 s of silence made
- * its jitter-buffer delay 0.2-1 s on the next answers, even after 600 ms of silence before them, instead
- * of 40-60 ms (docs/benchmarks.md, "Receiver jitter buffer and idle tracks"). Sinks that drop silence
- * (StreamedMedia) stop instead, with `idleAfterMs`, and start again when audio is written.
+ * While nothing plays the output emits silence, and after `idleAfterMs` of it, it stops (each frame is
+ * Opus-encoded by libwebrtc and decoded by the listener). Written audio or `wake()` (the pipeline calls
+ * it while the user speaks) start it again. A pause must be long: libwebrtc's sender (M106 in
+ * @roamhq/wrtc) advances the RTP timestamp by one frame per frame it is handed, not with time, so after
+ * a pause the next packet carries the timestamp that follows the last one. The receiver's jitter buffer
+ * (libwebrtc's NetEq, measured in Chromium) takes a gap of up to 1.5 s as network delay and its delay
+ * grows by the gap for the following answers (0.85-1.5 s), while after gaps of 2.8 s or more it starts
+ * afresh (20-25 ms, lower than the 40-60 ms of a continuous track). So frames never start again sooner
+ * than `minPauseMs` after they stopped: audio written in between waits for it. The long `idleAfterMs`
+ * makes that rare: a conversation keeps the track running, and the pipeline wakes it on speech
+ * (docs/benchmarks.md, "Receiver jitter buffer and idle tracks").
  *
  * "Played" means the frame's 10 ms slot has passed: marks and `drain()` settle one frame after the last
  * sample was handed to the track.
@@ -130,6 +139,11 @@ export class PacedAudioOutput implements AudioOutput {
   #sending = false
   /** Silent frames emitted since the output last had something to play. */
   #idleFrames = 0
+  readonly #minPauseMs: number
+  /** When the frames stopped for idleness. */
+  #stoppedAt = -Infinity
+  /** Starts the frames again once the pause is long enough. */
+  #resumeTimer: TimerHandle | undefined
   #closed = false
   #framesSent = 0
   #restarts = 0
@@ -139,7 +153,8 @@ export class PacedAudioOutput implements AudioOutput {
     this.#onFrame = options.onFrame
     this.#clock = options.clock ?? monotonicClock
     this.#ticker = options.ticker ?? FrameTicker.of(this.#clock)
-    this.#idleAfterFrames = Math.ceil((options.idleAfterMs ?? Infinity) / FRAME_MS)
+    this.#idleAfterFrames = Math.ceil((options.idleAfterMs ?? 10_000) / FRAME_MS)
+    this.#minPauseMs = options.minPauseMs ?? 3000
     this.#createConverter = options.createConverter ?? ((fromHz, toHz) => new Resampler(fromHz, toHz))
     this.#maxCatchUpFrames = options.maxCatchUpFrames ?? 5
     this.#leadFrames = options.leadFrames ?? 0
@@ -183,13 +198,30 @@ export class PacedAudioOutput implements AudioOutput {
     const samples = sampleRateHz === OUTPUT_SAMPLE_RATE_HZ ? pcm.slice() : this.#converterFor(sampleRateHz).process(pcm).slice()
     this.#queue.push({ samples, offset: 0, mark })
     this.#queuedSamples += samples.length
-    if (this.#started && !this.#sending) {
-      // Stopped while idle: frames start again, the first one once the caller's synchronous writes are
-      // queued (a microtask) or at the next slot, whichever comes first.
-      this.#resumedAfterIdle++
-      this.#run()
-      queueMicrotask(this.#kick)
+    this.wake()
+  }
+
+  /**
+   * Audio may come soon (the user is speaking): stopped frames start again (silence until audio is
+   * written; not before `minPauseMs`), and running ones go on for another `idleAfterMs`. Cheap enough to
+   * call on every speech event. No effect before `start()` or after `close()`.
+   */
+  wake (): void {
+    if (this.#sending) {
+      this.#idleFrames = 0
+      return
     }
+    if (!this.#started || this.#closed || this.#resumeTimer !== undefined) return
+    const waitMs = this.#stoppedAt + this.#minPauseMs - this.#clock.now()
+    if (waitMs > 0) {
+      this.#resumeTimer = this.#clock.setTimeout(this.#resumeAfterPause, Math.ceil(waitMs))
+      return
+    }
+    // The first frame once the caller's synchronous writes are queued (a microtask) or at the next
+    // slot, whichever comes first.
+    this.#resumedAfterIdle++
+    this.#run()
+    queueMicrotask(this.#kick)
   }
 
   drain (): Promise<void> {
@@ -258,9 +290,20 @@ export class PacedAudioOutput implements AudioOutput {
 
   readonly #kick = (): void => { if (this.#sending) this.#onTick(this.#clock.now()) }
 
+  readonly #resumeAfterPause = (): void => {
+    this.#resumeTimer = undefined
+    this.#resumedAfterIdle++
+    this.#run()
+    this.#onTick(this.#clock.now())
+  }
+
+  /** Stops the frames (idle, or closed). */
   #sleep (): void {
+    if (this.#sending) this.#stoppedAt = this.#clock.now()
     this.#sending = false
     this.#ticker.remove(this.#onTick)
+    if (this.#resumeTimer !== undefined) this.#clock.clearTimeout(this.#resumeTimer)
+    this.#resumeTimer = undefined
   }
 
   readonly #onTick = (now: number): void => {

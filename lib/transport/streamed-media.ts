@@ -73,11 +73,13 @@ export class StreamedMedia implements SessionMedia, AudioOutput {
     this.#outbound = new Int16Array(rate * options.packetMs / 1000)
     // A packet of several 10 ms frames leaves as soon as an answer starts, not one or more slots later:
     // the output runs that many frames ahead while it plays (the far end buffers them). Silence is not
-    // sent, so the output stops its frames as soon as nothing plays (idleAfterMs 0) until audio comes.
+    // sent, so the output stops its frames as soon as nothing plays and starts them again as soon as
+    // audio comes (the far end's buffer does not depend on a continuous stream).
     this.#paced = new PacedAudioOutput({
       onFrame: (samples) => { this.#onFrame(samples) },
       leadFrames: Math.max(0, Math.ceil(options.packetMs / FRAME_MS) - 1),
       idleAfterMs: 0,
+      minPauseMs: 0,
       ...(options.clock !== undefined ? { clock: options.clock } : {})
     })
     this.#paced.onPlayed((mark) => { this.#sent(mark) })

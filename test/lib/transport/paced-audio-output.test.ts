@@ -1,13 +1,18 @@
 import t from 'tap'
 import type { Clock } from '../../../lib/clock.js'
-import { FRAME_SAMPLES, PacedAudioOutput } from '../../../lib/transport/paced-audio-output.js'
+import { FRAME_SAMPLES, PacedAudioOutput, type PacedAudioOutputOptions } from '../../../lib/transport/paced-audio-output.js'
 import { FakeClock } from '../../helpers/fake-clock.js'
 
-/** A paced output on a fake clock that records every frame it emits (copied) with its time. */
-function recorder (clock: Clock = new FakeClock(0)): { output: PacedAudioOutput, frames: Array<{ at: number, samples: Int16Array }>, buffers: Set<Int16Array> } {
+/**
+ * A paced output on a fake clock that records every frame it emits (copied) with its time. It never
+ * stops for idleness unless `options` say so.
+ */
+function recorder (clock: Clock = new FakeClock(0), options: Partial<PacedAudioOutputOptions> = {}): { output: PacedAudioOutput, frames: Array<{ at: number, samples: Int16Array }>, buffers: Set<Int16Array> } {
   const frames: Array<{ at: number, samples: Int16Array }> = []
   const buffers = new Set<Int16Array>()
   const output = new PacedAudioOutput({
+    idleAfterMs: Infinity,
+    ...options,
     clock,
     onFrame: (samples) => {
       buffers.add(samples)
@@ -450,7 +455,7 @@ t.test('idleAfterMs: frames stop once nothing played for that long, after marks 
 t.test('audio written to an idle output plays at once, then on the slots, and the output stops again after it', async t => {
   const clock = new FakeClock(0)
   const frames: Array<{ at: number, loud: boolean }> = []
-  const output = new PacedAudioOutput({ clock, idleAfterMs: 0, onFrame: (samples) => { frames.push({ at: clock.now(), loud: !isSilent(samples) }) } })
+  const output = new PacedAudioOutput({ clock, idleAfterMs: 0, minPauseMs: 0, onFrame: (samples) => { frames.push({ at: clock.now(), loud: !isSilent(samples) }) } })
   output.start()
   t.same(frames, [{ at: 0, loud: false }], 'one silent frame, then idle')
   t.equal(output.sending, false)
@@ -490,4 +495,69 @@ t.test('an idle output never stops while paused audio waits, and stops only afte
   t.equal(output.sending, false)
   t.equal(output.playedMs, 30)
   output.close()
+})
+
+t.test('after stopping, frames start again no sooner than minPauseMs: audio written meanwhile waits and counts as playing', async t => {
+  const clock = new FakeClock(0)
+  const frames: Array<{ at: number, loud: boolean }> = []
+  const output = new PacedAudioOutput({ clock, idleAfterMs: 100, minPauseMs: 1500, onFrame: (samples) => { frames.push({ at: clock.now(), loud: !isSilent(samples) }) } })
+  output.start()
+  clock.advance(200)
+  t.equal(output.sending, false, 'stopped after 100 ms of silence')
+  const stoppedAt = frames.at(-1)?.at ?? NaN
+  t.equal(stoppedAt, 90, 'its last frame')
+  clock.advance(400)
+  output.write(tone(20), 48_000, 'answer')
+  const marks: string[] = []
+  output.onPlayed(mark => { marks.push(mark) })
+  const drained = output.drain()
+  await Promise.resolve()
+  clock.advance(990 - 1)
+  t.equal(frames.length, 10, 'nothing until the pause is 1500 ms long')
+  t.equal(output.playing, true, 'the answer is waiting to play')
+  clock.advance(1)
+  t.same(frames.slice(10).map(f => [f.at, f.loud]), [[1590, true]], 'the answer 1500 ms after the stop')
+  clock.advance(30)
+  await drained
+  t.same(marks, ['answer'])
+  t.equal(output.playedMs, 20)
+  t.equal(output.stats.resumedAfterIdle, 1)
+  output.close()
+  t.equal(clock.pending, 0)
+})
+
+t.test('wake starts stopped frames with silence, keeps running ones going, and does nothing before start or after close', async t => {
+  const clock = new FakeClock(0)
+  const frames: Array<{ at: number, loud: boolean }> = []
+  const output = new PacedAudioOutput({ clock, idleAfterMs: 100, minPauseMs: 1000, onFrame: (samples) => { frames.push({ at: clock.now(), loud: !isSilent(samples) }) } })
+  output.wake()
+  clock.advance(50)
+  t.equal(frames.length, 0, 'not started: nothing')
+  output.start()
+  clock.advance(80)
+  output.wake() // at 130: 80 ms of silence so far, the countdown starts again
+  clock.advance(90)
+  t.equal(output.sending, true, 'still running 170 ms after start')
+  clock.advance(20)
+  t.equal(output.sending, false, 'stopped 100 ms after the wake')
+  const stoppedAt = frames.at(-1)?.at ?? NaN
+  clock.advance(2000)
+  const before = frames.length
+  output.wake()
+  await Promise.resolve()
+  t.same(frames.slice(before), [{ at: 2240, loud: false }], 'silence at once, long after the stop')
+  clock.advance(50)
+  t.ok(frames.slice(before).every(f => !f.loud), 'silence until audio is written')
+  output.write(tone(10), 48_000)
+  clock.advance(10)
+  t.equal(frames.at(-1)?.loud, true, 'audio on the next slot, without waiting')
+  t.ok(stoppedAt < 300)
+  clock.advance(500)
+  t.equal(output.sending, false)
+  output.wake() // within the minimum pause: a resume timer
+  t.equal(clock.pending, 1)
+  output.close()
+  t.equal(clock.pending, 0, 'close cancels the pending resume')
+  output.wake()
+  t.equal(clock.pending, 0)
 })
