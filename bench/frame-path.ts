@@ -167,7 +167,7 @@ function jsThreadNs (): number {
   return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0])
 }
 
-async function nativeCalls (): Promise<{ wallP50Us: number, wallMeanUs: number, onDataUs: number, sinkShimUs: number, sinkDirectUs: number }> {
+async function nativeCalls (): Promise<{ wallP50Us: number, wallMeanUs: number, onDataUs: number, sinkShimUs: number, sinkDirectUs: number, sendWallP50Us: number, sendCpuUs: number }> {
   const wrtc = loadWrtc()
   const sender = new wrtc.RTCPeerConnection()
   const receiver = new wrtc.RTCPeerConnection()
@@ -175,13 +175,15 @@ async function nativeCalls (): Promise<{ wallP50Us: number, wallMeanUs: number, 
   receiver.onicecandidate = ({ candidate }) => { if (candidate !== null) void sender.addIceCandidate(candidate) }
   const source = new wrtc.nonstandard.RTCAudioSource()
   sender.addTrack(source.createTrack())
+  // The `data` channel payload messages are mirrored on (lib/signaling/client-connection.ts).
+  const channel = sender.createDataChannel('data')
   let track: WrtcMediaStreamTrack | undefined
   receiver.ontrack = (event) => { track = event.track }
   await sender.setLocalDescription(await sender.createOffer())
   await receiver.setRemoteDescription(sender.localDescription!)
   await receiver.setLocalDescription(await receiver.createAnswer())
   await sender.setRemoteDescription(receiver.localDescription!)
-  while (sender.connectionState !== 'connected') await new Promise(resolve => setTimeout(resolve, 20))
+  while (sender.connectionState !== 'connected' || channel.readyState !== 'open') await new Promise(resolve => setTimeout(resolve, 20))
   // onData wants an array of its own (it checks the buffer's byteLength), not a view into the loop.
   const samples = new Int16Array(FRAME)
   const data: WrtcAudioData = { samples, sampleRate: 48_000, bitsPerSample: 16, channelCount: 1, numberOfFrames: FRAME }
@@ -221,6 +223,20 @@ async function nativeCalls (): Promise<{ wallP50Us: number, wallMeanUs: number, 
     direct.push((await run(true, 'dispatchEvent')).ns - pushed.ns)
   }
   const median = (values: number[]): number => values.sort((a, b) => a - b)[values.length >> 1]!
+  // RTCDataChannel.send of a typical payload message (~120 bytes of JSON), 100 a second.
+  const message = JSON.stringify({ type: 'llm-chunk', content: 'A table for four, at what time would you like it?', done: false })
+  const sendWall: number[] = []
+  const sendStarted = jsThreadNs()
+  await new Promise<void>(resolve => {
+    let n = 0
+    const timer = setInterval(() => {
+      const t = performance.now()
+      channel.send(message)
+      sendWall.push((performance.now() - t) * 1000)
+      if (++n === calls) { clearInterval(timer); resolve() }
+    }, 10)
+  })
+  const sendNs = jsThreadNs() - sendStarted
   sender.close()
   receiver.close()
   const wall = busy.wall.sort((a, b) => a - b)
@@ -229,7 +245,9 @@ async function nativeCalls (): Promise<{ wallP50Us: number, wallMeanUs: number, 
     wallMeanUs: wall.reduce((a, b) => a + b, 0) / calls,
     onDataUs: (busy.ns - idle.ns) / 1000 / calls,
     sinkShimUs: median(shim) / 1000 / calls,
-    sinkDirectUs: median(direct) / 1000 / calls
+    sinkDirectUs: median(direct) / 1000 / calls,
+    sendWallP50Us: median(sendWall),
+    sendCpuUs: (sendNs - idle.ns) / 1000 / calls
   }
 }
 
@@ -254,6 +272,7 @@ console.log('|---|---|---|---|')
 console.log(`| RTCAudioSource.onData, 48 kHz mono (${SECONDS * 100} calls at 100/s) | ${fmt(native.wallP50Us)} | ${fmt(native.wallMeanUs)} | ${fmt(native.onDataUs)} |`)
 console.log(`| RTCAudioSink delivering the frame to JS: ondata, through wrtc's EventTarget shim (median of 3) | | | ${fmt(native.sinkShimUs)} |`)
 console.log(`| RTCAudioSink delivering the frame to JS: an own dispatchEvent, as InboundAudio takes it (median of 3) | | | ${fmt(native.sinkDirectUs)} |`)
+console.log(`| RTCDataChannel.send, ~120 bytes of JSON (not per frame: per payload message) | ${fmt(native.sendWallP50Us)} | | ${fmt(native.sendCpuUs)} |`)
 console.log(`\n20 ms in one onData call: ${probe.stdout.trim() || probe.stderr.trim().split('\n').at(-1)}`)
 // wrtc can crash at a natural exit once an RTCAudioSource existed.
 process.exit(0)
