@@ -137,6 +137,8 @@ export class RealtimeRelay {
     const o = this.#o
     switch (event.type) {
       case 'speech-started':
+        // An answer will follow: a track stopped while idle starts again now (docs/pipeline.md, playout).
+        this.#output?.wake?.()
         this.#bargeIn()
         o.send({ type: 'speech-start' })
         this.#hooks.speechStarted()
