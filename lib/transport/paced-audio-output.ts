@@ -44,7 +44,7 @@ export interface RateConverter {
 export interface PacedAudioOutputOptions {
   /**
    * Receives each 10 ms frame at its slot in real time: always the same 480-sample buffer, overwritten
-   * for the next frame (copy it to keep it). Silence when nothing is queued, until the output sleeps.
+   * for the next frame (copy it to keep it). Silence when nothing is queued, until `idleAfterMs` stops it.
    */
   onFrame: (samples: Int16Array) => void
   /** Time source; `now()` should be monotonic (default: `monotonicClock`, with unref'd timers). */
@@ -58,8 +58,9 @@ export interface PacedAudioOutputOptions {
   idleAfterMs?: number
   /**
    * Shortest pause, in ms (default 3000): once stopped, frames start again no earlier than this after
-   * the last one. A WebRTC receiver starts its jitter buffer afresh only after a gap of about 2 s, see
-   * the class comment; 0 for a sink that sends no silence (StreamedMedia).
+   * the last one. A WebRTC receiver's jitter buffer takes a pause of up to 1.5 s as delay and starts
+   * afresh after 2.8 s (measured), see the class comment; 0 for a sink that sends no silence
+   * (StreamedMedia).
    */
   minPauseMs?: number
   /** Makes the converter from `fromHz` to 48 kHz (default: llmrtc's polyphase resampler). */
@@ -173,7 +174,7 @@ export class PacedAudioOutput implements AudioOutput {
 
   /**
    * Frames emitted so far, how often the schedule restarted after the event loop fell behind, and how
-   * often written audio started the frames again after `idleAfterMs`.
+   * often the frames started again (audio or `wake()`) after stopping for `idleAfterMs`.
    */
   get stats (): { framesSent: number, restarts: number, resumedAfterIdle: number } {
     return { framesSent: this.#framesSent, restarts: this.#restarts, resumedAfterIdle: this.#resumedAfterIdle }
