@@ -176,6 +176,8 @@ interface StepResult {
   lost: number
   firstSound: { p50: number, p95: number }
   afterSpeechEndMessage: { p50: number, p95: number }
+  /** The server's `firstAudioOutMs` (its end-of-speech decision → first audio out of its track). */
+  serverFirstAudioOut: { p50: number, p95: number }
   gaps: { max: number, over: number }
   short: number
   reasons: string[]
@@ -210,9 +212,11 @@ async function measureWindow (n: number, windowMs: number): Promise<StepResult> 
   const inWindow = (at: number): boolean => at >= started && at < ended
   const answers = clients.flatMap(c => c.answers.filter(a => inWindow(a.at) && Number.isFinite(a.firstSoundMs)))
   const missed = clients.reduce((sum, c) => sum + c.missed.filter(m => inWindow(m.at)).length, 0)
+  const serverFirst = summary(clients.flatMap(c => c.serverFirstAudio.filter(m => inWindow(m.at)).map(m => m.ms)))
   for (const c of clients) { // keep memory flat
     c.answers.splice(0, c.answers.findIndex(a => a.at >= ended) >>> 0)
     c.missed = c.missed.filter(m => m.at >= ended)
+    c.serverFirstAudio = c.serverFirstAudio.filter(m => m.at >= ended)
   }
   const lost = clients.filter(c => c.lost).length
   const unexpected = clients.reduce((sum, c, i) => sum + c.unexpectedSound - (counts[i]?.unexpected ?? 0), 0)
@@ -252,6 +256,7 @@ async function measureWindow (n: number, windowMs: number): Promise<StepResult> 
     lost,
     firstSound: { p50: first.p50, p95: first.p95 },
     afterSpeechEndMessage: { p50: afterMessage.p50, p95: afterMessage.p95 },
+    serverFirstAudioOut: { p50: serverFirst.p50, p95: serverFirst.p95 },
     gaps: { max: gaps.reduce((a, b) => Math.max(a, b), 0), over },
     short,
     reasons,
@@ -299,10 +304,10 @@ console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${
   `${WINDOW_MS / 1000} s windows (one session: ${REFERENCE_WINDOW_MS / 1000} s) after ${WARMUP_MS / 1000} s warm-up; load average at start ${loadAtStart.map(l => l.toFixed(2)).join(' ')}\n`)
 
 console.log('Pass rules (client-measured) and the server\'s real-time signals:\n')
-console.log('| sessions | answers / missed | first audio p50 / p95 (ms) | after `speech-end` p50 / p95 (ms) | longest gap in an answer (ms) | answers < 300 ms | server loop delay p99 / max (ms) | VAD backlog max (ms) | late frames (track restarts) | verdict |')
-console.log('|---|---|---|---|---|---|---|---|---|---|')
+console.log('| sessions | answers / missed | first audio p50 / p95 (ms) | after `speech-end` p50 / p95 (ms) | server `firstAudioOutMs` p50 / p95 (ms) | longest gap in an answer (ms) | answers < 300 ms | server loop delay p99 / max (ms) | VAD backlog max (ms) | late frames (track restarts) | verdict |')
+console.log('|---|---|---|---|---|---|---|---|---|---|---|')
 for (const r of results) {
-  console.log(`| ${r.n} | ${r.answers} / ${r.missed} | ${f(r.firstSound.p50, 0)} / ${f(r.firstSound.p95, 0)} | ${f(r.afterSpeechEndMessage.p50, 0)} / ${f(r.afterSpeechEndMessage.p95, 0)} | ${r.answers > 0 ? r.gaps.max : '–'} | ${r.short} | ` +
+  console.log(`| ${r.n} | ${r.answers} / ${r.missed} | ${f(r.firstSound.p50, 0)} / ${f(r.firstSound.p95, 0)} | ${f(r.afterSpeechEndMessage.p50, 0)} / ${f(r.afterSpeechEndMessage.p95, 0)} | ${f(r.serverFirstAudioOut.p50, 0)} / ${f(r.serverFirstAudioOut.p95, 0)} | ${r.answers > 0 ? r.gaps.max : '–'} | ${r.short} | ` +
     `${f(r.server.loopDelay.p99)} / ${f(r.server.loopDelay.max, 0)} | ${f(r.server.vad.backlogMaxMs, 0)} | ${r.server.output.restarts} | ` +
     `${r.reasons.length > 0 ? 'fails: ' + r.reasons.join('; ') : 'holds'}${r.retried.length > 0 ? ` (first window: ${r.retried.join('; ')})` : ''} |`)
 }

@@ -85,6 +85,8 @@ export class LoadClient {
   missed: Array<{ at: number }> = []
   /** Loud audio outside an expected answer (a second answer to one utterance, or sound while speaking). */
   unexpectedSound = 0
+  /** The server's own `metrics.timings.firstAudioOutMs` per turn (its decision → first audio out of its track). */
+  serverFirstAudio: Array<{ at: number, ms: number }> = []
   errors = 0
   lost = false
   readonly #source: WrtcAudioSource
@@ -107,6 +109,10 @@ export class LoadClient {
       const text = data.toString()
       if (text.includes('"speech-end"')) this.#speechEndMessageAt = performance.now()
       else if (text.includes('"type":"error"')) this.errors++
+      else if (text.includes('"firstAudioOutMs"')) {
+        const ms = (JSON.parse(text) as { timings?: { firstAudioOutMs?: number } }).timings?.firstAudioOutMs
+        if (ms !== undefined) this.serverFirstAudio.push({ at: performance.now(), ms })
+      }
     })
     // Messages are only needed during the handshake: keep memory flat.
     const trim = setInterval(() => { client.wsMessages.length = 0; client.channelMessages.length = 0 }, 5000)
