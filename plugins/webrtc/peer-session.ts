@@ -6,6 +6,7 @@ import type { SessionMedia } from '../../lib/transport/media-transport.js'
 import { FRAME_SAMPLES, OUTPUT_SAMPLE_RATE_HZ, PacedAudioOutput } from '../../lib/transport/paced-audio-output.js'
 import { candidateKey, candidateTypesNeeded, sdpCandidates, waitForAnswerCandidates, type CandidateType } from './ice-gathering.js'
 import { InboundAudio } from './inbound-audio.js'
+import { withOpusDtx } from './opus-dtx.js'
 import type { Wrtc, WrtcAudioData, WrtcDataChannel, WrtcIceCandidateInit, WrtcMediaStreamTrack, WrtcPeerConnection } from './wrtc.js'
 
 /** The label of the protocol's data channel. */
@@ -19,6 +20,8 @@ export interface PeerSessionOptions {
   gatherTimeoutMs: number
   /** How long `disconnected` may last before the peer counts as failed, in ms. */
   disconnectedGraceMs: number
+  /** Ask for Opus DTX on the server's outbound audio (see opus-dtx.ts). */
+  opusDtx: boolean
   clock: Clock
   log: Logger
   /** The `data` channel opened (attach it) or closed (undefined). */
@@ -100,7 +103,7 @@ export class PeerSession implements SessionMedia {
    */
   async answer (offerSdp: string): Promise<string | undefined> {
     try {
-      await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp })
+      await this.#pc.setRemoteDescription({ type: 'offer', sdp: this.#options.opusDtx ? withOpusDtx(offerSdp) : offerSdp })
     } catch (cause) {
       if (this.#closed) return undefined
       throw new LLMRTC_ERR_PROTOCOL_INVALID_MESSAGE('offer', 'the SDP offer could not be applied', { cause })

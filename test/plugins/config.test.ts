@@ -63,7 +63,7 @@ t.test('env must be an object or false', async t => {
 t.test('unknown option keys are refused at every level of the umbrella, and Fastify\'s register options are accepted', async t => {
   for (const [options, message] of [
     [{ sytemPrompt: 'x' }, /^Unknown llmrtc option "sytemPrompt": did you mean "systemPrompt"\?/],
-    [{ webrtc: { gatherTimeout: 100 } }, /^Unknown llmrtc option "webrtc.gatherTimeout": did you mean "webrtc.gatherTimeoutMs"\? expected one of loadWrtc, gatherTimeoutMs, disconnectedGraceMs$/],
+    [{ webrtc: { gatherTimeout: 100 } }, /^Unknown llmrtc option "webrtc.gatherTimeout": did you mean "webrtc.gatherTimeoutMs"\? expected one of loadWrtc, gatherTimeoutMs, disconnectedGraceMs, opusDtx$/],
     [{ vad: { minSpeechMS: 100 } }, /^Unknown llmrtc option "vad.minSpeechMS": did you mean "vad.minSpeechMs"\?/],
     [{ metrics: { paths: '/m' } }, /^Unknown llmrtc option "metrics.paths": did you mean "metrics.path"\? expected one of path, defaultMetrics$/],
     [{ jwt: { secret: 's', audiences: ['a'] } }, /^Unknown llmrtc option "jwt.audiences"/]

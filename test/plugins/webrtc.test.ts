@@ -253,7 +253,7 @@ t.test('an offer whose SDP cannot be applied gets INVALID_MESSAGE and leaves no 
 t.test('registered alone, the plugin refuses an unknown option key', async t => {
   await t.rejects(transportApp(t, {}, { gatherTimeout: 100 } as LLMRTCWebRTCOptions), {
     code: 'LLMRTC_ERR_OPTIONS_UNKNOWN',
-    message: 'Unknown llmrtc option "webrtc.gatherTimeout": did you mean "webrtc.gatherTimeoutMs"? expected one of loadWrtc, gatherTimeoutMs, disconnectedGraceMs, prefix, logLevel, logSerializers'
+    message: 'Unknown llmrtc option "webrtc.gatherTimeout": did you mean "webrtc.gatherTimeoutMs"? expected one of loadWrtc, gatherTimeoutMs, disconnectedGraceMs, opusDtx, prefix, logLevel, logSerializers'
   })
 })
 
