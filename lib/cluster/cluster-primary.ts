@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster'
+import { monotonicClock, type Clock } from '../clock.js'
 import { LLMRTC_ERR_CLUSTER_WORKER_START } from '../errors.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { SessionRecord } from '../sessions/session-store.js'
@@ -17,6 +18,8 @@ export interface ClusterPrimaryOptions {
   exitGraceMs?: number
   /** Forks one worker with these variables added to its environment (default `cluster.fork`; tests pass a fake). */
   fork?: (env: Record<string, string>) => Worker
+  /** Time source for workers' uptimes (default: `monotonicClock`). */
+  clock?: Clock
 }
 
 /** The address the workers share, as node:cluster reports it. */
@@ -42,6 +45,7 @@ export class ClusterPrimary {
   readonly #options: ClusterPrimaryOptions
   readonly #log: Logger
   readonly #backoff: RestartBackoff
+  readonly #clock: Clock
   readonly #records = new SharedSessionRecords()
   readonly #workers = new Map<Worker, WorkerState>()
   readonly #restarts = new Set<NodeJS.Timeout>()
@@ -52,6 +56,7 @@ export class ClusterPrimary {
     this.#options = options
     this.#log = options.log ?? silentLogger
     this.#backoff = options.backoff ?? new RestartBackoff()
+    this.#clock = options.clock ?? monotonicClock
   }
 
   /** Workers running now. */
@@ -107,7 +112,7 @@ export class ClusterPrimary {
     const env = { [WORKER_ENV]: '1' }
     const worker = this.#options.fork !== undefined ? this.#options.fork(env) : cluster.fork(env)
     const state: WorkerState = {
-      startedAt: Date.now(),
+      startedAt: this.#clock.now(),
       peer: new IpcPeer({
         send: (message) => { worker.send(message) },
         onRequest: async (body) => {
@@ -144,7 +149,7 @@ export class ClusterPrimary {
     if (state.startError !== undefined) startErrors.set(worker, state.startError)
     this.#workers.delete(worker)
     if (this.#stopping !== undefined || this.#address === undefined) return
-    const uptimeMs = Date.now() - state.startedAt
+    const uptimeMs = this.#clock.now() - state.startedAt
     const delayMs = this.#backoff.delayAfterCrash(uptimeMs)
     this.#log.warn({ worker: worker.id, pid: worker.process.pid, code, signal, uptimeMs, delayMs }, 'worker exited: its sessions are lost, a new worker replaces it')
     const timer = setTimeout(() => {
