@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createServer } from 'node:net'
 import t from 'tap'
 import { formatBanner } from '../../bin/banner.js'
 import { cleanEnv, startChild } from '../helpers/child-server.js'
+import { freePort } from '../helpers/free-port.js'
 
 // The launchers are tested as users run them: the built files (npm test builds first).
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -195,14 +195,6 @@ t.test('fastify start loads dist/app.js (with -o) and serves /health, with llmrt
 /** The `provider selected` log lines of a run. */
 function selected (output: string): Array<{ role: string, provider: string, reason: string }> {
   return output.split('\n').filter(line => line.includes('"msg":"provider selected"')).map(line => JSON.parse(line) as { role: string, provider: string, reason: string })
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 t.test('llmrtc-backend loads the PLAYBOOK module at start, and a missing one stops it with exit 1', async t => {

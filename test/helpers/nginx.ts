@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
+import { freePort } from './free-port.js'
 import { scratchDir } from './scratch-dir.js'
 
 /** Debian's nginx (package nginx, binary in /usr/sbin), or NGINX, or `nginx` on the PATH elsewhere. */
@@ -138,18 +139,6 @@ export async function startNginx (t: Test, httpBlock: (listen: string) => string
     }
   }
   throw lastError
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => { resolve(port) })
-    })
-  })
 }
 
 async function waitForListening (port: number, gone: () => boolean): Promise<void> {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import type { Test } from 'tap'
+import { freePort } from './free-port.js'
 
 /** A redis-server child process of one test file. */
 export interface RunningRedis {
@@ -41,18 +42,6 @@ export async function startRedis (t: Test): Promise<RunningRedis> {
     }
   }
   throw lastError
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => { resolve(port) })
-    })
-  })
 }
 
 /** Sends PING in the inline protocol until `+PONG` comes back (the server may still be loading). */
