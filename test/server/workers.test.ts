@@ -71,8 +71,9 @@ function metric (text: string, line: RegExp): number {
 t.test('two workers share one port: connections land on both, a session resumes on the other worker with its history, /metrics sums both, SIGTERM drains both and exits 0', async t => {
   const cluster = await startCluster(t)
   const [, pids] = await cluster.run.waitFor(/primary listening \d+ pids ([\d,]+)/)
-  t.match(cluster.run.output(), new RegExp(`worker 1 pid \\d+ listening ${cluster.port}`), 'port 0: the workers listen on the port the primary reports')
-  t.match(cluster.run.output(), new RegExp(`worker 2 pid \\d+ listening ${cluster.port}`))
+  // Each worker prints its own line: a worker's line may reach the pipe after the primary's.
+  const listening = await Promise.all([1, 2].map(async worker => (await cluster.run.waitFor(new RegExp(`worker ${worker} pid \\d+ listening (\\d+)`)))[1]))
+  t.same(listening.map(Number), [cluster.port, cluster.port], 'port 0: the workers listen on the port the primary reports')
 
   const health = [await get(cluster.port, '/health'), await get(cluster.port, '/health')].map(r => JSON.parse(r.body) as { ok: boolean, worker: number, pid: number })
   t.same(health.map(h => h.worker).sort(), [1, 2], '/health answers per process: one from each worker')
