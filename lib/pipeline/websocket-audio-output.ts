@@ -1,5 +1,5 @@
 import type { ServerMessage, TTSChunkMessage } from '../protocol/server-messages.js'
-import type { AudioOutput } from '../transport/media-transport.js'
+import type { AudioOutput, FrameListener } from '../transport/media-transport.js'
 
 interface HeldChunk {
   message: TTSChunkMessage
@@ -21,6 +21,8 @@ export class WebSocketAudioOutput implements AudioOutput {
   readonly #listeners = new Set<(mark: string) => void>()
   readonly #held: HeldChunk[] = []
   readonly #drains: Array<() => void> = []
+  /** `onFrame()` listeners; replaced, never mutated, so a chunk iterates a snapshot without copying it. */
+  #frameListeners: readonly FrameListener[] = []
   #playedMs = 0
   #paused = false
 
@@ -36,8 +38,21 @@ export class WebSocketAudioOutput implements AudioOutput {
   write (pcm: Int16Array, sampleRateHz: number, mark?: string): void {
     const data = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).toString('base64')
     const chunk = { message: { type: 'tts-chunk', format: 'pcm', sampleRate: sampleRateHz, data } as const, ms: pcm.length * 1000 / sampleRateHz, mark }
-    if (this.#paused) this.#held.push(chunk)
-    else this.#sendChunk(chunk)
+    if (this.#paused) {
+      this.#held.push(chunk)
+      return
+    }
+    this.#sendChunk(chunk)
+    this.#tap(pcm, sampleRateHz)
+  }
+
+  /**
+   * Taps the audio sent: each `tts-chunk`'s PCM at the TTS's rate, when it is sent (a chunk held by a
+   * pause when `resume()` sends it). The array may be the writer's own buffer: copy it to keep it.
+   */
+  onFrame (listener: FrameListener): () => void {
+    this.#frameListeners = [...this.#frameListeners, listener]
+    return () => { this.#frameListeners = this.#frameListeners.filter(l => l !== listener) }
   }
 
   /** Resolves at once unless chunks are held by a pause: then when they are sent or dropped. */
@@ -64,7 +79,15 @@ export class WebSocketAudioOutput implements AudioOutput {
     if (!this.#paused) return
     this.#paused = false
     // A listener may pause again from a mark: what is still held stays held, in order.
-    while (!this.#paused && this.#held.length > 0) this.#sendChunk(this.#held.shift() as HeldChunk)
+    while (!this.#paused && this.#held.length > 0) {
+      const chunk = this.#held.shift() as HeldChunk
+      this.#sendChunk(chunk)
+      // Held chunks keep only their base64: decoded again for a tap (rare: a tap while paused).
+      if (this.#frameListeners.length > 0) {
+        const bytes = Buffer.from(chunk.message.data, 'base64')
+        this.#tap(new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), chunk.message.sampleRate)
+      }
+    }
     if (this.#held.length === 0) this.#settleDrains()
   }
 
@@ -77,6 +100,11 @@ export class WebSocketAudioOutput implements AudioOutput {
     this.#send(chunk.message)
     this.#playedMs += chunk.ms
     if (chunk.mark !== undefined) for (const listener of this.#listeners) listener(chunk.mark)
+  }
+
+  #tap (pcm: Int16Array, sampleRateHz: number): void {
+    const listeners = this.#frameListeners
+    for (let i = 0; i < listeners.length; i++) (listeners[i] as FrameListener)(pcm, sampleRateHz)
   }
 
   #settleDrains (): void {

@@ -39,7 +39,18 @@ export interface AudioOutput {
    * them again, so it is running when the answer comes. Optional; cheap enough for every speech event.
    */
   wake?: () => void
+  /**
+   * Taps the outgoing audio: `listener` is called with each frame exactly as it is sent to the caller
+   * (after any mixing, at `sampleRateHz`), in order; frames that are not sent (an idle or silent output
+   * that sends nothing) are not reported. The listener gets the output's own buffer, overwritten for the
+   * next frame: copy it to keep it, and never write to it. Returns an unsubscribe function. Optional; an
+   * output with no listener pays nothing for it.
+   */
+  onFrame?: (listener: FrameListener) => () => void
 }
+
+/** Receives one outgoing frame (see `AudioOutput.onFrame`): PCM s16le mono at `sampleRateHz`, a reused buffer. */
+export type FrameListener = (pcm: Int16Array, sampleRateHz: number) => void
 
 /** One session's media on the transport. */
 export interface SessionMedia {

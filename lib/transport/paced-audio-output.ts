@@ -1,6 +1,6 @@
 import { monotonicClock, type Clock, type TimerHandle } from '../clock.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
-import type { AudioOutput } from './media-transport.js'
+import type { AudioOutput, FrameListener } from './media-transport.js'
 import { Resampler } from '../audio/resampler.js'
 import { FrameTicker } from './frame-ticker.js'
 
@@ -115,7 +115,9 @@ interface Chunk {
  * When the queue runs out inside a faded frame, the ramp is cut there like any end of audio.
  */
 export class PacedAudioOutput implements AudioOutput {
-  readonly #onFrame: (samples: Int16Array) => void
+  readonly #sink: (samples: Int16Array) => void
+  /** `onFrame()` listeners; replaced, never mutated, so a frame iterates a snapshot without copying it. */
+  #frameListeners: readonly FrameListener[] = []
   readonly #clock: Clock
   readonly #ticker: FrameTicker
   readonly #idleAfterFrames: number
@@ -151,7 +153,7 @@ export class PacedAudioOutput implements AudioOutput {
   #resumedAfterIdle = 0
 
   constructor (options: PacedAudioOutputOptions) {
-    this.#onFrame = options.onFrame
+    this.#sink = options.onFrame
     this.#clock = options.clock ?? monotonicClock
     this.#ticker = options.ticker ?? FrameTicker.of(this.#clock)
     this.#idleAfterFrames = Math.ceil((options.idleAfterMs ?? 10_000) / FRAME_MS)
@@ -257,6 +259,16 @@ export class PacedAudioOutput implements AudioOutput {
     return () => { this.#listeners.delete(listener) }
   }
 
+  /**
+   * Taps every frame emitted (the 480 samples at 48 kHz handed to `options.onFrame`, silence included,
+   * none while stopped for idleness), right after the sink took it. The buffer is the output's own: copy
+   * it to keep it.
+   */
+  onFrame (listener: FrameListener): () => void {
+    this.#frameListeners = [...this.#frameListeners, listener]
+    return () => { this.#frameListeners = this.#frameListeners.filter(l => l !== listener) }
+  }
+
   /** Stops the clock and drops queued audio; pending `drain()`s resolve. Idempotent. */
   close (): void {
     if (this.#closed) return
@@ -269,6 +281,7 @@ export class PacedAudioOutput implements AudioOutput {
     this.#samplesInLastFrame = 0
     this.#settleDrains()
     this.#listeners.clear()
+    this.#frameListeners = []
   }
 
   #converterFor (fromHz: number): RateConverter {
@@ -368,7 +381,9 @@ export class PacedAudioOutput implements AudioOutput {
     this.#queuedSamples -= filled
     this.#samplesInLastFrame = filled
     this.#framesSent++
-    this.#onFrame(frame)
+    this.#sink(frame)
+    const listeners = this.#frameListeners
+    for (let i = 0; i < listeners.length; i++) (listeners[i] as FrameListener)(frame, OUTPUT_SAMPLE_RATE_HZ)
   }
 
   #settleDrains (): void {

@@ -1,7 +1,7 @@
 import type { AudioFrame } from '../audio/audio-frame.js'
 import { Resampler } from '../audio/resampler.js'
 import type { Clock } from '../clock.js'
-import type { AudioOutput, SessionMedia } from './media-transport.js'
+import type { AudioOutput, FrameListener, SessionMedia } from './media-transport.js'
 import { FRAME_MS, OUTPUT_SAMPLE_RATE_HZ, PacedAudioOutput } from './paced-audio-output.js'
 
 /** Length of one inbound frame handed to listeners, in ms (as the WebRTC track's). */
@@ -61,12 +61,16 @@ export class StreamedMedia implements SessionMedia, AudioOutput {
   readonly #marksOut = new Map<string, string>()
   #markSeq = 0
   readonly #drains: Array<() => void> = []
+  /** `onFrame()` listeners; replaced, never mutated, so a frame iterates a snapshot without copying it. */
+  #frameListeners: readonly FrameListener[] = []
+  readonly #sampleRateHz: number
   #closed = false
 
   constructor (options: StreamedMediaOptions) {
     this.#wire = options.wire
     this.#markPrefix = options.markPrefix
     const rate = options.sampleRateHz
+    this.#sampleRateHz = rate
     this.#inbound = new Int16Array(rate * INBOUND_FRAME_MS / 1000)
     this.#frame = { samples: this.#inbound, sampleRateHz: rate, channels: 1, samplesPerChannel: this.#inbound.length }
     this.#downsampler = rate === OUTPUT_SAMPLE_RATE_HZ ? undefined : new Resampler(OUTPUT_SAMPLE_RATE_HZ, rate)
@@ -151,6 +155,15 @@ export class StreamedMedia implements SessionMedia, AudioOutput {
     return () => { this.#playedListeners.delete(listener) }
   }
 
+  /**
+   * Taps the audio sent to the far end: each 10 ms frame at the far end's rate, as it goes into the
+   * packets (frames of silence that are not sent are not reported). The buffer is reused: copy it to keep it.
+   */
+  onFrame (listener: FrameListener): () => void {
+    this.#frameListeners = [...this.#frameListeners, listener]
+    return () => { this.#frameListeners = this.#frameListeners.filter(l => l !== listener) }
+  }
+
   /** Stops the clock, drops queued audio and forgets the listeners. Idempotent. */
   close (): void {
     if (this.#closed) return
@@ -160,6 +173,7 @@ export class StreamedMedia implements SessionMedia, AudioOutput {
     this.#settleDrains()
     this.#audioListeners.clear()
     this.#playedListeners.clear()
+    this.#frameListeners = []
   }
 
   #onFrame (samples: Int16Array): void {
@@ -171,6 +185,8 @@ export class StreamedMedia implements SessionMedia, AudioOutput {
       out[this.#outboundFilled++] = converted[i] as number
       if (this.#outboundFilled === out.length) this.#flush()
     }
+    const listeners = this.#frameListeners
+    for (let i = 0; i < listeners.length; i++) (listeners[i] as FrameListener)(converted, this.#sampleRateHz)
   }
 
   #flush (): void {

@@ -75,3 +75,19 @@ t.test('clear drops the held chunks, returns their ms, settles drains and unpaus
   output.write(Int16Array.of(5), 16_000)
   t.equal(sent.length, 1, 'the next answer is sent at once')
 })
+
+t.test('onFrame taps each chunk as it is sent, held chunks when resume sends them', async t => {
+  const { output, sent } = recorder()
+  const tapped: Array<{ samples: number[], rateHz: number }> = []
+  const off = output.onFrame((pcm, rateHz) => { tapped.push({ samples: Array.from(pcm), rateHz }) })
+  output.write(Int16Array.of(1, 2), 24_000)
+  output.pause()
+  output.write(Int16Array.of(3), 16_000)
+  t.same(tapped, [{ samples: [1, 2], rateHz: 24_000 }], 'a held chunk is not tapped')
+  output.resume()
+  t.same(tapped, [{ samples: [1, 2], rateHz: 24_000 }, { samples: [3], rateHz: 16_000 }], 'until it is sent')
+  off()
+  output.write(Int16Array.of(4), 16_000)
+  t.equal(tapped.length, 2, 'unsubscribed')
+  t.equal(sent.length, 3)
+})

@@ -561,3 +561,41 @@ t.test('wake starts stopped frames with silence, keeps running ones going, and d
   output.wake()
   t.equal(clock.pending, 0)
 })
+
+t.test('onFrame taps every frame the sink gets, in its own buffer, silence included, nothing while idle', async t => {
+  const clock = new FakeClock(0)
+  const sunk: Int16Array[] = []
+  const output = new PacedAudioOutput({ clock, idleAfterMs: 30, minPauseMs: 0, onFrame: (samples) => { sunk.push(samples) } })
+  const tapped: Array<{ samples: Int16Array, rateHz: number, copy: Int16Array }> = []
+  const off = output.onFrame((pcm, rateHz) => { tapped.push({ samples: pcm, rateHz, copy: pcm.slice() }) })
+  output.write(tone(20, 48_000, 700), 48_000)
+  output.start()
+  clock.advance(1000)
+  t.equal(sunk.length, 5, 'two frames of audio, three of silence, then idle')
+  t.equal(tapped.length, sunk.length, 'one tap per frame sent, none while idle')
+  t.ok(tapped.every((f, i) => f.samples === sunk[i] && f.rateHz === 48_000), 'the very buffer handed to the sink, at 48 kHz')
+  t.same(tapped.map(f => f.copy[0]), [700, 700, 0, 0, 0], 'the audio as sent, then the silence sent')
+  off()
+  output.write(tone(10), 48_000)
+  clock.advance(100)
+  t.equal(tapped.length, 5, 'unsubscribed: no more taps')
+  t.ok(sunk.length > 5, 'while the sink still gets frames')
+  output.close()
+})
+
+t.test('a paused output taps the faded frame and the silence it sends, and a listener may unsubscribe itself', async t => {
+  const clock = new FakeClock(0)
+  const { output } = recorder(clock)
+  const levels: number[] = []
+  const off = output.onFrame((pcm) => { levels.push(pcm[0] as number); if (levels.length === 4) off() })
+  const other: number[] = []
+  output.onFrame((pcm) => { other.push(pcm[FRAME_SAMPLES - 1] as number) })
+  output.write(tone(100, 48_000, 1000), 48_000)
+  output.start()
+  clock.advance(10)
+  output.pause()
+  clock.advance(30)
+  t.same(levels, [1000, 1000, 1000, 0], 'two frames, the faded-out one (full level at its first sample), then the silence sent while paused')
+  t.same(other, [1000, 1000, 0, 0, 0], 'the faded frame ends at 0; the other listener goes on')
+  output.close()
+})
