@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import type { AudioFrame } from '../audio/audio-frame.js'
+import type { BackgroundMixer } from '../audio/background-mixer.js'
 
 /**
  * Where a turn's speech goes: a paced, real-time playout queue (the WebRTC track). Writing never blocks
@@ -47,6 +48,13 @@ export interface AudioOutput {
    * output with no listener pays nothing for it.
    */
   onFrame?: (listener: FrameListener) => () => void
+  /**
+   * Mixes a session's background sounds (thinking, ambient) into the outgoing frames, under the speech
+   * (undefined: none). They never count as the answer's audio (`playedMs`, marks, `drain()`, `playing`),
+   * `clear()` stops the thinking sound at once, and a paused output silences it. Optional: an output
+   * that cannot mix (the WebSocket fallback, whose client plays each chunk) has none.
+   */
+  setBackground?: (mixer: BackgroundMixer | undefined) => void
 }
 
 /** Receives one outgoing frame (see `AudioOutput.onFrame`): PCM s16le mono at `sampleRateHz`, a reused buffer. */

@@ -2,6 +2,7 @@ import { monotonicClock, type Clock, type TimerHandle } from '../clock.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
 import type { AudioOutput, FrameListener } from './media-transport.js'
 import { Resampler } from '../audio/resampler.js'
+import type { BackgroundMixer } from '../audio/background-mixer.js'
 import { FrameTicker } from './frame-ticker.js'
 
 /** The track's rate: the output always emits 48 kHz mono. */
@@ -148,6 +149,10 @@ export class PacedAudioOutput implements AudioOutput {
   /** Starts the frames again once the pause is long enough. */
   #resumeTimer: TimerHandle | undefined
   #closed = false
+  /** Sounds mixed under the speech (thinking, ambient), see `setBackground()`. */
+  #background: BackgroundMixer | undefined
+  /** The last frame carried background sound. */
+  #backgroundInFrame = false
   #framesSent = 0
   #restarts = 0
   #resumedAfterIdle = 0
@@ -201,6 +206,7 @@ export class PacedAudioOutput implements AudioOutput {
     const samples = sampleRateHz === OUTPUT_SAMPLE_RATE_HZ ? pcm.slice() : this.#converterFor(sampleRateHz).process(pcm).slice()
     this.#queue.push({ samples, offset: 0, mark })
     this.#queuedSamples += samples.length
+    this.#background?.speechWritten()
     this.wake()
   }
 
@@ -233,6 +239,7 @@ export class PacedAudioOutput implements AudioOutput {
   }
 
   pause (): void {
+    // The background mixer sees the pause in the next frame (its thinking sound gives way).
     if (this.#closed) return
     if (this.#pauseState === 'playing') this.#pauseState = 'fading-out'
     else if (this.#pauseState === 'fading-in') this.#pauseState = 'paused'
@@ -246,6 +253,7 @@ export class PacedAudioOutput implements AudioOutput {
   /** Drops queued audio and ends a pause (the next turn's audio plays as soon as it is written). */
   clear (): number {
     const dropped = this.#queuedSamples
+    this.#background?.interrupt()
     this.#pauseState = 'playing'
     this.#queue.length = 0
     this.#queuedSamples = 0
@@ -258,6 +266,26 @@ export class PacedAudioOutput implements AudioOutput {
     this.#listeners.add(listener)
     return () => { this.#listeners.delete(listener) }
   }
+
+  /**
+   * Mixes `mixer`'s sounds into every frame from now on, after the speech and its fades (undefined: none).
+   * They are not the answer: `playedMs`, marks, `drain()` and `playing` ignore them, but while the mixer
+   * is active the frames do not stop for idleness, and a sound it wants wakes stopped frames. `clear()`
+   * interrupts its thinking sound. One output per mixer.
+   */
+  setBackground (mixer: BackgroundMixer | undefined): void {
+    if (mixer === this.#background) return
+    this.#background?.attach(undefined)
+    this.#background = mixer
+    this.#backgroundInFrame = false
+    mixer?.attach(this.#wakeForBackground)
+  }
+
+  /** The mixer set by `setBackground()`. */
+  get background (): BackgroundMixer | undefined { return this.#background }
+
+  /** Whether the last frame emitted carried background sound (not silence). */
+  get backgroundInFrame (): boolean { return this.#backgroundInFrame }
 
   /**
    * Taps every frame emitted (the 480 samples at 48 kHz handed to `options.onFrame`, silence included,
@@ -282,6 +310,7 @@ export class PacedAudioOutput implements AudioOutput {
     this.#settleDrains()
     this.#listeners.clear()
     this.#frameListeners = []
+    this.setBackground(undefined)
   }
 
   #converterFor (fromHz: number): RateConverter {
@@ -301,6 +330,8 @@ export class PacedAudioOutput implements AudioOutput {
     this.#frameIndex = 0
     this.#ticker.add(this.#onTick)
   }
+
+  readonly #wakeForBackground = (): void => { this.wake() }
 
   readonly #kick = (): void => { if (this.#sending) this.#onTick(this.#clock.now()) }
 
@@ -336,7 +367,7 @@ export class PacedAudioOutput implements AudioOutput {
       this.#finishLastFrame()
       if (!this.#sending) break // closed by a listener
       this.#emitFrame()
-      if (this.playing) this.#idleFrames = 0
+      if (this.playing || this.#background?.active === true) this.#idleFrames = 0
       else if (++this.#idleFrames >= this.#idleAfterFrames) this.#sleep()
     }
   }
@@ -378,6 +409,8 @@ export class PacedAudioOutput implements AudioOutput {
       this.#pauseState = 'playing'
     }
     if (filled < FRAME_SAMPLES) frame.fill(0, filled)
+    const background = this.#background
+    if (background !== undefined) this.#backgroundInFrame = background.mix(frame, filled, this.#pauseState === 'paused')
     this.#queuedSamples -= filled
     this.#samplesInLastFrame = filled
     this.#framesSent++

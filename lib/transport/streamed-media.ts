@@ -1,4 +1,5 @@
 import type { AudioFrame } from '../audio/audio-frame.js'
+import type { BackgroundMixer } from '../audio/background-mixer.js'
 import { Resampler } from '../audio/resampler.js'
 import type { Clock } from '../clock.js'
 import type { AudioOutput, FrameListener, SessionMedia } from './media-transport.js'
@@ -143,6 +144,9 @@ export class StreamedMedia implements SessionMedia, AudioOutput {
     return dropped
   }
 
+  /** Mixes `mixer`'s sounds into the answer's frames (PacedAudioOutput.setBackground); frames with only them are sent too. */
+  setBackground (mixer: BackgroundMixer | undefined): void { this.#paced.setBackground(mixer) }
+
   pause (): void { this.#paced.pause() }
   resume (): void { this.#paced.resume() }
   get paused (): boolean { return this.#paced.paused }
@@ -178,7 +182,7 @@ export class StreamedMedia implements SessionMedia, AudioOutput {
 
   #onFrame (samples: Int16Array): void {
     // Silence while nothing is queued is not sent: the far end plays silence when it has no audio.
-    if (!this.#paced.playing || this.#closed) return
+    if ((!this.#paced.playing && !this.#paced.backgroundInFrame) || this.#closed) return
     const converted = this.#downsampler === undefined ? samples : this.#downsampler.process(samples)
     const out = this.#outbound
     for (let i = 0; i < converted.length; i++) {
