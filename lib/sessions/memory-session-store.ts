@@ -4,6 +4,7 @@ import type { SessionRecord, SessionStore } from './session-store.js'
 /** The default store: a Map in this process, entries expiring lazily at read time. */
 export class MemorySessionStore implements SessionStore {
   readonly #records = new Map<string, { record: SessionRecord, expiresAt: number }>()
+  readonly #claims = new Map<string, number>()
   readonly #clock: Clock
 
   constructor (clock: Clock = systemClock) {
@@ -30,7 +31,18 @@ export class MemorySessionStore implements SessionStore {
     this.#records.delete(id)
   }
 
+  async claim (key: string, ttlMs: number): Promise<boolean> {
+    const now = this.#clock.now()
+    const expiresAt = this.#claims.get(key)
+    if (expiresAt !== undefined && expiresAt > now) return false
+    // Expired claims go when a new one is taken: the map holds at most the claims of one TTL.
+    for (const [claimed, until] of this.#claims) if (until <= now) this.#claims.delete(claimed)
+    this.#claims.set(key, now + ttlMs)
+    return true
+  }
+
   async close (): Promise<void> {
+    this.#claims.clear()
     this.#records.clear()
   }
 }

@@ -113,6 +113,12 @@ export class RedisSessionStore implements SessionStore {
     if (written === 0) this.#log.debug({ sessionId: record.id }, 'session record not written: Redis holds later activity (the session moved to another server)')
   }
 
+  /** `SET <keyPrefix>claim:<key> 1 PX <ttl> NX`: only the first server to ask gets OK. */
+  async claim (key: string, ttlMs: number): Promise<boolean> {
+    const px = Math.max(1, Math.ceil(ttlMs))
+    return await this.#command('SET', async () => await this.#client.set(`${this.keyPrefix}claim:${key}`, '1', 'PX', px, 'NX')) === 'OK'
+  }
+
   async delete (id: string): Promise<void> {
     await this.#command('DEL', async () => await this.#client.del(this.key(id)))
   }
@@ -148,7 +154,8 @@ function serialize (record: SessionRecord): string {
     principal: record.principal,
     createdAt: record.createdAt,
     data: record.data,
-    history: record.history
+    history: record.history,
+    ...(record.openTurn !== undefined ? { openTurn: record.openTurn } : {})
   })
 }
 
@@ -167,6 +174,7 @@ function parse (text: string, id: string): SessionRecord | undefined {
     history: r.history as SessionRecord['history'],
     data: r.data as Record<string, unknown>,
     createdAt: r.createdAt as number,
-    lastActivityAt: r.lastActivityAt as number
+    lastActivityAt: r.lastActivityAt as number,
+    ...(typeof r.openTurn === 'string' ? { openTurn: r.openTurn } : {})
   }
 }

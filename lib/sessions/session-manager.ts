@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { systemClock, type Clock, type TimerHandle } from '../clock.js'
+import type { ChatMessage } from '../providers/types.js'
 import { LLMRTC_ERR_SESSION_CLOSED, LLMRTC_ERR_SESSION_LIMIT } from '../errors.js'
 import { silentLogger, type Logger } from '../logger.js'
 import { MemorySessionStore } from './memory-session-store.js'
 import { Session, type SessionConnection } from './session.js'
-import type { SessionStore } from './session-store.js'
+import type { SessionRecord, SessionStore } from './session-store.js'
+import { unansweredQuestion } from './unanswered-question.js'
 
 export interface SessionManagerOptions {
   /** Pinned first message of every conversation (default ''). */
@@ -121,10 +123,29 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.touch(session)
   }
 
+  /**
+   * The turn `turnId` put the user's words in the history and is about to ask the LLM: the record is
+   * written now, with the turn marked open, so that a server that resumes the session after this one died
+   * mid-turn answers it (docs/reliability.md). Not awaited: the write is on its way to the store before the
+   * LLM request, and the answer does not wait for a round trip.
+   */
+  openTurn (session: Session, turnId: string): void {
+    session.openTurn = turnId
+    this.persist(session)
+  }
+
+  /** The turn ended here (answered, cancelled, failed or blocked): saved, with no turn open. */
+  closeTurn (session: Session): void {
+    session.openTurn = undefined
+    this.persist(session)
+  }
+
   /** The connection went away: keep the session for the reconnect grace period. */
   detach (session: Session, connection: SessionConnection): void {
     if (session.connection !== connection) return
     session.connection = undefined
+    // The turn in progress is cancelled with the connection (plugins/pipeline): it is nobody's to answer.
+    session.openTurn = undefined
     session.disconnectedAt = this.#clock.now()
     const written = this.#write(session)
     // With a shared store the record is where a disconnected session waits, so that no server keeps a
@@ -173,16 +194,22 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       if (record === undefined) return 'not-found'
       if (record.principal !== principal) return 'forbidden'
       if (this.#sessions.size >= this.maxSessions) throw new LLMRTC_ERR_SESSION_LIMIT(this.maxSessions)
+      const question = await this.#takeOver(record)
       // Another request may have rehydrated it while the store answered.
-      session = this.#sessions.get(id) ?? new Session({
-        id: record.id,
-        principal: record.principal,
-        systemPrompt: this.#systemPrompt,
-        historyLimit: this.#historyLimit,
-        now: this.#clock.now(),
-        record
-      })
-      this.#sessions.set(session.id, session)
+      session = this.#sessions.get(id)
+      if (session === undefined) {
+        session = new Session({
+          id: record.id,
+          principal: record.principal,
+          systemPrompt: this.#systemPrompt,
+          historyLimit: this.#historyLimit,
+          now: this.#clock.now(),
+          record
+        })
+        // The record's own object, which the history holds: answered only while it is still the last message.
+        if (question !== undefined && session.history.messages.at(-1) === question) session.unanswered = question
+        this.#sessions.set(session.id, session)
+      }
     }
     if (session.principal !== principal) return 'forbidden'
     if (this.#clock.now() - session.lastActivityAt > this.idleTtlMs) {
@@ -198,6 +225,24 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     // server's later activity, so a stale copy elsewhere cannot overwrite it.
     this.persist(session)
     return { session, historyRecovered: true }
+  }
+
+  /**
+   * The question of a record whose server stopped mid-turn, when this server is the one to answer it: the
+   * store's `claim` on the turn's id makes that one server, once, however many resume the record. The
+   * record written by the resume has no turn open, so a later resume does not find it either.
+   */
+  async #takeOver (record: SessionRecord): Promise<ChatMessage | undefined> {
+    const question = unansweredQuestion(record)
+    if (question === undefined || record.openTurn === undefined) return undefined
+    const claim = this.#store.claim
+    if (claim === undefined) return question
+    const claimed = await claim.call(this.#store, `${record.id}:${record.openTurn}`, this.reconnectGraceMs + this.idleTtlMs).catch((err: unknown) => {
+      this.#log.error({ err, sessionId: record.id }, 'session store claim failed: the unanswered question is left')
+      return false
+    })
+    if (claimed) this.#log.info({ sessionId: record.id, turnId: record.openTurn }, 'resumed mid-turn: the question its server left unanswered is answered here')
+    return claimed ? question : undefined
   }
 
   /** Ends a session: aborts its work, forgets it, deletes its record, and emits `ended`. Idempotent. */

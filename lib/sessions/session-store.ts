@@ -13,6 +13,13 @@ export interface SessionRecord {
   createdAt: number
   /** Epoch milliseconds of the last client activity. */
   lastActivityAt: number
+  /**
+   * The id of the turn whose user message is saved and whose answer is not: written when the user's words
+   * enter the history (before the LLM is asked), cleared when the turn ends or the client leaves the
+   * server. Still set when another server loads the record, it means the server that ran the turn stopped
+   * without ending it (killed): see `unansweredQuestion` and docs/reliability.md.
+   */
+  openTurn?: string
 }
 
 /**
@@ -30,5 +37,11 @@ export interface SessionStore {
   get: (id: string) => Promise<SessionRecord | undefined>
   set: (record: SessionRecord, ttlMs: number) => Promise<void>
   delete: (id: string) => Promise<void>
+  /**
+   * Takes `key` for the first caller across every server that shares the store: resolves true once, then
+   * false until `ttlMs` has passed. Without it, a store's records alone decide (one process, or a race
+   * of two servers loading one record at the same moment left open).
+   */
+  claim?: (key: string, ttlMs: number) => Promise<boolean>
   close: () => Promise<void>
 }

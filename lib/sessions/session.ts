@@ -1,5 +1,5 @@
 import type { ServerMessage } from '../protocol/server-messages.js'
-import type { VisionAttachment } from '../providers/types.js'
+import type { ChatMessage, VisionAttachment } from '../providers/types.js'
 import type { Tool } from '../tools/types.js'
 import { ConversationHistory } from './conversation-history.js'
 import type { SessionRecord } from './session-store.js'
@@ -53,6 +53,16 @@ export class Session {
    * same name wins, so an application can replace one.
    */
   transportTools: Tool[] = []
+  /**
+   * The id of the turn whose user message is in the history and whose answer is not yet (persisted as the
+   * record's `openTurn`): set before the LLM is asked, cleared when the turn ends or the client leaves.
+   */
+  openTurn: string | undefined
+  /**
+   * A question this server took over from one that stopped mid-turn (`unansweredQuestion`), to be
+   * answered once the resumed client's media is ready; taken (set back to undefined) when it is. Never persisted.
+   */
+  unanswered: ChatMessage | undefined
   /** How the client reaches the session (set where the session is bound; never persisted). */
   transport: SessionTransport = 'websocket'
   /** Aborted when the session ends: everything the session started listens to it. */
@@ -101,7 +111,8 @@ export class Session {
       history: this.history.messages,
       data: this.data,
       createdAt: this.createdAt,
-      lastActivityAt: this.lastActivityAt
+      lastActivityAt: this.lastActivityAt,
+      ...(this.openTurn !== undefined ? { openTurn: this.openTurn } : {})
     }
   }
 }
