@@ -34,6 +34,11 @@ export interface AgentChoice {
   providers?: { llm?: LLMProvider, stt?: STTProvider, tts?: TTSProvider }
   /** The session's playbook, in place of the server's; null runs none. */
   playbook?: Playbook | null
+  /**
+   * Record this session (audio and transcript) with the recording plugin: true records it even when the
+   * plugin records `opt-in` sessions only, false never records it. Ignored without the plugin.
+   */
+  record?: boolean
 }
 
 /**
@@ -50,9 +55,10 @@ export interface ResolvedAgentChoice {
   tools?: ToolRegistry
   providers: { llm?: LLMProvider, stt?: STTProvider, tts?: TTSProvider }
   playbook?: Playbook | null
+  record?: boolean
 }
 
-const CHOICE_KEYS = new Set(['systemPrompt', 'tools', 'providers', 'playbook'])
+const CHOICE_KEYS = new Set(['systemPrompt', 'tools', 'providers', 'playbook', 'record'])
 const PROVIDER_METHODS = { llm: 'complete', stt: 'transcribe', tts: 'speak' } as const
 
 // Playbooks are usually a handful of module constants returned again and again: validated once each.
@@ -82,7 +88,7 @@ function checkChoice (choice: unknown, serverTools: ToolRegistry, serverPlaybook
   if (choice === null || typeof choice !== 'object' || Array.isArray(choice)) invalid('agent', 'an object or undefined', describe(choice))
   const given = choice as Record<string, unknown>
   const unknown = Object.keys(given).find(key => !CHOICE_KEYS.has(key))
-  if (unknown !== undefined) invalid('agent', 'only systemPrompt, tools, providers and playbook', `the unknown key "${unknown}"`)
+  if (unknown !== undefined) invalid('agent', 'only systemPrompt, tools, providers, playbook and record', `the unknown key "${unknown}"`)
   const resolved: ResolvedAgentChoice = { providers: {} }
   if (given.systemPrompt !== undefined) {
     if (typeof given.systemPrompt !== 'string') invalid('systemPrompt', 'a string', describe(given.systemPrompt))
@@ -93,6 +99,10 @@ function checkChoice (choice: unknown, serverTools: ToolRegistry, serverPlaybook
     resolved.tools = guard('tools', () => new ToolRegistry(given.tools as Tool[]))
   }
   if (given.providers !== undefined) resolved.providers = checkProviders(given.providers)
+  if (given.record !== undefined) {
+    if (typeof given.record !== 'boolean') invalid('record', 'a boolean', describe(given.record))
+    resolved.record = given.record
+  }
   if (given.playbook !== undefined) {
     const playbook = given.playbook as Playbook | null
     if (playbook !== null && !validPlaybooks.has(playbook)) {

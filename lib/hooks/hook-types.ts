@@ -4,6 +4,7 @@ import type { FailoverEvent } from '../providers/failover.js'
 import type { LLMChunk, LLMRequest, LLMResult, STTResult } from '../providers/types.js'
 import type { AnsweringMachineResult } from '../telephony/carrier-control.js'
 import type { DtmfEvent } from '../telephony/dtmf.js'
+import type { SessionTranscript } from '../recording/transcript-types.js'
 
 /** Identifies one conversation turn; passed to every turn hook. */
 export interface TurnContext {
@@ -23,7 +24,7 @@ export interface TimingInfo {
 /** What an `onError` hook learns about where an error happened. */
 export interface ErrorContext {
   code: ProtocolErrorCode
-  component: 'stt' | 'llm' | 'tts' | 'vad' | 'webrtc' | 'server' | 'signaling' | 'session' | 'tool' | 'playbook' | 'hook' | 'realtime'
+  component: 'stt' | 'llm' | 'tts' | 'vad' | 'webrtc' | 'server' | 'signaling' | 'session' | 'tool' | 'playbook' | 'hook' | 'realtime' | 'recording'
   sessionId?: string
   turnId?: string
   /** Epoch milliseconds. */
@@ -101,6 +102,11 @@ export interface LLMRTCHooks {
   onAnsweringMachine: (sessionId: string, result: AnsweringMachineResult) => MaybePromise
   /** A provider failed before any output and the next one in the role's list takes over. */
   onProviderFailover: (event: FailoverEvent) => MaybePromise
+  /**
+   * A session ended, with its transcript (turns, tool calls, stage changes, latencies; see
+   * docs/recording.md). Runs only with the recording plugin, for each session it followed (not vetoed).
+   */
+  onSessionEnd: (sessionId: string, transcript: SessionTranscript) => MaybePromise
 }
 
 export type LLMRTCHookName = keyof LLMRTCHooks
@@ -116,7 +122,8 @@ export const HOOK_NAMES: readonly LLMRTCHookName[] = [
   'onStageEnter', 'onStageExit', 'onTransition', 'onPlaybookComplete',
   'onDtmf',
   'onAnsweringMachine',
-  'onProviderFailover'
+  'onProviderFailover',
+  'onSessionEnd'
 ]
 
 /** Hooks whose errors propagate to the caller: throwing blocks the turn (content guardrails). */
