@@ -169,6 +169,7 @@ export class ClusterPrimary {
       case 'store-get': return this.#records.get(String(body.sessionId)) ?? null
       case 'store-set': return this.#records.set(body.record as SessionRecord, Number(body.ttlMs))
       case 'store-delete': this.#records.delete(String(body.sessionId)); return null
+      case 'store-claim': return this.#records.claim(String(body.key), Number(body.ttlMs))
       case 'metrics': return await this.#machineMetrics()
       default: throw new Error(`unknown request ${body.op}`)
     }

@@ -15,6 +15,7 @@ export type ClusterRequest =
   | { op: 'store-get', sessionId: string }
   | { op: 'store-set', record: unknown, ttlMs: number }
   | { op: 'store-delete', sessionId: string }
+  | { op: 'store-claim', key: string, ttlMs: number }
   | { op: 'metrics' }
   | { op: 'metrics-snapshot' }
   | { op: 'start-failed', message: string, code?: string }

@@ -12,6 +12,8 @@ const SWEEP_INTERVAL_MS = 60_000
  */
 export class SharedSessionRecords {
   readonly #records = new Map<string, { record: SessionRecord, expiresAt: number }>()
+  /** Keys taken with `claim`, to when they expire (epoch ms). */
+  readonly #claims = new Map<string, number>()
   readonly #clock: Clock
   readonly #sweeper: TimerHandle
 
@@ -44,13 +46,23 @@ export class SharedSessionRecords {
     this.#records.delete(id)
   }
 
+  /** True for the first worker to claim `key` (the Redis store's SET NX), false until `ttlMs` has passed. */
+  claim (key: string, ttlMs: number): boolean {
+    const expiresAt = this.#claims.get(key)
+    if (expiresAt !== undefined && expiresAt > this.#clock.now()) return false
+    this.#claims.set(key, this.#clock.now() + ttlMs)
+    return true
+  }
+
   close (): void {
     this.#clock.clearInterval(this.#sweeper)
     this.#records.clear()
+    this.#claims.clear()
   }
 
   #sweep (): void {
     const now = this.#clock.now()
     for (const [id, entry] of this.#records) if (entry.expiresAt <= now) this.#records.delete(id)
+    for (const [key, expiresAt] of this.#claims) if (expiresAt <= now) this.#claims.delete(key)
   }
 }

@@ -35,6 +35,10 @@ export class ClusterSessionStore implements SessionStore {
     await this.#request('delete', { op: 'store-delete', sessionId: id })
   }
 
+  async claim (key: string, ttlMs: number): Promise<boolean> {
+    return await this.#request('claim', { op: 'store-claim', key, ttlMs }) === true
+  }
+
   /** The records stay with the primary, for the other workers. */
   async close (): Promise<void> {}
 
