@@ -33,6 +33,7 @@ const list = (provider: boolean): string => Object.entries(envSchema.properties)
   .join('\n')
 
 export const helpText = `Usage: llmrtc-backend [options]
+       llmrtc-backend eval [options] <scenario files or directories>
 
 Runs the llmrtc voice server. A .env file in the working directory is read first.
 With no API key it needs no network: the built-in assistant answers, espeak-ng speaks
@@ -46,6 +47,10 @@ Options:
   -h, --help                show this help
       --version             show the version
 
+Commands:
+  eval <dir|files>          run scripted conversations against these options and report
+                            (llmrtc-backend eval --help, docs/evals.md)
+
 Providers (per role: *_PROVIDER if set, else the first key set, else local, else built-in):
 ${list(true)}
 
@@ -56,4 +61,25 @@ Examples:
 
 Server:
 ${list(false)}
+`
+
+export const evalHelpText = `Usage: llmrtc-backend eval [options] <scenario files or directories>
+
+Runs scripted conversations (YAML or JSON scenario files; a directory: every .yaml, .yml
+and .json file in it) against the server built from the same environment as the server
+command (providers, PLAYBOOK, ...), checks each step's expectations and prints a report,
+then "N passed, N failed". Exit code 0 when every scenario passed, 1 when one failed,
+2 for bad arguments or scenario files. The format is in docs/evals.md.
+
+Options:
+  -m, --mode <text|audio>   text: each line is a text turn through the pipeline (fast, for CI;
+                            default); audio: each line is spoken by espeak-ng over WebRTC,
+                            heard by the VAD and STT, and the answer is transcribed with the STT
+  -l, --log-level <level>   ${LOG_LEVELS.join(', ')} of the server's logs, on stderr (default warn)
+  -h, --help                show this help
+
+Examples:
+  llmrtc-backend eval scenarios/
+  PLAYBOOK=examples/support-playbook.mjs OPENAI_API_KEY=sk-... llmrtc-backend eval examples/scenarios
+  llmrtc-backend eval --mode audio scenarios/greeting.yaml
 `

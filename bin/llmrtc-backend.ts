@@ -13,6 +13,11 @@ import { helpCommand, helpText, LOG_LEVELS, packageVersion } from './help.js'
  */
 async function main (): Promise<void> {
   const help = helpCommand(import.meta.url)
+  if (process.argv[2] === 'eval') {
+    // Loaded only for this command: the server's flags and start-up stay as they are.
+    const { evalCommand } = await import('./eval.js')
+    process.exit(await evalCommand(process.argv.slice(3), help.replace(/ --help$/, '')))
+  }
   let args
   try {
     args = parseArgs({

@@ -91,6 +91,9 @@ export const LLMRTC_ERR_REALTIME_AUDIO_MESSAGE = createError('LLMRTC_ERR_REALTIM
 // Testing kit (@llmrtc/llmrtc-backend/testing)
 export const LLMRTC_ERR_TESTING_TIMEOUT = createError('LLMRTC_ERR_TESTING_TIMEOUT', 'Timed out after %s ms waiting for %s', 500)
 
+// Offline evals (lib/evals, `llmrtc-backend eval`)
+export const LLMRTC_ERR_EVAL_SCENARIO = createError('LLMRTC_ERR_EVAL_SCENARIO', 'Invalid scenario %s: %s', 500, TypeError)
+
 /** Every error constructor of the registry, by code. */
 export const errorRegistry = {
   LLMRTC_ERR_OPTIONS_INVALID,
@@ -146,7 +149,8 @@ export const errorRegistry = {
   LLMRTC_ERR_REALTIME,
   LLMRTC_ERR_REALTIME_BUDGET,
   LLMRTC_ERR_REALTIME_AUDIO_MESSAGE,
-  LLMRTC_ERR_TESTING_TIMEOUT
+  LLMRTC_ERR_TESTING_TIMEOUT,
+  LLMRTC_ERR_EVAL_SCENARIO
 } as const
 
 export type LLMRTCErrorCode = keyof typeof errorRegistry
@@ -206,7 +210,8 @@ const protocolCodes: Record<LLMRTCErrorCode, ProtocolErrorCode> = {
   LLMRTC_ERR_REALTIME: 'REALTIME_ERROR',
   LLMRTC_ERR_REALTIME_BUDGET: 'BUDGET_EXCEEDED',
   LLMRTC_ERR_REALTIME_AUDIO_MESSAGE: 'INVALID_MESSAGE',
-  LLMRTC_ERR_TESTING_TIMEOUT: 'INTERNAL_ERROR'
+  LLMRTC_ERR_TESTING_TIMEOUT: 'INTERNAL_ERROR',
+  LLMRTC_ERR_EVAL_SCENARIO: 'INTERNAL_ERROR'
 }
 
 export function isLLMRTCErrorCode (code: unknown): code is LLMRTCErrorCode {
