@@ -88,6 +88,9 @@ export const LLMRTC_ERR_REALTIME = createError('LLMRTC_ERR_REALTIME', 'Realtime 
 export const LLMRTC_ERR_REALTIME_BUDGET = createError('LLMRTC_ERR_REALTIME_BUDGET', 'The realtime session exceeded its %s budget of %s', 429)
 export const LLMRTC_ERR_REALTIME_AUDIO_MESSAGE = createError('LLMRTC_ERR_REALTIME_AUDIO_MESSAGE', 'Invalid "audio" message: this session is in realtime (speech-to-speech) mode, where the microphone is heard over WebRTC only; send "text" or speak', 400)
 
+// Recordings and transcripts (plugins/recording)
+export const LLMRTC_ERR_RECORDING_SINK = createError('LLMRTC_ERR_RECORDING_SINK', 'Recording failed: %s', 500)
+
 // Testing kit (@llmrtc/llmrtc-backend/testing)
 export const LLMRTC_ERR_TESTING_TIMEOUT = createError('LLMRTC_ERR_TESTING_TIMEOUT', 'Timed out after %s ms waiting for %s', 500)
 
@@ -149,6 +152,7 @@ export const errorRegistry = {
   LLMRTC_ERR_REALTIME,
   LLMRTC_ERR_REALTIME_BUDGET,
   LLMRTC_ERR_REALTIME_AUDIO_MESSAGE,
+  LLMRTC_ERR_RECORDING_SINK,
   LLMRTC_ERR_TESTING_TIMEOUT,
   LLMRTC_ERR_EVAL_SCENARIO
 } as const
@@ -210,6 +214,7 @@ const protocolCodes: Record<LLMRTCErrorCode, ProtocolErrorCode> = {
   LLMRTC_ERR_REALTIME: 'REALTIME_ERROR',
   LLMRTC_ERR_REALTIME_BUDGET: 'BUDGET_EXCEEDED',
   LLMRTC_ERR_REALTIME_AUDIO_MESSAGE: 'INVALID_MESSAGE',
+  LLMRTC_ERR_RECORDING_SINK: 'INTERNAL_ERROR',
   LLMRTC_ERR_TESTING_TIMEOUT: 'INTERNAL_ERROR',
   LLMRTC_ERR_EVAL_SCENARIO: 'INTERNAL_ERROR'
 }
