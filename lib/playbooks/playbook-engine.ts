@@ -3,6 +3,7 @@ import { LLMRTC_ERR_PLAYBOOK } from '../errors.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { ChatMessage, ToolChoice, ToolDefinition } from '../providers/types.js'
+import { stageSourceTools } from '../tools/mcp/stage-tools.js'
 import type { Tool } from '../tools/types.js'
 import { conditionReason, leavingTransitions, timeLimitMs } from './conditions.js'
 import { parseTransitionArguments, PLAYBOOK_TRANSITION_TOOL, transitionToolDefinition } from './transition-tool.js'
@@ -117,9 +118,12 @@ export class PlaybookEngine {
     await this.#enter(undefined)
   }
 
-  /** The tools offered in the current stage: its own, then the global ones (validation keeps names unique). */
+  /**
+   * The tools offered in the current stage: its own, its MCP servers' (when connected), then the global
+   * ones (validation keeps names unique; the MCP plugin does not offer an MCP tool whose name is taken).
+   */
   tools (): Tool[] {
-    return [...(this.stage.tools ?? []), ...(this.#playbook.globalTools ?? [])]
+    return [...(this.stage.tools ?? []), ...stageSourceTools(this.stage), ...(this.#playbook.globalTools ?? [])]
   }
 
   /** What the LLM is offered: the tools' definitions, plus the transition tool when the LLM may choose a next stage. */

@@ -1,4 +1,5 @@
 import type { ChatMessage, SessionConfig, ToolChoice } from '../providers/types.js'
+import type { McpServersOptions } from '../tools/mcp/mcp-options.js'
 import type { Tool } from '../tools/types.js'
 
 /** What a transition condition sees when it is evaluated. */
@@ -77,6 +78,11 @@ export interface Stage {
   description?: string
   systemPrompt: string
   tools?: Tool[]
+  /**
+   * MCP servers whose tools are offered in this stage only (docs/mcp.md). Connected when the server starts,
+   * like the server-wide `mcpServers`; names are unique across both.
+   */
+  mcpServers?: McpServersOptions
   toolChoice?: ToolChoice
   llmConfig?: LLMConfig
   /** Default true: a turn that ends its tool loop without a final answer gets one more LLM call without tools. */

@@ -1,5 +1,6 @@
 import { describeValue } from '../config/invalid-option.js'
 import { LLMRTC_ERR_PLAYBOOK_INVALID } from '../errors.js'
+import { resolveMcpServers } from '../tools/mcp/mcp-options.js'
 import { leavingTransitions } from './conditions.js'
 import { PLAYBOOK_TRANSITION_TOOL } from './transition-tool.js'
 import type { Playbook, Stage, TransitionConditionType } from './types.js'
@@ -69,6 +70,11 @@ function checkStage (stage: unknown, index: number, stageIds: Set<string>, globa
   optional(stage, 'timeoutMs', 'a number of ms > 0', isPositive, where, fail)
   optional(stage, 'onEnter', 'a function', v => typeof v === 'function', where, fail)
   optional(stage, 'onExit', 'a function', v => typeof v === 'function', where, fail)
+  try {
+    resolveMcpServers(stage.mcpServers, 'mcpServers')
+  } catch (err) {
+    fail(`${where}: ${(err as Error).message}`)
+  }
 
   const names = toolNames(stage.tools, `${where}: tools`, fail)
   for (const name of names) {
