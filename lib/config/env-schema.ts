@@ -42,6 +42,7 @@ export const envSchema = {
     INTERRUPTION_MODE: { type: 'string', enum: ['pause', 'confirm', 'off'], description: 'What speech over the answer does: pause it at once and cancel on words (pause, default), cancel on words only (confirm), nothing (off).' },
     TURN_DETECTION: { type: 'boolean', description: 'Adaptive end of turn: wait less after a finished sentence, longer after an unfinished one (default true).' },
     PREEMPTIVE: { type: 'boolean', description: 'Start the LLM\'s answer while the user pauses (default true).' },
+    NOISE_SUPPRESSION: { type: 'boolean', description: 'RNNoise on the microphone before the VAD: the VAD and the STT get denoised audio (default false; the noiseSuppression option wins).' },
     GREETING: { type: 'string', description: 'What the assistant says when a session\'s media is up (default none).' },
     USER_IDLE_MS: { type: 'integer', minimum: 1000, description: 'Silence before the assistant asks "Are you still there?"; after two prompts the session ends (default off).' },
     PLAYBOOK: { type: 'string', description: 'Path of a JavaScript module exporting a playbook (default export or `playbook`), loaded at start (docs/playbooks.md).' },
@@ -155,6 +156,7 @@ export interface LLMRTCEnv {
   INTERRUPTION_MODE?: 'pause' | 'confirm' | 'off'
   TURN_DETECTION?: boolean
   PREEMPTIVE?: boolean
+  NOISE_SUPPRESSION?: boolean
   GREETING?: string
   USER_IDLE_MS?: number
   PLAYBOOK?: string

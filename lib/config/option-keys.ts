@@ -3,6 +3,7 @@ import type { TurnDetectionOptions } from '../turn-detection/types.js'
 import type { InterruptionOptions, PreemptiveOptions, UserIdleOptions } from '../turn-taking/options.js'
 import type { SpeechTextFilterOptions } from '../pipeline/speech-text-filter.js'
 import type { LLMRTCRedisOptions } from '../sessions/redis-options.js'
+import { NOISE_SUPPRESSION_KEYS } from '../audio/noise-suppression-options.js'
 import type { LLMRTCOptions } from './options.js'
 import type { JwtAuthOptions } from './security-options.js'
 import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from './unknown-options.js'
@@ -61,6 +62,7 @@ const OPTION_KEYS: Record<keyof LLMRTCOptions, true> = {
   greeting: true,
   speechFilters: true,
   vadForSession: true,
+  noiseSuppression: true,
   env: true,
   clock: true,
   tools: true,
@@ -97,7 +99,8 @@ const NESTED: Record<string, Record<string, true>> = {
   preemptive: PREEMPTIVE_KEYS,
   userIdle: USER_IDLE_KEYS,
   turnDetection: TURN_DETECTION_KEYS,
-  speechFilters: SPEECH_FILTERS_KEYS
+  speechFilters: SPEECH_FILTERS_KEYS,
+  noiseSuppression: NOISE_SUPPRESSION_KEYS
 }
 
 /**

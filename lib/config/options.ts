@@ -13,6 +13,7 @@ import type { Session } from '../sessions/session.js'
 import { DEFAULT_TURN_OPTIONS, type TurnOptions } from '../pipeline/turn-types.js'
 import { resolveSpeechTextFilterOptions, type SpeechTextFilterOptions } from '../pipeline/speech-text-filter.js'
 import type { SpeechSegmenterOptions } from '../vad/segmenter-options.js'
+import { resolveNoiseSuppression, type NoiseSuppressionOptions, type ResolvedNoiseSuppression } from '../audio/noise-suppression-options.js'
 import type { LLMRTCEnv } from './env-schema.js'
 import { resolveSecurityOptions, type LLMRTCSecurityOptions, type ResolvedSecurityOptions } from './security-options.js'
 import { validatePlaybook } from '../playbooks/validate-playbook.js'
@@ -87,6 +88,11 @@ export interface LLMRTCOptions extends LLMRTCSecurityOptions, TurnTakingOptions 
   /** Speech segmentation for one session, over the server's `vad` options (e.g. a longer pause for dictation). */
   vadForSession?: (session: Session) => SpeechSegmenterOptions | undefined
   /**
+   * RNNoise on the microphone before the VAD: what the VAD and the STT get is the denoised audio
+   * (default false; docs/noise-suppression.md). `true`, or `{ upsample }`. Env NOISE_SUPPRESSION.
+   */
+  noiseSuppression?: boolean | NoiseSuppressionOptions
+  /**
    * Chooses each session's agent (system prompt, tools, providers, playbook) from who connected and how
    * (principal, query string), when the client connects. May be async; what it leaves out is the server's.
    * A throw closes that connection with 1011. See docs/agents.md.
@@ -148,6 +154,8 @@ export interface ResolvedLLMRTCOptions extends ResolvedSecurityOptions {
   turnTakingForSession: ((session: Session) => TurnTakingOptions | undefined) | undefined
   greeting: string | { instructions: string } | undefined
   vadForSession: ((session: Session) => SpeechSegmenterOptions | undefined) | undefined
+  /** RNNoise before the VAD, or false. */
+  noiseSuppression: ResolvedNoiseSuppression | false
   agentForSession: AgentForSession | undefined
   clock: Clock | undefined
   tools: Tool[]
@@ -202,6 +210,7 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
     turnTakingForSession: options.turnTakingForSession,
     greeting: options.greeting ?? (env.GREETING !== undefined && env.GREETING !== '' ? env.GREETING : undefined),
     vadForSession: options.vadForSession,
+    noiseSuppression: resolveNoiseSuppression(options.noiseSuppression, env.NOISE_SUPPRESSION),
     agentForSession: options.agentForSession,
     clock: options.clock,
     tools: options.tools ?? [],

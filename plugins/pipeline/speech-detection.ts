@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { AudioFrame } from '../../lib/audio/audio-frame.js'
 import { systemClock } from '../../lib/clock.js'
 import { clientErrorOf, protocolCodeOf } from '../../lib/errors.js'
 import type { VoicePipeline } from '../../lib/pipeline/voice-pipeline.js'
@@ -8,8 +9,10 @@ import { linkSignals } from '../../lib/streams/link-signals.js'
 import type { SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
 
 /**
- * Listens to a session's microphone: frames from the track go to a speech detector on the shared
- * Silero model, whose events drive the session's pipeline. Returns the function that stops it.
+ * Listens to a session's microphone: frames from the track go (through RNNoise, with the
+ * `noiseSuppression` option) to a speech detector on the shared Silero model, whose events drive the
+ * session's pipeline; the utterances it cuts, denoised, are what the STT gets. Returns the function that
+ * stops it (which also frees the session's denoise state).
  */
 export function attachSpeechDetection (init: { fastify: FastifyInstance, session: Session, media: SessionMedia, pipeline: VoicePipeline, vadOptions: SpeechSegmenterOptions | undefined }): () => void {
   const { fastify, session, media, pipeline } = init
@@ -31,7 +34,9 @@ export function attachSpeechDetection (init: { fastify: FastifyInstance, session
   })
   // Adaptive end of turn moves this detector's end-of-speech wait.
   pipeline.setEndpointControl(detector)
-  const unsubscribe = media.onAudio((frame) => { detector.push(frame) })
+  const suppressor = fastify.llmrtcVad.createNoiseSuppressor(signal)
+  const push = (frame: AudioFrame): void => { detector.push(frame) }
+  const unsubscribe = media.onAudio(suppressor === undefined ? push : (frame) => { suppressor.process(frame, push) })
   return () => {
     unsubscribe()
     pipeline.setEndpointControl(undefined)

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { FASTIFY_REGISTER_OPTION_KEYS, refuseUnknownKeys } from '../../lib/config/unknown-options.js'
 import { systemClock } from '../../lib/clock.js'
 import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_VAD } from '../../lib/errors.js'
+import { loadRnnoise, NoiseSuppressor, type Rnnoise } from '../../lib/audio/noise-suppressor.js'
 import { DEFAULT_SEGMENTER_OPTIONS, resolveSegmenterOptions, type ResolvedSegmenterOptions, type SpeechSegmenterOptions } from '../../lib/vad/segmenter-options.js'
 import { linkSignals } from '../../lib/streams/link-signals.js'
 import { SileroVad } from '../../lib/vad/silero-vad.js'
@@ -24,6 +25,14 @@ export interface LLMRTCVadDecorator {
    * server closes, or when `options.signal` aborts.
    */
   createDetector: (options: SpeechDetectorOptions) => SpeechDetector
+  /**
+   * With the `noiseSuppression` option on: an RNNoise denoiser for one stream (its own state), to put
+   * before its detector; destroyed when `signal` (the stream's) aborts or the server closes. Undefined when the option
+   * is off. Throws LLMRTC_ERR_VAD before `ready()`.
+   */
+  createNoiseSuppressor: (signal: AbortSignal) => NoiseSuppressor | undefined
+  /** The process's RNNoise module once ready, when noise suppression is on (`liveStates` counts open denoisers). */
+  readonly rnnoise: Rnnoise | undefined
 }
 
 /**
@@ -52,6 +61,8 @@ async function llmrtcVad (fastify: FastifyInstance, opts: LLMRTCVadOptions): Pro
   const options = resolveSegmenterOptions(segmenterOptions, undefined, 'vad.')
   const closing = new AbortController()
   let vad: SileroVad | undefined
+  const noiseSuppression = fastify.llmrtcConfig.noiseSuppression
+  let rnnoise: Rnnoise | undefined
 
   fastify.decorate('llmrtcVad', {
     options,
@@ -61,6 +72,19 @@ async function llmrtcVad (fastify: FastifyInstance, opts: LLMRTCVadOptions): Pro
       // Stops following the app's signal when the detector's own one aborts.
       const signal = detectorOptions.signal === undefined ? closing.signal : linkSignals(detectorOptions.signal, closing.signal).signal
       return new SpeechDetector(vad, { ...detectorOptions, ...resolved, signal })
+    },
+    createNoiseSuppressor (signal: AbortSignal): NoiseSuppressor | undefined {
+      if (noiseSuppression === false) return undefined
+      if (rnnoise === undefined) throw new LLMRTC_ERR_VAD('the noise suppressor loads when the app is ready: await fastify.ready() first')
+      const suppressor = new NoiseSuppressor(rnnoise, noiseSuppression)
+      // The link lets go of both sources once either aborts.
+      const until = linkSignals(signal, closing.signal).signal
+      if (until.aborted) suppressor.destroy()
+      else until.addEventListener('abort', () => { suppressor.destroy() }, { once: true })
+      return suppressor
+    },
+    get rnnoise (): Rnnoise | undefined {
+      return rnnoise
     }
   })
 
@@ -68,6 +92,8 @@ async function llmrtcVad (fastify: FastifyInstance, opts: LLMRTCVadOptions): Pro
   fastify.addHook('onReady', async function loadVadModel () {
     const clock = fastify.llmrtcConfig.clock ?? systemClock
     const started = clock.now()
+    // One WebAssembly instance per process, kept once loaded (125 KB); each session has its own state in it.
+    if (noiseSuppression !== false) rnnoise = await loadRnnoise()
     const model = await SileroVad.acquire(modelPath)
     try {
       await model.detect(model.createState(), new Int16Array(512))
@@ -76,13 +102,14 @@ async function llmrtcVad (fastify: FastifyInstance, opts: LLMRTCVadOptions): Pro
       throw error
     }
     vad = model
-    log.info({ modelPath: model.modelPath, loadMs: Math.round(clock.now() - started) }, 'VAD model ready')
+    log.info({ modelPath: model.modelPath, loadMs: Math.round(clock.now() - started), noiseSuppression: noiseSuppression !== false }, 'VAD model ready')
   })
 
   fastify.addHook('onClose', async function releaseVadModel () {
     closing.abort()
     const model = vad
     vad = undefined
+    rnnoise = undefined
     await model?.close()
   })
 }

@@ -1,0 +1,48 @@
+import t from 'tap'
+import { decodeWav } from '../../lib/audio/wav.js'
+import type { STTProvider } from '../../lib/providers/types.js'
+import { until } from '../../testing/wait.js'
+import { buildApp } from '../helpers/app.js'
+import { expectVoiceTurn, listenUrl, voiceClient } from '../helpers/e2e.js'
+import { atLevel, noiseFixture, rms } from '../helpers/noise-fixtures.js'
+import { concat, silence, synthesizeSpeech } from '../helpers/speech.js'
+import { isolateNetwork } from '../helpers/webrtc-client.js'
+
+// Speech in fan noise over a real WebRTC peer, with noiseSuppression on: RNNoise sits before the VAD,
+// and the STT receives the denoised utterance. Every packet stays on 127.0.0.1.
+isolateNetwork()
+
+t.test('with noise suppression on, a turn spoken in fan noise works and the STT gets the denoised audio', async t => {
+  const heard: Buffer[] = []
+  const stt: STTProvider = {
+    name: 'capture',
+    transcribe: async (audio) => {
+      heard.push(audio)
+      return { text: 'Hello there, what time is it?', isFinal: true }
+    }
+  }
+  const app = await buildApp(t, { noiseSuppression: true, streamingSTT: false, providers: { stt } })
+  const rnnoise = app.llmrtcVad.rnnoise
+  if (rnnoise === undefined) throw new Error('RNNoise did not load')
+  const client = await voiceClient(t, await listenUrl(app))
+  await until(() => rnnoise.liveStates === 1, 'the session\'s denoise state', 10_000)
+
+  const speech = atLevel(await synthesizeSpeech('Hello there, what time is it right now?', 48_000), -20)
+  const clean = concat(silence(1000, 48_000), speech, silence(1500, 48_000))
+  const fan = await noiseFixture('fan', 60, -30)
+  const noisy = clean.map((s, i) => Math.max(-32768, Math.min(32767, s + (fan[i] as number))))
+  await client.speak(noisy)
+  await expectVoiceTurn(t, client)
+
+  t.equal(heard.length, 1, 'one utterance reached the STT')
+  const utterance = decodeWav(heard[0] as Buffer)
+  // The pre-roll (300 ms before the first speech window) is fan noise alone in what the client sent.
+  const preRoll = utterance.samples.subarray(0, utterance.sampleRateHz / 10)
+  // Without RNNoise it arrives at the level sent (Opus keeps it); RNNoise takes it down by ~20 dB.
+  t.ok(rms(preRoll) < rms(fan) / 5, `the fan is at least 14 dB down in the STT's audio (RMS ${Math.round(rms(fan))} sent, ${Math.round(rms(preRoll))} heard)`)
+  t.ok(rms(utterance.samples) > 300, 'the speech itself is there')
+
+  client.close()
+  await until(() => rnnoise.liveStates === 0, 'the session\'s denoise state freed when its media closed', 10_000)
+  t.pass('no denoise state is left behind')
+})
