@@ -50,6 +50,8 @@ export interface TurnEnvironment {
   options: TurnOptions
   /** Tools and playbook of the session: present, the answer runs the two-phase tool loop (turn-agent.ts). */
   agent?: TurnAgent
+  /** The turn's user message is in the history and the LLM is about to be asked (the session is saved then). */
+  onQuestion?: (turnId: string) => void
 }
 
 /** What one LLM round of a tool-using turn sends besides the conversation. */
@@ -119,6 +121,11 @@ export interface TurnInput {
    * for an answer with these instructions added to the system prompt. `transcribe` is not called.
    */
   assistantFirst?: { say: string } | { reply: string }
+  /**
+   * A user message already last in the history, to be answered as it is (a server stopped before
+   * answering it): sent as the `transcript`, not added again; `transcribe` is not called.
+   */
+  unanswered?: ChatMessage
 }
 
 /** Latency figures of one turn, in ms after the end of speech (absent: never reached). */

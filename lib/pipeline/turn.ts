@@ -91,8 +91,14 @@ export class Turn {
     try {
       await env.hooks.run('onTurnStart', this.ctx, this.#input.audio)
       const first = this.#input.assistantFirst
+      const unanswered = this.#input.unanswered
       if (first !== undefined) {
         await this.#answer(undefined, first)
+      } else if (unanswered !== undefined) {
+        env.send({ type: 'transcript', text: unanswered.content, isFinal: true })
+        this.#userMessage = unanswered
+        env.onQuestion?.(this.ctx.turnId)
+        await this.#answer(unanswered)
       } else {
         const transcript = await this.#transcribe()
         // Cut off while its hooks ran: the words are not yet the user's message.
@@ -103,6 +109,7 @@ export class Turn {
           const userMessage: ChatMessage = { role: 'user', content: transcript, ...(this.#input.attachments.length > 0 ? { attachments: this.#input.attachments } : {}) }
           env.history.add(userMessage)
           this.#userMessage = userMessage
+          env.onQuestion?.(this.ctx.turnId)
           this.#prefetched = this.#input.prefetch?.(transcript)
           await this.#answer(userMessage)
         }

@@ -4,7 +4,7 @@ import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { Logger } from '../logger.js'
 import { publishBargeIn, publishTurnEnd } from '../observability/channels.js'
 import type { ServerMessage } from '../protocol/server-messages.js'
-import type { Providers, STTResult, VisionAttachment } from '../providers/types.js'
+import type { ChatMessage, Providers, STTResult, VisionAttachment } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { AudioOutput } from '../transport/media-transport.js'
 import { InterruptionJudge } from '../turn-taking/interruption-judge.js'
@@ -36,6 +36,8 @@ export interface VoicePipelineOptions {
   streamingSTT: boolean
   /** Called after every turn (persist the session, metrics). */
   onTurnEnd?: (result: TurnResult) => void
+  /** A turn's user message is in the history, before the LLM is asked (persist the session). */
+  onQuestion?: (turnId: string) => void
   /** The session's tools and playbook: turns then run the two-phase tool loop. */
   agent?: TurnAgent
   /** Interruptions, preemptive generation, adaptive end of turn, user idle (default PLAIN_TURN_TAKING). */
@@ -90,6 +92,8 @@ export class VoicePipeline {
   #carryOver: CarryOver | undefined
   /** `audio` utterances received so far: the newest is the one whose turn may start. */
   #utterances = 0
+  /** Utterances the VAD started so far (a taken-over answer gives way to one started before it). */
+  #speechStarts = 0
 
   constructor (options: VoicePipelineOptions) {
     this.#o = options
@@ -201,6 +205,20 @@ export class VoicePipeline {
     })
   }
 
+  /**
+   * Answers `question`, a user message already last in the history whose answer was lost (its server
+   * stopped mid-turn, docs/reliability.md), as a turn from text does, without adding it again. The user's
+   * new words win: skipped when speech started, an utterance came, or the history moved on before its
+   * turn started; once started, it is interrupted like any answer.
+   */
+  async answer (question: ChatMessage): Promise<TurnResult | undefined> {
+    const [utterance, speech] = [this.#utterances, this.#speechStarts]
+    const current = (): boolean => utterance === this.#utterances && speech === this.#speechStarts && this.#o.history.messages.at(-1) === question
+    return await new Promise<TurnResult | undefined>((resolve) => {
+      this.#queueTurn({ audio: Buffer.alloc(0), transcribe: async () => ({ text: question.content, isFinal: true }), attachments: [], speechEndedAt: this.#o.clock.now(), unanswered: question }, current, undefined, resolve)
+    })
+  }
+
   /** The assistant says `text` (after the turns queued before it); interruptible like any answer. */
   async say (text: string): Promise<TurnResult | undefined> {
     return await this.#assistantTurn({ say: text })
@@ -237,6 +255,7 @@ export class VoicePipeline {
   }
 
   #speechStarted (preRoll: Int16Array): void {
+    this.#speechStarts++
     this.#capturing = true
     this.#ignoring = false
     this.#preRoll = preRoll
@@ -512,7 +531,8 @@ export class VoicePipeline {
         clock: this.#o.clock,
         log: this.#o.log,
         options: this.#o.turnOptions,
-        ...(this.#o.agent !== undefined ? { agent: this.#o.agent } : {})
+        ...(this.#o.agent !== undefined ? { agent: this.#o.agent } : {}),
+        ...(this.#o.onQuestion !== undefined ? { onQuestion: this.#o.onQuestion } : {})
       }, input)
       // The earlier words joined this turn: their own user message gives way to the joined one.
       const carried = carry?.turn.userMessage

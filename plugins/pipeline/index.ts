@@ -162,6 +162,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
       turnOptions: config.turn,
       streamingSTT: config.streamingSTT,
       onTurnEnd: (result) => { turnEnded(session, result, sessionLog) },
+      onQuestion: (turnId) => { sessions.openTurn(session, turnId) },
       turnTaking,
       onIdleEnd: () => {
         sessionLog.info('the user stayed silent through every idle prompt: session ended')
@@ -198,8 +199,19 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     else void entry.pipeline.generateReply(greeting.instructions)
   }
 
+  /**
+   * The question a server stopped before answering (taken over by this server's resume, see
+   * docs/reliability.md) is answered now, through the session's pipeline, once.
+   */
+  function answerTakenOver (session: Session): void {
+    const question = session.unanswered
+    if (question === undefined || relayOf(session) !== undefined) return
+    session.unanswered = undefined
+    void entryFor(session).pipeline.answer(question)
+  }
+
   function turnEnded (session: Session, result: TurnResult, sessionLog: Logger): void {
-    sessions.persist(session)
+    sessions.closeTurn(session)
     sessionLog.info({ turnId: result.ctx.turnId, outcome: result.outcome, timings: result.timings }, 'turn ended')
     if (result.outcome === 'completed' || result.outcome === 'cancelled') {
       const timings: Record<string, number> = {}
@@ -260,8 +272,12 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     const entry = entryFor(ctx.session)
     if (greetOnOpen && ctx.session.history.length === 0) greet(entry)
   })
-  // The fresh session a reconnect replaced has no use for its pipeline.
-  signaling.on('rebound', (_ctx, previous) => { drop(previous.id) })
+  // The fresh session a reconnect replaced has no use for its pipeline. A question the resumed session's
+  // last server left unanswered is answered at once without WebRTC, else once the media is up.
+  signaling.on('rebound', (ctx, previous) => {
+    drop(previous.id)
+    if (greetOnOpen) answerTakenOver(ctx.session)
+  })
   // The client is gone: its turn stops, the session (and its pipeline) waits for a reconnect.
   signaling.on('close', (ctx) => { entries.get(ctx.session.id)?.pipeline.cancelTurn() })
   sessions.on('ended', (session) => { drop(session.id) })
@@ -290,6 +306,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     // A resumed session (history recovered) was greeted already.
     if (session.history.length > 0) entry.greeted = true
     greet(entry)
+    answerTakenOver(session)
     if (!fastify.hasDecorator('llmrtcVad')) {
       log.warn('no llmrtc-vad plugin: microphone audio is not listened to')
       return
