@@ -1,3 +1,4 @@
+import type { BackgroundMixer } from '../audio/background-mixer.js'
 import type { Clock } from '../clock.js'
 import { resolveSpeechTextFilterOptions, type ResolvedSpeechTextFilterOptions } from './speech-text-filter.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
@@ -50,6 +51,8 @@ export interface TurnEnvironment {
   options: TurnOptions
   /** Tools and playbook of the session: present, the answer runs the two-phase tool loop (turn-agent.ts). */
   agent?: TurnAgent
+  /** The session's background sounds, mixed into `output`: the turn wants the thinking sound while it waits. */
+  background?: BackgroundMixer
   /** The turn's user message is in the history and the LLM is about to be asked (the session is saved then). */
   onQuestion?: (turnId: string) => void
 }

@@ -88,6 +88,8 @@ export class Turn {
     const env = this.#env
     const signal = this.#controller.signal
     let outcome: TurnResult['outcome'] = 'completed'
+    // Until its first audio, the turn is thinking (the thinking sound plays if the answer is late).
+    if (this.#input.assistantFirst === undefined) env.background?.think(true)
     try {
       await env.hooks.run('onTurnStart', this.ctx, this.#input.audio)
       const first = this.#input.assistantFirst
@@ -118,6 +120,7 @@ export class Turn {
       if (error instanceof TurnEnded && error.message === 'blocked') outcome = 'blocked'
       else if (!(error instanceof TurnEnded) && !signal.aborted) await this.#fail('server', error)
     }
+    env.background?.stopThinking()
     if (outcome !== 'blocked') {
       if (this.#failed) outcome = 'failed'
       else if (signal.aborted) outcome = 'cancelled'
@@ -270,7 +273,11 @@ export class Turn {
       if (!withTools || result.toolCalls.length === 0) break
       // What was said before the tool calls is spoken while they run.
       flushSpeech()
+      // The thinking sound is wanted while the tools run (after what was said before them), then until
+      // the next answer's audio.
+      env.background?.think()
       const change = await agent.runToolCalls(result.toolCalls, { ctx: this.ctx, signal, roundText: result.text })
+      env.background?.think(true)
       this.#finalAnswerFrom = text.length
       this.#finalSentencesFrom = this.#sentencesOffered
       if (signal.aborted) break

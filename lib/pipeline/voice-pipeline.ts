@@ -1,3 +1,4 @@
+import type { BackgroundMixer } from '../audio/background-mixer.js'
 import { encodeWav } from '../audio/wav.js'
 import type { Clock } from '../clock.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
@@ -44,6 +45,8 @@ export interface VoicePipelineOptions {
   turnTaking?: TurnTakingSettings
   /** The user stayed silent through every idle prompt: end the session. */
   onIdleEnd?: () => void
+  /** The session's background sounds (thinking, ambient), mixed into the track output (docs/background-audio.md). */
+  background?: BackgroundMixer
 }
 
 /** Silence after which the words so far are transcribed for the turn detector when nothing is preemptive, in ms. */
@@ -142,6 +145,11 @@ export class VoicePipeline {
 
   /** Speech goes to this track from now on (undefined: back to `tts-chunk` messages). */
   setTrackOutput (output: AudioOutput | undefined): void {
+    const background = this.#o.background
+    if (background !== undefined && output !== this.#trackOutput) {
+      this.#trackOutput?.setBackground?.(undefined)
+      output?.setBackground?.(background)
+    }
     this.#trackOutput = output
   }
 
@@ -532,6 +540,7 @@ export class VoicePipeline {
         log: this.#o.log,
         options: this.#o.turnOptions,
         ...(this.#o.agent !== undefined ? { agent: this.#o.agent } : {}),
+        ...(this.#o.background !== undefined && this.#trackOutput?.setBackground !== undefined ? { background: this.#o.background } : {}),
         ...(this.#o.onQuestion !== undefined ? { onQuestion: this.#o.onQuestion } : {})
       }, input)
       // The earlier words joined this turn: their own user message gives way to the joined one.
