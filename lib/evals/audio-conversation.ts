@@ -12,6 +12,8 @@ import { WebRTCCaller } from './webrtc-caller.js'
 
 /** A frame this loud (peak |sample|) is sound, quieter ones are silence. */
 const LOUD_PEAK = 1000
+/** Synthesized speech quieter than this (peak |sample|) at its ends is trimmed. */
+const SPEECH_FLOOR = 300
 /** After the turn ended, the answer's audio is over once this much silence came in a row. */
 const QUIET_AFTER_ANSWER_MS = 600
 
@@ -43,6 +45,13 @@ export function audioTarget (options: AudioTargetOptions): EvalTarget {
     open: async () => {
       await voice.init?.()
       const caller = await WebRTCCaller.connect(options.url, { wrtc: options.wrtc ?? loadWrtc(), clock })
+      try {
+        // A configured greeting plays when the media is up: the first line waits until it has ended.
+        await caller.waitForQuiet(QUIET_AFTER_ANSWER_MS, LOUD_PEAK, options.stepTimeoutMs ?? 30_000)
+      } catch (err) {
+        await caller.close()
+        throw err
+      }
       return audioConversation(caller, voice, options, clock)
     }
   }
@@ -54,8 +63,7 @@ function audioConversation (caller: WebRTCCaller, voice: TTSProvider, options: A
   return {
     async say (line: string): Promise<StepObservation> {
       const speech = await voice.speak(line, { format: 'pcm' })
-      const pcm = new Int16Array(speech.audio.length >> 1)
-      for (let i = 0; i < pcm.length; i++) pcm[i] = speech.audio.readInt16LE(i * 2)
+      const pcm = trimQuiet(speech.audio)
       const from = caller.messages.length
       await caller.speak(pcm, speech.sampleRate ?? voice.pcmSampleRate ?? 16_000)
       const speechEndedAt = clock.now()
@@ -80,6 +88,20 @@ function audioConversation (caller: WebRTCCaller, voice: TTSProvider, options: A
     },
     close: async () => { await caller.close() }
   }
+}
+
+/**
+ * The synthesized line as samples, without its leading and trailing quiet: the line ends, and latencies
+ * start, at its last audible sample.
+ */
+function trimQuiet (audio: Buffer): Int16Array {
+  const samples = new Int16Array(audio.length >> 1)
+  for (let i = 0; i < samples.length; i++) samples[i] = audio.readInt16LE(i * 2)
+  let start = 0
+  let end = samples.length
+  while (start < end && Math.abs(samples[start] as number) < SPEECH_FLOOR) start++
+  while (end > start && Math.abs(samples[end - 1] as number) < SPEECH_FLOOR) end--
+  return samples.subarray(start, end)
 }
 
 /** The first and last loud frames, or undefined when all were quiet. */

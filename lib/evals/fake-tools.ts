@@ -60,7 +60,7 @@ export function checkFakedTools (scenarios: readonly Scenario[], names: Readonly
   for (const scenario of scenarios) {
     const check = (fakes: Record<string, FakeToolResult>, where: string): void => {
       for (const name of Object.keys(fakes)) {
-        if (!names.has(name)) throw new LLMRTC_ERR_EVAL_SCENARIO(scenario.file, `${where}.${name}: the configured server has no tool "${name}" (${known})`)
+        if (!names.has(name)) throw new LLMRTC_ERR_EVAL_SCENARIO(scenario.file, `${where}.${name}: the configured server has no tool "${name}" to fake (${known}; tools of MCP servers cannot be faked)`)
       }
     }
     check(scenario.tools, 'tools')

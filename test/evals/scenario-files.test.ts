@@ -94,7 +94,7 @@ t.test('a missing path, an empty directory and a bad file among good ones are re
 t.test('faking a tool the server does not have is rejected, naming the tools it has', async t => {
   const scenario = parseScenario('steps:\n  - user: hi\n    tools: { lookup_ordr: { result: 1 } }', 'typo.yaml')
   const err = thrown(() => { checkFakedTools([scenario], new Set(['lookup_order', 'request_refund'])) })
-  t.equal(err.message, 'Invalid scenario typo.yaml: step 1, tools.lookup_ordr: the configured server has no tool "lookup_ordr" (its tools: lookup_order, request_refund)')
+  t.equal(err.message, 'Invalid scenario typo.yaml: step 1, tools.lookup_ordr: the configured server has no tool "lookup_ordr" to fake (its tools: lookup_order, request_refund; tools of MCP servers cannot be faked)')
   t.doesNotThrow(() => { checkFakedTools([parseScenario('tools: { lookup_order: { result: 1 } }\nsteps: [{ user: hi }]', 'ok.yaml')], new Set(['lookup_order'])) })
 })
 
