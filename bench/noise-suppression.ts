@@ -13,7 +13,7 @@ import { synthesizeSpeech } from '../test/helpers/speech.js'
 
 const RATE = 48_000
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 120)
-const LEVELS_DBFS = [-45, -25, -15]
+const LEVELS_DBFS = [-35, -25, -20, -15]
 const BED_LEVELS_DBFS = [-35, -25, -15]
 const SPEECH_DBFS = -20
 
