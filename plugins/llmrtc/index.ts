@@ -13,6 +13,7 @@ import llmrtcMetrics, { metricsEnabled, type LLMRTCMetricsOptions } from '../met
 import llmrtcMetricsRoute from '../metrics/route.js'
 import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcRealtime, { type LLMRTCRealtimeOptions } from '../realtime/index.js'
+import llmrtcRecording, { type LLMRTCRecordingOptions } from '../recording/index.js'
 import llmrtcProviders from '../providers/index.js'
 import llmrtcProviderAnthropic, { type LLMRTCProviderAnthropicOptions } from '../providers/anthropic/index.js'
 import llmrtcProviderBedrock, { type LLMRTCProviderBedrockOptions } from '../providers/bedrock/index.js'
@@ -89,6 +90,12 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
    * `{ path }` (default '/device'). Off unless given.
    */
   device?: LLMRTCDeviceOptions | false
+  /**
+   * Records sessions (docs/recording.md): stereo audio to a `directory` or a `sink`, and a JSON transcript per
+   * session to `onSessionEnd`; `{ sessions, audio, format, sampleRateHz, shouldRecord, redactToolCall, redact, ... }`.
+   * Off unless given.
+   */
+  recording?: LLMRTCRecordingOptions | false
 }
 
 /**
@@ -103,7 +110,7 @@ export interface LLMRTCPluginOptions extends LLMRTCOptions {
 async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Promise<void> {
   refuseUnknownPluginKeys(opts)
   refuseVadOffWithWebRTC(opts.vad, opts.webrtc !== false)
-  const { realtime, webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, gemini, piper, anthropic, bedrock, elevenlabs, telephony, device, ...options } = opts
+  const { realtime, webrtc, vad, demoPage, metrics, tracing, openai, deepgram, cartesia, local, gemini, piper, anthropic, bedrock, elevenlabs, telephony, device, recording, ...options } = opts
   await fastify.register(llmrtcConfig, options)
   await fastify.register(llmrtcHooks)
   await fastify.register(llmrtcProviders)
@@ -128,6 +135,8 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})
   if (vad !== false) await fastify.register(llmrtcVad, vad ?? {})
   await fastify.register(llmrtcPipeline)
+  // After the pipeline, before the phone and device transports: it records the media of each.
+  if (recording !== undefined && recording !== false) await fastify.register(llmrtcRecording, recording)
   // After the pipeline: the relay takes the media and messages of the sessions it serves.
   await fastify.register(llmrtcRealtime, realtime ?? {})
   await fastify.register(llmrtcDrain)

@@ -30,7 +30,8 @@ const UMBRELLA_KEYS: Record<Exclude<keyof LLMRTCPluginOptions, keyof LLMRTCOptio
   bedrock: true,
   elevenlabs: true,
   telephony: true,
-  device: true
+  device: true,
+  recording: true
 }
 
 const VAD_KEYS: Record<keyof LLMRTCVadOptions, true> = {

@@ -14,7 +14,7 @@ export type { SessionTranscript } from '../../lib/recording/transcript-types.js'
 
 /** `fastify.llmrtcRecording`. */
 export interface LLMRTCRecordingDecorator {
-  /** Records the sessions of another media transport too (WebRTC's is taken at registration). */
+  /** Records the sessions of another media transport too (WebRTC's, and those given to the pipeline after this plugin, are taken). */
   listen: (transport: EventEmitter<MediaTransportEvents>) => void
 }
 
@@ -76,6 +76,13 @@ async function llmrtcRecording (fastify: FastifyInstance, opts: LLMRTCRecordingO
     transport.on('closed', (sessionId) => { recordings.mediaClosed(sessionId) })
   }
   if (fastify.hasDecorator('llmrtcTransport')) listen(fastify.llmrtcTransport)
+  // Phone calls and device streams hand their transport to the pipeline (llmrtcPipeline.listen) when they
+  // register: registered before them (the umbrella does), this records each transport the pipeline takes.
+  if (fastify.hasDecorator('llmrtcPipeline')) {
+    const pipeline = fastify.llmrtcPipeline
+    const pipelineListen = pipeline.listen
+    pipeline.listen = (transport) => { pipelineListen(transport); listen(transport) }
+  }
   fastify.decorate('llmrtcRecording', { listen })
 
   // A fresh session a reconnect replaced has nothing of its own to keep.

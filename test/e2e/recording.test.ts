@@ -5,7 +5,6 @@ import t from 'tap'
 import { ffmpegPath } from '../../lib/audio/ffmpeg-path.js'
 import { RuleBasedLLM } from '../../lib/providers/builtin/index.js'
 import type { SessionTranscript, TranscriptAssistantTurn, TranscriptTurn } from '../../lib/recording/transcript-types.js'
-import llmrtcRecording from '../../plugins/recording/index.js'
 import { buildApp } from '../helpers/app.js'
 import { listenUrl, say, voiceClient } from '../helpers/e2e.js'
 import { scratchDir } from '../helpers/scratch-dir.js'
@@ -51,9 +50,7 @@ t.test('a call recorded to a file: the user\'s speech on the left, the answers (
   const transcriptDone = new Promise<SessionTranscript>(resolve => { ended = resolve })
   // A slow, long answer, so the user can interrupt it while it plays.
   const llm = new RuleBasedLLM({ wordDelayMs: 30 })
-  const app = await buildApp(t, { providers: { llm }, hooks: { onSessionEnd: (_id, transcript) => { ended(transcript) } } }, async (app) => {
-    await app.register(llmrtcRecording, { directory, format: 'wav' })
-  })
+  const app = await buildApp(t, { providers: { llm }, recording: { directory, format: 'wav' }, hooks: { onSessionEnd: (_id, transcript) => { ended(transcript) } } })
   const client = await voiceClient(t, await listenUrl(app))
   await say(client, 'Hello, what can you do for me?', 900)
   await client.waitFor('tts-start', { timeoutMs: 15_000 })
