@@ -39,6 +39,11 @@ export interface AgentChoice {
    * plugin records `opt-in` sessions only, false never records it. Ignored without the plugin.
    */
   record?: boolean
+  /**
+   * The server's background sounds (option `backgroundAudio`) for this session: false none, true all
+   * (the default), or per sound (`{ ambient: false }`). A sound the server has none of stays off.
+   */
+  backgroundAudio?: boolean | { thinking?: boolean, ambient?: boolean }
 }
 
 /**
@@ -56,9 +61,10 @@ export interface ResolvedAgentChoice {
   providers: { llm?: LLMProvider, stt?: STTProvider, tts?: TTSProvider }
   playbook?: Playbook | null
   record?: boolean
+  backgroundAudio?: boolean | { thinking?: boolean, ambient?: boolean }
 }
 
-const CHOICE_KEYS = new Set(['systemPrompt', 'tools', 'providers', 'playbook', 'record'])
+const CHOICE_KEYS = new Set(['systemPrompt', 'tools', 'providers', 'playbook', 'record', 'backgroundAudio'])
 const PROVIDER_METHODS = { llm: 'complete', stt: 'transcribe', tts: 'speak' } as const
 
 // Playbooks are usually a handful of module constants returned again and again: validated once each.
@@ -84,11 +90,20 @@ export async function chooseAgent (choose: AgentForSession, request: AgentReques
   return checkChoice(choice, serverTools, serverPlaybook)
 }
 
+function checkBackgroundAudio (value: unknown): NonNullable<ResolvedAgentChoice['backgroundAudio']> {
+  if (typeof value === 'boolean') return value
+  const sounds = value as Record<string, unknown> | null
+  if (sounds === null || typeof sounds !== 'object' || Array.isArray(sounds) || !Object.entries(sounds).every(([key, on]) => (key === 'thinking' || key === 'ambient') && typeof on === 'boolean')) {
+    invalid('backgroundAudio', 'a boolean or { thinking?: boolean, ambient?: boolean }', describe(value))
+  }
+  return sounds as { thinking?: boolean, ambient?: boolean }
+}
+
 function checkChoice (choice: unknown, serverTools: ToolRegistry, serverPlaybook: Playbook | undefined): ResolvedAgentChoice {
   if (choice === null || typeof choice !== 'object' || Array.isArray(choice)) invalid('agent', 'an object or undefined', describe(choice))
   const given = choice as Record<string, unknown>
   const unknown = Object.keys(given).find(key => !CHOICE_KEYS.has(key))
-  if (unknown !== undefined) invalid('agent', 'only systemPrompt, tools, providers, playbook and record', `the unknown key "${unknown}"`)
+  if (unknown !== undefined) invalid('agent', 'only systemPrompt, tools, providers, playbook, record and backgroundAudio', `the unknown key "${unknown}"`)
   const resolved: ResolvedAgentChoice = { providers: {} }
   if (given.systemPrompt !== undefined) {
     if (typeof given.systemPrompt !== 'string') invalid('systemPrompt', 'a string', describe(given.systemPrompt))
@@ -103,6 +118,7 @@ function checkChoice (choice: unknown, serverTools: ToolRegistry, serverPlaybook
     if (typeof given.record !== 'boolean') invalid('record', 'a boolean', describe(given.record))
     resolved.record = given.record
   }
+  if (given.backgroundAudio !== undefined) resolved.backgroundAudio = checkBackgroundAudio(given.backgroundAudio)
   if (given.playbook !== undefined) {
     const playbook = given.playbook as Playbook | null
     if (playbook !== null && !validPlaybooks.has(playbook)) {

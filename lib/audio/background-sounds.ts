@@ -106,3 +106,16 @@ export function generateRoomTone (): Int16Array {
   for (let i = 0; i < length; i++) pcm[i] = Math.round((raw[i] as number) * scale)
   return pcm
 }
+
+/**
+ * The server's sounds a session asked for (agentForSession's `backgroundAudio`): all of them when it did
+ * not say, none for false, else those it did not turn off. Undefined when no sound is left.
+ */
+export function soundsForSession (sounds: BackgroundSounds | undefined, wanted: boolean | { thinking?: boolean, ambient?: boolean } | undefined): BackgroundSounds | undefined {
+  if (sounds === undefined || wanted === false) return undefined
+  if (wanted === undefined || wanted === true) return sounds
+  const chosen: BackgroundSounds = {}
+  if (wanted.thinking !== false && sounds.thinking !== undefined) chosen.thinking = sounds.thinking
+  if (wanted.ambient !== false && sounds.ambient !== undefined) chosen.ambient = sounds.ambient
+  return chosen.thinking === undefined && chosen.ambient === undefined ? undefined : chosen
+}

@@ -2,7 +2,9 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { resolveBackgroundAudio, type BackgroundAudioOptions } from '../../../lib/audio/background-options.js'
-import { generateChime, generateRoomTone, loadBackgroundSounds } from '../../../lib/audio/background-sounds.js'
+import { generateChime, generateRoomTone, loadBackgroundSounds, soundsForSession } from '../../../lib/audio/background-sounds.js'
+import { chooseAgent, type AgentChoice, type AgentRequest } from '../../../lib/agent/agent-choice.js'
+import { ToolRegistry } from '../../../lib/tools/tool-registry.js'
 import { encodeWav } from '../../../lib/audio/wav.js'
 
 const dbfs = (value: number): number => 20 * Math.log10(value / 32767)
@@ -68,4 +70,27 @@ t.test('sound files are decoded by ffmpeg once, to 48 kHz; a bad file fails with
   await writeFile(garbage, Buffer.from('not audio at all'))
   await t.rejects(loadBackgroundSounds({ thinking: { sound: garbage, delayMs: 0, volume: 1 }, ambient: undefined }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /"backgroundAudio.thinking.sound": expected an audio file ffmpeg decodes/ })
   await t.rejects(loadBackgroundSounds({ thinking: undefined, ambient: { sound: join(dir, 'missing.wav'), volume: 1, duckTo: 0 } }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /"backgroundAudio.ambient.sound": expected a readable audio file/ })
+})
+
+t.test('a session takes the server\'s sounds, none, or those it did not turn off (agentForSession backgroundAudio)', async t => {
+  const thinking = { pcm: new Int16Array(1), delayMs: 0, volume: 1 }
+  const ambient = { pcm: new Int16Array(1), volume: 1, duckTo: 0 }
+  const server = { thinking, ambient }
+  t.equal(soundsForSession(server, undefined), server)
+  t.equal(soundsForSession(server, true), server)
+  t.equal(soundsForSession(server, false), undefined)
+  t.same(soundsForSession(server, { ambient: false }), { thinking })
+  t.same(soundsForSession(server, { thinking: false }), { ambient })
+  t.equal(soundsForSession({ thinking }, { thinking: false }), undefined, 'nothing left: no mixer')
+  t.equal(soundsForSession(undefined, true), undefined, 'the server has none to give')
+})
+
+t.test('agentForSession\'s backgroundAudio is checked', async t => {
+  const request = {} as AgentRequest
+  const choose = async (backgroundAudio: unknown): Promise<unknown> => await chooseAgent(() => ({ backgroundAudio } as AgentChoice), request, new ToolRegistry([]), undefined)
+  t.match(await choose({ ambient: false }), { backgroundAudio: { ambient: false } })
+  t.match(await choose(false), { backgroundAudio: false })
+  for (const bad of ['off', { music: true }, { thinking: 'no' }, null]) {
+    await t.rejects(choose(bad), { code: 'LLMRTC_ERR_AGENT_SELECTION', message: /invalid backgroundAudio: expected a boolean or \{ thinking\?: boolean, ambient\?: boolean \}/ }, JSON.stringify(bad))
+  }
 })
