@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js'
 import { LLMRTC_ERR_TESTING_TIMEOUT } from '../errors.js'
 import type { ServerMessage } from '../protocol/server-messages.js'
 import { PacedAudioOutput } from '../transport/paced-audio-output.js'
+import { isLoopbackCandidate, keepLoopbackCandidates } from './loopback-candidates.js'
 import type { Wrtc, WrtcAudioData, WrtcAudioSink, WrtcDataChannel, WrtcMediaStreamTrack, WrtcPeerConnection } from '../../plugins/webrtc/wrtc.js'
 
 export interface WebRTCCallerOptions {
@@ -214,13 +215,4 @@ export class WebRTCCaller {
       waiter()
     })
   }
-}
-
-function isLoopbackCandidate (candidate: string): boolean {
-  return candidate.replace(/^a=/, '').split(' ')[4] === '127.0.0.1'
-}
-
-/** Drops every `a=candidate` line whose address is not 127.0.0.1 (libwebrtc gathers on every interface). */
-function keepLoopbackCandidates (sdp: string): string {
-  return sdp.split('\r\n').filter(line => !line.startsWith('a=candidate:') || isLoopbackCandidate(line)).join('\r\n')
 }

@@ -15,10 +15,10 @@ t.test('audio mode: a spoken line is heard, answered over WebRTC, and the answer
   const dir = scratchDir()
   writeFileSync(join(dir, 'repeat.yaml'), `name: Repeat over WebRTC
 steps:
-  - user: repeat after me, the cat sat on the mat
+  - user: repeat after me the cat sat on the mat
     expect:
       contains: the cat sat on the mat
-  - user: repeat after me, the cat sat on the mat
+  - user: repeat after me the cat sat on the mat
     expect:
       contains: the dog
 `)

@@ -3,6 +3,7 @@ import t from 'tap'
 import WebSocket from 'ws'
 import type { ClientMessage } from '../../lib/protocol/client-messages.js'
 import type { ReadyMessage, ServerMessage } from '../../lib/protocol/server-messages.js'
+import { isLoopbackCandidate, keepLoopbackCandidates } from '../../lib/evals/loopback-candidates.js'
 import { PacedAudioOutput } from '../../lib/transport/paced-audio-output.js'
 import { loadWrtc, type Wrtc, type WrtcAudioData, type WrtcAudioSink, type WrtcDataChannel, type WrtcMediaStreamTrack, type WrtcPeerConnection } from '../../plugins/webrtc/wrtc.js'
 
@@ -291,23 +292,7 @@ async function withTimeout<T> (promise: Promise<T>, ms: number, what: string): P
   }
 }
 
-/** The address of an `a=candidate:` line or candidate string (5th field). */
-function candidateAddress (candidate: string): string | undefined {
-  return candidate.replace(/^a=/, '').split(' ')[4]
-}
-
-/** Whether a candidate is a 127.0.0.1 candidate. */
-export function isLoopbackCandidate (candidate: string): boolean {
-  return candidateAddress(candidate) === '127.0.0.1'
-}
-
-/**
- * Drops every `a=candidate` line whose address is not 127.0.0.1, so neither side ever sends a packet
- * to another address (libwebrtc gathers on every interface).
- */
-export function keepLoopbackCandidates (sdp: string): string {
-  return sdp.split('\r\n').filter(line => !line.startsWith('a=candidate:') || isLoopbackCandidate(line)).join('\r\n')
-}
+export { isLoopbackCandidate, keepLoopbackCandidates }
 
 /** The server's audio as the client's sink receives it: per-frame levels, and samples while recording. */
 export class AudioCapture {
