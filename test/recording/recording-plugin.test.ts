@@ -1,14 +1,20 @@
 import Fastify from 'fastify'
-import { resolve } from 'node:path'
+import { EventEmitter } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import t from 'tap'
+import type { AudioFrame } from '../../lib/audio/audio-frame.js'
 import { encodeWav } from '../../lib/audio/wav.js'
 import type { SessionTranscript } from '../../lib/recording/transcript-types.js'
+import type { FrameListener, MediaTransportEvents, SessionMedia } from '../../lib/transport/media-transport.js'
 import llmrtcConfig from '../../plugins/config/index.js'
 import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtcRecording, { type LLMRTCRecordingOptions } from '../../plugins/recording/index.js'
 import llmrtcSessions from '../../plugins/sessions/index.js'
 import { ScriptedLLM, ScriptedSTT, ScriptedTTS } from '../fakes/scripted-providers.js'
+import { ManualOutput } from '../fakes/manual-output.js'
 import { buildApp } from '../helpers/app.js'
+import { scratchDir } from '../helpers/scratch-dir.js'
 import { connect } from '../helpers/ws-client.js'
 
 const utterance = (): string => encodeWav(new Int16Array(16 * 600).fill(1000), 16_000).toString('base64')
@@ -120,4 +126,44 @@ t.test('a sink function that throws is reported to onError and the call goes on'
   t.same(await client.next('llm'), { type: 'llm', text: 'Hi there.' }, 'the turn ran')
   await client.next('tts-complete')
   t.match(errors, [{ code: 'LLMRTC_ERR_RECORDING_SINK', component: 'recording' }])
+})
+
+t.test('a transport handed to the pipeline later (phone calls, devices) is recorded too: its microphone left, its output\'s frames right', async t => {
+  const directory = scratchDir()
+  const ended: SessionTranscript[] = []
+  const app = await buildApp(t, {
+    webrtc: false,
+    providers: { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() },
+    recording: { directory },
+    hooks: { onSessionEnd: (_id, transcript) => { ended.push(transcript) } }
+  })
+  const session = app.llmrtcSessions.create()
+  const transport = new EventEmitter<MediaTransportEvents>()
+  app.llmrtcPipeline.listen(transport)
+  let mic: ((frame: AudioFrame) => void) | undefined
+  let output: FrameListener | undefined
+  const speaker = Object.assign(new ManualOutput(), { onFrame: (listener: FrameListener) => { output = listener; return () => { output = undefined } } })
+  const media: SessionMedia = {
+    onAudio: (listener: (frame: AudioFrame) => void) => { mic = listener; return () => { mic = undefined } },
+    output: speaker
+  }
+  transport.emit('media', session.id, media)
+  await new Promise(resolve => setTimeout(resolve, 50))
+  t.type(mic, 'function', 'the microphone is tapped')
+  t.type(output, 'function', 'the output is tapped')
+  const user = new Int16Array(160).fill(1000)
+  const answer = new Int16Array(80).fill(2000)
+  for (let i = 0; i < 20; i++) mic?.({ samples: user, sampleRateHz: 16_000, channels: 1, samplesPerChannel: 160 })
+  for (let i = 0; i < 20; i++) output?.(answer, 8000)
+  transport.emit('closed', session.id)
+  t.equal(mic, undefined, 'the taps are removed when the media closes')
+  app.llmrtcSessions.end(session, 'closed')
+  await app.close()
+  const wav = readFileSync(join(directory, `${session.id}.wav`))
+  let left = 0
+  let right = 0
+  for (let i = 44; i + 3 < wav.length; i += 4) { if (wav.readInt16LE(i) === 1000) left++; if (Math.abs(wav.readInt16LE(i + 2) - 2000) < 50) right++ }
+  t.ok(left >= 3000, `left: the caller's 200 ms (${left} samples)`)
+  t.ok(right >= 2500, `right: the answer's 200 ms (${right} samples)`)
+  t.equal(ended[0]?.recording?.file, join(directory, `${session.id}.wav`))
 })
