@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { AudioFrame } from '../../../lib/audio/audio-frame.js'
 import { resolveNoiseSuppression } from '../../../lib/audio/noise-suppression-options.js'
-import { loadRnnoise, NoiseSuppressor, RNNOISE_DELAY_MS, RNNOISE_FRAME_SAMPLES } from '../../../lib/audio/noise-suppressor.js'
+import { loadRnnoise, NoiseSuppressor, Rnnoise, RNNOISE_DELAY_MS, RNNOISE_FRAME_SAMPLES } from '../../../lib/audio/noise-suppressor.js'
 import { resolveOptions } from '../../../lib/config/options.js'
 import { noiseFixture, rms } from '../../helpers/noise-fixtures.js'
 import { concat, frames10ms, noise, synthesizeSpeech } from '../../helpers/speech.js'
@@ -164,4 +164,25 @@ t.test('the noiseSuppression option: boolean, object, env, or refused with what 
   t.same(resolveOptions({ noiseSuppression: { upsample: true } }, {}).noiseSuppression, { upsample: true })
   t.same(resolveOptions({}, { NOISE_SUPPRESSION: true }).noiseSuppression, { upsample: false })
   t.throws(() => resolveOptions({ noiseSuppression: { upsampel: true } as never }, {}), { code: 'LLMRTC_ERR_OPTIONS_UNKNOWN', message: /"noiseSuppression.upsampel": did you mean "noiseSuppression.upsample"/ })
+})
+
+t.test('a module that does not load, or a state that cannot be allocated, is LLMRTC_ERR_AUDIO_PROCESSING', async t => {
+  const broken = await t.mockImport<typeof import('../../../lib/audio/noise-suppressor.js')>('../../../lib/audio/noise-suppressor.js', {
+    '@echogarden/rnnoise-wasm': { default: async () => { throw new Error('no WebAssembly here') } }
+  })
+  await t.rejects(broken.loadRnnoise(), { code: 'LLMRTC_ERR_AUDIO_PROCESSING', message: /did not load: no WebAssembly here/ })
+
+  const freed: number[] = []
+  const full = new Rnnoise({
+    HEAPF32: new Float32Array(0),
+    _malloc: () => 64,
+    _free: (pointer) => { freed.push(pointer) },
+    _rnnoise_create: () => 0,
+    _rnnoise_destroy: () => {},
+    _rnnoise_get_frame_size: () => 480,
+    _rnnoise_process_frame: () => 0
+  })
+  t.throws(() => new NoiseSuppressor(full), { code: 'LLMRTC_ERR_AUDIO_PROCESSING', message: /could not allocate/ })
+  t.same(freed, [64, 64], 'the buffers that were allocated are freed')
+  t.equal(full.liveStates, 0)
 })
