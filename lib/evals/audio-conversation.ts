@@ -68,7 +68,7 @@ function audioConversation (caller: WebRTCCaller, voice: TTSProvider, options: A
       await caller.speak(pcm, speech.sampleRate ?? voice.pcmSampleRate ?? 16_000)
       const speechEndedAt = clock.now()
       const recording = caller.record()
-      const end = await caller.waitFor(m => m.type === 'metrics' || m.type === 'error', from, timeoutMs, 'the end of the answer (metrics or error)')
+      const end = await caller.waitFor(m => m.type === 'metrics' || m.type === 'error', from, timeoutMs, 'the end of the answer (metrics or error; none comes when the server\'s STT heard no words)')
       await caller.waitForQuiet(QUIET_AFTER_ANSWER_MS, LOUD_PEAK, timeoutMs)
       const heard = recording.stop()
       const messages = caller.messages.slice(from)
