@@ -138,7 +138,7 @@ t.test('a failing agentForSession closes only that connection, with a typed erro
     ['crash', /^The agent of this session could not be chosen: agentForSession threw$/],
     ['unknown', /could not be chosen: no agent is called "unknown"$/],
     ['bad-tools', /invalid tools: expected an array of tools made with defineTool\(\), instead got string$/],
-    ['typo', /expected only systemPrompt, tools, providers, playbook and record, instead got the unknown key "systemPromt"$/],
+    ['typo', /expected only systemPrompt, tools, providers, playbook, record and backgroundAudio, instead got the unknown key "systemPromt"$/],
     ['clash', /invalid tools: expected names other than the playbook's tools', instead got "book_demo" in both$/]
   ]
   for (const [agent, message] of cases) {
