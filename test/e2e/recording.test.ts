@@ -99,7 +99,9 @@ t.test('a call recorded to a file: the user\'s speech on the left, the answers (
   t.ok(loudShare(left, a2s + 200, a2e - 200) < 0.05, 'left: quiet while the last answer played')
   // The assistant's side: quiet while the user first spoke, each answer where it played.
   t.ok(loudShare(right, u1s, u1e) < 0.05, 'right: quiet while the user first spoke')
-  t.ok(loudShare(right, a1s, a1e) > 0.4, `right: the first answer at ${a1s}-${a1e} ms`)
+  // The first answer plays until the user starts to interrupt; from then its speech is paused (silent for the
+  // user, so in the file) until the barge-in is decided and it is cut.
+  t.ok(loudShare(right, a1s, Math.min(a1e, u2s)) > 0.4, `right: the first answer at ${a1s}-${Math.min(a1e, u2s)} ms`)
   t.ok(loudShare(right, a2s, a2e) > 0.4, `right: the second answer at ${a2s}-${a2e} ms`)
   // What was cut never played, so it is not in the recording: quiet from the cut to the next answer.
   t.ok(loudShare(right, a1e + 300, a2s - 100) < 0.05, 'right: quiet from the cut to the next answer')
