@@ -95,16 +95,27 @@ export class SessionRecordings {
     if (entry !== undefined) entry.untap = undefined
   }
 
-  /** Runs `fn` with the session's recording, creating it on the session's first event. */
+  /**
+   * Runs `fn` with the session's recording, creating it on the session's first event. Never throws: it runs
+   * in guardrail hooks (onSTTEnd), where a throw would block the turn, and in channel listeners.
+   */
   with (sessionId: string, fn: (recording: SessionRecording, entry: Entry) => void): void {
-    const entry = this.#entry(sessionId)
-    if (entry?.recording !== undefined) fn(entry.recording, entry)
+    try {
+      const entry = this.#entry(sessionId)
+      if (entry?.recording !== undefined) fn(entry.recording, entry)
+    } catch (err) {
+      this.#report(sessionId, err)
+    }
   }
 
   /** Like `with`, but never creates one (channel events of sessions not followed). */
   ifFollowed (sessionId: string, fn: (recording: SessionRecording, entry: Entry) => void): void {
-    const entry = this.#entries.get(sessionId)
-    if (entry?.recording !== undefined) fn(entry.recording, entry)
+    try {
+      const entry = this.#entries.get(sessionId)
+      if (entry?.recording !== undefined) fn(entry.recording, entry)
+    } catch (err) {
+      this.#report(sessionId, err)
+    }
   }
 
   /** The session ended: the recording is finished and the transcript handed over. */
