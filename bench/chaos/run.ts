@@ -231,6 +231,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosSummary> {
     const kinds = (o.kinds ?? Object.keys(WEIGHTS) as InjectionKind[]).filter(k => (k !== 'drain-restart' && k !== 'kill-restart') || o.servers >= 2)
     const injections = schedule(scheduleRandom, kinds, o.sessions, o.perMinute)
     let clientIndex = 0
+    let tallied: ChaosClient[] = []
     while (!state.stopping && performance.now() < end - 20_000) {
       summary.phases++
       const phaseEnd = Math.min(end, performance.now() + o.phaseMinutes * 60_000)
@@ -297,6 +298,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosSummary> {
         summary.skipped += c.pending
       }
       tally(summary, clients, clock)
+      tallied = clients
       if (state.stopping) break
       // Back to the baseline once the grace is over and the sessions ended.
       await sleep(o.reconnectGraceMs + 3000)
@@ -310,7 +312,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosSummary> {
       }
       await sample()
     }
-    if (state.stopping && clients.length > 0 && summary.violation !== undefined) tally(summary, clients, clock)
+    if (tallied !== clients) tally(summary, clients, clock)
   } catch (err) {
     fail(`the bench failed: ${(err as Error).stack ?? String(err)}`)
   } finally {
