@@ -2,9 +2,11 @@ import Fastify from 'fastify'
 import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import t from 'tap'
 import type { AudioFrame } from '../../lib/audio/audio-frame.js'
 import { encodeWav } from '../../lib/audio/wav.js'
+import type { Playbook } from '../../lib/playbooks/types.js'
 import type { SessionTranscript } from '../../lib/recording/transcript-types.js'
 import type { FrameListener, MediaTransportEvents, SessionMedia } from '../../lib/transport/media-transport.js'
 import llmrtcConfig from '../../plugins/config/index.js'
@@ -18,7 +20,8 @@ import { scratchDir } from '../helpers/scratch-dir.js'
 import { connect } from '../helpers/ws-client.js'
 
 const utterance = (): string => encodeWav(new Int16Array(16 * 600).fill(1000), 16_000).toString('base64')
-const examplePath = resolve(import.meta.dirname, '../../examples/support-playbook.mjs')
+// Loaded once here, not by each app (a PLAYBOOK module loads inside the plugin's start-up time limit).
+const { playbook } = await import(pathToFileURL(resolve(import.meta.dirname, '../../examples/support-playbook.mjs')).href) as { playbook: Playbook }
 
 t.test('the plugin registers alone with only its declared dependencies', async t => {
   const app = Fastify({ logger: false })
@@ -61,7 +64,7 @@ async function recordedTurn (options: LLMRTCRecordingOptions, agentRecord?: bool
   ])
   const app = await buildApp(t, {
     webrtc: false,
-    env: { PLAYBOOK: examplePath },
+    playbook,
     providers: { llm, stt: new ScriptedSTT(['where is order 42']), tts: new ScriptedTTS() },
     ...(agentRecord !== undefined ? { agentForSession: () => ({ record: agentRecord }) } : {}),
     hooks: { onSessionEnd: (_id, transcript) => { ended.push(transcript) } }
