@@ -11,7 +11,8 @@ export interface RunningChild {
 
 /** Starts a command as a child process with the given environment; killed at teardown. */
 export function startChild (t: Test, command: string, args: string[], env: Record<string, string>): RunningChild {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Not measured by tap's coverage, like every child of a test (test/setup/child-coverage.mjs).
+  const child = spawn(command, args, { env: { ...env, _TAPJS_PROCESSINFO_COVERAGE_: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })
   let text = ''
   const waiters: Array<{ pattern: RegExp, resolve: (m: RegExpMatchArray) => void }> = []
   const onData = (chunk: Buffer): void => {

@@ -39,7 +39,8 @@ export function isolateNetwork (): boolean {
   if (spawnSync('unshare', ['-n', 'ip', 'link', 'set', 'lo', 'up']).status !== 0) return false
   const result = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
-    env: { ...process.env, [NAMESPACE_ENV]: '1' }
+    // The copy is this test: it is measured like it (test/setup/child-coverage.mjs).
+    env: { ...process.env, [NAMESPACE_ENV]: '1', ...(process.env.TEST_COVERAGE_OF_SELF === '1' && { _TAPJS_PROCESSINFO_COVERAGE_: '1' }) }
   })
   process.exit(result.status ?? 1)
 }
