@@ -47,7 +47,10 @@ export function startChild (t: Test, command: string, args: string[], env: Recor
   }
 }
 
-/** A minimal environment: no API keys, nothing of the developer's shell. */
+/**
+ * A minimal environment: no API keys, nothing of the developer's shell. Not measured by tap's coverage,
+ * like every child of a test (test/setup/child-coverage.mjs).
+ */
 export function cleanEnv (extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...extra }
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', _TAPJS_PROCESSINFO_COVERAGE_: '0', ...extra }
 }
