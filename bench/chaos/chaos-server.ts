@@ -33,7 +33,7 @@ export interface ServerStats {
 
 interface Config { stt: string, llm: string, tts: string, redisUrl: string, reconnectGraceMs: number, providerTimeoutMs: number }
 const config = JSON.parse(process.env.CHAOS_SERVER ?? '{}') as Config
-const send = (message: unknown): void => { process.send?.(message) }
+const send = (message: unknown): void => { if (process.connected) process.send?.(message) }
 const counter = new ResourceCounter().start()
 const loop = monitorEventLoopDelay({ resolution: 5 })
 loop.enable()
@@ -97,7 +97,10 @@ process.on('message', (message: { cmd: string, id?: string }) => {
     server.stop().finally(() => { process.exit(0) })
   }
 })
-// The bench gone: leave at once (explicitly: wrtc may segfault at a natural exit).
+// The bench gone: leave at once (explicitly: wrtc may segfault at a natural exit). A server once outlived
+// a bench killed by a test's timeout, orphaned and busy: its parent is watched as well.
 process.on('disconnect', () => { process.exit(0) })
+const parent = process.ppid
+setInterval(() => { if (process.ppid !== parent) process.exit(0) }, 1000).unref()
 const { port } = await server.start()
 send({ type: 'listening', port, pid: process.pid })
