@@ -163,6 +163,15 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     void this.#write(session)
   }
 
+  /**
+   * Writes the record of every connected session and resolves once each write is done (or failed): a
+   * server that is about to close its sockets calls it first, so a client that reconnects elsewhere at
+   * once finds its session there, even one that has no finished turn yet.
+   */
+  async saveConnected (): Promise<void> {
+    await Promise.all(this.list().filter(session => session.connected).map(async session => await this.#write(session)))
+  }
+
   /** Resolves true once written; a connected session's record lives `idleTtlMs`, a disconnected one's the rest of its grace. */
   async #write (session: Session): Promise<boolean> {
     // A handed-off session may still finish the turn its disconnect cancelled: that write is kept (a

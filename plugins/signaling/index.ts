@@ -8,6 +8,7 @@ import { MessageRateLimiter, admitMessage, setMessageLimiter } from '../../lib/l
 import type { Logger } from '../../lib/logger.js'
 import { parseClientMessage } from '../../lib/protocol/parse-client-message.js'
 import { PROTOCOL_VERSION, type SessionMode } from '../../lib/protocol/server-messages.js'
+import { sleep } from '../../lib/streams/sleep.js'
 import { iceServersFor } from '../../lib/transport/ice-servers.js'
 import type { Session } from '../../lib/sessions/session.js'
 import { ClientConnection } from '../../lib/signaling/client-connection.js'
@@ -22,6 +23,7 @@ import llmrtcSignalingRoute, { setSignalingRouteHandlers } from './route.js'
 import { publishError } from '../../lib/observability/channels.js'
 
 const CLOSE_HANDSHAKE_GRACE_MS = 1000
+const SAVE_BEFORE_CLOSE_MS = 2000
 
 export interface SignalingEvents {
   /** A client connected and got `ready`. */
@@ -98,7 +100,12 @@ async function llmrtcSignaling (fastify: FastifyInstance, opts: LLMRTCSignalingO
 
   // Sockets close before the server stops, with 1001 (going away), so clients know to reconnect elsewhere.
   // Added before @fastify/websocket registers its own preClose (which closes without a code), so it runs first.
+  // Each connected session's record is written first (for at most SAVE_BEFORE_CLOSE_MS: a store that does
+  // not answer does not hold the shutdown), so a client that reconnects elsewhere at once finds it.
   fastify.addHook('preClose', async function closeSockets () {
+    const saved = new AbortController()
+    void sessions.saveConnected().finally(() => { saved.abort() })
+    await sleep(SAVE_BEFORE_CLOSE_MS, saved.signal)
     for (const ctx of open) ctx.connection.close(CLOSE_CODES.goingAway, 'server shutting down')
   })
   // A client that does not answer the close handshake would hold its socket (and the process) for

@@ -99,3 +99,22 @@ t.test('a drain gives up at its deadline when a turn does not finish', async t =
   t.same(await app.llmrtcDrain.drain(), { finished: false })
   t.same(await app.llmrtcDrain.drain(), { finished: false }, 'a second call answers the same')
 })
+
+t.test('close writes a connected session\'s record before its socket closes with 1001, even with no turn yet (a client reconnecting elsewhere at once finds it)', async t => {
+  const store = new MemorySessionStore()
+  const set = store.set.bind(store)
+  // A store that takes its time (a Redis round trip): the record lands 30 ms after the write is asked.
+  store.set = async (record, ttlMs) => {
+    await new Promise(resolve => setTimeout(resolve, 30))
+    await set(record, ttlMs)
+  }
+  const app = await buildApp(t, { webrtc: false, sessionStore: store, providers: { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() } })
+  const client = await connectOverNetwork(app)
+  const ready = await client.next('ready')
+  t.equal(await store.get(ready.id as string), undefined, 'a new session has no record yet')
+  const closing = app.close()
+  const closed = await client.closed
+  t.equal(closed.code, 1001)
+  t.equal((await store.get(ready.id as string))?.id, ready.id, 'the record was in the store when the socket closed')
+  await closing
+})
