@@ -3,6 +3,7 @@ import type { TurnDetectionOptions } from '../turn-detection/types.js'
 import type { InterruptionOptions, PreemptiveOptions, UserIdleOptions } from '../turn-taking/options.js'
 import type { SpeechTextFilterOptions } from '../pipeline/speech-text-filter.js'
 import type { LLMRTCRedisOptions } from '../sessions/redis-options.js'
+import type { BackgroundAudioOptions } from '../audio/background-options.js'
 import { NOISE_SUPPRESSION_KEYS } from '../audio/noise-suppression-options.js'
 import type { LLMRTCOptions } from './options.js'
 import type { JwtAuthOptions } from './security-options.js'
@@ -62,6 +63,7 @@ const OPTION_KEYS: Record<keyof LLMRTCOptions, true> = {
   greeting: true,
   speechFilters: true,
   vadForSession: true,
+  backgroundAudio: true,
   noiseSuppression: true,
   env: true,
   clock: true,
@@ -72,6 +74,7 @@ const OPTION_KEYS: Record<keyof LLMRTCOptions, true> = {
   toolPhaseTimeoutMs: true,
   toolTimeoutMs: true,
   maxConcurrentTools: true,
+  mcpServers: true,
   drainTimeoutMs: true
 }
 
@@ -83,6 +86,7 @@ const RATE_LIMIT_KEYS: Record<'max' | 'timeWindow', true> = { max: true, timeWin
 const REDIS_KEYS: Record<keyof LLMRTCRedisOptions, true> = { url: true, keyPrefix: true }
 const PROVIDERS_KEYS: Record<keyof NonNullable<LLMRTCOptions['providers']>, true> = { llm: true, stt: true, tts: true }
 const GREETING_KEYS: Record<'instructions', true> = { instructions: true }
+const BACKGROUND_AUDIO_KEYS: Record<keyof BackgroundAudioOptions, true> = { thinking: true, ambient: true }
 const INTERRUPTION_KEYS: Record<keyof InterruptionOptions, true> = { mode: true, minSpeechMs: true, minWords: true, resumeAfterMs: true, backchannels: true }
 const PREEMPTIVE_KEYS: Record<keyof PreemptiveOptions, true> = { afterMs: true }
 const USER_IDLE_KEYS: Record<keyof UserIdleOptions, true> = { afterMs: true, prompts: true, maxPrompts: true, goodbye: true }
@@ -95,6 +99,7 @@ const NESTED: Record<string, Record<string, true>> = {
   rateLimit: RATE_LIMIT_KEYS,
   providers: PROVIDERS_KEYS,
   greeting: GREETING_KEYS,
+  backgroundAudio: BACKGROUND_AUDIO_KEYS,
   interruption: INTERRUPTION_KEYS,
   preemptive: PREEMPTIVE_KEYS,
   userIdle: USER_IDLE_KEYS,

@@ -13,6 +13,7 @@ import type { Session } from '../sessions/session.js'
 import { DEFAULT_TURN_OPTIONS, type TurnOptions } from '../pipeline/turn-types.js'
 import { resolveSpeechTextFilterOptions, type SpeechTextFilterOptions } from '../pipeline/speech-text-filter.js'
 import type { SpeechSegmenterOptions } from '../vad/segmenter-options.js'
+import { resolveBackgroundAudio, type BackgroundAudioOptions, type ResolvedBackgroundAudio } from '../audio/background-options.js'
 import { resolveNoiseSuppression, type NoiseSuppressionOptions, type ResolvedNoiseSuppression } from '../audio/noise-suppression-options.js'
 import type { LLMRTCEnv } from './env-schema.js'
 import { resolveSecurityOptions, type LLMRTCSecurityOptions, type ResolvedSecurityOptions } from './security-options.js'
@@ -20,6 +21,7 @@ import { validatePlaybook } from '../playbooks/validate-playbook.js'
 import type { IntentDetector, Playbook } from '../playbooks/types.js'
 import { ToolRegistry } from '../tools/tool-registry.js'
 import type { Tool } from '../tools/types.js'
+import { resolveMcpServers, type McpServersOptions, type ResolvedMcpServer } from '../tools/mcp/mcp-options.js'
 import type { AgentForSession } from '../agent/agent-choice.js'
 import { resolveTurnTaking, type TurnTakingOptions } from '../turn-taking/resolve-turn-taking.js'
 import type { TurnTakingSettings } from '../turn-taking/turn-taking-settings.js'
@@ -88,6 +90,11 @@ export interface LLMRTCOptions extends LLMRTCSecurityOptions, TurnTakingOptions 
   /** Speech segmentation for one session, over the server's `vad` options (e.g. a longer pause for dictation). */
   vadForSession?: (session: Session) => SpeechSegmenterOptions | undefined
   /**
+   * Sounds mixed under the speech of WebRTC tracks, phone calls and devices: a thinking sound while a
+   * tool runs or the answer is late, an ambient loop under the call (default none; docs/background-audio.md).
+   */
+  backgroundAudio?: BackgroundAudioOptions | false
+  /**
    * RNNoise on the microphone before the VAD: what the VAD and the STT get is the denoised audio
    * (default false; docs/noise-suppression.md). `true`, or `{ upsample }`. Env NOISE_SUPPRESSION.
    */
@@ -120,6 +127,12 @@ export interface LLMRTCOptions extends LLMRTCSecurityOptions, TurnTakingOptions 
   toolTimeoutMs?: number
   /** Most tool handlers one LLM response runs at once (default 4). */
   maxConcurrentTools?: number
+  /**
+   * MCP servers whose tools the LLM may call in every turn, by name: `{ name: { command, args, env, cwd } }`
+   * (stdio, run as a child process) or `{ name: { url, headers } }` (streamable HTTP). Tools are named
+   * `<name>_<tool>` by default. See docs/mcp.md.
+   */
+  mcpServers?: McpServersOptions
   /** How long a drain (SIGTERM, `stop()`) waits for turns in progress before closing, in ms (default 30 000). Env DRAIN_TIMEOUT_MS. */
   drainTimeoutMs?: number
 }
@@ -154,6 +167,8 @@ export interface ResolvedLLMRTCOptions extends ResolvedSecurityOptions {
   turnTakingForSession: ((session: Session) => TurnTakingOptions | undefined) | undefined
   greeting: string | { instructions: string } | undefined
   vadForSession: ((session: Session) => SpeechSegmenterOptions | undefined) | undefined
+  /** The background sounds, decoded by the pipeline plugin at start; undefined: none. */
+  backgroundAudio: ResolvedBackgroundAudio | undefined
   /** RNNoise before the VAD, or false. */
   noiseSuppression: ResolvedNoiseSuppression | false
   agentForSession: AgentForSession | undefined
@@ -166,6 +181,8 @@ export interface ResolvedLLMRTCOptions extends ResolvedSecurityOptions {
   toolPhaseTimeoutMs: number
   toolTimeoutMs: number
   maxConcurrentTools: number
+  /** The server-wide MCP servers, checked (headers and env are secrets: never log them). */
+  mcpServers: ResolvedMcpServer[]
   drainTimeoutMs: number
   /** The validated environment (secrets included: never log this object). */
   env: LLMRTCEnv
@@ -210,6 +227,7 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
     turnTakingForSession: options.turnTakingForSession,
     greeting: options.greeting ?? (env.GREETING !== undefined && env.GREETING !== '' ? env.GREETING : undefined),
     vadForSession: options.vadForSession,
+    backgroundAudio: resolveBackgroundAudio(options.backgroundAudio),
     noiseSuppression: resolveNoiseSuppression(options.noiseSuppression, env.NOISE_SUPPRESSION),
     agentForSession: options.agentForSession,
     clock: options.clock,
@@ -220,6 +238,7 @@ export function resolveOptions (options: LLMRTCOptions, env: LLMRTCEnv): Resolve
     toolPhaseTimeoutMs: options.toolPhaseTimeoutMs ?? 30_000,
     toolTimeoutMs: options.toolTimeoutMs ?? env.TOOL_TIMEOUT_MS ?? 10_000,
     maxConcurrentTools: options.maxConcurrentTools ?? 4,
+    mcpServers: resolveMcpServers(options.mcpServers),
     drainTimeoutMs: options.drainTimeoutMs ?? env.DRAIN_TIMEOUT_MS ?? 30_000,
     env
   }

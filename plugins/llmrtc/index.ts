@@ -11,6 +11,7 @@ import llmrtcHealth from '../health/index.js'
 import llmrtcHooks from '../hooks/index.js'
 import llmrtcMetrics, { metricsEnabled, type LLMRTCMetricsOptions } from '../metrics/index.js'
 import llmrtcMetricsRoute from '../metrics/route.js'
+import llmrtcMcp from '../mcp/index.js'
 import llmrtcPipeline from '../pipeline/index.js'
 import llmrtcRealtime, { type LLMRTCRealtimeOptions } from '../realtime/index.js'
 import llmrtcRecording, { type LLMRTCRecordingOptions } from '../recording/index.js'
@@ -135,6 +136,8 @@ async function llmrtc (fastify: FastifyInstance, opts: LLMRTCPluginOptions): Pro
   if (webrtc !== false) await fastify.register(llmrtcWebRTC, webrtc ?? {})
   if (vad !== false) await fastify.register(llmrtcVad, vad ?? {})
   await fastify.register(llmrtcPipeline)
+  // After the pipeline: MCP servers' tools join its server tools and playbook stages.
+  await fastify.register(llmrtcMcp)
   // After the pipeline, before the phone and device transports: it records the media of each.
   if (recording !== undefined && recording !== false) await fastify.register(llmrtcRecording, recording)
   // After the pipeline: the relay takes the media and messages of the sessions it serves.

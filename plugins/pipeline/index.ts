@@ -12,6 +12,8 @@ import { PlaybookEngine } from '../../lib/playbooks/playbook-engine.js'
 import { validatePlaybook } from '../../lib/playbooks/validate-playbook.js'
 import { invalidOption } from '../../lib/config/invalid-option.js'
 import { ToolExecutor } from '../../lib/tools/tool-executor.js'
+import { BackgroundMixer } from '../../lib/audio/background-mixer.js'
+import { loadBackgroundSounds, soundsForSession } from '../../lib/audio/background-sounds.js'
 import { ToolRegistry } from '../../lib/tools/tool-registry.js'
 import type { TurnResult } from '../../lib/pipeline/turn-types.js'
 import type { Playbook } from '../../lib/playbooks/types.js'
@@ -85,6 +87,8 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
   const playbook = config.playbook ?? (config.env.PLAYBOOK !== undefined && config.env.PLAYBOOK !== '' ? await loadPlaybookModule(config.env.PLAYBOOK) : undefined)
   const tools = new ToolRegistry(config.tools)
   const executor = new ToolExecutor({ timeoutMs: config.toolTimeoutMs, maxConcurrency: config.maxConcurrentTools, clock })
+  // Decoded once here (a bad file fails start-up); each session's mixer shares them.
+  const backgroundSounds = config.backgroundAudio === undefined ? undefined : await loadBackgroundSounds(config.backgroundAudio)
   // agentForSession's choices are checked against these (a chosen tool may not clash with the playbook's).
   setServerAgent(config, { tools, playbook })
   if (playbook !== undefined) {
@@ -150,6 +154,7 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     const sessionLog = log.child({ sessionId: session.id })
     const agent = agentFor(session, sessionLog, (task) => { pipeline.schedule(task) })
     const turnTaking = turnTakingFor(session, sessionLog)
+    const sounds = soundsForSession(backgroundSounds, agentChoiceOf(session)?.backgroundAudio)
     const pipeline: VoicePipeline = new VoicePipeline({
       sessionId: session.id,
       providers: { llm: chosen.llm ?? providers.llm, stt: chosen.stt ?? providers.stt, tts: chosen.tts ?? providers.tts },
@@ -168,7 +173,8 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
         sessionLog.info('the user stayed silent through every idle prompt: session ended')
         sessions.end(session, 'user-idle')
       },
-      ...(agent !== undefined ? { agent } : {})
+      ...(agent !== undefined ? { agent } : {}),
+      ...(sounds !== undefined ? { background: new BackgroundMixer(sounds) } : {})
     })
     // The playbook starts with the session (its initial stage's onEnter, its timers).
     if (agent !== undefined) pipeline.schedule(async () => { await agent.begin() })
