@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { encodeWav } from '../../lib/audio/wav.js'
+import { until } from '../../testing/wait.js'
 import { defineTool } from '../../lib/tools/define-tool.js'
 import { ScriptedLLM } from '../fakes/scripted-providers.js'
 import { buildApp } from '../helpers/app.js'
@@ -52,6 +53,10 @@ t.test('a thinking sound is heard while a slow tool runs, and stops when the cal
   await client.audio.waitForSound(3000, 10_000, toolFrame)
   t.pass('the thinking sound reached the client\'s track while the tool ran')
   t.notOk(client.wsMessages.some(m => m.type === 'tts-start'), 'and no answer was speaking: it was the thinking sound')
+  // It plays on while the tool runs: 20 loud frames (the caller speaks only then, so how soon the server
+  // hears that speech does not decide how much of the sound came before it).
+  const loudFrames = (from: number, to?: number): number => client.audio.peaks.slice(from, to).filter(peak => peak >= 3000).length
+  await until(() => loudFrames(toolFrame) >= 20, 'the thinking sound playing on for 20 loud frames', 10_000)
 
   const mark = client.wsMessages.length
   const speaking = say(client, 'Stop, stop. Thank you.')
@@ -64,7 +69,7 @@ t.test('a thinking sound is heard while a slow tool runs, and stops when the cal
   const after = client.audio.peaks.slice(cutFrame + 10, endFrame)
   t.ok(after.length >= 20, `the caller spoke on for a while after the barge-in (${after.length} frames)`)
   t.ok(after.every(peak => peak < 500), `silence once the caller barged in (loudest frame ${Math.max(...after)})`)
-  t.ok(client.audio.peaks.slice(toolFrame, cutFrame).filter(peak => peak >= 3000).length >= 20, 'while before it, the sound played on')
+  t.ok(loudFrames(toolFrame, cutFrame) >= 20, 'while before it, the sound played on')
   t.same(calls, ['started', 'aborted'], 'the barge-in cancelled the slow tool')
 
   await client.waitFor(m => m.type === 'tts-complete', { from: mark, timeoutMs: 20_000 })

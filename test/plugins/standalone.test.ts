@@ -68,6 +68,7 @@ const CHECKS: Record<string, (app: FastifyInstance, t: Test) => Promise<void> | 
   'llmrtc-provider-local': (app, t) => { t.ok(app.llmrtcProviders.registry.names('tts').includes('espeak')) },
   'llmrtc-provider-bedrock': (app, t) => { t.equal(app.llmrtcProviders.llm.name, 'bedrock') },
   'llmrtc-sessions': (app, t) => { t.equal(app.llmrtcSessions.size, 0) },
+  'llmrtc-recording': (app, t) => { t.type(app.llmrtcRecording.listen, 'function') },
   'llmrtc-auth': (app, t) => { t.type(app.llmrtcAuth.guardUpgrade, 'function') },
   'llmrtc-signaling': async (app, t) => {
     const client = await connect(app)
