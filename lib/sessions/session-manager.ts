@@ -116,11 +116,17 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     session.lastActivityAt = this.#clock.now()
   }
 
+  /**
+   * The session is reached through `connection` from now on. The record is written at once: a client whose
+   * connection dies unseen (no close frame) before its first turn ends reconnects, perhaps to another
+   * server, and must find its session there (the chaos bench found it missing).
+   */
   bind (session: Session, connection: SessionConnection): void {
     session.connection = connection
     session.connectedAt = this.#clock.now()
     session.disconnectedAt = undefined
     this.touch(session)
+    this.persist(session)
   }
 
   /**
@@ -229,10 +235,9 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     if (previous !== undefined && previous !== connection) {
       previous.close(4001, 'session resumed elsewhere') // CLOSE_CODES.resumedElsewhere
     }
+    // Connected again (bind writes the record): it lives idleTtlMs again, and in a shared store it now
+    // carries this server's later activity, so a stale copy elsewhere cannot overwrite it.
     this.bind(session, connection)
-    // Connected again: the record lives idleTtlMs again, and in a shared store it now carries this
-    // server's later activity, so a stale copy elsewhere cannot overwrite it.
-    this.persist(session)
     return { session, historyRecovered: true }
   }
 

@@ -235,7 +235,7 @@ t.test('with a shared store, expiry timers never delete a record another server 
   t.equal(sessions.get(idle.id), undefined)
   const replaced = sessions.create()
   sessions.end(replaced, 'replaced')
-  t.same(calls, [`set ${left.id}`, `delete ${replaced.id}`], 'only an explicit end deletes')
+  t.same(calls, [`set ${left.id}`, `set ${left.id}`, `set ${idle.id}`, `delete ${replaced.id}`], 'written on bind and detach; only an explicit end deletes')
 })
 
 t.test('Redis going down mid-session: the session keeps working here, errors are logged, nothing throws', async t => {

@@ -160,6 +160,20 @@ t.test('a session recorded in the store is rehydrated on resume (shared store)',
   t.equal(await second.resume(session.id, fakeConnection(), 'eve'), 'forbidden')
 })
 
+t.test('a new session is in the shared store once bound, before any turn (a connection that dies unseen resumes elsewhere)', async t => {
+  const clock = new FakeClock()
+  const store = new MemorySessionStore(clock)
+  const first = new SessionManager({ clock, store })
+  const second = new SessionManager({ clock, store })
+  t.teardown(async () => { await first.close(); await second.close() })
+  const session = first.create('bob')
+  first.bind(session, fakeConnection('a'))
+  await new Promise(setImmediate)
+  const result = await second.resume(session.id, fakeConnection('b'), 'bob')
+  if (typeof result === 'string') throw new Error(`resume elsewhere answered ${result}`)
+  t.equal(result.session.id, session.id)
+})
+
 t.test('store records expire after their TTL', async t => {
   const clock = new FakeClock()
   const store = new MemorySessionStore(clock)
