@@ -2,6 +2,8 @@ import type { Clock, TimerHandle } from '../clock.js'
 
 /** Called at each slot with the clock's time; the subscriber decides what is due. */
 export type TickListener = (now: number) => void
+/** Gets the error a subscriber threw; the subscriber has been removed. */
+export type TickErrorListener = (err: unknown) => void
 
 const tickers = new WeakMap<Clock, FrameTicker>()
 
@@ -12,14 +14,16 @@ const tickers = new WeakMap<Clock, FrameTicker>()
  * (`slotStart`), and decide how many frames are due. The timer runs only while someone is subscribed;
  * the slots stay the same after everyone left.
  *
- * A subscriber that throws does not stop the others or the timer: the first error is rethrown once every
- * subscriber has had its tick.
+ * A subscriber that throws does not stop the others or the timer, and nothing is thrown from the timer
+ * (it would be an uncaught exception that ends every session of the process): the subscriber is removed
+ * and its error goes to its `onError`, or to `process.emitWarning` without one.
  */
 export class FrameTicker {
   readonly #clock: Clock
   readonly #periodMs: number
   /** Subscribers in order; a removed one leaves `undefined` until the current tick is over. */
   readonly #listeners: Array<TickListener | undefined> = []
+  readonly #onErrors = new Map<TickListener, TickErrorListener>()
   #phase: number | undefined
   #timer: TimerHandle | undefined
   #ticking = false
@@ -49,10 +53,11 @@ export class FrameTicker {
     return phase + Math.floor((now - phase) / this.#periodMs) * this.#periodMs
   }
 
-  /** Calls `listener` at every slot from the next one on (idempotent per listener). */
-  add (listener: TickListener): void {
+  /** Calls `listener` at every slot from the next one on (idempotent per listener); `onError` gets what it throws. */
+  add (listener: TickListener, onError?: TickErrorListener): void {
     if (this.#listeners.includes(listener)) return
     this.#listeners.push(listener)
+    if (onError !== undefined) this.#onErrors.set(listener, onError)
     if (this.#timer === undefined && !this.#ticking) {
       this.#phase ??= this.#clock.now()
       this.#schedule()
@@ -62,6 +67,7 @@ export class FrameTicker {
   remove (listener: TickListener): void {
     const index = this.#listeners.indexOf(listener)
     if (index === -1) return
+    this.#onErrors.delete(listener)
     if (this.#ticking) {
       this.#listeners[index] = undefined
       this.#holes = true
@@ -77,23 +83,30 @@ export class FrameTicker {
     const now = this.#clock.now()
     // Subscribers added during this tick wait for the next one (they emitted their first frame when added).
     const count = this.#listeners.length
-    let failed = false
-    let error: unknown
     for (let i = 0; i < count; i++) {
       const listener = this.#listeners[i]
       if (listener === undefined) continue
       try {
         listener(now)
       } catch (err) {
-        if (!failed) error = err
-        failed = true
+        this.#failed(listener, err)
       }
     }
     this.#ticking = false
     if (this.#holes) this.#compact()
     if (this.#listeners.length > 0) this.#schedule()
     else this.#stop()
-    if (failed) throw error
+  }
+
+  #failed (listener: TickListener, err: unknown): void {
+    const onError = this.#onErrors.get(listener)
+    this.remove(listener)
+    try {
+      if (onError !== undefined) onError(err)
+      else process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'FrameTickerWarning')
+    } catch (reportErr) {
+      process.emitWarning(reportErr instanceof Error ? reportErr : new Error(String(reportErr)), 'FrameTickerWarning')
+    }
   }
 
   #schedule (): void {

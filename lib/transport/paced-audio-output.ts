@@ -78,6 +78,11 @@ export interface PacedAudioOutputOptions {
    * The far end's playout buffer absorbs it. Only for outputs that do not send silence (StreamedMedia).
    */
   leadFrames?: number
+  /**
+   * Gets an error the sink or a frame listener threw at a slot. The output is closed first (its track is
+   * not fed any more); nothing is thrown from the timer. Default: `process.emitWarning`.
+   */
+  onError?: (err: unknown) => void
 }
 
 interface Chunk {
@@ -117,6 +122,7 @@ interface Chunk {
  */
 export class PacedAudioOutput implements AudioOutput {
   readonly #sink: (samples: Int16Array) => void
+  readonly #onError: ((err: unknown) => void) | undefined
   /** `onFrame()` listeners; replaced, never mutated, so a frame iterates a snapshot without copying it. */
   #frameListeners: readonly FrameListener[] = []
   readonly #clock: Clock
@@ -159,6 +165,7 @@ export class PacedAudioOutput implements AudioOutput {
 
   constructor (options: PacedAudioOutputOptions) {
     this.#sink = options.onFrame
+    this.#onError = options.onError
     this.#clock = options.clock ?? monotonicClock
     this.#ticker = options.ticker ?? FrameTicker.of(this.#clock)
     this.#idleAfterFrames = Math.ceil((options.idleAfterMs ?? 10_000) / FRAME_MS)
@@ -195,7 +202,7 @@ export class PacedAudioOutput implements AudioOutput {
     if (this.#closed || this.#started) return
     this.#started = true
     this.#run()
-    this.#onTick(this.#clock.now())
+    this.#tickNow()
   }
 
   write (pcm: Int16Array, sampleRateHz: number, mark?: string): void {
@@ -328,18 +335,34 @@ export class PacedAudioOutput implements AudioOutput {
     this.#idleFrames = 0
     this.#startAt = this.#ticker.slotStart(this.#clock.now())
     this.#frameIndex = 0
-    this.#ticker.add(this.#onTick)
+    this.#ticker.add(this.#onTick, this.#onTickError)
+  }
+
+  /** The sink or a frame listener threw: the output stops (closed) and the error is reported, never thrown from a timer. */
+  readonly #onTickError = (err: unknown): void => {
+    this.close()
+    if (this.#onError !== undefined) this.#onError(err)
+    else process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'PacedAudioOutputWarning')
+  }
+
+  /** A tick outside the ticker's own (a kick, a resume): its errors go the same way. */
+  #tickNow (): void {
+    try {
+      this.#onTick(this.#clock.now())
+    } catch (err) {
+      this.#onTickError(err)
+    }
   }
 
   readonly #wakeForBackground = (): void => { this.wake() }
 
-  readonly #kick = (): void => { if (this.#sending) this.#onTick(this.#clock.now()) }
+  readonly #kick = (): void => { if (this.#sending) this.#tickNow() }
 
   readonly #resumeAfterPause = (): void => {
     this.#resumeTimer = undefined
     this.#resumedAfterIdle++
     this.#run()
-    this.#onTick(this.#clock.now())
+    this.#tickNow()
   }
 
   /** Stops the frames (idle, or closed). */
@@ -361,7 +384,7 @@ export class PacedAudioOutput implements AudioOutput {
       this.#restarts++
     }
     // While audio is queued, up to `leadFrames` more frames than real time (none by default). A throwing
-    // listener or sink propagates (the ticker rethrows it), but the track keeps its clock.
+    // listener or sink propagates to the ticker, which hands it to #onTickError.
     while (this.#sending && this.#frameIndex < due + (this.#queue.length > 0 ? this.#leadFrames : 0)) {
       this.#frameIndex++
       this.#finishLastFrame()

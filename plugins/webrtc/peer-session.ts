@@ -73,7 +73,10 @@ export class PeerSession implements SessionMedia {
       pc.addTrack(this.#track)
       // One data object for every frame: the paced output refills the same samples buffer.
       const data: WrtcAudioData = { samples: new Int16Array(FRAME_SAMPLES), sampleRate: OUTPUT_SAMPLE_RATE_HZ, bitsPerSample: 16, channelCount: 1, numberOfFrames: FRAME_SAMPLES }
-      this.output = new PacedAudioOutput({ onFrame: (samples) => { data.samples = samples; source.onData(data) } })
+      this.output = new PacedAudioOutput({
+        onFrame: (samples) => { data.samples = samples; source.onData(data) },
+        onError: (err) => { options.log.error({ err }, 'the server track failed: the session sends no more audio') }
+      })
     } catch (cause) {
       pc.close()
       throw new LLMRTC_ERR_CONNECTION_FAILED('could not create the server track', { cause })

@@ -599,3 +599,24 @@ t.test('a paused output taps the faded frame and the silence it sends, and a lis
   t.same(other, [1000, 1000, 0, 0, 0], 'the faded frame ends at 0; the other listener goes on')
   output.close()
 })
+
+t.test('a sink that throws at a slot closes the output and reports the error; nothing escapes the timer', async t => {
+  const clock = new FakeClock(0)
+  const errors: unknown[] = []
+  let frames = 0
+  const output = new PacedAudioOutput({
+    clock,
+    idleAfterMs: Infinity,
+    onFrame: () => { if (++frames === 3) throw new Error('track closed') },
+    onError: (err) => { errors.push(err) }
+  })
+  output.write(tone(100), 48_000)
+  output.start()
+  t.doesNotThrow(() => { clock.advance(50) })
+  t.match(errors, [/track closed/], 'reported once')
+  t.equal(frames, 3, 'no frame after the failure')
+  t.equal(clock.pending, 0, 'no timer left behind')
+  output.write(tone(10), 48_000)
+  clock.advance(50)
+  t.equal(frames, 3, 'closed: later audio is dropped')
+})
