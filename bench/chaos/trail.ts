@@ -4,7 +4,7 @@ export class Trail {
   readonly #started = performance.now()
   readonly #max: number
 
-  constructor (max = 400) {
+  constructor (max = 2000) {
     this.#max = max
   }
 

@@ -28,6 +28,9 @@ import { attachSpeechDetection } from './speech-detection.js'
 import { handleAudioMessage } from './audio-message.js'
 import { SessionMessages, handleTextMessage, type TextTurn, type TextTurnOptions } from './text-turn.js'
 
+/** How soon `idle()` looks again at sessions that were busy (a user speaking has no turn to await yet). */
+const IDLE_RECHECK_MS = 20
+
 interface SessionPipeline {
   pipeline: VoicePipeline
   agent?: SessionAgent
@@ -260,11 +263,15 @@ async function llmrtcPipeline (fastify: FastifyInstance, _opts: object): Promise
     textTurn: async (session: Session, text: string, options?: TextTurnOptions) => await messages.textTurn(session, entryFor(session).pipeline, text, options),
     keyPressed: async (session: Session, digit: string) => await keyPressed(session, digit),
     async idle () {
-      // A turn may start on one session while another's ends: wait until one pass finds all idle.
+      // A turn may start on one session while another's ends: wait until one pass finds all idle. A
+      // session can be busy with nothing to await (its user is speaking, no turn yet): each pass ends on a
+      // timer, never on promises alone, which would spin in microtasks and starve the event loop (a drain
+      // froze the server, and its own deadline, while a user spoke: the chaos bench found it).
       for (;;) {
         const busy = [...entries.values()].filter(entry => entry.pipeline.state !== 'listening' || entry.pipeline.busy)
         if (busy.length === 0) return
         await Promise.all(busy.map(async entry => { await entry.pipeline.idle() }))
+        await new Promise<void>(resolve => { clock.setTimeout(resolve, IDLE_RECHECK_MS) })
       }
     }
   })

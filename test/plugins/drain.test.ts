@@ -118,3 +118,21 @@ t.test('close writes a connected session\'s record before its socket closes with
   t.equal((await store.get(ready.id as string))?.id, ready.id, 'the record was in the store when the socket closed')
   await closing
 })
+
+t.test('a drain while a user is speaking (no turn yet) keeps the event loop running and gives up at its deadline', async t => {
+  const app = await buildApp(t, { webrtc: false, drainTimeoutMs: 50, providers: { llm: new ScriptedLLM([]), stt: new ScriptedSTT([]), tts: new ScriptedTTS() } })
+  const client = await connect(app)
+  await client.next('ready')
+  const session = app.llmrtcSessions.list()[0]
+  if (session === undefined) throw new Error('no session')
+  const pipeline = app.llmrtcPipeline.for(session)
+  pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: new Int16Array(1600).fill(1000) })
+  for (let i = 0; i < 30; i++) pipeline.onSpeechEvent({ type: 'speech-audio', samples: new Int16Array(160).fill(1000) })
+  t.equal(pipeline.state, 'user-speaking', 'the user is speaking: no turn, nothing pending')
+  t.equal(pipeline.busy, false)
+  let ticks = 0
+  const ticker = setInterval(() => { ticks++ }, 5)
+  t.teardown(() => { clearInterval(ticker) })
+  t.same(await app.llmrtcDrain.drain(), { finished: false }, 'the deadline fired: the wait did not spin the event loop')
+  t.ok(ticks > 0, 'timers ran during the wait')
+})
