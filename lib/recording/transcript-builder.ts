@@ -47,6 +47,8 @@ export class TranscriptBuilder {
   /** Speech onsets not yet part of a user turn. */
   #onsets: number[] = []
   #lastSpeechEnd: number | undefined
+  /** When the last utterance's audio began (the STT's words count from there). */
+  #utteranceStart: number | undefined
   #currentTurn: string | undefined
 
   constructor (options: TranscriptBuilderOptions) {
@@ -63,6 +65,7 @@ export class TranscriptBuilder {
   /** Speech ended at `at`, after `durationMs` of it (its onset may have been reported late, or not at all, during an answer). */
   speechEnded (at: number, durationMs = 0): void {
     this.#lastSpeechEnd = at
+    this.#utteranceStart = durationMs > 0 ? at - durationMs : undefined
     if (durationMs > 0) this.#onsets.push(at - durationMs)
   }
 
@@ -71,15 +74,21 @@ export class TranscriptBuilder {
     if (!this.#open.has(turnId)) this.#open.set(turnId, { spoken: [] })
   }
 
-  /** The user's words for `turnId` (the final transcript). */
+  /** The user's words for `turnId` (the final transcript), with the STT's word timings (ms from the utterance's audio). */
   userSaid (turnId: string, text: string, at: number, words?: readonly TranscriptWord[]): void {
+    const utteranceStart = this.#utteranceStart
+    this.#utteranceStart = undefined
     if (text === '') return
     const endedAt = this.#lastSpeechEnd ?? at
     // Words spoken across several onsets (a pause, joined turns) count from the first.
     const startedAt = Math.min(endedAt, ...this.#onsets.filter(onset => onset <= endedAt))
     this.#onsets = this.#onsets.filter(onset => onset > endedAt)
     const turn: TranscriptUserTurn = { speaker: 'user', turnId, text, startedAt, endedAt }
-    if (words !== undefined && words.length > 0) turn.words = words.map(w => ({ word: w.word, startMs: w.startMs, endMs: w.endMs }))
+    // The words count from the utterance's audio; the turn may begin earlier (joined onsets).
+    const shift = (utteranceStart ?? startedAt) - startedAt
+    if (words !== undefined && words.length > 0) {
+      turn.words = words.map(w => ({ word: w.word, startMs: w.startMs + shift, endMs: w.endMs + shift, ...(w.confidence !== undefined ? { confidence: w.confidence } : {}) }))
+    }
     this.#turns.push(turn)
   }
 

@@ -43,6 +43,8 @@ export interface TranscriptWord {
   word: string
   startMs: number
   endMs: number
+  /** 0 to 1, when the provider gives it. */
+  confidence?: number
 }
 
 interface TurnTimes {
@@ -59,7 +61,10 @@ interface TurnTimes {
 export interface TranscriptUserTurn extends TurnTimes {
   speaker: 'user'
   text: string
-  /** Word timings from the STT provider, relative to `startedAt`, when it gives them. */
+  /**
+   * Word timings from the STT provider, in ms from `startedAt` (add `startMs` for the recording's clock),
+   * when it gives them (Deepgram; OpenAI whisper-1 with `wordTimestamps`).
+   */
   words?: TranscriptWord[]
 }
 

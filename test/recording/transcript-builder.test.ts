@@ -84,3 +84,14 @@ t.test('stage changes are kept with the turn that made them (none between turns)
     { from: 'billing', to: 'done', reason: 'timeout: 30000 ms', transitionId: 'idle', at: T0 + 90, atMs: 90 }
   ])
 })
+
+t.test('the STT\'s words, timed from the utterance\'s audio, are kept from the turn\'s start with their confidence', async t => {
+  const b = new TranscriptBuilder({ sessionId: 's1', startedAt: T0 })
+  // An onset 300 ms before the utterance whose audio (1000 ms) the STT heard: the turn starts there.
+  b.speechStarted(T0 + 700)
+  b.speechEnded(T0 + 2000, 1000)
+  b.userSaid('t1', 'hi there', T0 + 2100, [{ word: 'hi', startMs: 120, endMs: 300, confidence: 0.9 }, { word: 'there', startMs: 320, endMs: 640 }])
+  const [turn] = (await b.build(T0 + 3000, { format: 'wav', sampleRateHz: 16_000, channels: ['user', 'assistant'], startedAt: T0, durationMs: 3000, droppedMs: 0 })).turns
+  t.match(turn, { speaker: 'user', startedAt: T0 + 700, startMs: 700 })
+  t.same(turn?.speaker === 'user' ? turn.words : undefined, [{ word: 'hi', startMs: 420, endMs: 600, confidence: 0.9 }, { word: 'there', startMs: 620, endMs: 940 }])
+})
