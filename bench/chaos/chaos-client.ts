@@ -113,7 +113,11 @@ export class ChaosClient {
     this.index = options.index
     this.ledger = new TurnLedger({
       turnDeadlineMs: options.turnDeadlineMs,
-      loudFramesAfterCancel: 150,
+      // What the server sends after tts-cancelled is checked exactly by the server (chaos-server.ts). Here,
+      // at the listener, the audio already in the receiver's jitter buffer still plays: up to 1.5 s was seen
+      // on a loaded machine (the buffer grows when packets come in bursts), so this only catches a
+      // transport that keeps playing.
+      loudFramesAfterCancel: 300,
       onViolation: (what) => { options.onViolation(`session ${this.index} (${this.sessionId}): ${what}`) }
     })
   }

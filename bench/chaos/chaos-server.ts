@@ -9,9 +9,13 @@
  * `{ cmd: 'history', id }` with `{ type: 'history', id, history }` (from the shared store);
  * `{ cmd: 'drain' }` stops the server (drain, then 1001 to every client) and exits 0.
  * Log lines at error level or above go to the parent as `{ type: 'log', line }`.
+ * No audio after `tts-cancelled`, checked exactly here: from the barge-in that sent it (the output's queue
+ * was cleared before) until the next answer's `onTTSStart`, the frames the server hands its track must be
+ * silent but for the fade; a loud one is sent as `{ type: 'violation', text }`.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Writable } from 'node:stream'
+import { subscribeChannel } from '../../lib/observability/channels.js'
 import { OpenAILLM, OpenAISTT, OpenAITTS } from '../../lib/providers/openai/index.js'
 import { LLMRTCServer } from '../../server/llmrtc-server.js'
 import { ResourceCounter } from '../../test/faults/reliability-helpers.js'
@@ -65,6 +69,27 @@ const server = new LLMRTCServer({
   rateLimit: false
 })
 const app = server.getApp()
+
+/** A frame whose peak is at least this is audio (the TTS mock's speech peaks far above; silence is 0). */
+const LOUD_PEAK = 1000
+/** Loud frames allowed after a cut: the one being faded out when the queue was cleared. */
+const FADE_FRAMES = 1
+/** Sessions whose answer was cut, with the loud frames sent since; removed at the next answer. */
+const cut = new Map<string, { loud: number, reported: boolean }>()
+subscribeChannel('llmrtc:barge-in', (event) => { if (event.speaking) cut.set(event.sessionId, { loud: 0, reported: false }) })
+app.llmrtc.addHook('onTTSStart', (ctx) => { cut.delete(ctx.sessionId) })
+app.llmrtcTransport.on('media', (sessionId, media) => {
+  media.output.onFrame?.((pcm) => {
+    const after = cut.get(sessionId)
+    if (after === undefined || after.reported) return
+    let peak = 0
+    for (let i = 0; i < pcm.length; i++) { const v = Math.abs(pcm[i] as number); if (v > peak) peak = v }
+    if (peak < LOUD_PEAK || ++after.loud <= FADE_FRAMES) return
+    after.reported = true
+    send({ type: 'violation', text: `session ${sessionId}: the server sent ${after.loud} loud frames after tts-cancelled (peak ${peak})` })
+  })
+})
+app.llmrtcTransport.on('closed', (sessionId) => { cut.delete(sessionId) })
 const gc = (globalThis as { gc?: () => void }).gc
 
 function stats (): ServerStats {

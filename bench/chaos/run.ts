@@ -151,6 +151,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosSummary> {
 
   const addServer = async (config: ServerConfig): Promise<ServerProcess> => {
     const server = await ServerProcess.start(config)
+    server.onViolation = (text) => { if (!state.stopping) fail(`server ${server.pid}: ${text}`) }
     servers.push(server)
     startedAt.set(server, performance.now())
     summary.serversStarted++

@@ -19,6 +19,8 @@ export class ServerProcess {
   draining = false
   readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
   readonly logs: string[] = []
+  /** Gets an invariant the server itself saw broken (chaos-server.ts: audio after tts-cancelled). */
+  onViolation: (text: string) => void = () => {}
   readonly #waiters: Array<{ match: (m: Record<string, unknown>) => boolean, resolve: (m: Record<string, unknown>) => void }> = []
 
   private constructor (config: ServerConfig) {
@@ -29,6 +31,10 @@ export class ServerProcess {
     })
     this.exited = new Promise(resolve => { this.child.once('exit', (code, signal) => { resolve({ code, signal }) }) })
     this.child.on('message', (message: Record<string, unknown>) => {
+      if (message.type === 'violation') {
+        this.onViolation(String(message.text))
+        return
+      }
       if (message.type === 'log') {
         this.logs.push(String(message.line))
         if (this.logs.length > 50) this.logs.shift()
