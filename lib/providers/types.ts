@@ -94,10 +94,25 @@ export interface STTConfig {
   signal?: AbortSignal
 }
 
+/**
+ * A word of an STT result with its timing, in ms from the start of the audio the provider was given: the
+ * WAV of `transcribe`, or the first byte of `transcribeStream`'s input (the whole stream, across results).
+ */
+export interface STTWord {
+  /** The word as the provider spells it (with punctuation when the provider adds it). */
+  word: string
+  startMs: number
+  endMs: number
+  /** 0 to 1, when the provider gives it. */
+  confidence?: number
+}
+
 export interface STTResult {
   text: string
   isFinal: boolean
   confidence?: number
+  /** The words of `text` with their timings, when the provider gives them (absent otherwise). */
+  words?: STTWord[]
   raw?: unknown
 }
 

@@ -23,7 +23,7 @@ const CLIENT: Keys<OpenAIClientOptions> = { apiKey: true, baseURL: true, maxRetr
 const OPENAI: Keys<LLMRTCProviderOpenAIOptions> = { ...CLIENT, llm: true, stt: true, tts: true }
 const OPENAI_ROLES: { [R in 'llm' | 'stt' | 'tts']: Keys<NonNullable<LLMRTCProviderOpenAIOptions[R]>> } = {
   llm: { model: true, maxTokensField: true },
-  stt: { model: true, language: true, prompt: true },
+  stt: { model: true, language: true, prompt: true, wordTimestamps: true },
   tts: { model: true, voice: true, instructions: true, speed: true }
 }
 const DEEPGRAM: Keys<DeepgramOptions> = {

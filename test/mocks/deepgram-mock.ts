@@ -13,6 +13,8 @@ import { decodeWav, encodeWav, isWav } from '../../lib/audio/wav.js'
  *   (`from_finalize: true`, possibly empty); `CloseStream` flushes, sends `Metadata` and closes with 1000.
  *   Like Deepgram it closes with 1011 `NET-0001` after `inactivityTimeoutMs` without audio or KeepAlive.
  * - Prerecorded STT, `POST /v1/listen`: the same word rule over the uploaded WAV's duration; JSON answer.
+ * - Both give each word's timing in seconds (live: from the stream's first byte), `word` in lower case
+ *   without punctuation, and with `punctuate` or `smart_format` on, `punctuated_word` as the transcript has it.
  * - Aura TTS, `POST /v1/speak`: a 440 Hz tone (`ttsMsPerChar` per character of text) streamed in
  *   `ttsChunkBytes` chunks, raw with `container=none`, else behind a WAV header (Aura's REST default).
  *
@@ -120,6 +122,16 @@ export async function startDeepgramMock (options: DeepgramMockOptions = {}): Pro
   const errorBody = (status: number): string => JSON.stringify({ err_code: ERROR_CODES[status] ?? 'ERROR', err_msg: status === 401 ? 'Invalid credentials.' : `Mock failure ${status}`, request_id: randomUUID() })
   const wordSeconds = o.bytesPerWord / 32000
 
+  const punctuates = (query: URLSearchParams): boolean => query.get('punctuate') === 'true' || query.get('smart_format') === 'true'
+  /** The `index`th word of the transcript as Deepgram reports it. */
+  const wordOf = (word: string, index: number, punctuated: boolean): Record<string, unknown> => ({
+    word: word.toLowerCase().replace(/[^\p{L}\p{N}']/gu, ''),
+    start: index * wordSeconds,
+    end: (index + 1) * wordSeconds,
+    confidence: 0.99,
+    ...(punctuated ? { punctuated_word: word } : {})
+  })
+
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://mock')
     const failure = failures.live.shift()
@@ -139,6 +151,7 @@ export async function startDeepgramMock (options: DeepgramMockOptions = {}): Pro
     const record: LiveSessionRecord = { query, authorization, audioBytes: 0, received: [], sent: [], closed: new Promise(resolve => { resolveClosed = resolve }) }
     mock.live.push(record)
     const words = mock.transcript.split(/\s+/).filter(w => w !== '')
+    const punctuated = punctuates(query)
     const requestId = randomUUID()
     let revealed = 0
     let finalized = 0
@@ -158,7 +171,7 @@ export async function startDeepgramMock (options: DeepgramMockOptions = {}): Pro
         is_final: isFinal,
         speech_final: false,
         from_finalize: fromFinalize,
-        channel: { alternatives: [{ transcript, confidence: 0.99, words: words.slice(finalized, revealed).map((word, i) => ({ word, start: (finalized + i) * wordSeconds, end: (finalized + i + 1) * wordSeconds, confidence: 0.99, punctuated_word: word })) }] },
+        channel: { alternatives: [{ transcript, confidence: 0.99, words: words.slice(finalized, revealed).map((word, i) => wordOf(word, finalized + i, punctuated)) }] },
         metadata: { request_id: requestId, model_info: { name: 'general-nova-3', version: '2025-01-01.0', arch: 'nova-3' }, model_uuid: '00000000-0000-0000-0000-000000000003' }
       })
       if (isFinal) finalized = revealed
@@ -209,16 +222,16 @@ export async function startDeepgramMock (options: DeepgramMockOptions = {}): Pro
       return
     }
     if (failure?.kind === 'hang') return
-    if (endpoint === 'listen') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(prerecorded(Buffer.concat(chunks))))
+    if (endpoint === 'listen') res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(prerecorded(Buffer.concat(chunks), punctuates(url.searchParams))))
     else await speak(url.searchParams, Buffer.concat(chunks), res)
   }
 
-  function prerecorded (body: Buffer): Record<string, unknown> {
+  function prerecorded (body: Buffer, punctuated: boolean): Record<string, unknown> {
     const durationS = isWav(body) ? (() => { const wav = decodeWav(body); return wav.samples.length / wav.channels / wav.sampleRateHz })() : body.length / 32000
     const words = mock.transcript.split(/\s+/).filter(w => w !== '').slice(0, Math.floor(durationS / wordSeconds + 1e-6))
     return {
       metadata: { transaction_key: 'deprecated', request_id: randomUUID(), sha256: '', created: new Date().toISOString(), duration: durationS, channels: 1, models: ['00000000-0000-0000-0000-000000000003'] },
-      results: { channels: [{ alternatives: [{ transcript: words.join(' '), confidence: 0.99, words: words.map((word, i) => ({ word, start: i * wordSeconds, end: (i + 1) * wordSeconds, confidence: 0.99 })) }] }] }
+      results: { channels: [{ alternatives: [{ transcript: words.join(' '), confidence: 0.99, words: words.map((word, i) => wordOf(word, i, punctuated)) }] }] }
     }
   }
 

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net'
 /*
  * A loopback mock of OpenAI's REST wire protocol for the real SDK: chat completions (JSON, and SSE with
  * `data: {...}\n\n` chunks ending in `data: [DONE]`, tool-call deltas split across chunks), audio
- * transcriptions (multipart in, JSON `{text}` out) and audio speech (raw 24 kHz s16le PCM, chunked).
+ * transcriptions (multipart in, JSON `{text}` out; with `response_format: verbose_json` the verbose answer,
+ * with `words` when `timestamp_granularities[]` asks for them) and audio speech (raw 24 kHz s16le PCM, chunked).
  * Responses are scripted per route; every request is recorded with whether the client hung up first.
  */
 
@@ -15,7 +16,8 @@ export interface MockToolCall { id: string, name: string, arguments: string }
 /** What one request gets. Scripts are used in order; an empty script gets the route's default answer. */
 export type MockAction =
   | { type: 'chat', content?: string, toolCalls?: MockToolCall[], finishReason?: string, disconnectAfterChunks?: number }
-  | { type: 'transcript', text: string }
+  /** `words`: the verbose answer's words (seconds); default: the text's words, one per 300 ms from 0. */
+  | { type: 'transcript', text: string, words?: Array<{ word: string, start: number, end: number }> }
   | { type: 'speech', pcm?: Buffer, disconnectAfterChunks?: number }
   /** An error in OpenAI's shape `{error: {message, type, param, code}}` (a default for 400/401/429/5xx). */
   | { type: 'error', status: number, body?: unknown, headers?: Record<string, string> }
@@ -129,8 +131,7 @@ async function respond (action: MockAction, body: Record<string, unknown>, res: 
       res.writeHead(action.status, { 'content-type': action.contentType }).end(action.body)
       return
     case 'transcript':
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: action.text }))
-      return
+      return transcript(action, body, res)
     case 'speech': {
       const pcm = action.pcm ?? tone(String(body.input ?? '').length * 50)
       res.writeHead(200, { 'content-type': 'audio/pcm' })
@@ -151,6 +152,24 @@ async function respond (action: MockAction, body: Record<string, unknown>, res: 
       return await writeParts(res, events, delayMs, action.disconnectAfterChunks, disconnect)
     }
   }
+}
+
+/** OpenAI's answers to a transcription: `{text}`, or verbose_json (words only when asked for, and only there). */
+function transcript (action: Extract<MockAction, { type: 'transcript' }>, body: Record<string, unknown>, res: ServerResponse): void {
+  const format = body.response_format ?? 'json'
+  const wantsWords = body['timestamp_granularities[]'] === 'word'
+  if (wantsWords && format !== 'verbose_json') {
+    return sendError(res, 400, { error: { message: 'timestamp_granularities is only supported with response_format verbose_json.', type: 'invalid_request_error', param: 'timestamp_granularities', code: null } })
+  }
+  if (format !== 'verbose_json') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: action.text }))
+    return
+  }
+  const words = action.words ?? action.text.split(/\s+/).filter(w => w !== '').map((w, i) => ({ word: w.replace(/[^\p{L}\p{N}']/gu, ''), start: i * 0.3, end: i * 0.3 + 0.25 }))
+  const duration = words.at(-1)?.end ?? 0
+  const verbose: Record<string, unknown> = { task: 'transcribe', language: 'english', duration, text: action.text, ...(wantsWords ? { words } : {}) }
+  if (!wantsWords) verbose.segments = [{ id: 0, seek: 0, start: 0, end: duration, text: action.text, tokens: [], temperature: 0, avg_logprob: -0.2, compression_ratio: 1, no_speech_prob: 0.01 }]
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(verbose))
 }
 
 async function writeParts (res: ServerResponse, parts: Array<string | Buffer>, delayMs: number, disconnectAfter: number | undefined, disconnect: () => void): Promise<void> {

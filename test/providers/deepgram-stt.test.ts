@@ -72,7 +72,7 @@ t.test('the end of input sends Finalize then CloseStream, and the stream ends wh
   t.same(session?.received.filter(m => m !== 'audio'), ['Finalize', 'CloseStream'])
   t.same(session?.received.slice(-2), ['Finalize', 'CloseStream'], 'after all the audio')
   t.same(await session?.closed, { by: 'server', code: 1000, reason: '' })
-  t.same(results.at(-1), { text: 'hello', isFinal: true, confidence: 0.99, raw: session?.sent.find(m => m.from_finalize === true) }, 'the flushed words come back final')
+  t.same(results.at(-1), { text: 'hello', isFinal: true, confidence: 0.99, words: [{ word: 'hello', startMs: 0, endMs: 100, confidence: 0.99 }], raw: session?.sent.find(m => m.from_finalize === true) }, 'the flushed words come back final')
 })
 
 t.test('an idle input sends KeepAlive, which keeps the connection past Deepgram\'s inactivity timeout', async t => {
@@ -164,6 +164,36 @@ t.test('prerecorded transcribe posts the WAV with model, language and smart form
   t.same(Object.fromEntries(request?.query ?? []), { model: 'nova-3', language: 'en', smart_format: 'true', punctuate: 'true' })
   t.equal(request?.contentType, 'audio/wav')
   t.equal(request?.authorization, `Token ${mock.apiKey}`)
+})
+
+t.test('prerecorded: each word comes with its timing in ms from the start of the file, punctuated as the transcript', async t => {
+  const { stt } = await setup(t, { transcript: 'Hello, world. How are you?' })
+  const result = await stt.transcribe(encodeWav(tone(500), 16000))
+  t.equal(result.text, 'Hello, world. How are you?')
+  t.same(result.words, [
+    { word: 'Hello,', startMs: 0, endMs: 100, confidence: 0.99 },
+    { word: 'world.', startMs: 100, endMs: 200, confidence: 0.99 },
+    { word: 'How', startMs: 200, endMs: 300, confidence: 0.99 },
+    { word: 'are', startMs: 300, endMs: 400, confidence: 0.99 },
+    { word: 'you?', startMs: 400, endMs: 500, confidence: 0.99 }
+  ])
+})
+
+t.test('prerecorded without smart format: the words as Deepgram spells them; no words, no field', async t => {
+  const { mock, stt } = await setup(t, { transcript: 'Hello, world.' }, { smartFormat: false })
+  t.same((await stt.transcribe(encodeWav(tone(200), 16000))).words?.map(w => w.word), ['hello', 'world'])
+  mock.transcript = ''
+  t.notOk('words' in await stt.transcribe(encodeWav(tone(200), 16000)))
+})
+
+t.test('live: each final carries its words, timed in ms from the stream\'s first byte (not from the result)', async t => {
+  const { stt } = await setup(t, { transcript: 'Hello, world. How are you?' })
+  const finals = (await collect(stt.transcribeStream(chunks(tone(500))))).filter(r => r.isFinal)
+  t.same(finals.map(r => r.text), ['Hello, world. How', 'are you?'])
+  t.same(finals.map(r => r.words?.map(w => [w.word, w.startMs, w.endMs])), [
+    [['Hello,', 0, 100], ['world.', 100, 200], ['How', 200, 300]],
+    [['are', 300, 400], ['you?', 400, 500]]
+  ])
 })
 
 t.test('prerecorded: a 429 is retried and then succeeds', async t => {

@@ -50,6 +50,30 @@ t.test('a transcription is a multipart upload of the WAV with model and language
   t.notOk('prompt' in (mock.requestsTo('transcriptions')[1]?.body ?? {}))
 })
 
+t.test('wordTimestamps with whisper-1 asks for verbose_json with word timestamps and maps the words to ms', async t => {
+  const mock = await mockFor(t)
+  const wav = encodeWav(speechLike(800), 16000)
+  mock.script('transcriptions', { type: 'transcript', text: 'Hello, world.', words: [{ word: 'Hello', start: 0.12, end: 0.48 }, { word: 'world', start: 0.5, end: 0.9005 }] })
+  const result = await stt(mock, { model: 'whisper-1', wordTimestamps: true }).transcribe(wav)
+  t.equal(result.text, 'Hello, world.')
+  t.same(result.words, [{ word: 'Hello', startMs: 120, endMs: 480 }, { word: 'world', startMs: 500, endMs: 901 }])
+  t.match(mock.requestsTo('transcriptions')[0]?.body, { model: 'whisper-1', response_format: 'verbose_json', 'timestamp_granularities[]': 'word' })
+})
+
+t.test('without wordTimestamps, or with a gpt-* model, the request stays plain json and the result has no words', async t => {
+  const mock = await mockFor(t)
+  const wav = encodeWav(speechLike(300), 16000)
+  const plain = await stt(mock, { model: 'whisper-1' }).transcribe(wav)
+  const gpt = await stt(mock, { model: 'gpt-4o-transcribe', wordTimestamps: true }).transcribe(wav)
+  for (const [i, result] of [plain, gpt].entries()) {
+    t.notOk('words' in result)
+    const body = mock.requestsTo('transcriptions')[i]?.body ?? {}
+    t.equal(body.response_format, 'json')
+    t.notOk('timestamp_granularities[]' in body)
+  }
+  t.throws(() => stt(mock, { wordTimestamps: 'yes' as unknown as boolean }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /wordTimestamps/ })
+})
+
 t.test('a transcription failing with 401 is not retried; 429 is retried', async t => {
   const mock = await mockFor(t)
   const wav = encodeWav(speechLike(300), 16000)

@@ -130,6 +130,15 @@ t.test('the umbrella\'s openai option gives the key, base URL and models, with n
   t.ok(mock.requests.every(r => r.headers.authorization === `Bearer ${KEY}`), 'every request carries the option\'s key')
 })
 
+t.test('the openai option\'s stt.wordTimestamps reaches the STT: whisper-1 results carry their words', async t => {
+  const mock = await startOpenAIMock({ apiKey: KEY })
+  t.teardown(() => mock.close())
+  const app = await buildApp(t, { webrtc: false, env: false, openai: { apiKey: KEY, baseURL: mock.baseURL, stt: { model: 'whisper-1', wordTimestamps: true } } })
+  const result = await app.llmrtcProviders.stt.transcribe(encodeWav(speechLike(300), 16_000))
+  t.same(result.words?.map(w => w.word), MOCK_TRANSCRIPT.replace(/[^\w\s]/g, '').split(' '))
+  t.match(mock.requestsTo('transcriptions')[0]?.body, { response_format: 'verbose_json', 'timestamp_granularities[]': 'word' })
+})
+
 t.test('an openai option wins over its OPENAI_* variable, and a variable still fills an option left out', async t => {
   const mock = await startOpenAIMock({ apiKey: KEY })
   t.teardown(() => mock.close())

@@ -8,6 +8,7 @@ import type { LiveQuery } from './live-connection.js'
 import { transcribeLive } from './live-transcription.js'
 import { lazyDeepgramClient, resolveDeepgramOptions, sdkTimeoutSeconds, type DeepgramOptions, type ResolvedDeepgramOptions } from './options.js'
 import { loadDeepgramSDK } from './sdk.js'
+import { toSTTWords } from './words.js'
 
 /** Sample rate of the streamed input, in Hz: the pipeline's speech rate, sent as-is (no resampling). */
 const INPUT_SAMPLE_RATE_HZ = 16000
@@ -16,7 +17,7 @@ const INPUT_SAMPLE_RATE_HZ = 16000
  * Deepgram speech-to-text. `transcribeStream` streams 16 kHz s16le mono over the live WebSocket with
  * Deepgram's endpointing off (`endpointing=false`): llmrtc's VAD decides when speech ends and then ends
  * the input, which sends Finalize + CloseStream. `transcribe` posts a whole utterance (WAV) to the
- * prerecorded endpoint: the fallback when streaming STT is off.
+ * prerecorded endpoint: the fallback when streaming STT is off. Both give the words' timings (`words`).
  */
 export class DeepgramSTT implements STTProvider {
   readonly name = DEEPGRAM
@@ -58,7 +59,8 @@ export class DeepgramSTT implements STTProvider {
         signal: joined
       })
       const best = 'results' in data ? data.results.channels[0]?.alternatives?.[0] : undefined
-      return { text: best?.transcript ?? '', isFinal: true, ...(best?.confidence !== undefined ? { confidence: best.confidence } : {}), raw: data }
+      const words = toSTTWords(best?.words)
+      return { text: best?.transcript ?? '', isFinal: true, ...(best?.confidence !== undefined ? { confidence: best.confidence } : {}), ...(words !== undefined ? { words } : {}), raw: data }
     } catch (error) {
       if (isAborted(signal)) throw signal?.reason
       if (deadline.aborted) throw sttTimeout(this.#o.requestTimeoutMs, error)

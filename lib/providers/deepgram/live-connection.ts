@@ -2,6 +2,7 @@ import type { DeepgramClient } from '@deepgram/sdk'
 import { AsyncQueue } from '../../streams/async-queue.js'
 import type { STTResult } from '../types.js'
 import { liveSocketError } from './deepgram-errors.js'
+import { toSTTWords, type DeepgramWord } from './words.js'
 
 type ConnectArgs = Parameters<DeepgramClient['listen']['v1']['connect']>[0]
 /** The SDK's live /v1/listen socket. */
@@ -75,8 +76,8 @@ export async function openLiveConnection (client: DeepgramClient, query: LiveQue
 }
 
 /**
- * Deepgram's server messages: `Results` become results (interims with no text carry nothing and are
- * dropped); `Metadata`, `SpeechStarted` and `UtteranceEnd` need no action here. Deepgram reports
+ * Deepgram's server messages: `Results` become results, with their words (interims with no text carry
+ * nothing and are dropped); `Metadata`, `SpeechStarted` and `UtteranceEnd` need no action here. Deepgram reports
  * errors on this socket as close frames (1008 DATA-..., 1011 NET-...), not as messages.
  */
 function toEvent (message: unknown): LiveEvent | undefined {
@@ -84,12 +85,13 @@ function toEvent (message: unknown): LiveEvent | undefined {
   const m = message as { type?: unknown }
   switch (m.type) {
     case 'Results': {
-      const results = message as { is_final?: boolean, channel?: { alternatives?: Array<{ transcript?: string, confidence?: number }> } }
+      const results = message as { is_final?: boolean, channel?: { alternatives?: Array<{ transcript?: string, confidence?: number, words?: DeepgramWord[] }> } }
       const best = results.channel?.alternatives?.[0]
       const text = best?.transcript ?? ''
       const isFinal = results.is_final === true
       if (!isFinal && text === '') return undefined
-      return { type: 'result', result: { text, isFinal, ...(best?.confidence !== undefined ? { confidence: best.confidence } : {}), raw: message } }
+      const words = toSTTWords(best?.words)
+      return { type: 'result', result: { text, isFinal, ...(best?.confidence !== undefined ? { confidence: best.confidence } : {}), ...(words !== undefined ? { words } : {}), raw: message } }
     }
     default:
       return undefined

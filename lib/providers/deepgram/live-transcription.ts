@@ -67,7 +67,7 @@ export async function * transcribeLive (clientOf: () => Promise<DeepgramClient>,
           if (!sender.closeStreamSent || (event.code !== 1000 && event.code !== 1005)) {
             throw sttFailure(new DeepgramError({ message: `connection closed (${event.code}${event.reason !== '' ? ` ${event.reason}` : ''})` }))
           }
-          if (last?.isFinal !== true) yield { text: last?.text ?? '', isFinal: true }
+          if (last?.isFinal !== true) yield { text: last?.text ?? '', isFinal: true, ...(last?.words !== undefined ? { words: last.words } : {}) }
           return
       }
     }

@@ -1,7 +1,8 @@
 import type OpenAI from 'openai'
+import type { TranscriptionWord } from 'openai/resources/audio/transcriptions'
 import { isWav } from '../../audio/wav.js'
-import { LLMRTC_ERR_STT } from '../../errors.js'
-import type { STTConfig, STTProvider, STTResult } from '../types.js'
+import { LLMRTC_ERR_OPTIONS_INVALID, LLMRTC_ERR_STT } from '../../errors.js'
+import type { STTConfig, STTProvider, STTResult, STTWord } from '../types.js'
 import { lazyOpenAIClient, untilAborted, type OpenAIClientOptions } from './client.js'
 import { loadOpenAISDK } from './sdk.js'
 
@@ -12,11 +13,19 @@ export interface OpenAISTTOptions extends OpenAIClientOptions {
   language?: string
   /** Text that guides the model: names, spelling, the previous sentence. */
   prompt?: string
+  /**
+   * Ask for each word's timing (`words` on the result, for the session transcript): the request then
+   * takes `response_format: verbose_json` and `timestamp_granularities[]: word`, which whisper-1 (and
+   * OpenAI-compatible Whisper servers) accept; `gpt-*` models take only `json`, so they are never asked.
+   * Default false.
+   */
+  wordTimestamps?: boolean
 }
 
 /**
  * Speech to text over OpenAI's `/audio/transcriptions`: one whole utterance (a WAV file, as the pipeline
- * gives it) per request, uploaded as multipart form data. Not streamed.
+ * gives it) per request, uploaded as multipart form data. Not streamed. With `wordTimestamps`, the words'
+ * timings come too (whisper-1).
  */
 export class OpenAISTT implements STTProvider {
   readonly name = 'openai-stt'
@@ -25,12 +34,15 @@ export class OpenAISTT implements STTProvider {
   readonly #client: () => Promise<OpenAI>
   readonly #language: string | undefined
   readonly #prompt: string | undefined
+  readonly #wordTimestamps: boolean
 
   constructor (options: OpenAISTTOptions) {
     this.#client = lazyOpenAIClient(options, 'STT')
     this.model = options.model ?? 'gpt-4o-mini-transcribe'
     this.#language = options.language
     this.#prompt = options.prompt
+    if (options.wordTimestamps !== undefined && typeof options.wordTimestamps !== 'boolean') throw new LLMRTC_ERR_OPTIONS_INVALID('wordTimestamps', 'a boolean', typeof options.wordTimestamps)
+    this.#wordTimestamps = options.wordTimestamps === true
   }
 
   /** Loads the SDK when the provider is chosen, so the first turn does not wait for it. */
@@ -45,17 +57,33 @@ export class OpenAISTT implements STTProvider {
     const { toFile } = await loadOpenAISDK()
     const file = await toFile(audio, `speech.${format}`, { type: `audio/${format}` })
     const language = config.language ?? this.#language
+    const model = config.model ?? this.model
     const body = {
       file,
-      model: config.model ?? this.model,
+      model,
       response_format: 'json' as const,
       ...(language !== undefined ? { language } : {}),
       ...(this.#prompt !== undefined ? { prompt: this.#prompt } : {})
     }
-    const transcription = await untilAborted((await this.#client()).audio.transcriptions.create(body, { signal }), signal)
+    const client = await this.#client()
+    if (this.#wordTimestamps && !model.startsWith('gpt-')) {
+      const verbose = await untilAborted(client.audio.transcriptions.create({ ...body, response_format: 'verbose_json', timestamp_granularities: ['word'] }, { signal }), signal)
+      if (typeof verbose?.text !== 'string') throw new LLMRTC_ERR_STT(this.name, 'the response has no text')
+      const words = toSTTWords(verbose.words)
+      return { text: verbose.text, isFinal: true, ...(words !== undefined ? { words } : {}), raw: verbose }
+    }
+    const transcription = await untilAborted(client.audio.transcriptions.create(body, { signal }), signal)
     if (typeof transcription?.text !== 'string') throw new LLMRTC_ERR_STT(this.name, 'the response has no text')
     return { text: transcription.text, isFinal: true, raw: transcription }
   }
+}
+
+/** verbose_json's words (seconds, from the start of the file) as llmrtc's (ms); undefined when there are none. */
+function toSTTWords (words: readonly TranscriptionWord[] | undefined): STTWord[] | undefined {
+  const out = (words ?? [])
+    .filter(w => typeof w?.word === 'string' && typeof w.start === 'number' && typeof w.end === 'number')
+    .map(w => ({ word: w.word, startMs: Math.round(w.start * 1000), endMs: Math.round(w.end * 1000) }))
+  return out.length > 0 ? out : undefined
 }
 
 /** The file extension the API needs to read `audio` (it goes by the name): sniffed, WAV by default. */
