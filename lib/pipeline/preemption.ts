@@ -49,9 +49,8 @@ export class Preemption {
    */
   start (utterance: Int16Array, silenceMs: number, interim: string | undefined, mayAnswer: () => boolean): void {
     const o = this.#o
-    const transcript = interim !== undefined
-      ? Promise.resolve(interim)
-      : o.providers.stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal: o.signal }).then(result => result.text.trim())
+    const result = interim !== undefined ? undefined : o.providers.stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal: o.signal })
+    const transcript = result === undefined ? Promise.resolve(interim ?? '') : result.then(r => r.text.trim())
     const endpointing = o.endpointing
     if (endpointing !== undefined) {
       endpointing.holdForDecision()
@@ -60,6 +59,7 @@ export class Preemption {
     const answer = o.answer && mayAnswer()
     const speculation: SpeculativeAnswer = this.#current = new SpeculativeAnswer({
       transcript,
+      ...(result !== undefined ? { words: result.then(r => r.words, () => undefined) } : {}),
       request: (text): LLMRequest | undefined => answer && mayAnswer() && speculation === this.#current ? this.#request(text) : undefined,
       llm: o.providers.llm,
       signal: o.signal,

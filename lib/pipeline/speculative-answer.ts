@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { LLMChunk, LLMProvider, LLMRequest, TTSProvider, TTSStreamEvent } from '../providers/types.js'
+import type { LLMChunk, LLMProvider, LLMRequest, STTWord, TTSProvider, TTSStreamEvent } from '../providers/types.js'
 import { linkSignals } from '../streams/link-signals.js'
 import { SentenceChunker } from './sentence-chunker.js'
 import { SpeechTextFilter, type ResolvedSpeechTextFilterOptions } from './speech-text-filter.js'
@@ -27,6 +27,8 @@ export type SpeculationOutcome = 'used' | 'wasted'
 export interface SpeculativeAnswerInit {
   /** The user's words so far (a transcript of the utterance up to the pause). */
   transcript: Promise<string>
+  /** Their timings, when the STT gave them (ms from the utterance's start); never rejects. */
+  words?: Promise<STTWord[] | undefined>
   /**
    * The LLM request the turn would make for these words, or undefined to transcribe only (another turn
    * is running, or the history would not match).
@@ -54,6 +56,8 @@ export class SpeculativeAnswer {
   /** Becomes the turn's id when used (a TTS context started under it carries on). */
   readonly id = randomUUID()
   readonly transcript: Promise<string>
+  /** The transcript's word timings, when the STT gave them (never rejects). */
+  readonly words: Promise<STTWord[] | undefined>
   readonly #controller = new AbortController()
   readonly #link: ReturnType<typeof linkSignals>
   readonly #chunks: LLMChunk[] = []
@@ -78,6 +82,7 @@ export class SpeculativeAnswer {
     this.#link = linkSignals(init.signal, this.#controller.signal)
     const signal = this.#link.signal
     this.transcript = init.transcript
+    this.words = init.words ?? Promise.resolve(undefined)
     // Until someone awaits it, a failed transcript must not become an unhandled rejection.
     this.transcript.catch(() => {})
     void this.transcript.then((text) => {

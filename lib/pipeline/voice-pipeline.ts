@@ -360,8 +360,11 @@ export class VoicePipeline {
     this.#endUtterance(utterance, durationMs)
   }
 
-  /** The user's utterance is over: `speech-end`, and its turn is queued. */
-  #endUtterance (utterance: Int16Array, durationMs: number, knownText?: string): void {
+  /**
+   * The user's utterance is over: `speech-end`, and its turn is queued. The turn's STT result carries the
+   * words' timings when the provider gave them, in ms from the utterance's first sample (pre-roll included).
+   */
+  #endUtterance (utterance: Int16Array, durationMs: number, known?: STTResult): void {
     const now = this.#o.clock.now()
     this.#o.send({ type: 'speech-end' })
     void this.#o.hooks.run('onSpeechEnd', this.#o.sessionId, now, durationMs)
@@ -373,10 +376,10 @@ export class VoicePipeline {
     transcription?.end()
     const speculation = this.#preemption?.take()
     const stt = this.#o.providers.stt
-    let own: (signal: AbortSignal) => Promise<string>
-    if (knownText !== undefined) {
+    let own: (signal: AbortSignal) => Promise<STTResult>
+    if (known !== undefined) {
       transcription?.abort()
-      own = async () => knownText
+      own = async () => known
     } else if (transcription !== undefined) {
       own = async (signal) => await transcription.final(signal)
     } else if (speculation !== undefined) {
@@ -384,21 +387,27 @@ export class VoicePipeline {
       // transcription failed, the turn asks the STT again.
       own = async (signal) => {
         try {
-          return await raceSignal(speculation.transcript, signal)
+          const text = await raceSignal(speculation.transcript, signal)
+          const words = await speculation.words
+          return { text, isFinal: true, ...(words !== undefined ? { words } : {}) }
         } catch (error) {
           if (signal.aborted) throw error
-          return (await stt.transcribe(wav, { signal })).text
+          return await stt.transcribe(wav, { signal })
         }
       }
     } else {
-      own = async (signal) => (await stt.transcribe(wav, { signal })).text
+      own = async (signal) => await stt.transcribe(wav, { signal })
     }
     const carry = this.#carryOver
     this.#carryOver = undefined
     const transcribe = async (signal: AbortSignal): Promise<STTResult> => {
-      if (carry === undefined) return { text: await own(signal), isFinal: true }
+      if (carry === undefined) {
+        const result = await own(signal)
+        return { text: result.text, isFinal: true, ...(result.words !== undefined ? { words: result.words } : {}) }
+      }
+      // Joined with a cut turn's words: their timings would count from another utterance, so none are given.
       const [before, after] = await Promise.all([raceSignal(carry.text, signal).catch(() => ''), own(signal)])
-      return { text: [before.trim(), after.trim()].filter(t => t !== '').join(' '), isFinal: true }
+      return { text: [before.trim(), after.text.trim()].filter(t => t !== '').join(' '), isFinal: true }
     }
     const attachments = this.#o.takeAttachments()
     const input: TurnInput = { audio: wav, transcribe, attachments, speechEndedAt: now }
@@ -441,13 +450,18 @@ export class VoicePipeline {
     transcription?.end()
     const signal = this.#lifetime.signal
     const stt = this.#o.providers.stt
-    void this.#judge.ended(async () => transcription !== undefined
-      ? await transcription.final(signal)
-      : (await stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal })).text
-    ).then((text) => {
+    let result: STTResult | undefined
+    void this.#judge.ended(async () => {
+      result = transcription !== undefined
+        ? await transcription.final(signal)
+        : await stt.transcribe(encodeWav(utterance, SPEECH_SAMPLE_RATE_HZ), { signal })
+      return result.text
+    }).then((text) => {
       if (text === undefined) return
       this.#commitInterruption(false)
-      this.#endUtterance(utterance, durationMs, text)
+      // The judge may answer with words it had already (no new result): then there are no timings.
+      const words = result?.text === text ? result.words : undefined
+      this.#endUtterance(utterance, durationMs, { text, isFinal: true, ...(words !== undefined ? { words } : {}) })
     })
   }
 

@@ -101,7 +101,7 @@ t.test('the plugin needs the providers plugin', async t => {
   await t.rejects(async () => { await app.ready() }, { code: 'FST_ERR_PLUGIN_NOT_PRESENT_IN_INSTANCE', message: /'llmrtcProviders' required by 'llmrtc-provider-deepgram'/ })
 })
 
-t.test('the pipeline\'s streaming transcription gets interims as they come and the joined finals at end of speech', async t => {
+t.test('the pipeline\'s streaming transcription gets interims as they come and the joined finals (with their words) at end of speech', async t => {
   const mock = await startDeepgramMock({ transcript: 'turn the lights off in the kitchen please' })
   t.teardown(mock.close)
   const stt = new DeepgramSTT({ apiKey: mock.apiKey, baseUrl: mock.url })
@@ -111,7 +111,9 @@ t.test('the pipeline\'s streaming transcription gets interims as they come and t
   const speech = tone(1000)
   for (let i = 0; i < speech.length; i += 320) transcription.write(speech.subarray(i, i + 320))
   transcription.end()
-  t.equal(await transcription.final(AbortSignal.timeout(5000)), 'turn the lights off in the kitchen please')
+  const final = await transcription.final(AbortSignal.timeout(5000))
+  t.equal(final.text, 'turn the lights off in the kitchen please')
+  t.same(final.words?.map(w => [w.word, w.startMs, w.endMs]), final.text.split(' ').map((word, i) => [word, i * 100, (i + 1) * 100]), 'the finals\' words, joined, timed from the utterance\'s first byte')
   t.equal(interims[0], 'turn')
   t.equal(interims.at(-1), 'turn the lights off in the kitchen please', 'interims carry the finals so far')
   t.same(mock.live[0]?.received.slice(-2), ['Finalize', 'CloseStream'])

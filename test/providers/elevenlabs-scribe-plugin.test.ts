@@ -86,7 +86,7 @@ t.test('the pipeline\'s streaming transcription gets Scribe\'s partials as inter
   const speech = tone(1000)
   for (let i = 0; i < speech.length; i += 320) transcription.write(speech.subarray(i, i + 320))
   transcription.end()
-  t.equal(await transcription.final(AbortSignal.timeout(5000)), 'turn the lights off in the kitchen please')
+  t.equal((await transcription.final(AbortSignal.timeout(5000))).text, 'turn the lights off in the kitchen please')
   t.equal(interims[0], 'turn')
   t.same(mock.realtime[0]?.received.filter(m => m === 'commit'), ['commit'], 'one commit, sent at our end of speech')
   t.equal(mock.realtime[0]?.received.at(-1), 'commit')

@@ -134,7 +134,7 @@ t.test('the pipeline\'s streaming transcription gets the interims and the final 
   const speech = tone(300)
   for (let i = 0; i < speech.length; i += 320) transcription.write(speech.subarray(i, i + 320))
   transcription.end()
-  t.equal(await transcription.final(new AbortController().signal), 'hello from the')
+  t.equal((await transcription.final(new AbortController().signal)).text, 'hello from the')
   t.same(interims, ['hello', 'hello from', 'hello from the'])
   t.equal(mock.sessions[0]?.received.filter(type => type === 'input_audio_buffer.append').length, 15, 'one append per 20 ms frame')
 })
