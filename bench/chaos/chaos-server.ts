@@ -70,26 +70,6 @@ const server = new LLMRTCServer({
 })
 const app = server.getApp()
 
-/** A frame whose peak is at least this is audio (the TTS mock's speech peaks far above; silence is 0). */
-const LOUD_PEAK = 1000
-/** Loud frames allowed after a cut: the one being faded out when the queue was cleared. */
-const FADE_FRAMES = 1
-/** Sessions whose answer was cut, with the loud frames sent since; removed at the next answer. */
-const cut = new Map<string, { loud: number, reported: boolean }>()
-subscribeChannel('llmrtc:barge-in', (event) => { if (event.speaking) cut.set(event.sessionId, { loud: 0, reported: false }) })
-app.llmrtc.addHook('onTTSStart', (ctx) => { cut.delete(ctx.sessionId) })
-app.llmrtcTransport.on('media', (sessionId, media) => {
-  media.output.onFrame?.((pcm) => {
-    const after = cut.get(sessionId)
-    if (after === undefined || after.reported) return
-    let peak = 0
-    for (let i = 0; i < pcm.length; i++) { const v = Math.abs(pcm[i] as number); if (v > peak) peak = v }
-    if (peak < LOUD_PEAK || ++after.loud <= FADE_FRAMES) return
-    after.reported = true
-    send({ type: 'violation', text: `session ${sessionId}: the server sent ${after.loud} loud frames after tts-cancelled (peak ${peak})` })
-  })
-})
-app.llmrtcTransport.on('closed', (sessionId) => { cut.delete(sessionId) })
 const gc = (globalThis as { gc?: () => void }).gc
 
 function stats (): ServerStats {
@@ -128,4 +108,26 @@ process.on('disconnect', () => { process.exit(0) })
 const parent = process.ppid
 setInterval(() => { if (process.ppid !== parent) process.exit(0) }, 1000).unref()
 const { port } = await server.start()
+
+// The app's plugins are registered once it started: the checks attach before any client can connect.
+/** A frame whose peak is at least this is audio (the TTS mock's speech peaks far above; silence is 0). */
+const LOUD_PEAK = 1000
+/** Loud frames allowed after a cut: the one being faded out when the queue was cleared. */
+const FADE_FRAMES = 1
+/** Sessions whose answer was cut, with the loud frames sent since; removed at the next answer. */
+const cut = new Map<string, { loud: number, reported: boolean }>()
+subscribeChannel('llmrtc:barge-in', (event) => { if (event.speaking) cut.set(event.sessionId, { loud: 0, reported: false }) })
+app.llmrtc.addHook('onTTSStart', (ctx) => { cut.delete(ctx.sessionId) })
+app.llmrtcTransport.on('media', (sessionId, media) => {
+  media.output.onFrame?.((pcm) => {
+    const after = cut.get(sessionId)
+    if (after === undefined || after.reported) return
+    let peak = 0
+    for (let i = 0; i < pcm.length; i++) { const v = Math.abs(pcm[i] as number); if (v > peak) peak = v }
+    if (peak < LOUD_PEAK || ++after.loud <= FADE_FRAMES) return
+    after.reported = true
+    send({ type: 'violation', text: `session ${sessionId}: the server sent ${after.loud} loud frames after tts-cancelled (peak ${peak})` })
+  })
+})
+app.llmrtcTransport.on('closed', (sessionId) => { cut.delete(sessionId) })
 send({ type: 'listening', port, pid: process.pid })
