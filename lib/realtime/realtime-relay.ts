@@ -12,6 +12,7 @@ import type { HookRegistry } from '../hooks/hook-registry.js'
 import { LocalTurnDetection, type CreateSpeechDetector } from './local-turn-detection.js'
 import { MicrophoneBridge } from './microphone-bridge.js'
 import type { RealtimePlaybook } from './playbook-bridge.js'
+import { RelayAnswers, type RelayAnswer } from './relay-answers.js'
 import { RelayHooks } from './relay-hooks.js'
 import { PlaybackPosition } from './playback-position.js'
 import { SessionBudget, type BudgetBreach } from './session-budget.js'
@@ -47,6 +48,8 @@ export interface RealtimeRelayOptions {
   createDetector?: CreateSpeechDetector
   /** The session hooks that make sense in relay mode (lib/realtime/relay-hooks.ts). */
   hooks?: HookRegistry
+  /** Each answer once it played out or was cut, with its text and times (the recording's transcript). */
+  onAnswer?: (answer: RelayAnswer) => void
 }
 
 /**
@@ -62,6 +65,7 @@ export class RealtimeRelay {
   readonly #tools: RealtimeToolBridge
   readonly #hooks: RelayHooks
   readonly #turns: LocalTurnDetection | undefined
+  readonly #answers: RelayAnswers | undefined
   /** The user's last final transcript, and when the active response started (playbook and hooks). */
   #userText: string | undefined
   #responseStartedAt = 0
@@ -78,6 +82,7 @@ export class RealtimeRelay {
     this.#mic = new MicrophoneBridge(options.session.inputRateHz)
     this.#budget = new SessionBudget(options.budget ?? {}, options.clock, (breach) => { this.#exceeded(breach) })
     this.#hooks = new RelayHooks(options.hooks, options.sessionId, options.clock, options.log)
+    this.#answers = options.onAnswer === undefined ? undefined : new RelayAnswers(options.clock, options.onAnswer)
     const playbook = options.playbook
     this.#tools = new RealtimeToolBridge({
       ...options,
@@ -146,6 +151,7 @@ export class RealtimeRelay {
       case 'speech-stopped':
         o.send({ type: 'speech-end' })
         this.#hooks.speechEnded(event.durationMs)
+        this.#answers?.speechEnded()
         break
       case 'user-transcript':
         if (event.isFinal && event.text.trim() !== '') {
@@ -164,6 +170,7 @@ export class RealtimeRelay {
         break
       case 'assistant-transcript':
         if (event.responseId !== this.#activeResponseId) return
+        this.#answers?.transcript(event.responseId, event.text, event.isFinal)
         if (event.isFinal && event.text.trim() !== '') {
           this.#mirror({ role: 'assistant', content: event.text })
           this.#hooks.answer(event.responseId, event.text, this.#responseStartedAt)
@@ -201,6 +208,7 @@ export class RealtimeRelay {
     if (this.#speakingResponseId !== event.responseId) {
       this.#speakingResponseId = event.responseId
       this.#o.send({ type: 'tts-start' })
+      this.#answers?.started(event.responseId)
     }
     this.#position.write(this.#output, event.pcm, this.#o.session.outputRateHz, event.itemId, event.contentIndex)
   }
@@ -214,7 +222,9 @@ export class RealtimeRelay {
       // tts-complete means "finished speaking": it waits for the queue to play out, unless a cut came first.
       const epoch = this.#epoch
       void this.#output?.drain().then(() => {
-        if (!this.#closed && this.#epoch === epoch) o.send({ type: 'tts-complete' })
+        if (this.#closed || this.#epoch !== epoch) return
+        o.send({ type: 'tts-complete' })
+        this.#answers?.played(event.responseId)
       })
     }
     if (event.usage !== undefined) {
@@ -230,6 +240,7 @@ export class RealtimeRelay {
     if (output === undefined || !output.playing) return
     this.#epoch++
     const played = this.#position.cut(output)
+    this.#answers?.cut(played?.audioEndMs ?? 0, played?.droppedMs ?? 0)
     // Deltas still in flight for the interrupted response are dropped (the provider cancels it).
     this.#activeResponseId = undefined
     this.#speakingResponseId = undefined

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type { AudioFrame } from '../../lib/audio/audio-frame.js'
 import { systemClock } from '../../lib/clock.js'
 import { LLMRTC_ERR_REALTIME } from '../../lib/errors.js'
 import type { Logger } from '../../lib/logger.js'
 import { publishRealtimeUsage } from '../../lib/observability/channels.js'
 import { realtimeOpener } from '../../lib/realtime/open-provider.js'
 import { RealtimeRelay, type RelayEndReason } from '../../lib/realtime/realtime-relay.js'
+import type { RelayAnswer } from '../../lib/realtime/relay-answers.js'
 import { bindRelay } from '../../lib/realtime/session-mode.js'
 import { RenewingSession } from '../../lib/realtime/session-renewal.js'
 import type { OpenRealtimeSession, RealtimeProviderSession } from '../../lib/realtime/types.js'
@@ -24,7 +26,7 @@ interface RelayEntry {
   /** The relay's provider session, renewed when it expires. */
   provider: RenewingSession
   session: Session
-  /** Stops feeding the microphone to the relay. */
+  /** Stops feeding the microphone to the relay (and frees its denoiser). */
   detach?: () => void
 }
 
@@ -63,8 +65,14 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
   const signaling = fastify.llmrtcSignaling
   const log = fastify.log.child({ plugin: 'llmrtc-realtime' }) as Logger
   const tools = new ToolRegistry(options.tools ?? config.tools)
+  // The MCP servers' tools (llmrtc-mcp, registered before this plugin) join the relay's, as the pipeline's.
+  const mcpTools = fastify.hasDecorator('llmrtcMcp') ? fastify.llmrtcMcp.set?.serverTools : undefined
+  if (mcpTools !== undefined) tools.addSource(mcpTools)
   const executor = new ToolExecutor({ timeoutMs: config.toolTimeoutMs, maxConcurrency: config.maxConcurrentTools, clock })
   const transport = fastify.hasDecorator('llmrtcTransport') ? fastify.llmrtcTransport : undefined
+  // The recording plugin (registered before this one) records relay sessions too: their media through the
+  // transport's taps, the user's words through the hooks, and the model's answers as they played.
+  const recording = fastify.hasDecorator('llmrtcRecording') ? fastify.llmrtcRecording : undefined
   // The pipeline can take over when the relay fails: its plugin is there, and the options allow it.
   const canFallBack = (): boolean => options.fallback === 'pipeline' && fastify.hasDecorator('llmrtcPipeline')
 
@@ -124,6 +132,7 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
         log: sessionLog,
         onEnd: (reason, error) => { relayEnded(entry, reason, error) },
         onUsage: (usage) => { publishRealtimeUsage(entry.session.id, options.model, usage) },
+        ...(recording !== undefined ? { onAnswer: (answer: RelayAnswer) => { recording.relayAnswer(entry.session.id, answer) } } : {}),
         ...(agent.playbook !== undefined ? { playbook: agent.playbook } : {}),
         ...(agent.hooks !== undefined ? { hooks: agent.hooks } : {}),
         ...(agent.createDetector !== undefined ? { createDetector: agent.createDetector } : {})
@@ -139,7 +148,20 @@ async function llmrtcRealtime (fastify: FastifyInstance, opts: LLMRTCRealtimeOpt
   function attach (entry: RelayEntry, media: SessionMedia): void {
     entry.detach?.()
     entry.relay.setOutput(media.output)
-    entry.detach = media.onAudio((frame) => { entry.relay.pushAudio(frame) })
+    entry.detach = listenToMicrophone(entry, media)
+  }
+
+  // The microphone goes to the relay, through RNNoise with the `noiseSuppression` option (as the pipeline's
+  // VAD gets it): the model and our turn detection hear denoised audio. Returns what stops it.
+  function listenToMicrophone (entry: RelayEntry, media: SessionMedia): () => void {
+    const controller = new AbortController()
+    const suppressor = fastify.hasDecorator('llmrtcVad') ? fastify.llmrtcVad.createNoiseSuppressor(controller.signal) : undefined
+    const push = (frame: AudioFrame): void => { entry.relay.pushAudio(frame) }
+    const unsubscribe = media.onAudio(suppressor === undefined ? push : (frame) => { suppressor.process(frame, push) })
+    return () => {
+      unsubscribe()
+      controller.abort()
+    }
   }
 
   function stop (entry: RelayEntry): void {

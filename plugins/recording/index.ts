@@ -4,6 +4,8 @@ import type { EventEmitter } from 'node:events'
 import { systemClock } from '../../lib/clock.js'
 import { childLoggerOptions, type Logger } from '../../lib/logger.js'
 import { subscribeChannel } from '../../lib/observability/channels.js'
+import type { RelayAnswer } from '../../lib/realtime/relay-answers.js'
+import { recordRelayAnswer } from '../../lib/recording/relay-answer.js'
 import { resolveRecordingOptions, type LLMRTCRecordingOptions } from '../../lib/recording/recording-options.js'
 import type { TranscriptWord } from '../../lib/recording/transcript-types.js'
 import type { MediaTransportEvents } from '../../lib/transport/media-transport.js'
@@ -16,6 +18,8 @@ export type { SessionTranscript } from '../../lib/recording/transcript-types.js'
 export interface LLMRTCRecordingDecorator {
   /** Records the sessions of another media transport too (WebRTC's, and those given to the pipeline after this plugin, are taken). */
   listen: (transport: EventEmitter<MediaTransportEvents>) => void
+  /** An answer of a relay-mode session (llmrtc-realtime) played out or was cut: it joins the session's transcript. */
+  relayAnswer: (sessionId: string, answer: RelayAnswer) => void
 }
 
 declare module 'fastify' {
@@ -83,7 +87,10 @@ async function llmrtcRecording (fastify: FastifyInstance, opts: LLMRTCRecordingO
     const pipelineListen = pipeline.listen
     pipeline.listen = (transport) => { pipelineListen(transport); listen(transport) }
   }
-  fastify.decorate('llmrtcRecording', { listen })
+  fastify.decorate('llmrtcRecording', {
+    listen,
+    relayAnswer (sessionId: string, answer: RelayAnswer): void { recordings.with(sessionId, r => { recordRelayAnswer(r.transcript, answer) }) }
+  })
 
   // A fresh session a reconnect replaced has nothing of its own to keep.
   sessions.on('ended', (session, reason) => { recordings.ended(session.id, reason !== 'replaced') })
