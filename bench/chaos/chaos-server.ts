@@ -8,7 +8,7 @@
  * IPC: sends `{ type: 'listening', port }`; answers `{ cmd: 'stats' }` with a ServerStats,
  * `{ cmd: 'history', id }` with `{ type: 'history', id, history }` (from the shared store);
  * `{ cmd: 'drain' }` stops the server (drain, then 1001 to every client) and exits 0.
- * Log lines at error level or above go to the parent as `{ type: 'log', line }`.
+ * Log lines at warn level or above go to the parent as `{ type: 'log', line }`.
  * No audio after `tts-cancelled`, checked exactly here: from the barge-in that sent it (the output's queue
  * was cleared before) until the next answer's `onTTSStart`, the frames the server hands its track must be
  * silent but for the fade; a loud one is sent as `{ type: 'violation', text }`.
@@ -54,7 +54,7 @@ const server = new LLMRTCServer({
   env: false,
   port: 0,
   host: '127.0.0.1',
-  logger: { level: 'error', stream: logStream },
+  logger: { level: 'warn', stream: logStream },
   providers: { stt: new OpenAISTT(options(config.stt)), llm: new OpenAILLM(options(config.llm)), tts: new OpenAITTS(options(config.tts)) },
   redis: { url: config.redisUrl },
   reconnectGraceMs: config.reconnectGraceMs,

@@ -124,6 +124,8 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosSummary> {
   const fail = (what: string): void => {
     if (summary.violation !== undefined) return
     summary.violation = what
+    // What the servers said lately (warnings and errors) goes with the trail.
+    for (const server of servers) for (const line of server.logs.slice(-10)) trail.add(-1, `server ${server.pid} log: ${line.trim()}`)
     trail.add(-1, `VIOLATION: ${what}`)
     o.log(`VIOLATION: ${what}`)
     state.stopping = true

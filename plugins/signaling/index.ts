@@ -24,6 +24,8 @@ import { publishError } from '../../lib/observability/channels.js'
 
 const CLOSE_HANDSHAKE_GRACE_MS = 1000
 const SAVE_BEFORE_CLOSE_MS = 2000
+/** A message handler still running after this is logged (warn): the connection's later messages wait behind it. */
+const SLOW_HANDLER_MS = 10_000
 
 export interface SignalingEvents {
   /** A client connected and got `ready`. */
@@ -228,12 +230,17 @@ async function llmrtcSignaling (fastify: FastifyInstance, opts: LLMRTCSignalingO
         return
       }
       enqueue(async () => {
+        const slow = clock.setTimeout(() => {
+          ctx.log.warn({ messageType: parsed.message.type, afterMs: SLOW_HANDLER_MS }, 'a message handler is still running: this connection\'s later messages wait behind it')
+        }, SLOW_HANDLER_MS)
         try {
           const handled = await router.dispatch(parsed.message, ctx)
           if (!handled) sendError(new LLMRTC_ERR_INTERNAL(`no handler for "${parsed.message.type}" messages is registered on this server`))
         } catch (err) {
           ctx.log.warn({ err, messageType: parsed.message.type }, 'message handler failed')
           sendError(err)
+        } finally {
+          clock.clearTimeout(slow)
         }
       })
     })

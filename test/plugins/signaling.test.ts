@@ -5,6 +5,7 @@ import llmrtcHooks from '../../plugins/hooks/index.js'
 import llmrtcProviders from '../../plugins/providers/index.js'
 import llmrtcSessions from '../../plugins/sessions/index.js'
 import llmrtcSignaling from '../../plugins/signaling/index.js'
+import llmrtc from '../../plugins/llmrtc/index.js'
 import { buildApp } from '../helpers/app.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { connect, connectOverNetwork, until } from '../helpers/ws-client.js'
@@ -281,4 +282,32 @@ t.test('connection hooks stay paired across a reconnect and a takeover', async t
   second.ws.close()
   await until(() => calls.length === 6, 'final disconnect')
   t.equal(calls[5], `-${a}`)
+})
+
+t.test('a message handler still running after 10 s is logged: the connection\'s later messages wait behind it', async t => {
+  const lines: Array<{ level: number, msg: string, messageType?: string }> = []
+  const stream = { write (line: string) { lines.push(JSON.parse(line)) } }
+  const clock = new FakeClock()
+  const app = Fastify({ logger: { level: 'warn', stream } })
+  t.teardown(() => app.close())
+  await app.register(llmrtc, { env: false, webrtc: false, clock, heartbeatTimeoutMs: 1_000_000 })
+  await app.ready()
+  let release: (() => void) | undefined
+  app.llmrtcSignaling.handle('offer', async (_message, ctx) => {
+    await new Promise<void>(resolve => { release = resolve })
+    ctx.connection.send({ type: 'signal', signal: { type: 'answer', sdp: 'late' } })
+  })
+  const client = await connect(app)
+  await client.next('ready')
+  client.send({ type: 'offer', signal: { type: 'offer', sdp: 'v=0' } })
+  client.send({ type: 'ping', timestamp: 3 })
+  await until(() => release !== undefined, 'the handler is running')
+  clock.advance(9_999)
+  t.same(lines.filter(l => l.msg.includes('still running')), [], 'not before 10 s')
+  clock.advance(1)
+  t.match(lines.filter(l => l.msg.includes('still running')), [{ level: 40, messageType: 'offer' }])
+  release?.()
+  t.same(await client.next('signal'), { type: 'signal', signal: { type: 'answer', sdp: 'late' } })
+  t.same(await client.next('pong'), { type: 'pong', timestamp: 3 }, 'the ping waited behind it, in order')
+  client.ws.terminate()
 })
