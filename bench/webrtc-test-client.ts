@@ -199,8 +199,8 @@ export class LoadClient {
  * Slots a late timer missed are sent at once (up to 5, like a capture buffer delivering late); further
  * behind, the schedule restarts and the miss is counted in `stalls` (the clients' core was saturated).
  */
-export class MicrophoneClock {
-  readonly clients = new Set<LoadClient>()
+export class MicrophoneClock<C extends { tick: (now: number) => void } = LoadClient> {
+  readonly clients = new Set<C>()
   stalls = 0
   #timer: NodeJS.Timeout | undefined
   #origin = 0

@@ -39,47 +39,6 @@ export interface ChaosClientOptions {
   injected: (kind: ClientInjection) => void
 }
 
-/** Sends every client's next 10 ms microphone frame, every 10 ms (one timer for all). */
-export class MicClock {
-  readonly clients = new Set<ChaosClient>()
-  stalls = 0
-  #timer: NodeJS.Timeout | undefined
-  #origin = 0
-  #slot = 0
-
-  start (): void {
-    this.#origin = performance.now()
-    this.#slot = 0
-    this.#schedule()
-  }
-
-  stop (): void {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-  }
-
-  #schedule (): void {
-    const next = this.#origin + this.#slot * 10
-    this.#timer = setTimeout(() => { this.#run() }, Math.max(1, Math.ceil(next - performance.now())))
-  }
-
-  #run (): void {
-    const now = performance.now()
-    let due = Math.floor((now - this.#origin) / 10) + 1 - this.#slot
-    if (due > 5) {
-      this.stalls++
-      this.#origin = now
-      this.#slot = 0
-      due = 1
-    }
-    for (; due > 0; due--) {
-      for (const client of this.clients) client.tick()
-      this.#slot++
-    }
-    if (this.#timer !== undefined) this.#schedule()
-  }
-}
-
 export class ChaosClient {
   readonly index: number
   readonly ledger: TurnLedger

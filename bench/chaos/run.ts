@@ -14,7 +14,8 @@ import { loadavg } from 'node:os'
 import type { Test } from 'tap'
 import { startRedis, type RunningRedis } from '../../test/helpers/redis-server.js'
 import { synthesizeSpeech, trimSilence } from '../../test/helpers/speech.js'
-import { ChaosClient, MicClock, type ClientInjection } from './chaos-client.js'
+import { ChaosClient, type ClientInjection } from './chaos-client.js'
+import { MicrophoneClock } from '../webrtc-test-client.js'
 import type { ServerStats } from './chaos-server.js'
 import { expectedHistory, matchHistory, resourceExcess, type TurnEnd } from './invariants.js'
 import { ChaosProviders, type ProviderFault } from './provider-faults.js'
@@ -147,7 +148,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosSummary> {
   /** URLs of servers the bench killed: their clients' connections end without a close code. */
   const killed = new Set<string>()
   let drainEndedAt = 0
-  const clock = new MicClock()
+  const clock = new MicrophoneClock<ChaosClient>()
   let clients: ChaosClient[] = []
   let sampler: NodeJS.Timeout | undefined
 
@@ -334,7 +335,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosSummary> {
 }
 
 /** Adds the phase's callers' figures to the summary. */
-function tally (summary: ChaosSummary, clients: readonly ChaosClient[], clock: MicClock): void {
+function tally (summary: ChaosSummary, clients: readonly ChaosClient[], clock: MicrophoneClock<ChaosClient>): void {
   for (const c of clients) {
     summary.turns += c.ledger.turns.length
     for (const [end, n] of Object.entries(c.ledger.ends)) summary.ends[end as TurnEnd] += n
