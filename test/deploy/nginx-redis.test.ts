@@ -2,12 +2,11 @@ import { Redis } from 'ioredis'
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import type { ServerMessage } from '../../lib/protocol/server-messages.js'
 import { RuleBasedLLM } from '../../lib/providers/builtin/index.js'
 import type { SessionRecord } from '../../lib/sessions/session-store.js'
-import { cleanEnv, startChild, type RunningChild } from '../helpers/child-server.js'
+import { startCliServer, type LLMRTCProcess } from '../helpers/cli-server.js'
 import { say } from '../helpers/e2e.js'
 import { docsBlockWithCertificate, docsNginxBlock, loopbackNginxBlock, nginxTest, startNginx } from '../helpers/nginx.js'
 import { startRedis } from '../helpers/redis-server.js'
@@ -23,7 +22,6 @@ import { opensslAvailable } from '../mocks/tls.js'
 // espeak-ng): deterministic, no mock. Assertions are on order and content, not durations.
 isolateNetwork()
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
 const WAIT_MS = 30_000
 const LONG_ANSWER = new RuleBasedLLM().reply('what can you do')
 
@@ -45,19 +43,6 @@ const PLAYBOOK = `export const playbook = {
   ]
 }
 `
-
-interface LLMRTCProcess extends RunningChild { port: number }
-
-/** `node bin/llmrtc-backend.ts` (the CLI, run from source) in an empty folder, on a loopback port. */
-async function startServer (t: Test, env: Record<string, string>): Promise<LLMRTCProcess> {
-  const tsx = import.meta.resolve('tsx')
-  const cli = join(root, 'bin/llmrtc-backend.ts')
-  // In a scratch folder: the CLI reads a .env from its working directory, and a developer's own must not count.
-  const child = startChild(t, 'sh', ['-c', `cd "${scratchDir()}" && exec "$0" --import "${tsx}" "${cli}" --host 127.0.0.1 --port 0`, process.execPath],
-    cleanEnv({ LOG_LEVEL: 'info', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'), ...env }))
-  const [, port] = await child.waitFor(/llmrtc is listening on http:\/\/127\.0\.0\.1:(\d+)/)
-  return { ...child, port: Number(port) }
-}
 
 /** The CLI's JSON log lines of a server. */
 function logLines (server: LLMRTCProcess): Array<Record<string, unknown>> {
@@ -104,7 +89,7 @@ t.test('behind nginx (docs/deployment.md), a drained server\'s client resumes on
   const playbook = join(scratchDir(), 'playbook.mjs')
   writeFileSync(playbook, PLAYBOOK)
   const env = { REDIS_URL: redis.url, PLAYBOOK: playbook }
-  const servers = await Promise.all([startServer(t, env), startServer(t, env)])
+  const servers = await Promise.all([startCliServer(t, env), startCliServer(t, env)])
   const nginx = await startNginx(t, listen => loopbackNginxBlock(docs, { upstreams: servers.map(s => `127.0.0.1:${s.port}`), listen }))
   const url = `ws://127.0.0.1:${nginx.port}/`
   const record = async (id: string): Promise<SessionRecord | undefined> => {

@@ -1,12 +1,9 @@
 import { Redis } from 'ioredis'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import type { ServerMessage } from '../../lib/protocol/server-messages.js'
 import type { SessionRecord } from '../../lib/sessions/session-store.js'
-import { cleanEnv, startChild, type RunningChild } from '../helpers/child-server.js'
+import { startCliServer } from '../helpers/cli-server.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { scratchDir } from '../helpers/scratch-dir.js'
 import { isolateNetwork, WebRTCTestClient } from '../helpers/webrtc-client.js'
 import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js'
 
@@ -17,24 +14,11 @@ import { startOpenAIMock, type OpenAIMock } from '../mocks/openai-mock.js'
 // once its microphone is up. Assertions are on order and content, not durations.
 isolateNetwork()
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
 const WAIT_MS = 30_000
 const QUESTION = 'What time does the museum open on Sundays?'
 // Forty words at 250 ms each: ten seconds of stream, so the kill lands in its middle.
 const SLOW_ANSWER = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ')
 const ANSWER = 'The museum opens at ten on Sundays.'
-
-interface LLMRTCProcess extends RunningChild { port: number }
-
-/** `node bin/llmrtc-backend.ts` (the CLI, from source) in an empty folder, on a loopback port. */
-async function startServer (t: Test, env: Record<string, string>): Promise<LLMRTCProcess> {
-  const tsx = import.meta.resolve('tsx')
-  const cli = join(root, 'bin/llmrtc-backend.ts')
-  const child = startChild(t, 'sh', ['-c', `cd "${scratchDir()}" && exec "$0" --import "${tsx}" "${cli}" --host 127.0.0.1 --port 0`, process.execPath],
-    cleanEnv({ LOG_LEVEL: 'info', TSX_TSCONFIG_PATH: join(root, 'tsconfig.json'), ...env }))
-  const [, port] = await child.waitFor(/llmrtc is listening on http:\/\/127\.0\.0\.1:(\d+)/)
-  return { ...child, port: Number(port) }
-}
 
 /** Polls until `read` gives a value that `holds`; resolves with it. */
 async function eventually<T> (read: () => T | Promise<T>, holds: (value: T) => boolean, what: string): Promise<T> {
@@ -66,7 +50,7 @@ t.test('a server SIGKILLed mid-stream: the client resumes on the other server an
   fast.script('chat', { type: 'chat', content: ANSWER })
   // The LLM is the real OpenAI provider (with each server its own mock); speech is the built-in stand-ins.
   const env = (mock: OpenAIMock): Record<string, string> => ({ REDIS_URL: redis.url, LLM_PROVIDER: 'openai', OPENAI_BASE_URL: mock.baseURL, OPENAI_API_KEY: 'sk-test-key', STT_PROVIDER: 'builtin', TTS_PROVIDER: 'builtin' })
-  const [a, b] = await Promise.all([startServer(t, env(slow)), startServer(t, env(fast))])
+  const [a, b] = await Promise.all([startCliServer(t, env(slow)), startCliServer(t, env(fast))])
   const record = async (id: string): Promise<SessionRecord | undefined> => {
     const text = await raw.get(`llmrtc:session:${id}`)
     return text === null ? undefined : JSON.parse(text) as SessionRecord
