@@ -84,6 +84,8 @@ export class RelayAnswers {
     if (current?.startedAt === undefined) return
     const text = (current.final ?? current.deltas).trim()
     const speechEndedAt = this.#speechEndedAt !== undefined && this.#speechEndedAt <= current.startedAt ? this.#speechEndedAt : undefined
+    // One answer per utterance: a later one (to typed text) has no utterance of its own.
+    if (speechEndedAt !== undefined) this.#speechEndedAt = undefined
     let heard: string | undefined
     if (interrupted) {
       const words = text === '' ? [] : text.split(/\s+/)

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { ffmpegPath } from '../../lib/audio/ffmpeg-path.js'
 import { RuleBasedLLM } from '../../lib/providers/builtin/index.js'
 import type { SessionTranscript, TranscriptAssistantTurn, TranscriptTurn } from '../../lib/recording/transcript-types.js'
 import { buildApp } from '../helpers/app.js'
+import { BLOCK_MS, decodeRecording, loudShare, timeline } from '../helpers/channel-energy.js'
 import { listenUrl, say, voiceClient } from '../helpers/e2e.js'
 import { scratchDir } from '../helpers/scratch-dir.js'
 import { isolateNetwork } from '../helpers/webrtc-client.js'
@@ -15,34 +14,6 @@ import { isolateNetwork } from '../helpers/webrtc-client.js'
 isolateNetwork()
 
 const RATE = 16_000
-const BLOCK_MS = 20
-
-/** Mean absolute amplitude per 20 ms block of each channel of a stereo file, decoded by ffmpeg. */
-function channelEnergy (file: string): { left: number[], right: number[] } {
-  const decoded = spawnSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-i', file, '-f', 's16le', '-ac', '2', '-ar', String(RATE), 'pipe:1'], { maxBuffer: 256 * 1024 * 1024 })
-  const pcm = decoded.stdout
-  const block = RATE * BLOCK_MS / 1000
-  const left: number[] = []
-  const right: number[] = []
-  for (let start = 0; (start + block) * 4 <= pcm.length; start += block) {
-    let l = 0
-    let r = 0
-    for (let i = start; i < start + block; i++) { l += Math.abs(pcm.readInt16LE(i * 4)); r += Math.abs(pcm.readInt16LE(i * 4 + 2)) }
-    left.push(l / block)
-    right.push(r / block)
-  }
-  return { left, right }
-}
-
-/** The share of 20 ms blocks in [fromMs, toMs) with sound (mean amplitude over 200). */
-function loudShare (energy: number[], fromMs: number, toMs: number): number {
-  const from = Math.max(0, Math.floor(fromMs / BLOCK_MS))
-  const to = Math.min(energy.length, Math.floor(toMs / BLOCK_MS))
-  if (to <= from) return 0
-  let loud = 0
-  for (let i = from; i < to; i++) if ((energy[i] as number) > 200) loud++
-  return loud / (to - from)
-}
 
 t.test('a call recorded to a file: the user\'s speech on the left, the answers (the cut one cut) on the right, with its transcript', async t => {
   const directory = scratchDir()
@@ -82,7 +53,7 @@ t.test('a call recorded to a file: the user\'s speech on the left, the answers (
 
   const wav = readFileSync(file)
   t.equal(wav.readUInt32LE(40), wav.length - 44, 'the file\'s WAV header has its real size')
-  const { left, right } = channelEnergy(file)
+  const { left, right } = decodeRecording(file, RATE)
   t.ok(Math.abs(left.length * BLOCK_MS - (transcript.recording?.durationMs ?? 0)) <= BLOCK_MS, 'the file holds the recorded duration')
   const at = (turn: TranscriptTurn): [number, number] => [turn.startMs ?? NaN, turn.endMs ?? NaN]
   const [u1s, u1e] = at(user1)
@@ -90,7 +61,6 @@ t.test('a call recorded to a file: the user\'s speech on the left, the answers (
   const [u2s, u2e] = at(user2)
   const [a2s, a2e] = at(answer2)
   t.comment(`user ${u1s}-${u1e}, answer ${a1s}-${a1e} (cut), user ${u2s}-${u2e}, answer ${a2s}-${a2e}, file ${left.length * BLOCK_MS} ms`)
-  const timeline = (energy: number[]): string => Array.from({ length: Math.ceil(energy.length / 5) }, (_, i) => loudShare(energy, i * 100, i * 100 + 100) > 0.3 ? '#' : '.').join('')
   t.comment(`left  ${timeline(left)}`)
   t.comment(`right ${timeline(right)}`)
   // The user's side: speech where the user spoke, quiet while the last answer played.

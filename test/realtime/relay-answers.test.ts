@@ -24,6 +24,9 @@ t.test('an answer played out is reported with its final transcript, from its fir
   t.same(reported, [{ responseId: 'r1', text: 'Hello there, friend.', interrupted: false, speechEndedAt: t0, startedAt: t0 + 300, endedAt: t0 + 1800 }])
   answers.played('r1')
   t.equal(reported.length, 1, 'reported once')
+  answers.started('r2')
+  answers.played('r2')
+  t.equal(reported[1]?.speechEndedAt, undefined, 'the next answer (to typed text) answers no utterance')
 })
 
 t.test('a cut answer: the deltas so far, and the heard part in proportion to the audio that played', async t => {
