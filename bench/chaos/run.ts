@@ -125,8 +125,12 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosSummary> {
   const fail = (what: string): void => {
     if (summary.violation !== undefined) return
     summary.violation = what
-    // What the servers said lately (warnings and errors) goes with the trail.
-    for (const server of servers) for (const line of server.logs.slice(-10)) trail.add(-1, `server ${server.pid} log: ${line.trim()}`)
+    // What the servers said (warnings and errors) goes with the trail: about the session concerned, and lately.
+    const sessionId = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(what)?.[0]
+    for (const server of servers) {
+      const about = sessionId === undefined ? [] : server.logs.filter(line => line.includes(sessionId)).slice(-40)
+      for (const line of [...about, ...server.logs.slice(-5)]) trail.add(-1, `server ${server.pid} log: ${line.trim()}`)
+    }
     trail.add(-1, `VIOLATION: ${what}`)
     o.log(`VIOLATION: ${what}`)
     state.stopping = true

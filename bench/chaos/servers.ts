@@ -37,7 +37,7 @@ export class ServerProcess {
       }
       if (message.type === 'log') {
         this.logs.push(String(message.line))
-        if (this.logs.length > 50) this.logs.shift()
+        if (this.logs.length > 500) this.logs.shift()
         return
       }
       const i = this.#waiters.findIndex(w => w.match(message))

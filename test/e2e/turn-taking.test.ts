@@ -90,7 +90,7 @@ t.test('a real interruption silences the answer at once and a new turn follows',
     await client.audio.waitForSound(1000, 5000)
     const mark = client.wsMessages.length
     const framesBefore = client.audio.frames
-    await client.speak(concat(await synthesizeSpeech('Stop please, I have another question about something else entirely.', 48_000), silence(1200, 48_000)))
+    await client.speak(concat(await synthesizeSpeech('Stop please I have another question about something else entirely.', 48_000), silence(1200, 48_000)))
     await client.waitFor(m => m.type === 'tts-complete', { from: mark, timeoutMs: 30_000 })
     return {
       client,
