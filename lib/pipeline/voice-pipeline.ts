@@ -419,6 +419,9 @@ export class VoicePipeline {
   }
 
   #announce (): void {
+    // The user has the floor. A pause with no answer running any more is left over: the answer ended just
+    // as the user began (its last frame played), and nothing else would end the pause.
+    if (this.#turn === undefined || this.#turn.signal.aborted) this.#endOrphanPause()
     this.#announced = true
     this.#o.send({ type: 'speech-start' })
     void this.#o.hooks.run('onSpeechStart', this.#o.sessionId, this.#o.clock.now())
@@ -476,6 +479,13 @@ export class VoicePipeline {
 
   #output (): AudioOutput {
     return this.#turn?.output ?? this.#trackOutput ?? this.#webSocketOutput
+  }
+
+  /** Ends a pause whose answer is over: left on, it would hold the next answer's audio, and that turn, forever (the chaos bench found it). */
+  #endOrphanPause (): void {
+    const output = this.#output()
+    if (output.paused) output.clear()
+    this.#pausedNotified = false
   }
 
   #pauseAnswer (): void {

@@ -435,3 +435,25 @@ t.test('a backchannel is let through while it is still being said, and more of i
   t.same(h.types().slice(before), ['tts-paused', 'tts-resumed', 'tts-complete'])
   t.equal(llm.requests.length, 1, 'no turn for it')
 })
+
+t.test('an answer that ends in the very frame the user starts over it: the pause ends with it, and the next answer plays (the chaos bench found the next turn hung on a paused output)', async t => {
+  const stt = new ScriptedSTT(['hello', 'wait stop please'])
+  const h = harness(t, { stt, llm: new ScriptedLLM([['Short.'], ['Sure.']]) })
+  utterance(h.pipeline)
+  await until(() => h.types().includes('tts-start') && h.output.queuedMs > 0, 'the answer is playing')
+  const before = h.messages.length
+  // The last of the answer plays, and the user's onset comes before the turn saw its audio drained.
+  h.output.play()
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  await until(() => h.types().slice(before).includes('tts-complete'), 'the answer completed, paused')
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 160, utterance: speech(560) })
+  await until(() => h.types().slice(before).includes('speech-start'), 'the speech is a turn')
+  h.pipeline.onSpeechEvent({ type: 'speech-end', atMs: 0, utterance: speech(900), durationMs: 900 })
+  await until(() => h.types().lastIndexOf('tts-start') > before, 'the new answer')
+  t.equal(h.output.paused, false, 'the output is not left paused')
+  h.output.play()
+  await h.pipeline.idle()
+  t.same(h.results.map(r => r.outcome), ['completed', 'completed'])
+  t.equal(h.history.messages.at(-1)?.content, 'Sure.')
+})
