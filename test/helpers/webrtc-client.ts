@@ -40,7 +40,7 @@ export function isolateNetwork (): boolean {
   const result = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
     // The copy is this test: it is measured like it (test/setup/child-coverage.mjs).
-    env: { ...process.env, [NAMESPACE_ENV]: '1', ...(process.env.TEST_COVERAGE_OF_SELF === '1' && { _TAPJS_PROCESSINFO_COVERAGE_: '1' }) }
+    env: { ...process.env, [NAMESPACE_ENV]: '1', ...(process.env.TEST_COVERAGE_OF_SELF === String(process.pid) && { _TAPJS_PROCESSINFO_COVERAGE_: '1' }) }
   })
   process.exit(result.status ?? 1)
 }
