@@ -169,7 +169,7 @@ t.test('barge-in: speaking during a long answer makes the server send clear', as
   while (device.audio.length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
   t.ok(device.audio.length > 0, 'the answer started')
   t.notOk(device.controls.some(m => m.type === 'clear'), 'no clear before the device interrupts')
-  await device.speak(concat(await synthesizeSpeech('Stop, stop, please stop talking now.', 16000), silence(1200, 16000)))
+  await device.speak(concat(await synthesizeSpeech('Stop stop please stop talking now.', 16000), silence(1200, 16000)))
   const clear = await device.waitFor('clear')
   t.same(clear, { type: 'clear' }, 'clear tells the device to drop its playback buffer')
   await app.llmrtcPipeline.idle()

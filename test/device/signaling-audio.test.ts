@@ -151,7 +151,7 @@ t.test('barge-in over the signaling socket: speaking during a long answer makes 
   while (client.audio.length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
   t.ok(client.audio.length > 0, 'the answer started')
   t.notOk(client.messages.some(m => m.type === 'clear'), 'no clear before the client interrupts')
-  await client.speak(concat(await synthesizeSpeech('Stop, stop, please stop talking now.', RATE), silence(1200, RATE)))
+  await client.speak(concat(await synthesizeSpeech('Stop stop please stop talking now.', RATE), silence(1200, RATE)))
   t.same(await client.waitFor('clear'), { type: 'clear' }, 'clear tells the client to drop its playback buffer')
   await app.llmrtcPipeline.idle()
   const said = app.llmrtcSessions.get(String(ready.id))?.history.messages.find(m => m.role === 'assistant')
