@@ -6,7 +6,7 @@ import { NoiseSuppressor } from '../../lib/audio/noise-suppressor.js'
 import type { SessionTranscript, TranscriptAssistantTurn, TranscriptTurn } from '../../lib/recording/transcript-types.js'
 import type { LLMRTCPluginOptions } from '../../plugins/llmrtc/index.js'
 import { buildApp } from '../helpers/app.js'
-import { decodeRecording, loudShare, timeline } from '../helpers/channel-energy.js'
+import { decodeRecording, loudShare, timelines, turnSpans } from '../helpers/channel-energy.js'
 import { listenUrl, say, voiceClient, withUnbrokenSpeech } from '../helpers/e2e.js'
 import { scratchDir } from '../helpers/scratch-dir.js'
 import { isolateNetwork } from '../helpers/webrtc-client.js'
@@ -82,14 +82,9 @@ t.test('a relay session is recorded: the user on the left, the model\'s answers 
   t.same(JSON.parse(readFileSync(join(directory, `${client.sessionId}.json`), 'utf8')), transcript, 'the transcript is stored beside the recording')
 
   const { left, right } = decodeRecording(transcript.recording?.file ?? '')
-  const at = (turn: TranscriptTurn): [number, number] => [turn.startMs ?? NaN, turn.endMs ?? NaN]
-  const [u1s, u1e] = at(user1)
-  const [a1s, a1e] = at(answer1)
-  const [u2s, u2e] = at(user2)
-  const [a2s, a2e] = at(answer2)
+  const [[u1s, u1e], [a1s, a1e], [u2s, u2e], [a2s, a2e]] = turnSpans([user1, answer1, user2, answer2])
   t.comment(`user ${u1s}-${u1e}, answer ${a1s}-${a1e} (cut), user ${u2s}-${u2e}, answer ${a2s}-${a2e}, file ${left.length * 20} ms`)
-  t.comment(`left  ${timeline(left)}`)
-  t.comment(`right ${timeline(right)}`)
+  t.comment(timelines(left, right))
   t.ok(loudShare(left, u1s, u1e) > 0.3, `left: the user's first words at ${u1s}-${u1e} ms`)
   t.ok(loudShare(left, u2s, u2e) > 0.3, `left: the user's second words at ${u2s}-${u2e} ms`)
   t.ok(loudShare(left, a2s + 200, a2e - 200) < 0.05, 'left: quiet while the last answer played')

@@ -4,7 +4,7 @@ import t from 'tap'
 import { RuleBasedLLM } from '../../lib/providers/builtin/index.js'
 import type { SessionTranscript, TranscriptAssistantTurn, TranscriptTurn } from '../../lib/recording/transcript-types.js'
 import { buildApp } from '../helpers/app.js'
-import { BLOCK_MS, decodeRecording, loudShare, timeline } from '../helpers/channel-energy.js'
+import { BLOCK_MS, decodeRecording, loudShare, timelines, turnSpans } from '../helpers/channel-energy.js'
 import { listenUrl, say, voiceClient, withUnbrokenSpeech } from '../helpers/e2e.js'
 import { scratchDir } from '../helpers/scratch-dir.js'
 import { isolateNetwork } from '../helpers/webrtc-client.js'
@@ -62,12 +62,9 @@ t.test('a call recorded as Ogg/Opus: a whole stereo Opus stream of the call\'s l
   const recordedMs = transcript.recording?.durationMs ?? 0
   t.ok(recordedMs >= callMs - 2 * BLOCK_MS && recordedMs <= callMs + 2000, `the recording covers the call (${recordedMs} ms recorded, ${callMs} ms from its first frame to the end)`)
 
-  const at = (turn: TranscriptTurn): [number, number] => [turn.startMs ?? NaN, turn.endMs ?? NaN]
-  const [us, ue] = at(user)
-  const [as, ae] = at(answer)
+  const [[us, ue], [as, ae]] = turnSpans([user, answer])
   t.comment(`user ${us}-${ue}, answer ${as}-${ae}, file ${fileMs} ms`)
-  t.comment(`left  ${timeline(left)}`)
-  t.comment(`right ${timeline(right)}`)
+  t.comment(timelines(left, right))
   t.ok(loudShare(left, us, ue) > 0.3, `left: the user's words at ${us}-${ue} ms`)
   t.ok(loudShare(left, as + 200, ae - 200) < 0.05, 'left: quiet while the answer played')
   t.ok(loudShare(right, us, ue) < 0.05, 'right: quiet while the user spoke')

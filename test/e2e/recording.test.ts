@@ -4,7 +4,7 @@ import t from 'tap'
 import { RuleBasedLLM } from '../../lib/providers/builtin/index.js'
 import type { SessionTranscript, TranscriptAssistantTurn, TranscriptTurn } from '../../lib/recording/transcript-types.js'
 import { buildApp } from '../helpers/app.js'
-import { BLOCK_MS, decodeRecording, loudShare, timeline } from '../helpers/channel-energy.js'
+import { BLOCK_MS, decodeRecording, loudShare, timelines, turnSpans } from '../helpers/channel-energy.js'
 import { listenUrl, say, voiceClient } from '../helpers/e2e.js'
 import { scratchDir } from '../helpers/scratch-dir.js'
 import { isolateNetwork } from '../helpers/webrtc-client.js'
@@ -55,14 +55,9 @@ t.test('a call recorded to a file: the user\'s speech on the left, the answers (
   t.equal(wav.readUInt32LE(40), wav.length - 44, 'the file\'s WAV header has its real size')
   const { left, right } = decodeRecording(file, RATE)
   t.ok(Math.abs(left.length * BLOCK_MS - (transcript.recording?.durationMs ?? 0)) <= BLOCK_MS, 'the file holds the recorded duration')
-  const at = (turn: TranscriptTurn): [number, number] => [turn.startMs ?? NaN, turn.endMs ?? NaN]
-  const [u1s, u1e] = at(user1)
-  const [a1s, a1e] = at(answer1)
-  const [u2s, u2e] = at(user2)
-  const [a2s, a2e] = at(answer2)
+  const [[u1s, u1e], [a1s, a1e], [u2s, u2e], [a2s, a2e]] = turnSpans([user1, answer1, user2, answer2])
   t.comment(`user ${u1s}-${u1e}, answer ${a1s}-${a1e} (cut), user ${u2s}-${u2e}, answer ${a2s}-${a2e}, file ${left.length * BLOCK_MS} ms`)
-  t.comment(`left  ${timeline(left)}`)
-  t.comment(`right ${timeline(right)}`)
+  t.comment(timelines(left, right))
   // The user's side: speech where the user spoke, quiet while the last answer played.
   t.ok(loudShare(left, u1s, u1e) > 0.3, `left: the user's first words at ${u1s}-${u1e} ms`)
   t.ok(loudShare(left, u2s, u2e) > 0.3, `left: the user's second words at ${u2s}-${u2e} ms`)

@@ -46,3 +46,13 @@ export function loudShare (energy: number[], fromMs: number, toMs: number): numb
 export function timeline (energy: number[]): string {
   return Array.from({ length: Math.ceil(energy.length / 5) }, (_, i) => loudShare(energy, i * 100, i * 100 + 100) > 0.3 ? '#' : '.').join('')
 }
+
+/** Each turn's span in the recording, `[startMs, endMs]` (NaN where the transcript gives none). */
+export function turnSpans<T extends ReadonlyArray<{ startMs?: number, endMs?: number }>> (turns: readonly [...T]): { [K in keyof T]: [number, number] } {
+  return turns.map(turn => [turn.startMs ?? NaN, turn.endMs ?? NaN]) as { [K in keyof T]: [number, number] }
+}
+
+/** Both channels' timelines, for a test comment. */
+export function timelines (left: number[], right: number[]): string {
+  return `left  ${timeline(left)}\nright ${timeline(right)}`
+}
