@@ -22,6 +22,8 @@ export type ClientInjection = 'drop' | 'ice-restart' | 'barge-in' | 'cough' | 'f
 const FRAME = 480
 const LOUD_PEAK = 1000
 const SIGNAL_TIMEOUT_MS = 20_000
+/** After the last speech frame, how long a turn may take to open: the longest end-of-speech wait (1.6 s) and the VAD's lag. */
+const FINISH_SETTLE_MS = 2500
 
 export interface ChaosClientOptions {
   index: number
@@ -110,15 +112,22 @@ export class ChaosClient {
     source.onData(this.#data)
   }
 
-  /** Stops speaking, lets the open turn end, and closes cleanly. */
+  /**
+   * Stops speaking, lets the open turn end, and closes cleanly. Speech still queued (the rest of a phrase
+   * whose first words already ended a turn, say) is said first and its turn waited for: leaving in the
+   * middle of it would make the ending uncertain. Whatever is still under way at the close is a hang-up.
+   */
   async finish (): Promise<void> {
     this.#stopping = true
     await this.#loop
+    await this.#until(() => this.#frames.length === 0, 10_000)
+    await this.#until(() => this.ledger.open !== undefined, FINISH_SETTLE_MS)
     await this.#until(() => this.ledger.open === undefined, this.#o.turnDeadlineMs)
     this.#leaving = true
     clearInterval(this.#heartbeat)
     clearInterval(this.#ledgerTimer)
     await this.#detach()
+    this.ledger.dropped()
   }
 
   /** Closes at once (a failed run). */

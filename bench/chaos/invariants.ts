@@ -61,6 +61,8 @@ export class TurnLedger {
   /** The most loud frames heard after one `tts-cancelled`. */
   maxLoudFramesAfterCancel = 0
   #resumedWindow = false
+  /** Between `speech-start` and `speech-end`: the user is speaking and no turn is open for it yet. */
+  #speaking = false
   #floodUntil = 0
   readonly #o: LedgerOptions
   readonly #now: () => number
@@ -78,9 +80,15 @@ export class TurnLedger {
   /** The client reconnected: until its next speech, the server may answer a question left pending. */
   reconnected (): void { this.#resumedWindow = true }
 
-  /** The client dropped its connection (or the server closed it): an open turn ends 'dropped'. */
+  /**
+   * The client dropped its connection, hung up, or the server closed it: an open turn ends 'dropped'.
+   * So does speech the user had begun (`speech-start` with no `speech-end` yet): the server may still
+   * end that utterance and answer it after the cut, and nobody knows what of it reached the client.
+   */
   dropped (): void {
+    if (this.#open === undefined && this.#speaking) this.#open = { origin: 'speech', openedAt: this.#now() }
     if (this.#open !== undefined) this.#close('dropped')
+    this.#speaking = false
     this.#cancelledAt = undefined
   }
 
@@ -108,10 +116,12 @@ export class TurnLedger {
     switch (m.type) {
       case 'speech-start':
         this.#resumedWindow = false
+        this.#speaking = true
         if (open !== undefined) this.#close('cancelled')
         return
       case 'speech-end':
         this.#resumedWindow = false
+        this.#speaking = false
         if (open !== undefined) this.#violate('speech-end while a turn is open (no speech-start ended it)')
         this.#open = { origin: 'speech', openedAt: this.#now() }
         this.#cancelledAt = undefined

@@ -78,3 +78,27 @@ t.test('resources over the baseline by more than the tolerance', async t => {
   t.same(resourceExcess({ TCPSocketWrap: 2 }, { TCPSocketWrap: 4, Timeout: 1 }, { default: 2 }), {})
   t.same(resourceExcess({ TCPSocketWrap: 2 }, { TCPSocketWrap: 5, ProcessWrap: 1 }, { default: 2, ProcessWrap: 0 }), { TCPSocketWrap: { baseline: 2, now: 5 }, ProcessWrap: { baseline: 0, now: 1 } })
 })
+
+t.test('a caller who hangs up while speaking or while a turn is open: what the server did with that speech is uncertain, and nothing before it is', async t => {
+  // The hour run's seed 1 found it: the client left while its last words were still being said; the server
+  // ended the utterance, answered it, and counted the first sentence it sent as heard.
+  const saved = [
+    { role: 'user', content: 'what time is it' }, { role: 'assistant', content: 'It is noon.' },
+    { role: 'user', content: 'what time is it' }, { role: 'assistant', content: 'It is' }
+  ]
+  for (const last of [['speech-start'], ['speech-start', 'speech-end']]) {
+    const { ledger: l, violations } = ledger()
+    feed(l, 'speech-start', 'speech-end', TRANSCRIPT, 'tts-start', LLM, 'tts-complete', ...last)
+    t.match(matchHistory(expectedHistory(l.turns), saved), /does not match/, `${last.join(', ')}: before the hang-up, the last turn is not expected`)
+    l.dropped()
+    t.same(violations, [])
+    t.same(l.ends, { completed: 1, cancelled: 0, error: 0, dropped: 1 })
+    t.equal(matchHistory(expectedHistory(l.turns), saved), undefined, `${last.join(', ')}, hang-up: its question and part of an answer may be saved`)
+    t.equal(matchHistory(expectedHistory(l.turns), saved.slice(0, 2)), undefined, 'or nothing of it')
+    t.match(matchHistory(expectedHistory(l.turns), saved.slice(1)), /does not match/, 'the turns before it are still checked')
+  }
+  const { ledger: quiet } = ledger()
+  feed(quiet, 'speech-start', 'speech-end', TRANSCRIPT, 'tts-start', LLM, 'tts-complete')
+  quiet.dropped()
+  t.same(quiet.ends, { completed: 1, cancelled: 0, error: 0, dropped: 0 }, 'a hang-up between turns cuts nothing')
+})
