@@ -115,7 +115,7 @@ export class LoadClient {
       }
     })
     // Messages are only needed during the handshake: keep memory flat.
-    const trim = setInterval(() => { client.wsMessages.length = 0; client.channelMessages.length = 0 }, 5000)
+    const trim = setInterval(() => { client.forgetMessages() }, 5000)
     trim.unref()
     void client.closed.then(() => { clearInterval(trim) })
   }

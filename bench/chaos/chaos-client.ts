@@ -232,7 +232,7 @@ export class ChaosClient {
       this.ledger.message(message)
     })
     // Messages are only needed during the handshake: keep memory flat.
-    const trim = setInterval(() => { conn.wsMessages.length = 0; conn.channelMessages.length = 0 }, 5000)
+    const trim = setInterval(() => { conn.forgetMessages() }, 5000)
     void conn.closed.then(({ code }) => {
       clearInterval(trim)
       if (this.#conn !== conn || this.#closingOwn || this.#leaving) return

@@ -233,6 +233,17 @@ export class WebRTCTestClient {
     return result as Extract<ServerMessage, { type: T }>
   }
 
+  /**
+   * Forgets the messages received so far (a long-running client keeps its memory flat), unless a
+   * `waitFor` is pending: its `from` is an index into these lists, and emptying them under it would hide
+   * the message it waits for (the chaos bench saw an ICE-restart answer "never come" that way).
+   */
+  forgetMessages (): void {
+    if (this.#waiters.size > 0) return
+    this.wsMessages.length = 0
+    this.channelMessages.length = 0
+  }
+
   /** Closes the microphone, the sink, the peer and the WebSocket; resolves when the socket closed. */
   async close (): Promise<void> {
     openClients.delete(this)

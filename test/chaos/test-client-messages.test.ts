@@ -1,0 +1,30 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import WebSocket, { WebSocketServer } from 'ws'
+import { WebRTCTestClient } from '../helpers/webrtc-client.js'
+
+// The chaos bench's clients forget their received messages every few seconds to keep memory flat. A
+// `waitFor` counts from an index into those lists: forgetting them under it hid the answer to an ICE
+// restart (the bench reported an offer unanswered for 20 s by a server that had answered it at once).
+t.test('forgetting messages never hides the one a waitFor is waiting for', async t => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await once(wss, 'listening')
+  t.teardown(async () => { await new Promise(resolve => { wss.close(resolve) }) })
+  const connected = once(wss, 'connection') as Promise<[WebSocket]>
+  wss.on('connection', (ws) => { ws.send(JSON.stringify({ type: 'ready', id: 'session-1', protocolVersion: 1 })) })
+  const client = await WebRTCTestClient.open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`)
+  t.teardown(async () => { await client.close() })
+  const [server] = await connected
+  server.send(JSON.stringify({ type: 'pong', timestamp: 1 }))
+  await client.waitFor('pong')
+
+  const from = client.wsMessages.length
+  const answer = client.waitFor(m => m.type === 'signal', { from, timeoutMs: 3000 })
+  client.forgetMessages()
+  server.send(JSON.stringify({ type: 'signal', signal: { type: 'answer', sdp: 'v=0' } }))
+  t.match(await answer, { type: 'signal', signal: { type: 'answer' } }, 'the answer is found')
+  t.equal(client.wsMessages.length, from + 1, 'nothing was forgotten while a waitFor was pending')
+  client.forgetMessages()
+  t.equal(client.wsMessages.length, 0, 'forgotten once nothing waits')
+})
