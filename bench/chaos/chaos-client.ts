@@ -310,7 +310,11 @@ export class ChaosClient {
         conn = await WebRTCTestClient.open(url, { timeoutMs: SIGNAL_TIMEOUT_MS })
         const from = conn.wsMessages.length
         conn.send({ type: 'reconnect', sessionId: this.sessionId })
-        const ack = await conn.waitFor('reconnect-ack', { from })
+        // A server killed meanwhile closes the socket: try the next one at once, as the published client
+        // does on close, not after the 20 s timeout (by then the grace may be over: the hour run saw it).
+        const socketClosed = conn.closed.then(({ code }) => { throw new Error(`the socket closed (${code}) before reconnect-ack`) })
+        socketClosed.catch(() => {})
+        const ack = await Promise.race([conn.waitFor('reconnect-ack', { from }), socketClosed])
         if (!ack.success || ack.sessionId !== this.sessionId) {
           const error = await conn.waitFor('error', { from, timeoutMs: 2000 }).then(m => m.code, () => 'no error message')
           // A killed server's session that never got as far as a question was never saved: nothing of the

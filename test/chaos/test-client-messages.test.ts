@@ -28,3 +28,13 @@ t.test('forgetting messages never hides the one a waitFor is waiting for', async
   client.forgetMessages()
   t.equal(client.wsMessages.length, 0, 'forgotten once nothing waits')
 })
+
+// The chaos bench's reconnects open a socket to a server that may be killed at that moment: a socket
+// closed before `ready` fails the attempt at once, so the next server is tried within the reconnect grace.
+t.test('a socket the server closes before ready fails the open at once, not at the timeout', async t => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await once(wss, 'listening')
+  t.teardown(async () => { await new Promise(resolve => { wss.close(resolve) }) })
+  wss.on('connection', (ws) => { ws.close(1011) })
+  await t.rejects(WebRTCTestClient.open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { timeoutMs: 60_000 }), /the socket closed \(1011\) before ready/)
+})

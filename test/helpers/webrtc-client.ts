@@ -96,6 +96,7 @@ export class WebRTCTestClient {
     })
     const ready = await withTimeout(new Promise<ReadyMessage>((resolve, reject) => {
       ws.once('error', reject)
+      ws.once('close', (code) => { reject(new Error(`the socket closed (${code}) before ready`)) })
       ws.once('message', (data) => { resolve(JSON.parse(data.toString()) as ReadyMessage) })
     }), options.timeoutMs ?? 5000, 'ready')
     const client = new WebRTCTestClient(ws, ready, options, closed)
