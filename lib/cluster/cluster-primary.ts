@@ -4,7 +4,7 @@ import { LLMRTC_ERR_CLUSTER_WORKER_START } from '../errors.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { SessionRecord } from '../sessions/session-store.js'
 import { WORKER_ENV } from './cluster-worker.js'
-import { IpcPeer, type IpcBody } from './ipc-peer.js'
+import { IpcPeer, ignoreIpcSendError, type IpcBody } from './ipc-peer.js'
 import { aggregateMetrics } from './metrics-aggregation.js'
 import { RestartBackoff } from './restart-backoff.js'
 import { SharedSessionRecords } from './shared-session-records.js'
@@ -114,7 +114,7 @@ export class ClusterPrimary {
     const state: WorkerState = {
       startedAt: this.#clock.now(),
       peer: new IpcPeer({
-        send: (message) => { worker.send(message) },
+        send: (message) => { worker.send(message, undefined, ignoreIpcSendError) },
         onRequest: async (body) => {
           if (body.op !== 'start-failed') return await this.#answer(body)
           state.startError = { message: String(body.message), code: typeof body.code === 'string' ? body.code : undefined }

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster'
-import { IpcPeer, type IpcBody } from './ipc-peer.js'
+import { IpcPeer, ignoreIpcSendError, type IpcBody } from './ipc-peer.js'
 
 /**
  * Set by llmrtc's primary in the environment of the workers it forks: a process in someone else's cluster
@@ -96,7 +96,7 @@ export function clusterWorker (): ClusterWorker | undefined {
   if (current !== undefined) return current
   const send = process.send?.bind(process)
   if (!cluster.isWorker || process.env[WORKER_ENV] !== '1' || send === undefined || cluster.worker === undefined) return undefined
-  const worker = new ClusterWorker(cluster.worker.id, (message) => { send(message) })
+  const worker = new ClusterWorker(cluster.worker.id, (message) => { send(message, undefined, undefined, ignoreIpcSendError) })
   process.on('message', (message) => { worker.receive(message) })
   process.once('disconnect', () => { worker.primaryGone() })
   current = worker

@@ -98,3 +98,10 @@ function isIpcMessage (message: unknown): message is IpcMessage {
   const kind = (message as { llmrtc?: unknown }).llmrtc
   return kind === 'request' || kind === 'response' || kind === 'notify'
 }
+
+/**
+ * The callback to give an IPC send (`process.send`, a cluster worker's `send`). Without one, a send on a
+ * channel that closed under us (EPIPE: the other process is exiting) is emitted as an 'error' event that
+ * crashes the process; the other process's exit or 'disconnect' is what handles its going.
+ */
+export function ignoreIpcSendError (): void {}

@@ -19,6 +19,8 @@ class FakeWorker extends EventEmitter {
   readonly channel: ClusterWorker
   readonly signals: string[] = []
   connected = true
+  /** The IPC channel closed under the primary before the exit arrived (the worker is exiting): sends fail with EPIPE. */
+  channelBroken = false
   readonly process = { pid: 10_000 + this.id, kill: (signal: string) => { this.signals.push(signal); if (signal === 'SIGKILL') this.exit(null, 'SIGKILL') } }
 
   constructor () {
@@ -27,7 +29,17 @@ class FakeWorker extends EventEmitter {
   }
 
   isConnected (): boolean { return this.connected }
-  send (message: unknown): boolean { queueMicrotask(() => { this.channel.receive(copy(message)) }); return true }
+  /** As node's: a failed send reports to its callback, or without one as an 'error' event (which crashes when unheard). */
+  send (message: unknown, _handle?: unknown, callback?: (error: Error | null) => void): boolean {
+    if (this.channelBroken) {
+      const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })
+      process.nextTick(() => { if (callback === undefined) this.emit('error', epipe); else callback(epipe) })
+      return false
+    }
+    queueMicrotask(() => { this.channel.receive(copy(message)); callback?.(null) })
+    return true
+  }
+
   listen (port = 4321): void { this.emit('listening', { address: '127.0.0.1', port, addressType: 4 }) }
   exit (code: number | null, signal: string | null = null): void {
     if (!this.connected) return
@@ -119,6 +131,20 @@ t.test('a worker that exits before listening fails start with LLMRTC_ERR_CLUSTER
   const failing = silent.primary.start()
   silent.forked[0]?.exit(null, 'SIGSEGV')
   await t.rejects(failing, { message: /worker \d+: exited with SIGSEGV before listening/ })
+})
+
+t.test('a drain sent on a channel that broke as its worker exits (EPIPE) neither crashes the primary nor stops it waiting for that exit', async t => {
+  const { primary, forked } = primaryWithFakes(2, { exitGraceMs: 10 })
+  const started = primary.start()
+  for (const worker of forked) worker.listen()
+  await started
+  const [exiting, other] = forked as [FakeWorker, FakeWorker]
+  other.channel.handle({ drain: () => { other.exit(0) } })
+  exiting.channelBroken = true
+  await primary.stop(0)
+  t.same(exiting.signals, ['SIGKILL'], 'the worker the drain never reached is killed after the grace')
+  t.same(other.signals, [], 'the other drained')
+  t.equal(primary.size, 0)
 })
 
 t.test('a crashed worker is replaced; a crash loop backs off instead of spinning; nothing is replaced once stopping', async t => {
