@@ -38,3 +38,24 @@ t.test('a socket the server closes before ready fails the open at once, not at t
   wss.on('connection', (ws) => { ws.close(1011) })
   await t.rejects(WebRTCTestClient.open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { timeoutMs: 60_000 }), /the socket closed \(1011\) before ready/)
 })
+
+// An ICE restart's offer sent to a server killed at that moment: its answer cannot come, and the wait
+// fails when the socket closes, not 20 s later while the client has already resumed on another server.
+t.test('a waitFor on the socket fails as soon as the socket closes, after any message it delivered first', async t => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await once(wss, 'listening')
+  t.teardown(async () => { await new Promise(resolve => { wss.close(resolve) }) })
+  const connected = once(wss, 'connection') as Promise<[WebSocket]>
+  wss.on('connection', (ws) => { ws.send(JSON.stringify({ type: 'ready', id: 'session-1', protocolVersion: 1 })) })
+  const client = await WebRTCTestClient.open(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { timeoutMs: 60_000 })
+  t.teardown(async () => { await client.close() })
+  const [server] = await connected
+
+  const answer = client.waitFor(m => m.type === 'signal', { from: client.wsMessages.length })
+  const pong = client.waitFor('pong', { from: client.wsMessages.length })
+  server.send(JSON.stringify({ type: 'pong', timestamp: 1 }))
+  server.terminate()
+  t.match(await pong, { type: 'pong', timestamp: 1 }, 'a message sent before the close is still found')
+  await t.rejects(answer, /the socket closed \(1006\) before a matching message on ws/)
+  await t.rejects(client.waitFor('signal'), /the socket closed \(1006\) before signal on ws/, 'and a wait that starts after the close fails at once')
+})

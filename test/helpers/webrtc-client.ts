@@ -216,20 +216,26 @@ export class WebRTCTestClient {
 
   /**
    * Resolves with the first message matching `match` (a type or a predicate) received on `source`
-   * (default 'ws') at index `from` or later (default 0: already received messages count).
+   * (default 'ws') at index `from` or later (default 0: already received messages count). On 'ws', rejects
+   * as soon as the socket closes without one: nothing more can come (the chaos bench's ICE restart sent to
+   * a server killed at that moment waited out its whole timeout while the client had resumed elsewhere).
    */
   async waitFor<T extends ServerMessage['type']> (match: T | ((m: ServerMessage) => boolean), options: { source?: Source, from?: number, timeoutMs?: number } = {}): Promise<Extract<ServerMessage, { type: T }>> {
     const list = options.source === 'channel' ? this.channelMessages : this.wsMessages
     const test = typeof match === 'string' ? (m: ServerMessage) => m.type === match : match
+    const what = `${typeof match === 'string' ? match : 'a matching message'} on ${options.source ?? 'ws'}`
     let check = (): boolean => false
-    const result = await withTimeout(new Promise<ServerMessage>(resolve => {
+    const result = await withTimeout(new Promise<ServerMessage>((resolve, reject) => {
       check = () => {
         const message = list.slice(options.from ?? 0).find(test)
         if (message !== undefined) resolve(message)
         return message !== undefined
       }
-      if (!check()) this.#waiters.add(check)
-    }), options.timeoutMs ?? this.#options.timeoutMs, `${typeof match === 'string' ? match : 'a matching message'} on ${options.source ?? 'ws'}`)
+      if (check()) return
+      this.#waiters.add(check)
+      // 'close' comes after every message the socket delivered, so a last check sees them all.
+      if (options.source !== 'channel') void this.#closed.then(({ code }) => { if (!check()) reject(new Error(`the socket closed (${code}) before ${what}`)) })
+    }), options.timeoutMs ?? this.#options.timeoutMs, what)
       .finally(() => { this.#waiters.delete(check) })
     return result as Extract<ServerMessage, { type: T }>
   }
