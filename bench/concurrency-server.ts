@@ -18,8 +18,9 @@ import { instantProviders } from './instant-providers.js'
 
 const send = (message: unknown): void => { process.send?.(message) }
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1)
-// BENCH_OPUS_DTX=0: the server's outbound audio without Opus DTX (webrtc.opusDtx: false), to compare.
-const OPUS_DTX = process.env.BENCH_OPUS_DTX !== '0'
+// BENCH_OPUS_DTX=1 (or 0): the server's outbound audio with (or without) Opus DTX (webrtc.opusDtx), to
+// compare; unset, the server's default.
+const OPUS_DTX = process.env.BENCH_OPUS_DTX
 
 timeNativeCalls()
 // Fastify's logger at warn level into a counter (stdout stays free for the parent).
@@ -41,8 +42,8 @@ const server = new LLMRTCServer({
   // Every benchmark client connects from 127.0.0.1: no per-client session limit, no HTTP rate limit.
   maxSessionsPerClient: 0,
   rateLimit: false,
-  // Versions without the option (before Opus DTX) refuse it: only set when turned off.
-  ...(OPUS_DTX ? {} : { webrtc: { opusDtx: false } }),
+  // Versions without the option (before Opus DTX) refuse it: only set when asked.
+  ...(OPUS_DTX === undefined ? {} : { webrtc: { opusDtx: OPUS_DTX === '1' } }),
   // Versions without workers ignore the option.
   ...(WORKERS > 1 ? { workers: WORKERS } : {})
 } as LLMRTCServerOptions)

@@ -34,7 +34,7 @@
  * its session's autogroup, when the kernel groups by session; run it under `setsid` so that only the
  * bench's group is raised), for a machine that other jobs saturate: CPU figures stay the same, the
  * real-time ones get meaningful. Runs inside a loopback-only network namespace when it can.
- * BENCH_OPUS_DTX=0: the server without Opus DTX on its outbound audio (webrtc.opusDtx: false), to compare.
+ * BENCH_OPUS_DTX=1 (or 0): the server with (or without) Opus DTX on its outbound audio (webrtc.opusDtx), to compare.
  * BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there at exit; BENCH_DEBUG=1: more on stderr.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'

@@ -26,9 +26,10 @@ export interface LLMRTCWebRTCOptions {
   /** How long a `disconnected` peer may take to recover before it counts as failed, in ms (default 10000). */
   disconnectedGraceMs?: number
   /**
-   * Opus discontinuous transmission on the server's outbound audio (default true): while nothing plays,
-   * a comfort-noise packet every 400 ms instead of 50 packets a second. The client's offer may refuse it
-   * with `usedtx=0`.
+   * Opus discontinuous transmission on the server's outbound audio (default false): while nothing plays,
+   * a comfort-noise packet every 400 ms instead of 50 packets a second, at the price of an Opus encoder
+   * that costs ~3 times as much CPU (docs/benchmarks.md, Opus DTX under load). The client's offer may
+   * refuse it with `usedtx=0`.
    */
   opusDtx?: boolean
 }
@@ -48,7 +49,7 @@ async function llmrtcWebRTC (fastify: FastifyInstance, opts: LLMRTCWebRTCOptions
   const gatherTimeoutMs = positiveInteger('gatherTimeoutMs', opts.gatherTimeoutMs ?? 2000)
   const disconnectedGraceMs = positiveInteger('disconnectedGraceMs', opts.disconnectedGraceMs ?? 10_000)
   if (opts.opusDtx !== undefined && typeof opts.opusDtx !== 'boolean') throw new LLMRTC_ERR_OPTIONS_INVALID('opusDtx', 'a boolean', typeof opts.opusDtx)
-  const opusDtx = opts.opusDtx ?? true
+  const opusDtx = opts.opusDtx ?? false
   const config = fastify.llmrtcConfig
   const clock = config.clock ?? systemClock
   const hooks = fastify.llmrtc.hooks
