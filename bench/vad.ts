@@ -81,11 +81,15 @@ async function benchDetectors (vad: SileroVad): Promise<string> {
 async function benchResamplers (): Promise<string[]> {
   const rows: string[] = []
   for (const [inputHz, outputHz] of [[48000, 16000], [16000, 48000], [22050, 48000], [24000, 48000]] as const) {
-    const resampler = new Resampler(inputHz, outputHz)
-    const frame = signal(Math.floor(inputHz / 100))
-    await measure(5000, () => resampler.process(frame))
-    const { wallUs, cpuUs } = await measure(20000, () => resampler.process(frame))
-    rows.push(`| llmrtc polyphase FIR | ${inputHz / 1000}k → ${outputHz / 1000}k | ${fmt(wallUs)} | ${fmt(cpuUs)} | ${fmt(cpuUs / FRAME_US * 100, 2)}% |`)
+    for (const simd of [true, false]) {
+      const resampler = new Resampler(inputHz, outputHz, { simd })
+      if (!simd && !new Resampler(inputHz, outputHz).simd) continue // the same loop as the row above
+      const frame = signal(Math.floor(inputHz / 100))
+      await measure(5000, () => resampler.process(frame))
+      const { wallUs, cpuUs } = await measure(20000, () => resampler.process(frame))
+      const kind = resampler.simd ? 'WebAssembly SIMD' : 'JavaScript'
+      rows.push(`| llmrtc polyphase FIR, ${kind} | ${inputHz / 1000}k → ${outputHz / 1000}k | ${fmt(wallUs)} | ${fmt(cpuUs)} | ${fmt(cpuUs / FRAME_US * 100, 2)}% |`)
+    }
   }
   try {
     // Optional comparison (`npm install --no-save @alexanderolsen/libsamplerate-js`): typed loosely on purpose.

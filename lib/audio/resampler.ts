@@ -14,8 +14,9 @@ import { createSimdFir, type SimdFir } from './simd-fir.js'
  * Nyquist frequency (so nothing aliases or images into the band), the transition band is 20% of that
  * Nyquist (passband flat to 6.4 kHz for 16 kHz: what VAD and STT use), and the stopband is ≥ 55 dB down.
  * That takes 103 taps per output for 48 k → 16 k and 33 per output for 16/22.05/24 k → 48 k.
- * Decimation (48 k → 16 k, every microphone) runs in WebAssembly SIMD where available (simd-fir.ts):
- * ~4.5 times less CPU than the loop below, which remains the fallback.
+ * Conversions with up to 8 phases (48 k → 16 k for every microphone, 16/24 k → 48 k for speech) run in
+ * WebAssembly SIMD where available (simd-fir.ts): ~4.5 times less CPU than the loops below, which remain
+ * the fallback and serve 22.05 k → 48 k.
  */
 
 const STOPBAND_DB = 55
@@ -53,12 +54,18 @@ export class Resampler {
   /** Group delay of the filter in milliseconds. */
   readonly delayMs: number
   readonly #filter: PolyphaseFilter
-  readonly #simd: SimdFir | undefined
+  /** One SIMD FIR per phase, where WebAssembly SIMD runs this conversion. */
+  readonly #simd: SimdFir[] | undefined
   #history: Float64Array
   #filled = 0
   /** Position of the next output, in 1/L input samples from #history[0]. */
   #position = 0
   #output = new Int16Array(0)
+
+  /** Whether this conversion runs in WebAssembly SIMD (else in the JavaScript loop). */
+  get simd (): boolean {
+    return this.#simd !== undefined
+  }
 
   /** `simd: false` keeps the JavaScript loop where WebAssembly SIMD would run (to compare them). */
   constructor (inputRateHz: number, outputRateHz: number, { simd = true }: { simd?: boolean } = {}) {
@@ -70,7 +77,7 @@ export class Resampler {
     this.inputRateHz = inputRateHz
     this.outputRateHz = outputRateHz
     this.#filter = filterFor(inputRateHz, outputRateHz)
-    this.#simd = this.#filter.up === 1 && simd ? simdFirFor(this.#filter) : undefined
+    this.#simd = simd ? simdFirsFor(this.#filter) : undefined
     this.delayMs = ((this.#filter.taps * this.#filter.up - 1) / 2) / (this.#filter.up * inputRateHz) * 1000
     this.#history = new Float64Array(this.#filter.taps + 1024)
     this.reset()
@@ -105,11 +112,18 @@ export class Resampler {
     let position = this.#position
     let count = 0
     let base = Math.floor(position / up)
-    if (up === 1 && this.#simd !== undefined) {
-      // Decimation (48 k → 16 k) in WebAssembly SIMD: four taps per instruction.
-      count = base < filled ? Math.ceil((filled - base) / down) : 0
-      this.#simd.run(history, base - taps + 1, count, output)
-      position = base += count * down
+    if (this.#simd !== undefined) {
+      // WebAssembly SIMD, four taps per instruction, one phase at a time: the outputs j, j + L, j + 2L…
+      // share a phase, and their input moves by M samples from one to the next.
+      count = Math.max(0, Math.ceil((filled * up - position) / down))
+      for (let j = 0; j < up && j < count; j++) {
+        const at = position + j * down
+        const phaseBase = Math.floor(at / up)
+        const phase = this.#simd[at - phaseBase * up] as SimdFir
+        phase.run(history, phaseBase - taps + 1, Math.ceil((count - j) / up), output, j, up)
+      }
+      position += count * down
+      base = Math.floor(position / up)
     } else if (up === 1) {
       // Decimation without SIMD: one phase, symmetric (linear phase) and of odd length, so the two
       // halves fold onto each other: half the multiplies of the plain dot product, the same result.
@@ -175,10 +189,20 @@ function filterFor (inputRateHz: number, outputRateHz: number): PolyphaseFilter 
   return filter
 }
 
-// One SIMD kernel per decimating filter (its coefficients stay in the WebAssembly memory).
-const simdFirs = new Map<PolyphaseFilter, SimdFir | undefined>()
-function simdFirFor (filter: PolyphaseFilter): SimdFir | undefined {
-  if (!simdFirs.has(filter)) simdFirs.set(filter, createSimdFir(filter.coefficients, filter.down))
+// SIMD kernels per filter and phase (their coefficients stay in the WebAssembly memory). Conversions
+// with many phases (22.05 k → 48 k: 320) have a few outputs per phase and frame: they keep the loop.
+const MAX_SIMD_PHASES = 8
+const simdFirs = new Map<PolyphaseFilter, SimdFir[] | undefined>()
+function simdFirsFor (filter: PolyphaseFilter): SimdFir[] | undefined {
+  if (filter.up > MAX_SIMD_PHASES) return undefined
+  if (!simdFirs.has(filter)) {
+    const phases: SimdFir[] = []
+    for (let phase = 0; phase < filter.up; phase++) {
+      const fir = createSimdFir(filter.coefficients.subarray(phase * filter.taps, (phase + 1) * filter.taps), filter.down)
+      if (fir !== undefined) phases.push(fir)
+    }
+    simdFirs.set(filter, phases.length === filter.up ? phases : undefined)
+  }
   return simdFirs.get(filter)
 }
 

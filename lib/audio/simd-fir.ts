@@ -1,8 +1,9 @@
 /*
- * A decimating FIR in WebAssembly SIMD (four float32 lanes), for the resampler's hot path: every WebRTC
- * microphone is converted 48 k → 16 k, 100 frames a second per session. The JavaScript loop does one
- * multiply-add per tap (~13-25 µs per 10 ms frame); this kernel does four per instruction (~3 µs with its
- * copies in and out, bench/frame-path.ts). No toolchain builds it: the module is one small function,
+ * An FIR in WebAssembly SIMD (four float32 lanes), for the resampler's hot paths: every WebRTC microphone
+ * is converted 48 k → 16 k, 100 frames a second per session, and every answer 16/24 k → 48 k (one FIR
+ * per polyphase branch). The JavaScript loop does one multiply-add per tap (~13-25 µs per 10 ms frame
+ * 48 k → 16 k); this kernel does four per instruction (~4.5 µs with its copies in and out). No toolchain
+ * builds it: the module is one small function,
  * assembled below from its opcodes at load, and WebAssembly.validate() decides whether it is used (it
  * needs SIMD: Node ≥ 16.4).
  *
@@ -17,13 +18,13 @@
  * rarely (the test compares the two).
  */
 
-/** Computes `outputs` samples of a decimating FIR over a float64 history; see `createSimdFir`. */
+/** Computes `outputs` samples of an FIR over a float64 history, `stride` input samples apart; see `createSimdFir`. */
 export interface SimdFir {
   /**
-   * output[i] = round(Σₖ coefficients[k] · history[start + i·stride + k]), clamped to int16, for i in
-   * [0, outputs). The caller guarantees that every index read is below `history.length`.
+   * output[at + i·step] = round(Σₖ coefficients[k] · history[start + i·stride + k]), clamped to int16,
+   * for i in [0, outputs). The caller guarantees that every index read is below `history.length`.
    */
-  run: (history: Float64Array, start: number, outputs: number, output: Int16Array) => void
+  run: (history: Float64Array, start: number, outputs: number, output: Int16Array, at?: number, step?: number) => void
 }
 
 // ---- the module, assembled ----
@@ -145,7 +146,7 @@ export function createSimdFir (coefficients: Float64Array, stride: number): Simd
   for (let i = 0; i < coefficients.length; i++) k.floats[coefficientsAt / 4 + i] = coefficients[i] as number
 
   return {
-    run (history, start, outputs, output) {
+    run (history, start, outputs, output, at = 0, step = 1) {
       const inputAt = k.scratch
       const outputAt = inputAt + (inputFloats * 4)
       ensureBytes(k, outputAt + BLOCK * 4)
@@ -157,9 +158,9 @@ export function createSimdFir (coefficients: Float64Array, stride: number): Simd
         const to = Math.min(from + (count - 1) * stride + padded, history.length)
         floats.set(history.subarray(from, to), inputAt / 4)
         k.fir(inputAt, coefficientsAt, groups, count, stride * 4, outputAt)
-        for (let i = 0; i < count; i++) {
+        for (let i = 0, o = at + done * step; i < count; i++, o += step) {
           const acc = floats[outputAt / 4 + i] as number
-          output[done + i] = acc >= 32767 ? 32767 : acc <= -32768 ? -32768 : Math.round(acc)
+          output[o] = acc >= 32767 ? 32767 : acc <= -32768 ? -32768 : Math.round(acc)
         }
       }
     }
