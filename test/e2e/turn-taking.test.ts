@@ -89,22 +89,25 @@ t.test('a real interruption silences the answer at once and a new turn follows',
     await client.waitFor('tts-start', { timeoutMs: 15_000 })
     await client.audio.waitForSound(1000, 5000)
     const mark = client.wsMessages.length
-    const framesBefore = client.audio.frames
+    // The frame the client's track had reached when `tts-paused` arrived (-1: it never did).
+    const pausedAtFrame = client.waitFor('tts-paused', { from: mark, timeoutMs: 15_000 }).then(() => client.audio.frames, () => -1)
     await client.speak(concat(await synthesizeSpeech('Stop please I have another question about something else entirely.', 48_000), silence(1200, 48_000)))
     await client.waitFor(m => m.type === 'tts-complete', { from: mark, timeoutMs: 30_000 })
+    const pausedAt = await pausedAtFrame
     return {
       client,
       outcome: {
         after: client.wsMessages.slice(mark).map(m => m.type).filter(type => type !== 'metrics' && type !== 'llm-chunk'),
-        // Between the pause and the new answer the client's track carried silence.
-        quiet: client.audio.peaks.slice(framesBefore + 40, framesBefore + 100),
+        // From 250 ms after the pause reached the client (its jitter buffer drained) to 600 ms, while the
+        // user still spoke, the client's track carried silence.
+        quiet: pausedAt < 0 ? [] : client.audio.peaks.slice(pausedAt + 25, pausedAt + 60),
         history: app.llmrtcSessions.get(client.sessionId)?.history.messages ?? []
       }
     }
   })
   t.same(after.slice(0, 3), ['tts-paused', 'tts-cancelled', 'speech-start'], 'paused at the onset, then cancelled by the words')
   t.same(after.slice(3), ['speech-end', 'transcript', 'tts-start', 'llm', 'tts-complete'], 'then the new turn')
-  t.ok(quiet.length > 0 && quiet.every(peak => peak < 1000), 'the track went silent while the user spoke')
+  t.ok(quiet.length === 35 && quiet.every(peak => peak < 1000), 'the track went silent while the user spoke')
   t.equal(history.length, 4)
   t.ok((history[1]?.content.length ?? Infinity) < LONG_ANSWER.length, 'only what was heard of the interrupted answer')
   t.equal(history[2]?.content, 'stop please I have another question')
