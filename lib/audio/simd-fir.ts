@@ -3,9 +3,8 @@
  * is converted 48 k → 16 k, 100 frames a second per session, and every answer 16/24 k → 48 k (one FIR
  * per polyphase branch). The JavaScript loop does one multiply-add per tap (~13-25 µs per 10 ms frame
  * 48 k → 16 k); this kernel does four per instruction (~4.5 µs with its copies in and out). No toolchain
- * builds it: the module is one small function,
- * assembled below from its opcodes at load, and WebAssembly.validate() decides whether it is used (it
- * needs SIMD: Node ≥ 16.4).
+ * builds it: the module is one small function, assembled below from its opcodes at load, and
+ * WebAssembly.validate() decides whether it is used (it needs SIMD: Node ≥ 16.4).
  *
  *   fir(input, coefficients, groups, outputs, stride, output)   pointers and stride in bytes
  *     for o in 0 until outputs:
