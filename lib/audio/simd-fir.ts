@@ -154,8 +154,9 @@ export function createSimdFir (coefficients: Float64Array, stride: number): Simd
         const count = Math.min(BLOCK, outputs - done)
         const from = start + done * stride
         // Every tap the block reads; the padding taps beyond the filter weigh zero, so read what exists.
+        // Copied by index, not through a subarray view: no allocation per frame.
         const to = Math.min(from + (count - 1) * stride + padded, history.length)
-        floats.set(history.subarray(from, to), inputAt / 4)
+        for (let i = from, f = inputAt / 4; i < to; i++, f++) floats[f] = history[i] as number
         k.fir(inputAt, coefficientsAt, groups, count, stride * 4, outputAt)
         for (let i = 0, o = at + done * step; i < count; i++, o += step) {
           const acc = floats[outputAt / 4 + i] as number
