@@ -94,8 +94,11 @@ t.test('a real interruption silences the answer at once and a new turn follows',
     await client.speak(concat(await synthesizeSpeech('Stop please I have another question about something else entirely.', 48_000), silence(1200, 48_000)))
     await client.waitFor(m => m.type === 'tts-complete', { from: mark, timeoutMs: 30_000 })
     const pausedAt = await pausedAtFrame
+    const types = client.wsMessages.slice(mark).map(m => m.type)
     return {
       client,
+      // The words are continuous: an answer that resumed before the cancel means the server heard a gap.
+      heardGap: types.includes('tts-resumed') && types.indexOf('tts-resumed') < types.indexOf('tts-cancelled'),
       outcome: {
         after: client.wsMessages.slice(mark).map(m => m.type).filter(type => type !== 'metrics' && type !== 'llm-chunk'),
         // From 250 ms after the pause reached the client (its jitter buffer drained) to 600 ms, while the
