@@ -58,6 +58,8 @@ export interface DuringMeasure {
   newTurn: boolean
   /** Segment onset (first frame sent) → the client's audio goes silent (2 frames below the threshold). */
   onsetToSilentMs?: number
+  /** Of which: segment onset → the server VAD's `speech-start` event (the uplink's and the VAD's share). */
+  onsetToVadMs?: number
   /** Of which: the server's `tts-paused`/`tts-cancelled` arriving → silent at the client (the downlink's share). */
   messageToSilentMs?: number
   expectedMs: number
@@ -159,15 +161,17 @@ function measureDuring (run: ItemRun, messages: Message[], rx: RxFrame[], vad: V
     }
   }
   const stop = after.find(m => m.type === 'tts-paused' || m.type === 'tts-cancelled')
+  const vadOnset = vad.find(e => e.type === 'speech-start' && e.at >= segStart - 50 && e.at <= segEnd + 400)
   const whole = heardMs >= expectedMs - WHOLE_ANSWER_SLACK_MS
   return {
-    vadOnset: vad.some(e => e.type === 'speech-start' && e.at >= segStart - 50 && e.at <= segEnd + 400),
+    vadOnset: vadOnset !== undefined,
     vadConfirmed: vad.some(e => e.type === 'speech-confirmed' && e.at >= segStart - 50 && e.at <= segEnd + 600),
     paused: after.some(m => m.type === 'tts-paused'),
     resumed: after.some(m => m.type === 'tts-resumed'),
     cancelled: after.some(m => m.type === 'tts-cancelled'),
     newTurn: after.some(m => m.type === 'speech-start' || m.type === 'transcript'),
     ...(silentAt !== undefined ? { onsetToSilentMs: silentAt - segStart } : {}),
+    ...(vadOnset !== undefined ? { onsetToVadMs: vadOnset.at - segStart } : {}),
     ...(silentAt !== undefined && stop !== undefined ? { messageToSilentMs: silentAt - stop.at } : {}),
     expectedMs,
     heardMs,

@@ -31,8 +31,8 @@ export function turnTable (items: ItemMeasure[]): string[] {
 
 export function duringTable (items: ItemMeasure[]): string[] {
   const lines = [
-    '| category | items | server VAD onset (`speech-start` event) / confirmed | `tts-paused` / `tts-resumed` (items) | false barge-ins: `tts-cancelled` / new turn | user onset → assistant silent at the client p50 / p95 (ms; n) | … of which `tts-paused`/`tts-cancelled` arrival → silent p50 (ms) | audio lost p50 / max (ms) | longest gap in the answer p50 / max (ms) | whole answer heard |',
-    '|---|---|---|---|---|---|---|---|---|---|'
+    '| category | items | server VAD onset (`speech-start` event) / confirmed | `tts-paused` / `tts-resumed` (items) | false barge-ins: `tts-cancelled` / new turn | user onset → assistant silent at the client p50 / p95 (ms; n) | … of which user onset → server VAD onset p50 (ms) | … of which `tts-paused`/`tts-cancelled` arrival → silent p50 (ms) | audio lost p50 / max (ms) | longest gap in the answer p50 / max (ms) | whole answer heard |',
+    '|---|---|---|---|---|---|---|---|---|---|---|'
   ]
   for (const category of DURING_ANSWER_CATEGORIES) {
     const list = items.filter(m => m.category === category)
@@ -44,7 +44,7 @@ export function duringTable (items: ItemMeasure[]): string[] {
     lines.push(`| ${category} | ${list.length} | ${d.filter(x => x.vadOnset).length} / ${d.filter(x => x.vadConfirmed).length} | ` +
       `${d.filter(x => x.paused).length} / ${d.filter(x => x.resumed).length} | ` +
       `${interruption ? `(expected) ${d.filter(x => x.cancelled).length} / ${d.filter(x => x.newTurn).length}` : `${d.filter(x => x.cancelled).length} / ${d.filter(x => x.newTurn).length}`} | ` +
-      `${p50p95(silent)} (${silent.length}/${d.length}) | ${fmt(percentile(defined(d.map(x => x.messageToSilentMs)), 50))} | ` +
+      `${p50p95(silent)} (${silent.length}/${d.length}) | ${fmt(percentile(defined(d.map(x => x.onsetToVadMs)), 50))} | ${fmt(percentile(defined(d.map(x => x.messageToSilentMs)), 50))} | ` +
       `${interruption ? '–' : `${fmt(percentile(d.map(x => x.lostMs), 50))} / ${fmt(Math.max(...d.map(x => x.lostMs)))}`} | ` +
       `${interruption ? '–' : gapText} | ${interruption ? '–' : `${d.filter(x => x.whole).length}/${d.length}`} |`)
   }

@@ -4,7 +4,8 @@
  * the user talks over it, and the answer audio lost on the way.
  *
  * Run: `npx tsx bench/turn-taking.ts [--baseline] [--delays stt=300,llm=400,tts=150] [--items N] [--json out.json]`
- * (42 items, about 7 minutes; prints markdown; `--only cough,backchannel` keeps some categories). `--baseline` passes the options that reproduce the
+ * (42 items, about 7 minutes; prints markdown; `--only cough,backchannel` keeps some categories, `--repeat N` says
+ * each item N times, as `id`, `id#2`, …; `--onset-threshold P` sets `interruption.onsetThreshold`). `--baseline` passes the options that reproduce the
  * behaviour before turn-taking (`interruption: { mode: 'confirm', minWords: 0 }, turnDetection: false,
  * preemptive: false`: a fixed 550 ms end-of-speech wait, cancel on 250 ms of confirmed speech); without
  * it the server gets no turn-taking options (its defaults).
@@ -33,7 +34,7 @@ const isolated = isolateNetwork()
 guard(10 * 60_000)
 
 const { values: args } = parseArgs({
-  options: { baseline: { type: 'boolean', default: false }, delays: { type: 'string' }, items: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' } }
+  options: { baseline: { type: 'boolean', default: false }, delays: { type: 'string' }, items: { type: 'string' }, only: { type: 'string' }, repeat: { type: 'string', default: '1' }, 'onset-threshold': { type: 'string' }, json: { type: 'string' } }
 })
 const delays: Delays = { sttMs: 0, llmMs: 0, ttsMs: 0 }
 for (const pair of (args.delays ?? '').split(',').filter(p => p !== '')) {
@@ -50,12 +51,17 @@ const ANSWER_TIMEOUT_MS = 15_000
 const WARM_UP_TEXT = 'Hello, can you hear me?'
 const WARM_UP: Item = { id: 'warm-up', category: 'complete', parts: [{ text: WARM_UP_TEXT, pauseBeforeMs: 0, source: { say: WARM_UP_TEXT } }], answer: 'Yes, I can hear you.', audio: [await synthesizeSpeech(WARM_UP_TEXT, SAMPLE_RATE_HZ)] }
 const only = args.only?.split(',') as Category[] | undefined
-const items = await loadCorpus(args.items !== undefined ? Number(args.items) : undefined, only)
+const repeat = Number(args.repeat)
+if (!Number.isInteger(repeat) || repeat < 1) throw new TypeError(`--repeat: expected a positive integer, instead got ${args.repeat}`)
+const corpus = await loadCorpus(args.items !== undefined ? Number(args.items) : undefined, only)
+const items = Array.from({ length: repeat }, (_, r) => corpus.map(item => r === 0 ? item : { ...item, id: `${item.id}#${r + 1}` })).flat()
 const script = new Script([...items, WARM_UP])
 const rec: Recording = { messages: [], rx: [], vad: [], sttCalls: script.sttCalls, llmCalls: script.llmCalls, ttsCalls: script.ttsCalls, audioWrites: [] }
 
 // The turn-taking options are being added: until the server knows them it ignores them.
 const turnTaking: Record<string, unknown> = args.baseline ? { interruption: { mode: 'confirm', minWords: 0 }, turnDetection: false, preemptive: false } : {}
+// `--onset-threshold 0.5`: speech over the answer starts (and pauses it) only at the VAD's activation threshold, as before 0.35 became the default.
+if (args['onset-threshold'] !== undefined) turnTaking.interruption = { ...(turnTaking.interruption as object | undefined), onsetThreshold: Number(args['onset-threshold']) }
 const serverErrors: string[] = []
 const server = new LLMRTCServer({
   env: false,
@@ -220,7 +226,8 @@ const mismatches = sttMismatches(items, measures, rec.sttCalls)
 for (const m of mismatches) process.stderr.write(`STT rule mismatch: ${m}\n`)
 
 const lagErrors = summary(rec.sttCalls.flatMap(c => c.lagErrorMs !== undefined ? [Math.abs(c.lagErrorMs)] : []))
-const mode = args.baseline ? '`--baseline` (interruption confirm/minWords 0, turnDetection false, preemptive false)' : 'server defaults (no turn-taking options passed)'
+const mode = (args.baseline ? '`--baseline` (interruption confirm/minWords 0, turnDetection false, preemptive false)' : 'server defaults (no turn-taking options passed)') +
+  (args['onset-threshold'] !== undefined ? `, \`interruption.onsetThreshold\` ${args['onset-threshold']}` : '')
 const out: string[] = [
   `Turn-taking, ${mode}; delays stt ${delays.sttMs} / llm ${delays.llmMs} / tts ${delays.ttsMs} ms. ` +
   `${runs.length} items (${categoriesOf(items)}) in ${((performance.now() - startedAt) / 1000).toFixed(0)} s. ` +

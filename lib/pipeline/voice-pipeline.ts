@@ -22,6 +22,11 @@ import { WebSocketAudioOutput } from './websocket-audio-output.js'
 
 export type PipelineState = 'listening' | 'user-speaking' | 'thinking' | 'speaking'
 
+/** Where the probability that starts speech is set: the session's speech detector (undefined: its own `activationThreshold`). */
+export interface OnsetControl {
+  setOnsetThreshold: (threshold: number | undefined) => void
+}
+
 export interface VoicePipelineOptions {
   sessionId: string
   providers: Providers
@@ -72,6 +77,7 @@ export class VoicePipeline {
   readonly #idle: UserIdleMonitor | undefined
   #trackOutput: AudioOutput | undefined
   #turn: Turn | undefined
+  #onset: OnsetControl | undefined
   #turns: Promise<void> = Promise.resolve()
   /** Turns and scheduled tasks queued or running. */
   #pending = 0
@@ -156,6 +162,16 @@ export class VoicePipeline {
   /** Where the end-of-speech wait of the current utterance is moved (the session's speech detector). */
   setEndpointControl (control: EndpointControl | undefined): void {
     this.#endpointing?.attach(control)
+  }
+
+  /**
+   * Where speech onset is made more eager while a turn runs (the session's speech detector): in `pause`
+   * mode the answer pauses on the first window at `interruption.onsetThreshold`.
+   */
+  setOnsetControl (control: OnsetControl | undefined): void {
+    this.#onset?.setOnsetThreshold(undefined)
+    this.#onset = control
+    this.#applyOnsetThreshold()
   }
 
   /** True while a turn (or a scheduled task) is running or queued. */
@@ -571,6 +587,7 @@ export class VoicePipeline {
       const carried = carry?.turn.userMessage
       if (carried !== undefined) this.#o.history.removeLast(carried)
       this.#turn = turn
+      this.#applyOnsetThreshold()
       let result: TurnResult | undefined
       try {
         result = await turn.run()
@@ -580,10 +597,16 @@ export class VoicePipeline {
         this.#o.log.error({ err }, 'turn crashed')
       } finally {
         if (this.#turn === turn) this.#turn = undefined
+        this.#applyOnsetThreshold()
         this.#afterTurn()
         done?.(result)
       }
     }, () => { done?.(undefined) })
+  }
+
+  #applyOnsetThreshold (): void {
+    const interruption = this.#settings.interruption
+    this.#onset?.setOnsetThreshold(this.#turn !== undefined && interruption.mode === 'pause' ? interruption.onsetThreshold : undefined)
   }
 
   /** A turn settled: a candidate interruption of it is the user's own turn now. */

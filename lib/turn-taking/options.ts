@@ -22,6 +22,13 @@ export interface InterruptionOptions {
   minWords?: number
   /** A pause that has not become an interruption after this long resumes the answer, in ms (default 2000). */
   resumeAfterMs?: number
+  /**
+   * In `pause` mode, while a turn runs, a VAD window at or above this speech probability (0-1, exclusive)
+   * starts speech, and so pauses the answer (default 0.35, the VAD's `deactivationThreshold`; never above
+   * its `activationThreshold`). The first words of an interruption often score 0.35-0.5 for a window or two
+   * before they pass 0.5, and a pause is undone at no cost; what confirms an interruption is unchanged.
+   */
+  onsetThreshold?: number
   /** Your own backchannel phrases, added to the built-in list of the language. */
   backchannels?: string[]
 }
@@ -51,6 +58,7 @@ export const DEFAULT_INTERRUPTION_OPTIONS: Readonly<ResolvedInterruptionOptions>
   minSpeechMs: 250,
   minWords: 1,
   resumeAfterMs: 2000,
+  onsetThreshold: 0.35,
   backchannels: []
 })
 
@@ -65,6 +73,9 @@ export function resolveInterruptionOptions (options: InterruptionOptions | undef
   integer(`${prefix}minSpeechMs`, resolved.minSpeechMs, 0, 10_000)
   integer(`${prefix}minWords`, resolved.minWords, 0, 100)
   integer(`${prefix}resumeAfterMs`, resolved.resumeAfterMs, 100, 60_000)
+  if (typeof resolved.onsetThreshold !== 'number' || !(resolved.onsetThreshold > 0 && resolved.onsetThreshold < 1)) {
+    invalidOption(`${prefix}onsetThreshold`, 'a number between 0 and 1 (exclusive)', resolved.onsetThreshold)
+  }
   if (!Array.isArray(resolved.backchannels) || !resolved.backchannels.every(p => typeof p === 'string')) {
     invalidOption(`${prefix}backchannels`, 'an array of strings', resolved.backchannels)
   }

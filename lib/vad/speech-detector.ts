@@ -119,6 +119,11 @@ export class SpeechDetector {
     this.#segmenter.setEndOfSpeechSilenceMs(ms)
   }
 
+  /** Lets speech start at a lower probability while set (see SpeechSegmenter.setOnsetThreshold). */
+  setOnsetThreshold (threshold: number | undefined): void {
+    this.#segmenter.setOnsetThreshold(threshold)
+  }
+
   /** Resolves once every complete window pushed so far has been scored and its events emitted. */
   async drain (): Promise<void> {
     while (this.#pumping !== undefined) await this.#pumping

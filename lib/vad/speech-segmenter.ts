@@ -1,4 +1,5 @@
 import { PcmBuffer } from '../audio/pcm-buffer.js'
+import { invalidOption } from '../config/invalid-option.js'
 import { resolveSegmenterOptions, type ResolvedSegmenterOptions, type SpeechSegmenterOptions } from './segmenter-options.js'
 import { SPEECH_SAMPLE_RATE_HZ, type SpeechEvent } from './speech-events.js'
 
@@ -24,6 +25,8 @@ const SAMPLES_PER_MS = SPEECH_SAMPLE_RATE_HZ / 1000
  *   learns the user's pause lengths.
  * - `setEndOfSpeechSilenceMs()` moves the end-of-speech wait of the current utterance (adaptive end of
  *   turn); each new utterance starts from `endOfSpeechSilenceMs`.
+ * - `setOnsetThreshold()` lets speech start at a lower probability than `activationThreshold` for as long
+ *   as it is set (while the assistant speaks, so that it pauses sooner); confirmation is unchanged.
  * - Emitted arrays are never overwritten: consumers may keep them without copying.
  */
 export class SpeechSegmenter {
@@ -32,6 +35,8 @@ export class SpeechSegmenter {
   readonly #minSpeech: number
   readonly #baseEndSilence: number
   #endSilence: number
+  /** The probability at which a window starts speech: `activationThreshold`, or a lower onset threshold while one is set. */
+  #activation: number
   #pushing = false
   readonly #maxSpeech: number
   /** Recent audio, for the pre-roll: a ring of `preSpeechPadMs`. */
@@ -53,6 +58,7 @@ export class SpeechSegmenter {
     this.#emit = emit
     this.#minSpeech = this.#options.minSpeechMs * SAMPLES_PER_MS
     this.#baseEndSilence = this.#endSilence = this.#options.endOfSpeechSilenceMs * SAMPLES_PER_MS
+    this.#activation = this.#options.activationThreshold
     this.#maxSpeech = this.#options.maxSpeechMs * SAMPLES_PER_MS
     this.#ring = new Int16Array(this.#options.preSpeechPadMs * SAMPLES_PER_MS)
   }
@@ -83,6 +89,21 @@ export class SpeechSegmenter {
     if (!this.#pushing) this.#endIfSilentEnough()
   }
 
+  /** The probability at which a window starts speech now. */
+  get onsetThreshold (): number {
+    return this.#activation
+  }
+
+  /**
+   * From the next window on, speech starts at `threshold` (0-1, exclusive) instead of
+   * `activationThreshold`, never above it; undefined goes back to `activationThreshold`. What confirms
+   * and ends speech is unchanged. Throws LLMRTC_ERR_OPTIONS_INVALID for a bad threshold.
+   */
+  setOnsetThreshold (threshold: number | undefined): void {
+    if (threshold !== undefined && !(threshold > 0 && threshold < 1)) invalidOption('onsetThreshold', 'a number between 0 and 1 (exclusive)', threshold)
+    this.#activation = Math.min(threshold ?? 1, this.#options.activationThreshold)
+  }
+
   /** Stream time in ms: the end of the last window pushed. */
   get positionMs (): number {
     return this.#position / SAMPLES_PER_MS
@@ -99,7 +120,7 @@ export class SpeechSegmenter {
     this.#pushing = true
     try {
       if (utterance === undefined) {
-        if (probability >= this.#options.activationThreshold) this.#start(window, start, end)
+        if (probability >= this.#activation) this.#start(window, start, end)
       } else {
         utterance.append(window)
         const speaking = probability >= this.#options.deactivationThreshold

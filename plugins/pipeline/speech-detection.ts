@@ -34,12 +34,15 @@ export function attachSpeechDetection (init: { fastify: FastifyInstance, session
   })
   // Adaptive end of turn moves this detector's end-of-speech wait.
   pipeline.setEndpointControl(detector)
+  // Speech over an answer starts at the interruption's lower onset threshold.
+  pipeline.setOnsetControl(detector)
   const suppressor = fastify.llmrtcVad.createNoiseSuppressor(signal)
   const push = (frame: AudioFrame): void => { detector.push(frame) }
   const unsubscribe = media.onAudio(suppressor === undefined ? push : (frame) => { suppressor.process(frame, push) })
   return () => {
     unsubscribe()
     pipeline.setEndpointControl(undefined)
+    pipeline.setOnsetControl(undefined)
     controller.abort()
   }
 }

@@ -154,6 +154,22 @@ t.test('in confirm mode the answer plays on until the words interrupt it', async
   t.same(h.types().slice(before), ['tts-cancelled', 'speech-start'])
 })
 
+t.test('while a turn runs in pause mode, the speech detector starts speech at interruption.onsetThreshold; otherwise at its own threshold', async t => {
+  for (const [interruption, expected] of [[{}, 0.35], [{ onsetThreshold: 0.2 }, 0.2], [{ mode: 'confirm' }, undefined], [{ mode: 'off' }, undefined]] as const) {
+    const h = harness(t, { stt: new ScriptedSTT(['hello']), llm: new ScriptedLLM([LONG_ANSWER]) }, { interruption })
+    const thresholds: Array<number | undefined> = []
+    h.pipeline.setOnsetControl({ setOnsetThreshold: (threshold) => { thresholds.push(threshold) } })
+    t.same(thresholds, [undefined], `${JSON.stringify(interruption)}: the detector's own threshold while listening`)
+    await answering(h)
+    t.equal(thresholds.at(-1), expected, `${JSON.stringify(interruption)}: while the answer runs`)
+    h.output.play()
+    await h.pipeline.idle()
+    t.equal(thresholds.at(-1), undefined, `${JSON.stringify(interruption)}: back to the detector's own once the turn ended`)
+    h.pipeline.setOnsetControl(undefined)
+    t.equal(thresholds.at(-1), undefined, 'a detached detector is left at its own threshold')
+  }
+})
+
 t.test('with interruptions off the user cannot interrupt, and what they say meanwhile is not heard', async t => {
   const stt = new ScriptedSTT(['hello'])
   const llm = new ScriptedLLM([LONG_ANSWER])

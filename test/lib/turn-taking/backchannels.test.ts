@@ -29,7 +29,10 @@ t.test('turn-taking options are validated with the name of the bad one', async t
   t.throws(() => resolveInterruptionOptions({ minWords: -1 }), { message: /interruption\.minWords/ })
   t.throws(() => resolveInterruptionOptions({ resumeAfterMs: 10 }), { message: /interruption\.resumeAfterMs/ })
   t.throws(() => resolveInterruptionOptions({ backchannels: ['ok', 3 as unknown as string] }), { message: /interruption\.backchannels/ })
-  t.same(resolveInterruptionOptions({ minWords: 2 }, undefined), { mode: 'pause', minSpeechMs: 250, minWords: 2, resumeAfterMs: 2000, backchannels: [] })
+  for (const onsetThreshold of [0, 1, Number.NaN, '0.3' as unknown as number]) {
+    t.throws(() => resolveInterruptionOptions({ onsetThreshold }), { message: /"interruption\.onsetThreshold": expected a number between 0 and 1 \(exclusive\)/ })
+  }
+  t.same(resolveInterruptionOptions({ minWords: 2 }, undefined), { mode: 'pause', minSpeechMs: 250, minWords: 2, resumeAfterMs: 2000, onsetThreshold: 0.35, backchannels: [] })
   t.equal(resolvePreemptiveOptions(false), false)
   t.throws(() => resolvePreemptiveOptions({ afterMs: 1.5 }), { message: /preemptive\.afterMs/ })
   t.equal(resolveUserIdleOptions(undefined), false)

@@ -42,6 +42,34 @@ t.test('speech starts on the first window at the activation threshold, with the 
   t.equal(start.preRoll.filter(v => v === 10).length, 4800 - 9 * WINDOW, 'the pad starts mid-window, sample-exact')
 })
 
+t.test('an onset threshold lets speech start lower while it is set, never above activationThreshold; confirmation is unchanged', async t => {
+  const events: Array<SpeechEvent & { window: number }> = []
+  let window = 0
+  const segmenter = new SpeechSegmenter(undefined, event => events.push({ ...event, window }))
+  const push = (probabilities: number[]): void => { for (const p of probabilities) { segmenter.push(windowOf(window), p); window++ } }
+  push(repeat(0.4, 3))
+  t.same(events, [], '0.4 starts nothing at the default activation threshold (0.5)')
+  segmenter.setOnsetThreshold(0.35)
+  t.equal(segmenter.onsetThreshold, 0.35)
+  push([0.4])
+  t.same(types(events), ['speech-start'], 'the same probability starts speech while the onset threshold is set')
+  t.equal(events[0]?.window, 3)
+  push(repeat(0.4, 7))
+  const confirmed = events.find(e => e.type === 'speech-audio')
+  t.equal(confirmed?.window, 10, 'confirmed on the 8th window at or above deactivationThreshold, as without it')
+  push(repeat(0, 20))
+  t.same(types(events), ['speech-start', 'speech-end'])
+  segmenter.setOnsetThreshold(undefined)
+  t.equal(segmenter.onsetThreshold, 0.5, 'undefined goes back to activationThreshold')
+  push(repeat(0.45, 3))
+  t.same(types(events), ['speech-start', 'speech-end'], 'and 0.45 starts nothing again')
+  segmenter.setOnsetThreshold(0.9)
+  t.equal(segmenter.onsetThreshold, 0.5, 'never above activationThreshold')
+  for (const bad of [0, 1, Number.NaN]) {
+    t.throws(() => { segmenter.setOnsetThreshold(bad) }, { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /"onsetThreshold": expected a number between 0 and 1 \(exclusive\)/ })
+  }
+})
+
 t.test('speech-audio flows only once minSpeechMs of speech is confirmed, starting with everything since the pre-roll', async t => {
   const events = run([...repeat(0, 20), ...repeat(0.9, 20), ...repeat(0, 20)])
   const audio = events.filter(e => e.type === 'speech-audio')
