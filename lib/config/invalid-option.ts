@@ -5,6 +5,11 @@ export function invalidOption (name: string, expected: string, actual: unknown):
   throw new LLMRTC_ERR_OPTIONS_INVALID(name, expected, describeValue(actual))
 }
 
+/** Throws LLMRTC_ERR_OPTIONS_INVALID unless `value` is a probability strictly between 0 and 1 (a VAD threshold). */
+export function assertProbability (name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !(value > 0 && value < 1)) invalidOption(name, 'a number between 0 and 1 (exclusive)', value)
+}
+
 /** A short description of a value for an error message. */
 export function describeValue (value: unknown): string {
   if (value === null) return 'null'

@@ -1,4 +1,4 @@
-import { invalidOption } from '../config/invalid-option.js'
+import { assertProbability, invalidOption } from '../config/invalid-option.js'
 
 /**
  * What happens when the user speaks while the assistant is answering.
@@ -26,7 +26,8 @@ export interface InterruptionOptions {
    * In `pause` mode, while a turn runs, a VAD window at or above this speech probability (0-1, exclusive)
    * starts speech, and so pauses the answer (default 0.35, the VAD's `deactivationThreshold`; never above
    * its `activationThreshold`). The first words of an interruption often score 0.35-0.5 for a window or two
-   * before they pass 0.5, and a pause is undone at no cost; what confirms an interruption is unchanged.
+   * before they pass 0.5, and a pause that was nothing only leaves a short gap; what confirms an interruption
+   * is unchanged. Without echo cancellation (the microphone hears the answer), 0.5 is safer.
    */
   onsetThreshold?: number
   /** Your own backchannel phrases, added to the built-in list of the language. */
@@ -73,9 +74,7 @@ export function resolveInterruptionOptions (options: InterruptionOptions | undef
   integer(`${prefix}minSpeechMs`, resolved.minSpeechMs, 0, 10_000)
   integer(`${prefix}minWords`, resolved.minWords, 0, 100)
   integer(`${prefix}resumeAfterMs`, resolved.resumeAfterMs, 100, 60_000)
-  if (typeof resolved.onsetThreshold !== 'number' || !(resolved.onsetThreshold > 0 && resolved.onsetThreshold < 1)) {
-    invalidOption(`${prefix}onsetThreshold`, 'a number between 0 and 1 (exclusive)', resolved.onsetThreshold)
-  }
+  assertProbability(`${prefix}onsetThreshold`, resolved.onsetThreshold)
   if (!Array.isArray(resolved.backchannels) || !resolved.backchannels.every(p => typeof p === 'string')) {
     invalidOption(`${prefix}backchannels`, 'an array of strings', resolved.backchannels)
   }

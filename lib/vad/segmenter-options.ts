@@ -1,4 +1,4 @@
-import { invalidOption } from '../config/invalid-option.js'
+import { assertProbability, invalidOption } from '../config/invalid-option.js'
 
 /** How speech is cut into utterances. Every field is optional; see `DEFAULT_SEGMENTER_OPTIONS`. */
 export interface SpeechSegmenterOptions {
@@ -52,10 +52,7 @@ export function resolveSegmenterOptions (
     const value = options?.[key]
     if (value !== undefined) resolved[key] = value
   }
-  for (const key of ['activationThreshold', 'deactivationThreshold'] as const) {
-    const value = resolved[key]
-    if (typeof value !== 'number' || !(value > 0 && value < 1)) invalidOption(prefix + key, 'a number between 0 and 1 (exclusive)', value)
-  }
+  for (const key of ['activationThreshold', 'deactivationThreshold'] as const) assertProbability(prefix + key, resolved[key])
   if (resolved.deactivationThreshold > resolved.activationThreshold) {
     invalidOption(prefix + 'deactivationThreshold', `a number <= activationThreshold (${resolved.activationThreshold})`, resolved.deactivationThreshold)
   }

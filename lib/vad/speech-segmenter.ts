@@ -1,5 +1,5 @@
 import { PcmBuffer } from '../audio/pcm-buffer.js'
-import { invalidOption } from '../config/invalid-option.js'
+import { assertProbability } from '../config/invalid-option.js'
 import { resolveSegmenterOptions, type ResolvedSegmenterOptions, type SpeechSegmenterOptions } from './segmenter-options.js'
 import { SPEECH_SAMPLE_RATE_HZ, type SpeechEvent } from './speech-events.js'
 
@@ -100,7 +100,7 @@ export class SpeechSegmenter {
    * and ends speech is unchanged. Throws LLMRTC_ERR_OPTIONS_INVALID for a bad threshold.
    */
   setOnsetThreshold (threshold: number | undefined): void {
-    if (threshold !== undefined && !(threshold > 0 && threshold < 1)) invalidOption('onsetThreshold', 'a number between 0 and 1 (exclusive)', threshold)
+    if (threshold !== undefined) assertProbability('onsetThreshold', threshold)
     this.#activation = Math.min(threshold ?? 1, this.#options.activationThreshold)
   }
 
