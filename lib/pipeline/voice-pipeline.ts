@@ -1,6 +1,6 @@
 import type { BackgroundMixer } from '../audio/background-mixer.js'
 import { encodeWav } from '../audio/wav.js'
-import type { Clock } from '../clock.js'
+import type { Clock, TimerHandle } from '../clock.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { Logger } from '../logger.js'
 import { publishBargeIn, publishTurnEnd } from '../observability/channels.js'
@@ -8,7 +8,7 @@ import type { ServerMessage } from '../protocol/server-messages.js'
 import type { ChatMessage, Providers, STTResult, VisionAttachment } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { AudioOutput } from '../transport/media-transport.js'
-import { InterruptionJudge } from '../turn-taking/interruption-judge.js'
+import { InterruptionJudge, LOUDNESS_HOLD_MS } from '../turn-taking/interruption-judge.js'
 import { Endpointing, type EndpointControl } from '../turn-taking/endpointing.js'
 import { PLAIN_TURN_TAKING, type TurnTakingSettings } from '../turn-taking/turn-taking-settings.js'
 import { UserIdleMonitor } from '../turn-taking/user-idle.js'
@@ -22,9 +22,12 @@ import { WebSocketAudioOutput } from './websocket-audio-output.js'
 
 export type PipelineState = 'listening' | 'user-speaking' | 'thinking' | 'speaking'
 
-/** Where the probability that starts speech is set: the session's speech detector (undefined: its own `activationThreshold`). */
+/** The session's speech detector, as far as the answer's pausing goes. */
 export interface OnsetControl {
+  /** The probability that starts speech (undefined: the detector's own `activationThreshold`). */
   setOnsetThreshold: (threshold: number | undefined) => void
+  /** Called on each loudness onset while set (undefined: not called). */
+  setLoudnessOnset: (listener: (() => void) | undefined) => void
 }
 
 export interface VoicePipelineOptions {
@@ -89,6 +92,9 @@ export class VoicePipeline {
   readonly #judge: InterruptionJudge
   /** The answer's audio was paused for a candidate and the client was told (`tts-paused`). */
   #pausedNotified = false
+  /** A loudness onset paused the answer: the VAD has LOUDNESS_HOLD_MS to start speech, else it plays on. */
+  #loudnessHold: TimerHandle | undefined
+  readonly #onLoudnessOnset = (): void => { this.#loudnessOnset() }
   /** Audio before the speech was confirmed: a streaming STT gets it once it is. */
   #preRoll: Int16Array | undefined
   #transcription: StreamingTranscription | undefined
@@ -166,12 +172,14 @@ export class VoicePipeline {
 
   /**
    * Where speech onset is made more eager while a turn runs (the session's speech detector): in `pause`
-   * mode the answer pauses on the first window at `interruption.onsetThreshold`.
+   * mode the answer pauses on the first window at `interruption.onsetThreshold`, or sooner on a loudness
+   * onset (`interruption.loudnessOnset`).
    */
   setOnsetControl (control: OnsetControl | undefined): void {
     this.#onset?.setOnsetThreshold(undefined)
+    this.#onset?.setLoudnessOnset(undefined)
     this.#onset = control
-    this.#applyOnsetThreshold()
+    this.#applyOnsetControl()
   }
 
   /** True while a turn (or a scheduled task) is running or queued. */
@@ -260,6 +268,7 @@ export class VoicePipeline {
 
   /** Cancels the running turn (client gone, session closing); the session stays usable. */
   cancelTurn (): void {
+    this.#endLoudnessHold()
     this.#preRoll = undefined
     this.#judge.drop()
     this.#turn?.cancel()
@@ -279,6 +288,7 @@ export class VoicePipeline {
   }
 
   #speechStarted (preRoll: Int16Array): void {
+    this.#endLoudnessHold()
     this.#speechStarts++
     this.#capturing = true
     this.#ignoring = false
@@ -587,7 +597,7 @@ export class VoicePipeline {
       const carried = carry?.turn.userMessage
       if (carried !== undefined) this.#o.history.removeLast(carried)
       this.#turn = turn
-      this.#applyOnsetThreshold()
+      this.#applyOnsetControl()
       let result: TurnResult | undefined
       try {
         result = await turn.run()
@@ -597,20 +607,44 @@ export class VoicePipeline {
         this.#o.log.error({ err }, 'turn crashed')
       } finally {
         if (this.#turn === turn) this.#turn = undefined
-        this.#applyOnsetThreshold()
+        this.#applyOnsetControl()
         this.#afterTurn()
         done?.(result)
       }
     }, () => { done?.(undefined) })
   }
 
-  #applyOnsetThreshold (): void {
+  #applyOnsetControl (): void {
     const interruption = this.#settings.interruption
-    this.#onset?.setOnsetThreshold(this.#turn !== undefined && interruption.mode === 'pause' ? interruption.onsetThreshold : undefined)
+    const pausing = this.#turn !== undefined && interruption.mode === 'pause'
+    this.#onset?.setOnsetThreshold(pausing ? interruption.onsetThreshold : undefined)
+    this.#onset?.setLoudnessOnset(pausing && interruption.loudnessOnset ? this.#onLoudnessOnset : undefined)
+  }
+
+  /** The microphone got loud over the playing answer: pause it now; unless the VAD starts speech in LOUDNESS_HOLD_MS, it plays on. */
+  #loudnessOnset (): void {
+    const turn = this.#turn
+    if (turn === undefined || !turn.speaking || turn.signal.aborted || this.#capturing || this.#loudnessHold !== undefined) return
+    this.#pauseAnswer()
+    this.#loudnessHold = this.#o.clock.setTimeout(() => {
+      this.#loudnessHold = undefined
+      if (!this.#capturing) this.#resumeAnswer()
+    }, LOUDNESS_HOLD_MS)
+  }
+
+  /** Whatever comes next decides the pause (speech started) or ends it (the turn settled). */
+  #endLoudnessHold (): void {
+    if (this.#loudnessHold === undefined) return
+    this.#o.clock.clearTimeout(this.#loudnessHold)
+    this.#loudnessHold = undefined
   }
 
   /** A turn settled: a candidate interruption of it is the user's own turn now. */
   #afterTurn (): void {
+    if (this.#loudnessHold !== undefined) {
+      this.#endLoudnessHold()
+      this.#endOrphanPause()
+    }
     this.#pausedNotified = false
     if (this.#judge.pending && this.#turn === undefined) {
       this.#judge.drop()

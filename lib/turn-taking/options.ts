@@ -30,6 +30,14 @@ export interface InterruptionOptions {
    * is unchanged. Without echo cancellation (the microphone hears the answer), 0.5 is safer.
    */
   onsetThreshold?: number
+  /**
+   * In `pause` mode, while the answer plays, a sudden rise in the microphone's loudness (12 dB over the
+   * background, at least -45 dBFS) pauses it at once, before the VAD has scored that audio (default
+   * true): a real interruption goes silent one or two VAD windows sooner. When the VAD does not start
+   * speech within LOUDNESS_HOLD_MS (a knock, a clatter), the answer plays on from where it paused. In a
+   * noisy room, or without echo cancellation, set it to false: the VAD alone then pauses the answer.
+   */
+  loudnessOnset?: boolean
   /** Your own backchannel phrases, added to the built-in list of the language. */
   backchannels?: string[]
 }
@@ -60,6 +68,7 @@ export const DEFAULT_INTERRUPTION_OPTIONS: Readonly<ResolvedInterruptionOptions>
   minWords: 1,
   resumeAfterMs: 2000,
   onsetThreshold: 0.35,
+  loudnessOnset: true,
   backchannels: []
 })
 
@@ -75,6 +84,7 @@ export function resolveInterruptionOptions (options: InterruptionOptions | undef
   integer(`${prefix}minWords`, resolved.minWords, 0, 100)
   integer(`${prefix}resumeAfterMs`, resolved.resumeAfterMs, 100, 60_000)
   assertProbability(`${prefix}onsetThreshold`, resolved.onsetThreshold)
+  if (typeof resolved.loudnessOnset !== 'boolean') invalidOption(`${prefix}loudnessOnset`, 'a boolean', resolved.loudnessOnset)
   if (!Array.isArray(resolved.backchannels) || !resolved.backchannels.every(p => typeof p === 'string')) {
     invalidOption(`${prefix}backchannels`, 'an array of strings', resolved.backchannels)
   }

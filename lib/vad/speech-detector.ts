@@ -3,6 +3,7 @@ import { downmix } from '../audio/downmix.js'
 import { PcmBuffer } from '../audio/pcm-buffer.js'
 import { Resampler } from '../audio/resampler.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
+import { LoudnessOnset } from './loudness-onset.js'
 import { SILERO_WINDOW_SAMPLES, type SileroVad, type SileroVadState } from './silero-vad.js'
 import type { SpeechSegmenterOptions } from './segmenter-options.js'
 import { SpeechSegmenter } from './speech-segmenter.js'
@@ -46,6 +47,8 @@ export class SpeechDetector {
   #read = 0
   #mono = new Int16Array(960)
   #resampler: Resampler | undefined
+  readonly #loudness = new LoudnessOnset()
+  #onLoudnessOnset: (() => void) | undefined
   #pumping: Promise<void> | undefined
   #backlogReported = false
   #maxBacklogMs = 0
@@ -101,6 +104,7 @@ export class SpeechDetector {
       if (this.#resampler?.inputRateHz !== sampleRateHz) this.#resampler = new Resampler(sampleRateHz, SPEECH_SAMPLE_RATE_HZ)
       mono = this.#resampler.process(mono)
     }
+    if (this.#loudness.push(mono)) this.#loudnessOnset()
     this.#queue.append(mono)
     this.#checkBacklog()
     if (this.#pumping === undefined && this.#queue.length - this.#read >= SILERO_WINDOW_SAMPLES) {
@@ -122,6 +126,14 @@ export class SpeechDetector {
   /** Lets speech start at a lower probability while set (see SpeechSegmenter.setOnsetThreshold). */
   setOnsetThreshold (threshold: number | undefined): void {
     this.#segmenter.setOnsetThreshold(threshold)
+  }
+
+  /**
+   * While set, `listener` is called on each loudness onset (see LoudnessOnset): a frame much louder than
+   * the background, as it arrives, before the VAD has scored it. Undefined stops it.
+   */
+  setLoudnessOnset (listener: (() => void) | undefined): void {
+    this.#onLoudnessOnset = listener
   }
 
   /** Resolves once every complete window pushed so far has been scored and its events emitted. */
@@ -161,6 +173,16 @@ export class SpeechDetector {
       this.#windows++
       this.#segmenter.push(this.#window, probability)
       this.#checkBacklog()
+    }
+  }
+
+  #loudnessOnset (): void {
+    const listener = this.#onLoudnessOnset
+    if (listener === undefined || this.#segmenter.inSpeech) return
+    try {
+      listener()
+    } catch (error) {
+      this.#options.onError(error as Error)
     }
   }
 

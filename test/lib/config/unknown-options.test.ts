@@ -19,7 +19,7 @@ t.test('an unknown key of a nested option object is refused, named with its path
     [{ redis: { url: 'redis://x', prefix: 'a:' } }, 'Unknown llmrtc option "redis.prefix": expected one of url, keyPrefix'],
     [{ providers: { lm: {} } }, 'Unknown llmrtc option "providers.lm": did you mean "providers.llm"? expected one of llm, stt, tts'],
     [{ greeting: { instruction: 'hi' } }, 'Unknown llmrtc option "greeting.instruction": did you mean "greeting.instructions"? expected one of instructions'],
-    [{ interruption: { mode: 'pause', minWord: 2 } }, 'Unknown llmrtc option "interruption.minWord": did you mean "interruption.minWords"? expected one of mode, minSpeechMs, minWords, resumeAfterMs, onsetThreshold, backchannels'],
+    [{ interruption: { mode: 'pause', minWord: 2 } }, 'Unknown llmrtc option "interruption.minWord": did you mean "interruption.minWords"? expected one of mode, minSpeechMs, minWords, resumeAfterMs, onsetThreshold, loudnessOnset, backchannels'],
     [{ preemptive: { after: 100 } }, 'Unknown llmrtc option "preemptive.after": expected one of afterMs'],
     [{ userIdle: { afterMs: 5000, prompt: 'x' } }, /"userIdle.prompt": did you mean "userIdle.prompts"\?/],
     [{ turnDetection: { minEndpoint: 100 } }, /"turnDetection.minEndpoint": did you mean "turnDetection.minEndpointMs"\?/],

@@ -3,6 +3,7 @@ import { HookRegistry } from '../../../lib/hooks/hook-registry.js'
 import { silentLogger } from '../../../lib/logger.js'
 import { subscribeChannel, type SpeculationEvent } from '../../../lib/observability/channels.js'
 import { VoicePipeline } from '../../../lib/pipeline/voice-pipeline.js'
+import { LOUDNESS_HOLD_MS } from '../../../lib/turn-taking/interruption-judge.js'
 import type { LLMProvider, STTProvider } from '../../../lib/providers/types.js'
 import { HeuristicTurnDetector } from '../../../lib/turn-detection/heuristic-turn-detector.js'
 import { resolveTurnTaking, type TurnTakingOptions } from '../../../lib/turn-taking/resolve-turn-taking.js'
@@ -154,20 +155,92 @@ t.test('in confirm mode the answer plays on until the words interrupt it', async
   t.same(h.types().slice(before), ['tts-cancelled', 'speech-start'])
 })
 
-t.test('while a turn runs in pause mode, the speech detector starts speech at interruption.onsetThreshold; otherwise at its own threshold', async t => {
-  for (const [interruption, expected] of [[{}, 0.35], [{ onsetThreshold: 0.2 }, 0.2], [{ mode: 'confirm' }, undefined], [{ mode: 'off' }, undefined]] as const) {
+t.test('while a turn runs in pause mode, the speech detector starts speech at interruption.onsetThreshold and reports loudness onsets; otherwise neither', async t => {
+  for (const [interruption, expected, loudness] of [[{}, 0.35, true], [{ onsetThreshold: 0.2 }, 0.2, true], [{ loudnessOnset: false }, 0.35, false], [{ mode: 'confirm' }, undefined, false], [{ mode: 'off' }, undefined, false]] as const) {
     const h = harness(t, { stt: new ScriptedSTT(['hello']), llm: new ScriptedLLM([LONG_ANSWER]) }, { interruption })
     const thresholds: Array<number | undefined> = []
-    h.pipeline.setOnsetControl({ setOnsetThreshold: (threshold) => { thresholds.push(threshold) } })
+    const listeners: boolean[] = []
+    h.pipeline.setOnsetControl({ setOnsetThreshold: (threshold) => { thresholds.push(threshold) }, setLoudnessOnset: (listener) => { listeners.push(listener !== undefined) } })
     t.same(thresholds, [undefined], `${JSON.stringify(interruption)}: the detector's own threshold while listening`)
+    t.same(listeners, [false], `${JSON.stringify(interruption)}: no loudness onsets while listening`)
     await answering(h)
     t.equal(thresholds.at(-1), expected, `${JSON.stringify(interruption)}: while the answer runs`)
+    t.equal(listeners.at(-1), loudness, `${JSON.stringify(interruption)}: loudness onsets while the answer runs`)
     h.output.play()
     await h.pipeline.idle()
     t.equal(thresholds.at(-1), undefined, `${JSON.stringify(interruption)}: back to the detector's own once the turn ended`)
+    t.equal(listeners.at(-1), false, `${JSON.stringify(interruption)}: no loudness onsets once the turn ended`)
     h.pipeline.setOnsetControl(undefined)
     t.equal(thresholds.at(-1), undefined, 'a detached detector is left at its own threshold')
+    t.equal(listeners.at(-1), false, 'and reports no loudness onsets')
   }
+})
+
+/** Attaches a fake detector; returns what fires its loudness onset (false when the pipeline does not listen now). */
+function loudnessControl (h: Harness): () => boolean {
+  let listener: (() => void) | undefined
+  h.pipeline.setOnsetControl({ setOnsetThreshold: () => {}, setLoudnessOnset: (l) => { listener = l } })
+  return () => {
+    if (listener === undefined) return false
+    listener()
+    return true
+  }
+}
+
+t.test('a loudness onset over the answer pauses it at once; when the VAD starts no speech within LOUDNESS_HOLD_MS, it plays on from there', async t => {
+  const h = harness(t, { stt: new ScriptedSTT(['hello']), llm: new ScriptedLLM([LONG_ANSWER]) })
+  const loud = loudnessControl(h)
+  await answering(h)
+  const before = h.messages.length
+  t.ok(loud(), 'the pipeline listens while the answer plays')
+  t.equal(h.output.paused, true, 'paused before the VAD said anything')
+  t.same(h.types().slice(before), ['tts-paused'])
+  const playedAtPause = h.output.playedMs
+  h.output.play(100)
+  t.equal(h.output.playedMs, playedAtPause, 'nothing plays while paused')
+  loud()
+  h.clock.advance(LOUDNESS_HOLD_MS - 1)
+  t.equal(h.output.paused, true, 'held, and a second onset does not extend or repeat the pause')
+  h.clock.advance(1)
+  t.equal(h.output.paused, false, 'a knock: the answer plays on')
+  t.same(h.types().slice(before), ['tts-paused', 'tts-resumed'])
+  h.output.play()
+  await h.pipeline.idle()
+  t.same(h.types().slice(before), ['tts-paused', 'tts-resumed', 'tts-complete'], 'no turn, no cancel')
+  t.same(h.history.messages.map(m => m.content), ['hello', LONG_ANSWER.join('')], 'the whole answer was heard')
+})
+
+t.test('a loudness onset that the VAD then starts as speech stays paused until the speech is judged: words cancel the answer', async t => {
+  const stt = new ScriptedSTT(['hello', 'wait stop please'])
+  const h = harness(t, { stt, llm: new ScriptedLLM([LONG_ANSWER, ['Sure.']]) })
+  const loud = loudnessControl(h)
+  await answering(h)
+  const before = h.messages.length
+  loud()
+  h.clock.advance(60)
+  h.pipeline.onSpeechEvent({ type: 'speech-start', atMs: 0, preRoll: speech(100) })
+  t.ok(loud() && h.output.paused, 'onsets during the speech change nothing')
+  h.clock.advance(LOUDNESS_HOLD_MS)
+  t.equal(h.output.paused, true, 'the hold no longer resumes it: the VAD heard speech')
+  h.pipeline.onSpeechEvent({ type: 'speech-audio', samples: speech(300) })
+  h.pipeline.onSpeechEvent({ type: 'speech-pause', atMs: 0, silenceMs: 96, utterance: speech(400) })
+  await until(() => h.types().slice(before).includes('speech-start'), 'the interruption is committed')
+  t.same(h.types().slice(before), ['tts-paused', 'tts-cancelled', 'speech-start'], 'paused once, never resumed, then cancelled')
+})
+
+t.test('a loudness onset before the answer makes a sound pauses nothing', async t => {
+  const llm = new ScriptedLLM(['hang'])
+  const h = harness(t, { stt: new ScriptedSTT(['hello']), llm })
+  const loud = loudnessControl(h)
+  utterance(h.pipeline)
+  await until(() => llm.requests.length === 1, 'the turn is thinking')
+  t.ok(loud(), 'the pipeline listens while the turn runs')
+  t.equal(h.output.paused, false, 'nothing to pause yet')
+  h.clock.advance(LOUDNESS_HOLD_MS)
+  h.pipeline.cancelTurn()
+  await h.pipeline.idle()
+  t.notOk(h.types().includes('tts-paused'))
+  t.notOk(loud(), 'nor once the turn ended')
 })
 
 t.test('with interruptions off the user cannot interrupt, and what they say meanwhile is not heard', async t => {

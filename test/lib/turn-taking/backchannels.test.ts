@@ -32,7 +32,8 @@ t.test('turn-taking options are validated with the name of the bad one', async t
   for (const onsetThreshold of [0, 1, Number.NaN, '0.3' as unknown as number]) {
     t.throws(() => resolveInterruptionOptions({ onsetThreshold }), { message: /"interruption\.onsetThreshold": expected a number between 0 and 1 \(exclusive\)/ })
   }
-  t.same(resolveInterruptionOptions({ minWords: 2 }, undefined), { mode: 'pause', minSpeechMs: 250, minWords: 2, resumeAfterMs: 2000, onsetThreshold: 0.35, backchannels: [] })
+  t.throws(() => resolveInterruptionOptions({ loudnessOnset: 'yes' as unknown as boolean }), { code: 'LLMRTC_ERR_OPTIONS_INVALID', message: /"interruption\.loudnessOnset": expected a boolean/ })
+  t.same(resolveInterruptionOptions({ minWords: 2 }, undefined), { mode: 'pause', minSpeechMs: 250, minWords: 2, resumeAfterMs: 2000, onsetThreshold: 0.35, loudnessOnset: true, backchannels: [] })
   t.equal(resolvePreemptiveOptions(false), false)
   t.throws(() => resolvePreemptiveOptions({ afterMs: 1.5 }), { message: /preemptive\.afterMs/ })
   t.equal(resolveUserIdleOptions(undefined), false)

@@ -140,6 +140,34 @@ t.test('audio pushed faster than the VAD runs is queued, reported once, and not 
   t.equal(detector.backlogMs < 32, true, 'all complete windows were processed')
 })
 
+t.test('while a loudness listener is set, a loud onset reaches it as its frame arrives, before speech-start, and none during the speech', async t => {
+  const phrase = await synthesizeSpeech(PHRASE, 48000)
+  const log: string[] = []
+  const detector = new SpeechDetector(vad, { onEvent: e => { if (e.type === 'speech-start' || e.type === 'speech-end') log.push(e.type) }, onError: e => { t.error(e) } })
+  const stream = concat(silence(500, 48000), phrase, silence(1200, 48000), phrase, silence(1200, 48000))
+  let frame = 0
+  for (const f of frames10ms(stream, 48000)) {
+    // Set for the first phrase and its speech, unset for the second.
+    if (frame === 0) detector.setLoudnessOnset(() => { log.push('loud') })
+    if (frame === 50 + Math.floor(phrase.length / 480) + 100) detector.setLoudnessOnset(undefined)
+    detector.push(f)
+    await detector.drain()
+    frame++
+  }
+  await detector.flush()
+  t.same(log, ['loud', 'speech-start', 'speech-end', 'speech-start', 'speech-end'])
+})
+
+t.test('a loudness listener that throws is reported and the detector goes on', async t => {
+  const errors: Error[] = []
+  const detector = new SpeechDetector(vad, { onEvent: () => {}, onError: e => errors.push(e) })
+  detector.setLoudnessOnset(() => { throw new TypeError('listener bug') })
+  for (const f of frames10ms(concat(silence(100), noise(100, 16000, 3000)), 16000)) detector.push(f)
+  await detector.flush()
+  t.equal(errors.length, 1)
+  t.equal(errors[0]?.message, 'listener bug')
+})
+
 t.test('a listener that throws is reported and the detector goes on; close stops events', async t => {
   const speech = await synthesizeSpeech(PHRASE, 16000)
   const { events, errors } = await detect(concat(speech, silence(1000)), 16000, 1, {
