@@ -1,6 +1,6 @@
 import type { BackgroundMixer } from '../audio/background-mixer.js'
 import { encodeWav } from '../audio/wav.js'
-import type { Clock, TimerHandle } from '../clock.js'
+import type { Clock } from '../clock.js'
 import type { HookRegistry } from '../hooks/hook-registry.js'
 import type { Logger } from '../logger.js'
 import { publishBargeIn, publishTurnEnd } from '../observability/channels.js'
@@ -8,10 +8,11 @@ import type { ServerMessage } from '../protocol/server-messages.js'
 import type { ChatMessage, Providers, STTResult, VisionAttachment } from '../providers/types.js'
 import type { ConversationHistory } from '../sessions/conversation-history.js'
 import type { AudioOutput } from '../transport/media-transport.js'
-import { InterruptionJudge, LOUDNESS_HOLD_MS } from '../turn-taking/interruption-judge.js'
+import { InterruptionJudge } from '../turn-taking/interruption-judge.js'
 import { Endpointing, type EndpointControl } from '../turn-taking/endpointing.js'
 import { PLAIN_TURN_TAKING, type TurnTakingSettings } from '../turn-taking/turn-taking-settings.js'
 import { UserIdleMonitor } from '../turn-taking/user-idle.js'
+import type { LoudnessListener } from '../vad/loudness-onset.js'
 import { SPEECH_SAMPLE_RATE_HZ, type SpeechEvent } from '../vad/speech-events.js'
 import { Preemption } from './preemption.js'
 import { raceSignal } from '../streams/race-signal.js'
@@ -26,8 +27,8 @@ export type PipelineState = 'listening' | 'user-speaking' | 'thinking' | 'speaki
 export interface OnsetControl {
   /** The probability that starts speech (undefined: the detector's own `activationThreshold`). */
   setOnsetThreshold: (threshold: number | undefined) => void
-  /** Called on each loudness onset while set (undefined: not called). */
-  setLoudnessOnset: (listener: (() => void) | undefined) => void
+  /** Hears of loudness onsets, and of their lapse, while set (undefined: nothing is heard). */
+  setLoudnessOnset: (listener: LoudnessListener | undefined) => void
 }
 
 export interface VoicePipelineOptions {
@@ -92,9 +93,9 @@ export class VoicePipeline {
   readonly #judge: InterruptionJudge
   /** The answer's audio was paused for a candidate and the client was told (`tts-paused`). */
   #pausedNotified = false
-  /** A loudness onset paused the answer: the VAD has LOUDNESS_HOLD_MS to start speech, else it plays on. */
-  #loudnessHold: TimerHandle | undefined
-  readonly #onLoudnessOnset = (): void => { this.#loudnessOnset() }
+  /** A loudness onset paused the answer, and the VAD has not started speech since. */
+  #loudnessPaused = false
+  readonly #loudness: LoudnessListener = { onset: () => { this.#loudnessOnset() }, lapsed: () => { this.#loudnessLapsed() } }
   /** Audio before the speech was confirmed: a streaming STT gets it once it is. */
   #preRoll: Int16Array | undefined
   #transcription: StreamingTranscription | undefined
@@ -268,7 +269,7 @@ export class VoicePipeline {
 
   /** Cancels the running turn (client gone, session closing); the session stays usable. */
   cancelTurn (): void {
-    this.#endLoudnessHold()
+    this.#loudnessPaused = false
     this.#preRoll = undefined
     this.#judge.drop()
     this.#turn?.cancel()
@@ -288,7 +289,7 @@ export class VoicePipeline {
   }
 
   #speechStarted (preRoll: Int16Array): void {
-    this.#endLoudnessHold()
+    this.#loudnessPaused = false
     this.#speechStarts++
     this.#capturing = true
     this.#ignoring = false
@@ -618,31 +619,28 @@ export class VoicePipeline {
     const interruption = this.#settings.interruption
     const pausing = this.#turn !== undefined && interruption.mode === 'pause'
     this.#onset?.setOnsetThreshold(pausing ? interruption.onsetThreshold : undefined)
-    this.#onset?.setLoudnessOnset(pausing && interruption.loudnessOnset ? this.#onLoudnessOnset : undefined)
+    this.#onset?.setLoudnessOnset(pausing && interruption.loudnessOnset ? this.#loudness : undefined)
   }
 
-  /** The microphone got loud over the playing answer: pause it now; unless the VAD starts speech in LOUDNESS_HOLD_MS, it plays on. */
+  /** The microphone got loud over the playing answer: pause it now, before the VAD can tell whether it is speech. */
   #loudnessOnset (): void {
     const turn = this.#turn
-    if (turn === undefined || !turn.speaking || turn.signal.aborted || this.#capturing || this.#loudnessHold !== undefined) return
+    if (turn === undefined || !turn.speaking || turn.signal.aborted || this.#capturing) return
+    this.#loudnessPaused = true
     this.#pauseAnswer()
-    this.#loudnessHold = this.#o.clock.setTimeout(() => {
-      this.#loudnessHold = undefined
-      if (!this.#capturing) this.#resumeAnswer()
-    }, LOUDNESS_HOLD_MS)
   }
 
-  /** Whatever comes next decides the pause (speech started) or ends it (the turn settled). */
-  #endLoudnessHold (): void {
-    if (this.#loudnessHold === undefined) return
-    this.#o.clock.clearTimeout(this.#loudnessHold)
-    this.#loudnessHold = undefined
+  /** The VAD heard no speech in that loudness (LOUDNESS_HOLD_MS): the answer plays on from where it paused. */
+  #loudnessLapsed (): void {
+    if (!this.#loudnessPaused) return
+    this.#loudnessPaused = false
+    if (!this.#capturing) this.#resumeAnswer()
   }
 
   /** A turn settled: a candidate interruption of it is the user's own turn now. */
   #afterTurn (): void {
-    if (this.#loudnessHold !== undefined) {
-      this.#endLoudnessHold()
+    if (this.#loudnessPaused) {
+      this.#loudnessPaused = false
       this.#endOrphanPause()
     }
     this.#pausedNotified = false

@@ -14,12 +14,6 @@ export const JUDGE_AFTER_SILENCE_MS = 96
  * 150 ms cough still resumes well within the 600 ms gap budget (docs/benchmarks.md, Turn-taking).
  */
 export const BLIP_HOLD_MS = 160
-/**
- * How long a pause for a loudness onset (interruption.loudnessOnset) waits for the VAD to start speech
- * before the answer plays on, in ms: the VAD starts a real interruption 20-130 ms after its first loud
- * frame arrives (docs/benchmarks.md, Turn-taking).
- */
-export const LOUDNESS_HOLD_MS = 160
 /** Confirmed speech this long is transcribed once while it goes on, so a backchannel can be let through before it ends, in ms. */
 export const EARLY_CHECK_MS = 400
 /** Speech this long during the answer interrupts without waiting for words (no backchannel lasts so long), in ms. */

@@ -2,6 +2,21 @@
 export const ONSET_RISE_DB = 12
 /** …and it must be at least this loud, in dBFS (RMS): quieter sounds are the room, not someone speaking to us. */
 export const ONSET_MIN_DBFS = -45
+/**
+ * Audio the VAD scores after a loudness onset, in ms, before the onset counts as nothing (a knock, a
+ * clatter): the VAD starts a real interruption 20-130 ms after its first loud frame arrives
+ * (docs/benchmarks.md, Turn-taking). Counted in stream time, so a VAD running late never cuts it short.
+ */
+export const LOUDNESS_HOLD_MS = 160
+
+/** Where a speech detector reports loudness onsets (SpeechDetector.setLoudnessOnset). */
+export interface LoudnessListener {
+  /** A loudness onset, as its frame arrives (never while the VAD is in speech). */
+  onset: () => void
+  /** The VAD scored LOUDNESS_HOLD_MS of audio past the last onset and started no speech. */
+  lapsed: () => void
+}
+
 /** The background never counts as quieter than this, in dBFS (digital silence would make any sound an onset). */
 const FLOOR_MIN_DBFS = -70
 /** The background is the quietest 10 ms frame of the last BLOCKS × BLOCK_FRAMES frames (1 s). */

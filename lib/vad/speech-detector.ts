@@ -3,7 +3,7 @@ import { downmix } from '../audio/downmix.js'
 import { PcmBuffer } from '../audio/pcm-buffer.js'
 import { Resampler } from '../audio/resampler.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
-import { LoudnessOnset } from './loudness-onset.js'
+import { LOUDNESS_HOLD_MS, LoudnessOnset, type LoudnessListener } from './loudness-onset.js'
 import { SILERO_WINDOW_SAMPLES, type SileroVad, type SileroVadState } from './silero-vad.js'
 import type { SpeechSegmenterOptions } from './segmenter-options.js'
 import { SpeechSegmenter } from './speech-segmenter.js'
@@ -13,6 +13,7 @@ import { SPEECH_SAMPLE_RATE_HZ, type SpeechEvent } from './speech-events.js'
 export const BACKLOG_WARN_MS = 256
 const SAMPLES_PER_MS = SPEECH_SAMPLE_RATE_HZ / 1000
 const COMPACT_AFTER_SAMPLES = 16 * SILERO_WINDOW_SAMPLES
+const LOUDNESS_HOLD_SAMPLES = LOUDNESS_HOLD_MS * SAMPLES_PER_MS
 
 /** Segmentation options (see SpeechSegmenterOptions) and where the detector reports. */
 export interface SpeechDetectorOptions extends SpeechSegmenterOptions {
@@ -48,7 +49,12 @@ export class SpeechDetector {
   #mono = new Int16Array(960)
   #resampler: Resampler | undefined
   readonly #loudness = new LoudnessOnset()
-  #onLoudnessOnset: (() => void) | undefined
+  #loudnessListener: LoudnessListener | undefined
+  /** Stream position (16 kHz samples) of the last loudness onset the VAD has not judged yet. */
+  #loudAt: number | undefined
+  /** Samples received, and scored by the VAD, so far. */
+  #received = 0
+  #scored = 0
   #pumping: Promise<void> | undefined
   #backlogReported = false
   #maxBacklogMs = 0
@@ -104,6 +110,7 @@ export class SpeechDetector {
       if (this.#resampler?.inputRateHz !== sampleRateHz) this.#resampler = new Resampler(sampleRateHz, SPEECH_SAMPLE_RATE_HZ)
       mono = this.#resampler.process(mono)
     }
+    this.#received += mono.length
     if (this.#loudness.push(mono)) this.#loudnessOnset()
     this.#queue.append(mono)
     this.#checkBacklog()
@@ -129,11 +136,13 @@ export class SpeechDetector {
   }
 
   /**
-   * While set, `listener` is called on each loudness onset (see LoudnessOnset): a frame much louder than
-   * the background, as it arrives, before the VAD has scored it. Undefined stops it.
+   * While set, `listener` hears of each loudness onset (see LoudnessOnset) as its frame arrives, before the
+   * VAD has scored it, and of its lapse when the VAD started no speech in LOUDNESS_HOLD_MS of audio after
+   * it. Undefined stops it.
    */
-  setLoudnessOnset (listener: (() => void) | undefined): void {
-    this.#onLoudnessOnset = listener
+  setLoudnessOnset (listener: LoudnessListener | undefined): void {
+    this.#loudnessListener = listener
+    this.#loudAt = undefined
   }
 
   /** Resolves once every complete window pushed so far has been scored and its events emitted. */
@@ -171,14 +180,31 @@ export class SpeechDetector {
       }
       if (this.#closed) return
       this.#windows++
+      this.#scored += SILERO_WINDOW_SAMPLES
       this.#segmenter.push(this.#window, probability)
+      if (this.#loudAt !== undefined) this.#judgeLoudness(this.#loudAt)
       this.#checkBacklog()
     }
   }
 
   #loudnessOnset (): void {
-    const listener = this.#onLoudnessOnset
+    const listener = this.#loudnessListener
     if (listener === undefined || this.#segmenter.inSpeech) return
+    this.#loudAt = this.#received
+    this.#tell(listener.onset)
+  }
+
+  /** The VAD decides a loudness onset: it started speech (the pipeline hears that), or not within the hold. */
+  #judgeLoudness (loudAt: number): void {
+    if (this.#segmenter.inSpeech) {
+      this.#loudAt = undefined
+    } else if (this.#scored >= loudAt + LOUDNESS_HOLD_SAMPLES) {
+      this.#loudAt = undefined
+      if (this.#loudnessListener !== undefined) this.#tell(this.#loudnessListener.lapsed)
+    }
+  }
+
+  #tell (listener: () => void): void {
     try {
       listener()
     } catch (error) {

@@ -148,24 +148,34 @@ t.test('while a loudness listener is set, a loud onset reaches it as its frame a
   let frame = 0
   for (const f of frames10ms(stream, 48000)) {
     // Set for the first phrase and its speech, unset for the second.
-    if (frame === 0) detector.setLoudnessOnset(() => { log.push('loud') })
+    if (frame === 0) detector.setLoudnessOnset({ onset: () => { log.push('loud') }, lapsed: () => { log.push('lapsed') } })
     if (frame === 50 + Math.floor(phrase.length / 480) + 100) detector.setLoudnessOnset(undefined)
     detector.push(f)
     await detector.drain()
     frame++
   }
   await detector.flush()
-  t.same(log, ['loud', 'speech-start', 'speech-end', 'speech-start', 'speech-end'])
+  t.same(log, ['loud', 'speech-start', 'speech-end', 'speech-start', 'speech-end'], 'no lapse: the VAD started speech')
+})
+
+t.test('a loud click the VAD does not take for speech lapses once the VAD has scored LOUDNESS_HOLD_MS of audio after it, however late it runs', async t => {
+  const log: string[] = []
+  const detector = new SpeechDetector(vad, { onEvent: e => log.push(e.type), onError: e => { t.error(e) } })
+  detector.setLoudnessOnset({ onset: () => { log.push(`loud at ${detector.windows}`) }, lapsed: () => { log.push(`lapsed at ${detector.windows}`) } })
+  // 500 ms of quiet, a 10 ms click at frame 50, then quiet. All pushed at once: the VAD runs behind.
+  for (const f of frames10ms(concat(silence(500), noise(10, 16000, 8000, 3), silence(600)), 16000)) detector.push(f)
+  await detector.flush()
+  // The click's frame ends at 8160 samples; +160 ms = 10720 samples: the 21st window (10752) reaches it.
+  t.same(log, ['loud at 0', 'lapsed at 21'])
 })
 
 t.test('a loudness listener that throws is reported and the detector goes on', async t => {
   const errors: Error[] = []
   const detector = new SpeechDetector(vad, { onEvent: () => {}, onError: e => errors.push(e) })
-  detector.setLoudnessOnset(() => { throw new TypeError('listener bug') })
-  for (const f of frames10ms(concat(silence(100), noise(100, 16000, 3000)), 16000)) detector.push(f)
+  detector.setLoudnessOnset({ onset: () => { throw new TypeError('listener bug') }, lapsed: () => { throw new TypeError('lapse bug') } })
+  for (const f of frames10ms(concat(silence(100), noise(100, 16000, 3000), silence(300)), 16000)) detector.push(f)
   await detector.flush()
-  t.equal(errors.length, 1)
-  t.equal(errors[0]?.message, 'listener bug')
+  t.same(errors.map(e => e.message), ['listener bug', 'lapse bug'])
 })
 
 t.test('a listener that throws is reported and the detector goes on; close stops events', async t => {
