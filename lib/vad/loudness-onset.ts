@@ -3,17 +3,23 @@ export const ONSET_RISE_DB = 12
 /** …and it must be at least this loud, in dBFS (RMS): quieter sounds are the room, not someone speaking to us. */
 export const ONSET_MIN_DBFS = -45
 /**
- * Audio the VAD scores after a loudness onset, in ms, before the onset counts as nothing (a knock, a
- * clatter): the VAD starts a real interruption 20-130 ms after its first loud frame arrives
+ * Audio the VAD scores after a loudness onset, in ms, before the onset may count as nothing (a knock, a
+ * clatter): the VAD starts most real interruptions 20-130 ms after its first loud frame arrives
  * (docs/benchmarks.md, Turn-taking). Counted in stream time, so a VAD running late never cuts it short.
  */
 export const LOUDNESS_HOLD_MS = 160
+/**
+ * …and the sound must have ended: this long below the onset's mark, in ms. A word the VAD is slow to
+ * take for speech ("No, …") is still loud then, and the pause holds until the VAD decides; a steady
+ * noise becomes the background within a second and ends the hold then.
+ */
+export const LOUDNESS_QUIET_MS = 50
 
 /** Where a speech detector reports loudness onsets (SpeechDetector.setLoudnessOnset). */
 export interface LoudnessListener {
   /** A loudness onset, as its frame arrives (never while the VAD is in speech). */
   onset: () => void
-  /** The VAD scored LOUDNESS_HOLD_MS of audio past the last onset and started no speech. */
+  /** The VAD scored LOUDNESS_HOLD_MS of audio past the last onset and started no speech, and the sound has ended (LOUDNESS_QUIET_MS). */
   lapsed: () => void
 }
 
@@ -46,6 +52,12 @@ export class LoudnessOnset {
   #blockMin = Infinity
   #blockFrames = 0
   #loud = false
+  #quietSamples = 0
+
+  /** Samples since the last frame that was loud over the background (0 while loud). */
+  get quietSamples (): number {
+    return this.#quietSamples
+  }
 
   /** Takes one frame (any length, 10 ms is usual); true when it is an onset. */
   push (samples: Int16Array): boolean {
@@ -60,6 +72,7 @@ export class LoudnessOnset {
     const loud = power >= ONSET_MIN_POWER && power >= this.#floor() * ONSET_RISE
     const onset = loud && !this.#loud
     this.#loud = loud
+    this.#quietSamples = loud ? 0 : this.#quietSamples + n
     this.#remember(power)
     return onset
   }

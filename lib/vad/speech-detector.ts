@@ -3,7 +3,7 @@ import { downmix } from '../audio/downmix.js'
 import { PcmBuffer } from '../audio/pcm-buffer.js'
 import { Resampler } from '../audio/resampler.js'
 import { LLMRTC_ERR_AUDIO_INVALID_FORMAT } from '../errors.js'
-import { LOUDNESS_HOLD_MS, LoudnessOnset, type LoudnessListener } from './loudness-onset.js'
+import { LOUDNESS_HOLD_MS, LOUDNESS_QUIET_MS, LoudnessOnset, type LoudnessListener } from './loudness-onset.js'
 import { SILERO_WINDOW_SAMPLES, type SileroVad, type SileroVadState } from './silero-vad.js'
 import type { SpeechSegmenterOptions } from './segmenter-options.js'
 import { SpeechSegmenter } from './speech-segmenter.js'
@@ -14,6 +14,7 @@ export const BACKLOG_WARN_MS = 256
 const SAMPLES_PER_MS = SPEECH_SAMPLE_RATE_HZ / 1000
 const COMPACT_AFTER_SAMPLES = 16 * SILERO_WINDOW_SAMPLES
 const LOUDNESS_HOLD_SAMPLES = LOUDNESS_HOLD_MS * SAMPLES_PER_MS
+const LOUDNESS_QUIET_SAMPLES = LOUDNESS_QUIET_MS * SAMPLES_PER_MS
 
 /** Segmentation options (see SpeechSegmenterOptions) and where the detector reports. */
 export interface SpeechDetectorOptions extends SpeechSegmenterOptions {
@@ -138,7 +139,7 @@ export class SpeechDetector {
   /**
    * While set, `listener` hears of each loudness onset (see LoudnessOnset) as its frame arrives, before the
    * VAD has scored it, and of its lapse when the VAD started no speech in LOUDNESS_HOLD_MS of audio after
-   * it. Undefined stops it.
+   * it and the sound has ended. Undefined stops it.
    */
   setLoudnessOnset (listener: LoudnessListener | undefined): void {
     this.#loudnessListener = listener
@@ -194,11 +195,11 @@ export class SpeechDetector {
     this.#tell(listener.onset)
   }
 
-  /** The VAD decides a loudness onset: it started speech (the pipeline hears that), or not within the hold. */
+  /** The VAD decides a loudness onset: it started speech (the pipeline hears that), or not within the hold, and the sound ended. */
   #judgeLoudness (loudAt: number): void {
     if (this.#segmenter.inSpeech) {
       this.#loudAt = undefined
-    } else if (this.#scored >= loudAt + LOUDNESS_HOLD_SAMPLES) {
+    } else if (this.#scored >= loudAt + LOUDNESS_HOLD_SAMPLES && this.#loudness.quietSamples >= LOUDNESS_QUIET_SAMPLES) {
       this.#loudAt = undefined
       if (this.#loudnessListener !== undefined) this.#tell(this.#loudnessListener.lapsed)
     }

@@ -44,3 +44,13 @@ t.test('an empty frame changes nothing', async t => {
   t.equal(detector.push(new Int16Array(0)), false)
   t.same(onsets(concat(silence(100), noise(100, 16000, 3000)), detector), [10])
 })
+
+t.test('quietSamples counts the samples since the last loud frame', async t => {
+  const detector = new LoudnessOnset()
+  onsets(silence(500), detector)
+  t.equal(detector.quietSamples, 8000, 'never loud yet')
+  onsets(noise(100, 16000, 3000), detector)
+  t.equal(detector.quietSamples, 0, 'loud now')
+  onsets(silence(30), detector)
+  t.equal(detector.quietSamples, 480, '30 ms after the sound')
+})

@@ -169,6 +169,22 @@ t.test('a loud click the VAD does not take for speech lapses once the VAD has sc
   t.same(log, ['loud at 0', 'lapsed at 21'])
 })
 
+t.test('a loud noise the VAD does not take for speech holds the pause while it lasts, and lapses 50 ms after it ends', async t => {
+  const log: string[] = []
+  let frame = 0
+  const detector = new SpeechDetector(vad, { onEvent: e => log.push(e.type), onError: e => { t.error(e) } })
+  detector.setLoudnessOnset({ onset: () => { log.push(`loud at frame ${frame}`) }, lapsed: () => { log.push(`lapsed at frame ${frame}`) } })
+  // 500 ms of quiet, 400 ms of noise (frames 50-89), then quiet, in real time: each frame scored as it comes.
+  for (const f of frames10ms(concat(silence(500), noise(400, 16000, 3000, 8), silence(500)), 16000)) {
+    detector.push(f)
+    await detector.drain()
+    frame++
+  }
+  await detector.flush()
+  // Quiet for 50 ms once frame 94 is in; the window that completes with frame 95 (512 × 30 samples) decides.
+  t.same(log, ['loud at frame 50', 'lapsed at frame 95'])
+})
+
 t.test('a loudness listener that throws is reported and the detector goes on', async t => {
   const errors: Error[] = []
   const detector = new SpeechDetector(vad, { onEvent: () => {}, onError: e => errors.push(e) })
