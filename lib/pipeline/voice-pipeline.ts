@@ -630,7 +630,7 @@ export class VoicePipeline {
     this.#pauseAnswer()
   }
 
-  /** The VAD heard no speech in that loudness (LOUDNESS_HOLD_MS): the answer plays on from where it paused. */
+  /** The VAD heard no speech in that loudness, and it ended (LoudnessListener.lapsed): the answer plays on from where it paused. */
   #loudnessLapsed (): void {
     if (!this.#loudnessPaused) return
     this.#loudnessPaused = false

@@ -33,9 +33,10 @@ export interface InterruptionOptions {
   /**
    * In `pause` mode, while the answer plays, a sudden rise in the microphone's loudness (12 dB over the
    * background, at least -45 dBFS) pauses it at once, before the VAD has scored that audio (default
-   * true): a real interruption goes silent one or two VAD windows sooner. When the VAD does not start
-   * speech within LOUDNESS_HOLD_MS (a knock, a clatter), the answer plays on from where it paused. In a
-   * noisy room, or without echo cancellation, set it to false: the VAD alone then pauses the answer.
+   * true): a real interruption goes silent one or two VAD windows sooner. When the VAD has not started
+   * speech LOUDNESS_HOLD_MS after it and the sound has ended (a knock, a clatter), the answer plays on
+   * from where it paused. In a noisy room, or without echo cancellation, set it to false: the VAD alone
+   * then pauses the answer.
    */
   loudnessOnset?: boolean
   /** Your own backchannel phrases, added to the built-in list of the language. */
