@@ -192,7 +192,7 @@ export class SpeechDetector {
     const listener = this.#loudnessListener
     if (listener === undefined || this.#segmenter.inSpeech) return
     this.#loudAt = this.#received
-    this.#tell(listener.onset)
+    this.#tell(listener, 'onset')
   }
 
   /** The VAD decides a loudness onset: it started speech (the pipeline hears that), or not within the hold, and the sound ended. */
@@ -201,13 +201,13 @@ export class SpeechDetector {
       this.#loudAt = undefined
     } else if (this.#scored >= loudAt + LOUDNESS_HOLD_SAMPLES && this.#loudness.quietSamples >= LOUDNESS_QUIET_SAMPLES) {
       this.#loudAt = undefined
-      if (this.#loudnessListener !== undefined) this.#tell(this.#loudnessListener.lapsed)
+      if (this.#loudnessListener !== undefined) this.#tell(this.#loudnessListener, 'lapsed')
     }
   }
 
-  #tell (listener: () => void): void {
+  #tell (listener: LoudnessListener, event: keyof LoudnessListener): void {
     try {
-      listener()
+      listener[event]()
     } catch (error) {
       this.#options.onError(error as Error)
     }
