@@ -53,9 +53,8 @@ export class SpeechDetector {
   #loudnessListener: LoudnessListener | undefined
   /** Stream position (16 kHz samples) of the last loudness onset the VAD has not judged yet. */
   #loudAt: number | undefined
-  /** Samples received, and scored by the VAD, so far. */
+  /** Samples received so far (the VAD has scored `windows` × SILERO_WINDOW_SAMPLES of them). */
   #received = 0
-  #scored = 0
   #pumping: Promise<void> | undefined
   #backlogReported = false
   #maxBacklogMs = 0
@@ -112,6 +111,7 @@ export class SpeechDetector {
       mono = this.#resampler.process(mono)
     }
     this.#received += mono.length
+    // Always measured (0.2 µs a frame), listened to or not: the background is current when an answer starts.
     if (this.#loudness.push(mono)) this.#loudnessOnset()
     this.#queue.append(mono)
     this.#checkBacklog()
@@ -181,7 +181,6 @@ export class SpeechDetector {
       }
       if (this.#closed) return
       this.#windows++
-      this.#scored += SILERO_WINDOW_SAMPLES
       this.#segmenter.push(this.#window, probability)
       if (this.#loudAt !== undefined) this.#judgeLoudness(this.#loudAt)
       this.#checkBacklog()
@@ -199,7 +198,7 @@ export class SpeechDetector {
   #judgeLoudness (loudAt: number): void {
     if (this.#segmenter.inSpeech) {
       this.#loudAt = undefined
-    } else if (this.#scored >= loudAt + LOUDNESS_HOLD_SAMPLES && this.#loudness.quietSamples >= LOUDNESS_QUIET_SAMPLES) {
+    } else if (this.#windows * SILERO_WINDOW_SAMPLES >= loudAt + LOUDNESS_HOLD_SAMPLES && this.#loudness.quietSamples >= LOUDNESS_QUIET_SAMPLES) {
       this.#loudAt = undefined
       if (this.#loudnessListener !== undefined) this.#tell(this.#loudnessListener, 'lapsed')
     }

@@ -34,7 +34,7 @@ export function attachSpeechDetection (init: { fastify: FastifyInstance, session
   })
   // Adaptive end of turn moves this detector's end-of-speech wait.
   pipeline.setEndpointControl(detector)
-  // Speech over an answer starts at the interruption's lower onset threshold.
+  // Speech over an answer starts at the interruption's lower onset threshold, and a loudness onset pauses it sooner.
   pipeline.setOnsetControl(detector)
   const suppressor = fastify.llmrtcVad.createNoiseSuppressor(signal)
   const push = (frame: AudioFrame): void => { detector.push(frame) }
