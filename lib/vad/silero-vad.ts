@@ -202,15 +202,22 @@ class SharedModel {
     }
     clearTimeout(this.#waitTimer)
     this.#waitTimer = undefined
+    this.#startSoon()
+  }
+
+  /** One turn of the event loop later, so that windows pushed by other streams in this turn join. */
+  #startSoon (): void {
     this.#scheduled = true
-    // One turn of the event loop later, so that windows pushed by other streams in this turn join.
     setImmediate(this.#start)
   }
 
   // Bound once: a timer and an immediate per run, no closure per run.
   readonly #waitOver = (): void => {
     this.#waitTimer = undefined
-    this.#schedule(this.#queuedAt + BATCH_WAIT_MS)
+    // The wait is over: run, without asking the clock again. Recomputing it as (queuedAt + BATCH_WAIT_MS) -
+    // queuedAt can give a hair under BATCH_WAIT_MS where the sum crosses a power of two (2^17 ms, ...),
+    // and another live stream that sent nothing more then kept the window waiting forever.
+    if (!this.#scheduled && this.#running === undefined && this.#queue.length > 0) this.#startSoon()
   }
 
   readonly #start = (): void => {

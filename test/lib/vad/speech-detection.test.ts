@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { SileroVad, SILERO_WINDOW_SAMPLES, defaultSileroModelPath } from '../../../lib/vad/silero-vad.js'
+import { BATCH_WAIT_MS, SileroVad, SILERO_WINDOW_SAMPLES, defaultSileroModelPath } from '../../../lib/vad/silero-vad.js'
 import { SpeechDetector, type SpeechDetectorOptions } from '../../../lib/vad/speech-detector.js'
 import type { SpeechEvent } from '../../../lib/vad/speech-events.js'
 import { concat, frames10ms, mix, noise, silence, synthesizeSpeech } from '../../helpers/speech.js'
@@ -87,6 +87,27 @@ t.test('live streams whose windows complete at different moments still share a r
   const second = new Promise<number>((resolve, reject) => { setImmediate(() => { vad.detect(states[1]!, speech.subarray(512, 1024)).then(resolve, reject) }) })
   await Promise.all([first, second])
   t.same({ runs: vad.stats.runs - before.runs, windows: vad.stats.windows - before.windows }, { runs: 1, windows: 2 }, 'one run for both windows')
+})
+
+t.test('a window waiting for another live stream runs when its wait ends, also where the clock crosses 2^17 ms', async t => {
+  // performance.now() just below 2^17 ms: q + BATCH_WAIT_MS lands in the next binade and rounds, so
+  // (q + BATCH_WAIT_MS) - q can come out a hair under BATCH_WAIT_MS. The wait must end all the same.
+  let q = 2 ** 17 - 5
+  while ((q + BATCH_WAIT_MS) - q >= BATCH_WAIT_MS) q += 2 ** -36 // one step of a double in [2^16, 2^17)
+  t.ok((q + BATCH_WAIT_MS) - q < BATCH_WAIT_MS, 'the chosen instant rounds down')
+  const realNow = performance.now
+  let fakeNow = q - 5
+  performance.now = () => fakeNow
+  t.teardown(() => { performance.now = realNow })
+  const [other, waiting] = [vad.createState(), vad.createState()]
+  await vad.detect(other, new Int16Array(512))
+  fakeNow = q
+  // `other` is live (it submitted 5 ms ago) and has nothing more: this window waits for it, then runs.
+  let timer: NodeJS.Timeout | undefined
+  const stuck = new Promise<string>(resolve => { timer = setTimeout(() => { resolve('still waiting after 5 s') }, 5000) })
+  const outcome = await Promise.race([vad.detect(waiting, new Int16Array(512)).then(() => 'scored'), stuck])
+  clearTimeout(timer)
+  t.equal(outcome, 'scored')
 })
 
 t.test('a stream must wait for each window, send 512 samples, and not use a closed handle', async t => {
