@@ -54,6 +54,9 @@ const isolated = isolateNetwork()
 const args = process.argv.slice(2)
 const workersFlag = args.indexOf('--workers')
 const WORKERS = workersFlag >= 0 ? Number(args.splice(workersFlag, 2)[1]) : 1
+// `--original <dir>`: measure the original llmrtc 1.3 installed in <dir> instead (bench/concurrency-original-server.ts).
+const originalFlag = args.indexOf('--original')
+const ORIGINAL_DIR = originalFlag >= 0 ? args.splice(originalFlag, 2)[1] : undefined
 const niceFlag = args.indexOf('--nice')
 const NICE = niceFlag >= 0 ? Number(args.splice(niceFlag, 2)[1]) : 0
 const STEPS = [...new Set([0, 1, ...(args[0] ?? '0,1,5,10,15,20,25,30,40,50,60').split(',').map(Number)])].sort((a, b) => a - b)
@@ -89,9 +92,9 @@ if (NICE !== 0) {
 // ---- the server child ----
 const here = dirname(fileURLToPath(import.meta.url))
 const profile = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
-const nodeArgs = ['--expose-gc', ...profile, '--import', 'tsx', join(here, 'concurrency-server.ts')]
+const nodeArgs = ['--expose-gc', ...profile, '--import', 'tsx', join(here, ORIGINAL_DIR === undefined ? 'concurrency-server.ts' : 'concurrency-original-server.ts')]
 const child: ChildProcess = pinned && WORKERS <= 1
-  ? spawn(TASKSET, ['-c', '0', process.execPath, ...nodeArgs], { cwd: join(here, '..'), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_WORKERS: '1' } })
+  ? spawn(TASKSET, ['-c', '0', process.execPath, ...nodeArgs], { cwd: join(here, '..'), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_WORKERS: '1', ...(ORIGINAL_DIR === undefined ? {} : { BENCH_ORIGINAL_DIR: ORIGINAL_DIR }) } })
   : spawn(process.execPath, nodeArgs, { cwd: join(here, '..'), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_WORKERS: String(WORKERS) } })
 guard(30 * 60_000, () => { child.kill('SIGKILL') })
 let finished = false
@@ -135,7 +138,7 @@ const clock = new MicrophoneClock()
 const clients: LoadClient[] = []
 
 async function addClient (): Promise<void> {
-  const client = await LoadClient.connect(url, program, Math.floor(Math.random() * program.frames.length), { timeoutMs: 30_000 })
+  const client = await LoadClient.connect(url, program, Math.floor(Math.random() * program.frames.length), { timeoutMs: 30_000, pingOnChannel: ORIGINAL_DIR === undefined })
   const index = clients.length
   void client.client.closed.then(({ code }) => {
     if (!finished) {

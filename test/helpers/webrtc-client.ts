@@ -52,6 +52,11 @@ export interface WebRTCTestClientOptions {
   receiveAudio?: boolean
   /** Longest wait for each awaited step, in ms (default 5000). */
   timeoutMs?: number
+  /**
+   * After the data channel opens, prove the server attached its end with a `ping` on it (default true).
+   * Off for a server that reads nothing on the channel (bench/concurrency.ts --original).
+   */
+  pingOnChannel?: boolean
   wrtc?: Wrtc
 }
 
@@ -83,7 +88,7 @@ export class WebRTCTestClient {
     this.ready = ready
     this.#closed = closed
     this.#wrtc = options.wrtc ?? loadWrtc()
-    this.#options = { loopbackOnly: options.loopbackOnly ?? true, receiveAudio: options.receiveAudio ?? true, timeoutMs: options.timeoutMs ?? 5000 }
+    this.#options = { loopbackOnly: options.loopbackOnly ?? true, receiveAudio: options.receiveAudio ?? true, timeoutMs: options.timeoutMs ?? 5000, pingOnChannel: options.pingOnChannel ?? true }
     ws.on('message', (data) => { this.#onMessage('ws', data.toString()) })
     openClients.add(this)
   }
@@ -142,6 +147,7 @@ export class WebRTCTestClient {
     const open = new Promise<void>(resolve => { channel.onopen = resolve })
     await this.renegotiate()
     await withTimeout(open, this.#options.timeoutMs, 'data channel open')
+    if (!this.#options.pingOnChannel) return
     // The server attaches its end when it sees the channel open, which may come after ours: a `ping`
     // sent on the channel and answered (`pong`, on the WebSocket) proves it did.
     const from = this.wsMessages.length
