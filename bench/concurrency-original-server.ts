@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import type { CallStats, WindowReport } from './concurrency-probe.js'
 import { instantProviders } from './instant-providers.js'
 
 const send = (message: unknown): void => { process.send?.(message) }
@@ -37,14 +38,15 @@ const address = server.getServer()?.address()
 const port = typeof address === 'object' && address !== null ? address.port : 0
 
 let windowStart = 0
-const nan = { calls: 0, totalMs: 0, p50Us: NaN, p99Us: NaN, maxUs: NaN }
+const nan: CallStats = { calls: 0, totalMs: 0, p50Us: NaN, p99Us: NaN, maxUs: NaN }
 process.on('message', (message: { cmd: string }) => {
   if (message.cmd === 'start') {
     windowStart = performance.now()
     send({ type: 'started' })
   } else if (message.cmd === 'stop') {
     ;(globalThis as { gc?: () => void }).gc?.()
-    send({
+    // The probe's report, typed as such, so that a field the bench reads cannot go missing here.
+    const report: WindowReport = {
       type: 'window',
       windowMs: performance.now() - windowStart,
       sessions: sessions.size,
@@ -59,7 +61,8 @@ process.on('message', (message: { cmd: string }) => {
       nativeCalls: { onData: nan, channelSend: nan },
       warnings: 0,
       warningSamples: []
-    })
+    }
+    send(report)
   } else if (message.cmd === 'exit') {
     void server.stop().finally(() => { process.exit(0) })
     setTimeout(() => { process.exit(0) }, 5000).unref()
